@@ -1,0 +1,30 @@
+//! # mlprobe-core
+//!
+//! The `no_std`, allocation-free heart of mlprobe: everything that must compute the same
+//! numbers on a laptop, in CI and on a Cortex-M4 lives here, written once.
+//!
+//! - [`moments`]: streaming, mergeable mean and variance (Welford / Chan et al.).
+//! - [`transform`]: the feature transform of the seed notebook (`FeatureTransformer`): NaN fill,
+//!   zero-std guard, transform-before-fit is an error, partial fits merge.
+//! - [`mlp`]: the seed's `SimpleClassifier` (Linear → ReLU → Linear): forward, softmax, argmax,
+//!   backward pass, Adam, PyTorch's default initialisation.
+//! - [`model`]: the versioned, checksummed little-endian model file, parsed zero-copy.
+//! - [`metrics`]: confusion matrix, accuracy, per-class and macro precision/recall/F1
+//!   (scikit-learn semantics).
+//! - [`crc`]: CRC-32 used by the model file (and the device protocol).
+//!
+//! Every size is either a const generic (on the device) or a caller-provided buffer (on the
+//! host, for any dataset's dimensions): the same functions serve both.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod crc;
+pub mod metrics;
+pub mod mlp;
+pub mod model;
+pub mod moments;
+pub mod transform;

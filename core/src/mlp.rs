@@ -1,0 +1,889 @@
+//! The seed's `SimpleClassifier`: `Linear(inputs, hidden) → ReLU → Linear(hidden, outputs)`.
+//!
+//! Parameters live in one flat buffer, in PyTorch's `state_dict` order and layout:
+//!
+//! | part | shape | offset |
+//! |---|---|---|
+//! | `fc1.weight` | `[hidden, inputs]` (row-major) | `0` |
+//! | `fc1.bias` | `[hidden]` | `hidden * inputs` |
+//! | `fc2.weight` | `[outputs, hidden]` | `hidden * (inputs + 1)` |
+//! | `fc2.bias` | `[outputs]` | `hidden * (inputs + 1) + outputs * hidden` |
+//!
+//! [`Mlp<P>`] is generic over that buffer: `[f32; N]` for a model compiled into firmware (see
+//! [`Mlp::from_array`]), `Vec<f32>` or a slice on the host. Gradients and Adam's moment
+//! estimates use the same layout, so the optimiser is one loop over flat slices.
+//!
+//! Every dot product accumulates from the bias, in input order, one rounding per multiply and
+//! per add (Rust never fuses them): the host and a Cortex-M4F compute bit-identical logits.
+
+use crate::transform::{Standardizer, TransformError};
+use core::fmt;
+use rand_core::Rng;
+
+/// Largest number of inputs or hidden units a model may have.
+pub const MAX_UNITS: usize = 4096;
+/// Largest number of classes a model may have.
+pub const MAX_CLASSES: usize = 64;
+
+/// Errors of the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum MlpError {
+    /// Dimensions must be at least 1, at most `MAX_UNITS` inputs and hidden units and
+    /// `MAX_CLASSES` outputs.
+    BadDims,
+    /// A buffer has the wrong length.
+    Length {
+        /// The length required.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+    /// A class label is not below the number of outputs.
+    LabelOutOfRange {
+        /// The label.
+        label: usize,
+        /// The number of outputs.
+        outputs: usize,
+    },
+    /// The input row could not be standardised.
+    Transform(TransformError),
+}
+
+impl fmt::Display for MlpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadDims => write!(
+                f,
+                "dimensions must be at least 1, at most {MAX_UNITS} inputs and hidden units and {MAX_CLASSES} classes"
+            ),
+            Self::Length { expected, found } => {
+                write!(f, "buffer of length {found}, expected {expected}")
+            }
+            Self::LabelOutOfRange { label, outputs } => {
+                write!(f, "label {label} is out of range for {outputs} classes")
+            }
+            Self::Transform(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl core::error::Error for MlpError {}
+
+impl From<TransformError> for MlpError {
+    fn from(e: TransformError) -> Self {
+        Self::Transform(e)
+    }
+}
+
+/// The sizes of the three layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Dims {
+    /// Input features.
+    pub inputs: usize,
+    /// Hidden units.
+    pub hidden: usize,
+    /// Classes (output logits).
+    pub outputs: usize,
+}
+
+/// Number of parameters of a `inputs → hidden → outputs` network, usable in array lengths:
+/// `[f32; param_count(13, 32, 3)]`.
+pub const fn param_count(inputs: usize, hidden: usize, outputs: usize) -> usize {
+    hidden * inputs + hidden + outputs * hidden + outputs
+}
+
+impl Dims {
+    /// Checked dimensions.
+    pub const fn new(inputs: usize, hidden: usize, outputs: usize) -> Result<Self, MlpError> {
+        if inputs == 0
+            || hidden == 0
+            || outputs == 0
+            || inputs > MAX_UNITS
+            || hidden > MAX_UNITS
+            || outputs > MAX_CLASSES
+        {
+            return Err(MlpError::BadDims);
+        }
+        Ok(Self {
+            inputs,
+            hidden,
+            outputs,
+        })
+    }
+
+    /// Number of parameters.
+    pub const fn param_count(&self) -> usize {
+        param_count(self.inputs, self.hidden, self.outputs)
+    }
+
+    /// Scratch length that [`Model::infer`] needs: standardised inputs, hidden activations
+    /// and logits.
+    pub const fn scratch_len(&self) -> usize {
+        self.inputs + self.hidden + self.outputs
+    }
+
+    /// Scratch length that [`Mlp::train_step`] needs.
+    pub const fn train_scratch_len(&self) -> usize {
+        self.inputs + 2 * self.hidden + 2 * self.outputs
+    }
+
+    const fn w1_len(&self) -> usize {
+        self.hidden * self.inputs
+    }
+}
+
+/// The four parameter tensors of a network, borrowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Layers<'a> {
+    /// `fc1.weight`, `[hidden, inputs]` row-major.
+    pub w1: &'a [f32],
+    /// `fc1.bias`, `[hidden]`.
+    pub b1: &'a [f32],
+    /// `fc2.weight`, `[outputs, hidden]` row-major.
+    pub w2: &'a [f32],
+    /// `fc2.bias`, `[outputs]`.
+    pub b2: &'a [f32],
+}
+
+/// The four parameter tensors of a network, mutably borrowed.
+#[derive(Debug)]
+pub struct LayersMut<'a> {
+    /// `fc1.weight`, `[hidden, inputs]` row-major.
+    pub w1: &'a mut [f32],
+    /// `fc1.bias`, `[hidden]`.
+    pub b1: &'a mut [f32],
+    /// `fc2.weight`, `[outputs, hidden]` row-major.
+    pub w2: &'a mut [f32],
+    /// `fc2.bias`, `[outputs]`.
+    pub b2: &'a mut [f32],
+}
+
+/// Splits a flat buffer laid out as the [module docs](self) say.
+fn split<'a>(dims: &Dims, p: &'a [f32]) -> Layers<'a> {
+    let (w1, rest) = p.split_at(dims.w1_len());
+    let (b1, rest) = rest.split_at(dims.hidden);
+    let (w2, b2) = rest.split_at(dims.outputs * dims.hidden);
+    Layers { w1, b1, w2, b2 }
+}
+
+fn split_mut<'a>(dims: &Dims, p: &'a mut [f32]) -> LayersMut<'a> {
+    let (w1, rest) = p.split_at_mut(dims.w1_len());
+    let (b1, rest) = rest.split_at_mut(dims.hidden);
+    let (w2, b2) = rest.split_at_mut(dims.outputs * dims.hidden);
+    LayersMut { w1, b1, w2, b2 }
+}
+
+/// `out[j] = b[j] + Σ_i w[j, i]·x[i]`, accumulated in input order; ReLU when asked.
+#[inline(always)]
+fn dense(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32], relu: bool) {
+    for ((o, &bias), row) in out.iter_mut().zip(b).zip(w.chunks_exact(x.len())) {
+        let mut acc = bias;
+        for (&wi, &xi) in row.iter().zip(x) {
+            acc += wi * xi;
+        }
+        *o = if relu && acc < 0.0 { 0.0 } else { acc };
+    }
+}
+
+/// The network: dimensions and a flat parameter buffer `P`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp<P> {
+    dims: Dims,
+    params: P,
+}
+
+impl<const N: usize> Mlp<[f32; N]> {
+    /// A network from a parameter array, checked at compile time when used in a `const` or
+    /// `static` (the firmware's compiled-in model).
+    pub const fn from_array(dims: Dims, params: [f32; N]) -> Self {
+        assert!(
+            dims.param_count() == N,
+            "parameter array length does not match the dimensions"
+        );
+        Self { dims, params }
+    }
+
+    /// A zero-initialised network.
+    pub const fn zeroed(dims: Dims) -> Self {
+        Self::from_array(dims, [0.0; N])
+    }
+}
+
+impl<P: AsRef<[f32]>> Mlp<P> {
+    /// A network over a parameter buffer of exactly [`Dims::param_count`] values.
+    pub fn new(dims: Dims, params: P) -> Result<Self, MlpError> {
+        let found = params.as_ref().len();
+        if found != dims.param_count() {
+            return Err(MlpError::Length {
+                expected: dims.param_count(),
+                found,
+            });
+        }
+        Ok(Self { dims, params })
+    }
+
+    /// The dimensions.
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+
+    /// The flat parameter buffer.
+    pub fn params(&self) -> &[f32] {
+        self.params.as_ref()
+    }
+
+    /// Gives the parameter buffer back.
+    pub fn into_params(self) -> P {
+        self.params
+    }
+
+    /// The four tensors.
+    pub fn layers(&self) -> Layers<'_> {
+        split(&self.dims, self.params.as_ref())
+    }
+
+    /// Logits for one (already standardised) input. `scratch` holds the hidden activations and
+    /// the logits: at least `hidden + outputs` values; the logits are returned from it.
+    #[inline]
+    pub fn forward<'s>(&self, x: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
+        let d = self.dims;
+        if x.len() != d.inputs {
+            return Err(MlpError::Length {
+                expected: d.inputs,
+                found: x.len(),
+            });
+        }
+        if scratch.len() < d.hidden + d.outputs {
+            return Err(MlpError::Length {
+                expected: d.hidden + d.outputs,
+                found: scratch.len(),
+            });
+        }
+        let (hidden, rest) = scratch.split_at_mut(d.hidden);
+        let logits = &mut rest[..d.outputs];
+        self.forward_into(x, hidden, logits);
+        Ok(logits)
+    }
+
+    /// The forward pass over exact-size buffers (lengths already checked by the caller).
+    #[inline(always)]
+    fn forward_into(&self, x: &[f32], hidden: &mut [f32], logits: &mut [f32]) {
+        let l = self.layers();
+        dense(l.w1, l.b1, x, hidden, true);
+        dense(l.w2, l.b2, hidden, logits, false);
+    }
+
+    /// Accumulates into `grads` the gradient of a loss whose gradient with respect to the
+    /// logits is `dlogits`, for one input `x` whose hidden activations (after ReLU) are
+    /// `hidden`. `dhidden` is scratch of `hidden` values.
+    pub fn backward(
+        &self,
+        x: &[f32],
+        hidden: &[f32],
+        dlogits: &[f32],
+        dhidden: &mut [f32],
+        grads: &mut [f32],
+    ) -> Result<(), MlpError> {
+        let d = self.dims;
+        for (len, expected) in [
+            (x.len(), d.inputs),
+            (hidden.len(), d.hidden),
+            (dlogits.len(), d.outputs),
+            (dhidden.len(), d.hidden),
+            (grads.len(), d.param_count()),
+        ] {
+            if len != expected {
+                return Err(MlpError::Length {
+                    expected,
+                    found: len,
+                });
+            }
+        }
+        self.backward_into(x, hidden, dlogits, dhidden, grads);
+        Ok(())
+    }
+
+    #[inline(always)]
+    fn backward_into(
+        &self,
+        x: &[f32],
+        hidden: &[f32],
+        dlogits: &[f32],
+        dhidden: &mut [f32],
+        grads: &mut [f32],
+    ) {
+        let d = self.dims;
+        let l = self.layers();
+        let g = split_mut(&d, grads);
+        // fc2: dW2[o, :] += dl[o] · h ; db2 += dl ; dh = W2ᵀ · dl
+        dhidden.fill(0.0);
+        for (((&dl, gw_row), w_row), gb) in dlogits
+            .iter()
+            .zip(g.w2.chunks_exact_mut(d.hidden))
+            .zip(l.w2.chunks_exact(d.hidden))
+            .zip(g.b2.iter_mut())
+        {
+            *gb += dl;
+            for ((gw, &h), (dh, &w)) in gw_row
+                .iter_mut()
+                .zip(hidden)
+                .zip(dhidden.iter_mut().zip(w_row))
+            {
+                *gw += dl * h;
+                *dh += w * dl;
+            }
+        }
+        // ReLU: no gradient where the unit was off.
+        for (dh, &h) in dhidden.iter_mut().zip(hidden) {
+            if h <= 0.0 {
+                *dh = 0.0;
+            }
+        }
+        // fc1: dW1[j, :] += dh[j] · x ; db1 += dh
+        for ((&dh, gw_row), gb) in dhidden
+            .iter()
+            .zip(g.w1.chunks_exact_mut(d.inputs))
+            .zip(g.b1.iter_mut())
+        {
+            if dh == 0.0 {
+                continue;
+            }
+            *gb += dh;
+            for (gw, &xi) in gw_row.iter_mut().zip(x) {
+                *gw += dh * xi;
+            }
+        }
+    }
+}
+
+impl<P: AsRef<[f32]> + AsMut<[f32]>> Mlp<P> {
+    /// The flat parameter buffer, mutably.
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        self.params.as_mut()
+    }
+
+    /// The four tensors, mutably.
+    pub fn layers_mut(&mut self) -> LayersMut<'_> {
+        split_mut(&self.dims, self.params.as_mut())
+    }
+
+    /// PyTorch's default `nn.Linear` initialisation: weights from Kaiming-uniform with
+    /// `a = √5`, which is `U(-1/√fan_in, 1/√fan_in)`, and biases from the same interval
+    /// (`torch/nn/modules/linear.py`, `reset_parameters`).
+    pub fn init<R: Rng + ?Sized>(&mut self, rng: &mut R) {
+        let d = self.dims;
+        let l = self.layers_mut();
+        let b1 = 1.0 / libm::sqrtf(d.inputs as f32);
+        let b2 = 1.0 / libm::sqrtf(d.hidden as f32);
+        for v in l.w1.iter_mut().chain(l.b1.iter_mut()) {
+            *v = uniform(rng, b1);
+        }
+        for v in l.w2.iter_mut().chain(l.b2.iter_mut()) {
+            *v = uniform(rng, b2);
+        }
+    }
+
+    /// One training example: forward pass, softmax cross-entropy against `label`, and the
+    /// gradient (scaled by `scale`, typically `1 / batch`) accumulated into `grads`.
+    /// `scratch` needs [`Dims::train_scratch_len`] values. Returns the example's loss and
+    /// whether the prediction before the update was right.
+    pub fn train_step(
+        &self,
+        x: &[f32],
+        label: usize,
+        scale: f32,
+        grads: &mut [f32],
+        scratch: &mut [f32],
+    ) -> Result<(f32, bool), MlpError> {
+        let d = self.dims;
+        if label >= d.outputs {
+            return Err(MlpError::LabelOutOfRange {
+                label,
+                outputs: d.outputs,
+            });
+        }
+        if x.len() != d.inputs {
+            return Err(MlpError::Length {
+                expected: d.inputs,
+                found: x.len(),
+            });
+        }
+        if grads.len() != d.param_count() {
+            return Err(MlpError::Length {
+                expected: d.param_count(),
+                found: grads.len(),
+            });
+        }
+        if scratch.len() < d.train_scratch_len() {
+            return Err(MlpError::Length {
+                expected: d.train_scratch_len(),
+                found: scratch.len(),
+            });
+        }
+        let (hidden, rest) = scratch.split_at_mut(d.hidden);
+        let (logits, rest) = rest.split_at_mut(d.outputs);
+        let (dlogits, rest) = rest.split_at_mut(d.outputs);
+        let dhidden = &mut rest[..d.hidden];
+        self.forward_into(x, hidden, logits);
+        let correct = argmax(logits) == label;
+        let loss = softmax_cross_entropy(logits, label, scale, dlogits);
+        self.backward_into(x, hidden, dlogits, dhidden, grads);
+        Ok((loss, correct))
+    }
+}
+
+/// A uniform value in `[-bound, bound)` from 24 random bits.
+fn uniform<R: Rng + ?Sized>(rng: &mut R, bound: f32) -> f32 {
+    let u = (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0);
+    (2.0 * u - 1.0) * bound
+}
+
+/// Index of the largest value (the first one on ties, as `torch.argmax`); 0 for an empty slice.
+#[inline]
+pub fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &v) in values.iter().enumerate().skip(1) {
+        if v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+#[cfg(not(feature = "fast-math"))]
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    libm::expf(x)
+}
+
+#[cfg(feature = "fast-math")]
+#[inline(always)]
+fn exp(x: f32) -> f32 {
+    micromath::F32Ext::exp(x)
+}
+
+/// Softmax of `logits` into `out` (same length), shifted by the maximum for stability.
+pub fn softmax(logits: &[f32], out: &mut [f32]) {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for (o, &z) in out.iter_mut().zip(logits) {
+        *o = exp(z - max);
+        sum += *o;
+    }
+    for o in out.iter_mut() {
+        *o /= sum;
+    }
+}
+
+/// Cross-entropy of `softmax(logits)` against `label` (natural log, as
+/// `torch.nn.CrossEntropyLoss`), and its gradient `(softmax − onehot) · scale` into `dlogits`.
+pub fn softmax_cross_entropy(logits: &[f32], label: usize, scale: f32, dlogits: &mut [f32]) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for (d, &z) in dlogits.iter_mut().zip(logits) {
+        *d = libm::expf(z - max);
+        sum += *d;
+    }
+    let inv = 1.0 / sum;
+    for (i, d) in dlogits.iter_mut().enumerate() {
+        let p = *d * inv;
+        *d = (p - if i == label { 1.0 } else { 0.0 }) * scale;
+    }
+    // −log softmax[label] = log Σ exp(z − max) − (z[label] − max)
+    libm::logf(sum) - (logits.get(label).copied().unwrap_or(max) - max)
+}
+
+/// The Adam optimiser (Kingma & Ba 2015, Algorithm 1) with PyTorch's defaults and update
+/// form: `p ← p − lr · m̂ / (√v̂ + ε)` (`torch/optim/adam.py`, `_single_tensor_adam`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Adam {
+    /// Learning rate.
+    pub lr: f32,
+    /// Decay of the first-moment estimate.
+    pub beta1: f32,
+    /// Decay of the second-moment estimate.
+    pub beta2: f32,
+    /// Added to the denominator.
+    pub eps: f32,
+    /// L2 penalty added to the gradient (`weight_decay`, 0 by default).
+    pub weight_decay: f32,
+    t: u32,
+}
+
+impl Adam {
+    /// Adam with learning rate `lr` and PyTorch's other defaults (β = (0.9, 0.999), ε = 1e-8).
+    pub const fn new(lr: f32) -> Self {
+        Self {
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            t: 0,
+        }
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u32 {
+        self.t
+    }
+
+    /// One update of `params` from `grads`, with the moment estimates `m` and `v` (all of the
+    /// same length; `m` and `v` start at zero).
+    pub fn step(
+        &mut self,
+        params: &mut [f32],
+        grads: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) -> Result<(), MlpError> {
+        let n = params.len();
+        for len in [grads.len(), m.len(), v.len()] {
+            if len != n {
+                return Err(MlpError::Length {
+                    expected: n,
+                    found: len,
+                });
+            }
+        }
+        self.t = self.t.saturating_add(1);
+        let t = self.t as f32;
+        let bc1 = 1.0 - libm::powf(self.beta1, t);
+        let bc2 = 1.0 - libm::powf(self.beta2, t);
+        let step = self.lr / bc1;
+        let bc2_sqrt = libm::sqrtf(bc2);
+        let (b1, b2, eps, wd) = (self.beta1, self.beta2, self.eps, self.weight_decay);
+        for (((p, &g), m), v) in params
+            .iter_mut()
+            .zip(grads)
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
+            let g = g + wd * *p;
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            let denom = libm::sqrtf(*v) / bc2_sqrt + eps;
+            *p -= step * *m / denom;
+        }
+        Ok(())
+    }
+}
+
+/// A trained classifier: the standardisation of its inputs and the network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model<F, P> {
+    /// Input standardisation.
+    pub norm: Standardizer<F>,
+    /// The network.
+    pub mlp: Mlp<P>,
+}
+
+impl<F: AsRef<[f32]>, P: AsRef<[f32]>> Model<F, P> {
+    /// Joins a standardizer and a network with the same number of inputs.
+    pub fn new(norm: Standardizer<F>, mlp: Mlp<P>) -> Result<Self, MlpError> {
+        if norm.len() != mlp.dims().inputs {
+            return Err(MlpError::Length {
+                expected: mlp.dims().inputs,
+                found: norm.len(),
+            });
+        }
+        Ok(Self { norm, mlp })
+    }
+
+    /// The dimensions.
+    pub fn dims(&self) -> Dims {
+        self.mlp.dims()
+    }
+
+    /// Logits for one raw input row: standardise, then the forward pass. `scratch` needs
+    /// [`Dims::scratch_len`] values; the logits are returned from it.
+    #[inline]
+    pub fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
+        let d = self.dims();
+        if scratch.len() < d.scratch_len() {
+            return Err(MlpError::Length {
+                expected: d.scratch_len(),
+                found: scratch.len(),
+            });
+        }
+        let (x, rest) = scratch.split_at_mut(d.inputs);
+        self.norm.transform(raw, x)?;
+        let (hidden, rest) = rest.split_at_mut(d.hidden);
+        let logits = &mut rest[..d.outputs];
+        self.mlp.forward_into(x, hidden, logits);
+        Ok(logits)
+    }
+
+    /// The predicted class of one raw input row.
+    pub fn predict(&self, raw: &[f32], scratch: &mut [f32]) -> Result<usize, MlpError> {
+        Ok(argmax(self.infer(raw, scratch)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Rust counterparts of the seed's `TestSimpleClassifier`, and checks of the backward pass
+    //! against finite differences.
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use std::vec;
+    use std::vec::Vec;
+
+    fn net(i: usize, h: usize, o: usize, seed: u64) -> Mlp<Vec<f32>> {
+        let d = Dims::new(i, h, o).unwrap();
+        let mut m = Mlp::new(d, vec![0.0; d.param_count()]).unwrap();
+        m.init(&mut ChaCha8Rng::seed_from_u64(seed));
+        m
+    }
+
+    fn randn(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
+        (0..n).map(|_| uniform(rng, 2.0)).collect()
+    }
+
+    #[test]
+    fn output_shape_for_a_batch_and_a_single_sample() {
+        let m = net(10, 32, 3, 0);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut scratch = vec![0.0; 35];
+        for _ in 0..4 {
+            let x = randn(&mut rng, 10);
+            assert_eq!(m.forward(&x, &mut scratch).unwrap().len(), 3);
+        }
+        assert!(m.forward(&[0.0; 9], &mut scratch).is_err());
+        assert!(m.forward(&[0.0; 10], &mut [0.0; 34]).is_err());
+    }
+
+    #[test]
+    fn init_follows_pytorch_bounds() {
+        let m = net(10, 32, 3, 7);
+        let l = m.layers();
+        let b1 = 1.0 / 10f32.sqrt();
+        let b2 = 1.0 / 32f32.sqrt();
+        assert!(l.w1.iter().chain(l.b1).all(|v| v.abs() <= b1));
+        assert!(l.w2.iter().chain(l.b2).all(|v| v.abs() <= b2));
+        // Not degenerate: the values spread over most of the interval.
+        let max = l.w1.iter().fold(0.0f32, |a, v| a.max(v.abs()));
+        assert!(max > 0.9 * b1);
+    }
+
+    #[test]
+    fn gradient_flow_reaches_every_parameter() {
+        // The seed: loss = output.sum() over a batch of 4; every parameter gets a gradient.
+        let m = net(10, 32, 3, 0);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let mut grads = vec![0.0; m.dims().param_count()];
+        let mut scratch = vec![0.0; 35];
+        let mut dh = vec![0.0; 32];
+        for _ in 0..4 {
+            let x = randn(&mut rng, 10);
+            m.forward(&x, &mut scratch).unwrap();
+            let hidden = scratch[..32].to_vec();
+            m.backward(&x, &hidden, &[1.0; 3], &mut dh, &mut grads)
+                .unwrap();
+        }
+        let l = split(&m.dims(), &grads);
+        for (name, g) in [
+            ("fc1.weight", l.w1),
+            ("fc1.bias", l.b1),
+            ("fc2.weight", l.w2),
+            ("fc2.bias", l.b2),
+        ] {
+            assert!(g.iter().any(|&v| v != 0.0), "zero gradient for {name}");
+            assert!(g.iter().all(|v| v.is_finite()));
+        }
+    }
+
+    #[test]
+    fn backward_matches_finite_differences() {
+        let m = net(4, 6, 3, 3);
+        let x = [0.3, -1.2, 0.8, 2.0];
+        let label = 1;
+        let mut grads = vec![0.0; m.dims().param_count()];
+        let mut scratch = vec![0.0; m.dims().train_scratch_len()];
+        m.train_step(&x, label, 1.0, &mut grads, &mut scratch)
+            .unwrap();
+        // Central differences of the loss in f64 arithmetic on a copy of the parameters.
+        let loss = |p: &[f64]| -> f64 {
+            let d = m.dims();
+            let (w1, rest) = p.split_at(d.hidden * d.inputs);
+            let (b1, rest) = rest.split_at(d.hidden);
+            let (w2, b2) = rest.split_at(d.outputs * d.hidden);
+            let h: Vec<f64> = (0..d.hidden)
+                .map(|j| {
+                    (b1[j]
+                        + (0..d.inputs)
+                            .map(|i| w1[j * d.inputs + i] * f64::from(x[i]))
+                            .sum::<f64>())
+                    .max(0.0)
+                })
+                .collect();
+            let z: Vec<f64> = (0..d.outputs)
+                .map(|o| {
+                    b2[o]
+                        + (0..d.hidden)
+                            .map(|j| w2[o * d.hidden + j] * h[j])
+                            .sum::<f64>()
+                })
+                .collect();
+            let max = z.iter().cloned().fold(f64::MIN, f64::max);
+            let lse = z.iter().map(|v| (v - max).exp()).sum::<f64>().ln() + max;
+            lse - z[label]
+        };
+        let p: Vec<f64> = m.params().iter().map(|&v| f64::from(v)).collect();
+        for k in 0..p.len() {
+            let eps = 1e-6;
+            let mut plus = p.clone();
+            plus[k] += eps;
+            let mut minus = p.clone();
+            minus[k] -= eps;
+            let numeric = (loss(&plus) - loss(&minus)) / (2.0 * eps);
+            assert!(
+                (numeric - f64::from(grads[k])).abs() < 1e-4,
+                "parameter {k}: {numeric} vs {}",
+                grads[k]
+            );
+        }
+    }
+
+    #[test]
+    fn deterministic_output() {
+        let m = net(10, 32, 3, 0);
+        let x = [0.5f32; 10];
+        let a = m.forward(&x, &mut [0.0; 35]).unwrap().to_vec();
+        let b = m.forward(&x, &mut [0.0; 35]).unwrap().to_vec();
+        assert_eq!(
+            a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+        // Same seed, same network.
+        assert_eq!(net(10, 32, 3, 5), net(10, 32, 3, 5));
+        assert_ne!(net(10, 32, 3, 5), net(10, 32, 3, 6));
+    }
+
+    #[test]
+    fn hand_checked_forward() {
+        // 2 → 2 → 2 with values small enough to check by hand:
+        // h = relu([1·1 + 2·(−1) + 0.5, 3·1 + 4·(−1) − 1]) = relu([−0.5, −2]) … choose x = [1, 1]:
+        // h = relu([1 + 2 + 0.5, 3 + 4 − 1]) = [3.5, 6]
+        // z = [0.5·3.5 − 1·6 + 0, 2·3.5 + 0·6 + 1] = [−4.25, 8]
+        let d = Dims::new(2, 2, 2).unwrap();
+        let m = Mlp::from_array(
+            d,
+            [1.0, 2.0, 3.0, 4.0, 0.5, -1.0, 0.5, -1.0, 2.0, 0.0, 0.0, 1.0],
+        );
+        let mut s = [0.0; 4];
+        assert_eq!(m.forward(&[1.0, 1.0], &mut s).unwrap(), &[-4.25, 8.0]);
+        // x = [1, −1]: pre-activations [−0.5, −2] → h = [0, 0] → z = b2 = [0, 1]
+        assert_eq!(m.forward(&[1.0, -1.0], &mut s).unwrap(), &[0.0, 1.0]);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_is_stable() {
+        let mut p = [0.0; 3];
+        softmax(&[1000.0, 1001.0, 999.0], &mut p);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(p[1] > p[0] && p[0] > p[2]);
+        // softmax([0, ln 3]) = [1/4, 3/4]
+        let mut q = [0.0; 2];
+        softmax(&[0.0, 3f32.ln()], &mut q);
+        assert!((q[0] - 0.25).abs() < 1e-6 && (q[1] - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cross_entropy_reference_value() {
+        // −log softmax([1, 2, 3])[0] = log(e + e² + e³) − 1 = 2.40760596444438 (closed form).
+        let mut d = [0.0; 3];
+        let loss = softmax_cross_entropy(&[1.0, 2.0, 3.0], 0, 1.0, &mut d);
+        assert!((f64::from(loss) - 2.407_605_964_444_38).abs() < 1e-6);
+        assert!(d.iter().sum::<f32>().abs() < 1e-6);
+    }
+
+    #[test]
+    fn argmax_takes_the_first_maximum() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), 1);
+        assert_eq!(argmax(&[5.0]), 0);
+        assert_eq!(argmax(&[]), 0);
+    }
+
+    #[test]
+    fn adam_first_step_moves_each_parameter_by_lr() {
+        // With m̂ = g and v̂ = g² on the first step, every parameter moves by lr·sign(g)
+        // (up to ε): Kingma & Ba, section 2.1.
+        let mut adam = Adam::new(0.01);
+        let mut p = [1.0f32, -2.0, 0.5];
+        let g = [0.3f32, -4.0, 1e-3];
+        let (mut m, mut v) = ([0.0; 3], [0.0; 3]);
+        adam.step(&mut p, &g, &mut m, &mut v).unwrap();
+        assert!((p[0] - 0.99).abs() < 1e-6);
+        assert!((p[1] + 1.99).abs() < 1e-6);
+        assert!((p[2] - 0.49).abs() < 1e-5);
+        assert_eq!(adam.steps(), 1);
+    }
+
+    #[test]
+    fn training_separates_a_toy_problem() {
+        // Two Gaussian-ish blobs: the loss falls and the accuracy reaches 100 %.
+        let mut m = net(2, 8, 2, 11);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let data: Vec<(Vec<f32>, usize)> = (0..64)
+            .map(|k| {
+                let c = k % 2;
+                let off = if c == 0 { -1.5 } else { 1.5 };
+                (
+                    vec![off + uniform(&mut rng, 0.5), off + uniform(&mut rng, 0.5)],
+                    c,
+                )
+            })
+            .collect();
+        let n = m.dims().param_count();
+        let (mut g, mut mm, mut vv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let mut scratch = vec![0.0; m.dims().train_scratch_len()];
+        let mut adam = Adam::new(0.01);
+        let mut first = 0.0;
+        let mut last = (0.0, 0);
+        for epoch in 0..50 {
+            let (mut loss, mut correct) = (0.0, 0);
+            g.fill(0.0);
+            for (x, y) in &data {
+                let (l, c) = m
+                    .train_step(x, *y, 1.0 / 64.0, &mut g, &mut scratch)
+                    .unwrap();
+                loss += l;
+                correct += usize::from(c);
+            }
+            adam.step(m.params_mut(), &g, &mut mm, &mut vv).unwrap();
+            if epoch == 0 {
+                first = loss;
+            }
+            last = (loss, correct);
+        }
+        assert!(last.0 < first * 0.5, "loss {first} → {}", last.0);
+        assert_eq!(last.1, 64);
+    }
+
+    #[test]
+    fn label_out_of_range_is_an_error() {
+        let m = net(2, 2, 2, 0);
+        let mut g = vec![0.0; m.dims().param_count()];
+        let mut s = vec![0.0; m.dims().train_scratch_len()];
+        assert_eq!(
+            m.train_step(&[0.0, 0.0], 2, 1.0, &mut g, &mut s),
+            Err(MlpError::LabelOutOfRange {
+                label: 2,
+                outputs: 2
+            })
+        );
+    }
+
+    #[test]
+    fn bad_dims_are_rejected() {
+        assert!(Dims::new(0, 1, 1).is_err());
+        assert!(Dims::new(1, 1, MAX_CLASSES + 1).is_err());
+        assert!(Mlp::new(Dims::new(2, 2, 2).unwrap(), [0.0f32; 3]).is_err());
+    }
+}

@@ -12,6 +12,8 @@
 //! - [`metrics`]: confusion matrix, accuracy, per-class and macro precision/recall/F1
 //!   (scikit-learn semantics).
 //! - [`crc`]: CRC-32 used by the model file (and the device protocol).
+//! - [`protocol`]: host↔device messages (postcard), COBS framing with a CRC, bounded sizes.
+//! - [`server`]: the device side of the protocol over a model, a clock and a stack meter.
 //!
 //! Every size is either a const generic (on the device) or a caller-provided buffer (on the
 //! host, for any dataset's dimensions): the same functions serve both.
@@ -27,4 +29,6 @@ pub mod metrics;
 pub mod mlp;
 pub mod model;
 pub mod moments;
+pub mod protocol;
+pub mod server;
 pub mod transform;

@@ -1,0 +1,630 @@
+//! The host↔device protocol: messages defined once, framed with COBS and checked with a CRC.
+//!
+//! A frame on the wire is
+//!
+//! ```text
+//! COBS( postcard(message) ‖ CRC-32(postcard(message)) as 4 little-endian bytes ) ‖ 0x00
+//! ```
+//!
+//! - [postcard](https://docs.rs/postcard) encodes the message (varints, `f32` as its 4
+//!   little-endian bytes, so logits cross the link bit for bit);
+//! - the [`crc`](crate::crc) of the encoded message catches corruption that COBS alone would let
+//!   through (a flipped bit inside a frame still decodes);
+//! - COBS (Cheshire & Baker 1999, "Consistent Overhead Byte Stuffing") removes every zero byte,
+//!   so `0x00` delimits frames and a receiver resynchronises at the next delimiter after any
+//!   damage. Empty frames (two delimiters in a row) are ignored: the host sends a delimiter
+//!   *before* each frame too, so a frame cut short on the wire ends there instead of swallowing
+//!   the next request.
+//!
+//! Every size is bounded: at most [`MAX_FEATURES`] inputs, [`MAX_LOGITS`] classes and
+//! [`MAX_FRAME`] bytes per frame. A frame that is oversized, not valid COBS, shorter than its
+//! checksum, corrupted or not a message is reported as a [`FrameError`] by [`FrameDecoder`],
+//! which then carries on with the next frame; the device answers it with
+//! [`Response::Error`].
+//!
+//! Encoding uses postcard's COBS serializer flavor with a CRC flavor inside it
+//! ([`encode`]). Decoding does not use postcard's `CobsAccumulator`: it deserializes as soon as
+//! a frame ends, and the checksum must be verified between COBS decoding and deserialization,
+//! so [`FrameDecoder`] is the same accumulator with that step added.
+//!
+//! ```
+//! use mlprobe_core::protocol::{encode, Decoded, FrameDecoder, Request, RequestFrame, MAX_FRAME};
+//! let mut wire = [0u8; MAX_FRAME];
+//! let n = encode(&RequestFrame { id: 7, request: Request::Stats }, &mut wire).unwrap();
+//! let mut dec = FrameDecoder::<MAX_FRAME>::new();
+//! let mut got = None;
+//! for &b in &wire[..n] {
+//!     if let Some(frame) = dec.push::<RequestFrame>(b) {
+//!         got = Some(frame);
+//!     }
+//! }
+//! assert_eq!(got, Some(Decoded::Ok(RequestFrame { id: 7, request: Request::Stats })));
+//! ```
+
+use crate::crc::Crc32;
+use core::fmt;
+use heapless::{String, Vec};
+use postcard::ser_flavors::{Cobs, Flavor, Slice};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Protocol version carried in [`Info`]; bumped on any incompatible message change.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Most input features an inference request carries.
+pub const MAX_FEATURES: usize = 64;
+/// Most logits (classes) an inference response carries.
+pub const MAX_LOGITS: usize = 16;
+/// Longest board name in [`Info`].
+pub const MAX_NAME: usize = 24;
+/// Longest message plus checksum, before COBS: an inference request with [`MAX_FEATURES`]
+/// values (`4·64` bytes, length, tags and a 5-byte id) fits with room to spare.
+pub const MAX_PAYLOAD: usize = 300;
+/// Longest frame on the wire: COBS adds one byte per 254 and the delimiter.
+pub const MAX_FRAME: usize = MAX_PAYLOAD + MAX_PAYLOAD.div_ceil(254) + 2;
+/// Length of the checksum inside a frame.
+pub const CRC_LEN: usize = 4;
+
+/// What a received frame was wrong with. Sent back inside [`DeviceError::Frame`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum FrameError {
+    /// The frame is longer than the receive buffer allows (`MAX_FRAME` bytes).
+    Oversized,
+    /// The frame is not valid COBS.
+    BadCobs,
+    /// The frame is shorter than its checksum: truncated.
+    Truncated,
+    /// The checksum does not match the contents: the frame is corrupted.
+    BadChecksum,
+    /// The checksum matches but the contents are not a message of this protocol version.
+    Malformed,
+    /// The output buffer is too small for the encoded frame.
+    BufferFull,
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Oversized => "frame longer than the receive buffer (MAX_FRAME bytes)",
+            Self::BadCobs => "frame is not valid COBS",
+            Self::Truncated => "frame is shorter than its checksum: truncated",
+            Self::BadChecksum => "frame checksum mismatch: corrupted",
+            Self::Malformed => "frame checksum matches but its contents are not a message",
+            Self::BufferFull => "output buffer too small for the frame",
+        })
+    }
+}
+
+impl core::error::Error for FrameError {}
+
+/// An error the device answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum DeviceError {
+    /// The request frame could not be read.
+    Frame(FrameError),
+    /// The inference request has the wrong number of features.
+    FeatureCount {
+        /// Features of the model.
+        expected: u16,
+        /// Features in the request.
+        found: u16,
+    },
+    /// The model rejected the input (should not happen once the count is right).
+    Model,
+}
+
+impl fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Frame(e) => write!(f, "bad request frame: {e}"),
+            Self::FeatureCount { expected, found } => {
+                write!(
+                    f,
+                    "the model takes {expected} features, the request has {found}"
+                )
+            }
+            Self::Model => f.write_str("the model rejected the input"),
+        }
+    }
+}
+
+impl core::error::Error for DeviceError {}
+
+/// What the device's cost figures count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum CostUnit {
+    /// Guest instructions (QEMU with `-icount shift=0`, derived from SysTick ticks).
+    Instructions,
+    /// CPU cycles (DWT cycle counter on hardware).
+    Cycles,
+}
+
+/// A request from the host.
+// No allocator on the device: the bounded vector is the message, not a pointer to it.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Request {
+    /// Liveness check: answered with [`Response::Info`].
+    Ping,
+    /// Describe the device and its model: answered with [`Response::Info`].
+    Info,
+    /// Run the model on one raw (unstandardised) row: answered with [`Response::Inference`].
+    Infer {
+        /// The raw feature values, in the model's input order.
+        features: Vec<f32, MAX_FEATURES>,
+    },
+    /// Counters and the stack high-water mark: answered with [`Response::Stats`].
+    Stats,
+    /// Zero the counters: answered with [`Response::Stats`] (the zeroed counters).
+    Reset,
+}
+
+/// A request with the id its response echoes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestFrame {
+    /// Chosen by the host; echoed in the response.
+    pub id: u32,
+    /// The request.
+    pub request: Request,
+}
+
+/// The device and its model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info {
+    /// [`PROTOCOL_VERSION`] of the firmware.
+    pub protocol: u16,
+    /// The board, e.g. `qemu-mps2-an386`.
+    pub board: String<MAX_NAME>,
+    /// Firmware version (`major.minor.patch` of the firmware crate).
+    pub firmware: [u16; 3],
+    /// CPU clock in Hz.
+    pub clock_hz: u32,
+    /// What [`Inference::cost`] counts.
+    pub cost_unit: CostUnit,
+    /// Model inputs.
+    pub inputs: u16,
+    /// Model hidden units.
+    pub hidden: u16,
+    /// Model outputs (classes).
+    pub outputs: u16,
+    /// CRC-32 of the model file compiled in, to tell which model answers.
+    pub model_crc: u32,
+}
+
+/// The answer to one inference request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inference {
+    /// The predicted class (argmax of the logits, first maximum on ties).
+    pub class: u16,
+    /// The logits, bit for bit as the device computed them.
+    pub logits: Vec<f32, MAX_LOGITS>,
+    /// Measured cost of the inference (standardisation and forward pass), in [`Info::cost_unit`].
+    pub cost: u32,
+}
+
+/// Counters of the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Stats {
+    /// Requests answered with a result.
+    pub served: u32,
+    /// Frames and requests answered with an error.
+    pub rejected: u32,
+    /// Most stack used since boot, in bytes (painted stack).
+    pub stack_peak: u32,
+    /// Stack size in bytes.
+    pub stack_size: u32,
+}
+
+/// A response from the device.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Response {
+    /// Answer to [`Request::Ping`] and [`Request::Info`].
+    Info(Info),
+    /// Answer to [`Request::Infer`].
+    Inference(Inference),
+    /// Answer to [`Request::Stats`] and [`Request::Reset`].
+    Stats(Stats),
+    /// The request or its frame was rejected.
+    Error(DeviceError),
+}
+
+/// A response with the id of its request (`None` when the request frame could not be read).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResponseFrame {
+    /// The request's id.
+    pub id: Option<u32>,
+    /// The response.
+    pub response: Response,
+}
+
+/// A postcard flavor that appends the CRC-32 of everything serialized through it.
+struct Crc<B> {
+    inner: B,
+    crc: Crc32,
+}
+
+impl<B: Flavor> Flavor for Crc<B> {
+    type Output = B::Output;
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.crc.update(&[data]);
+        self.inner.try_push(data)
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.crc.update(data);
+        self.inner.try_extend(data)
+    }
+
+    fn finalize(mut self) -> postcard::Result<Self::Output> {
+        self.inner.try_extend(&self.crc.finish().to_le_bytes())?;
+        self.inner.finalize()
+    }
+}
+
+/// Encodes one message as a complete frame (COBS, delimiter included) into `out` and returns
+/// its length. `out` of [`MAX_FRAME`] bytes fits every message of this module.
+pub fn encode<T: Serialize>(msg: &T, out: &mut [u8]) -> Result<usize, FrameError> {
+    let cobs = Cobs::try_new(Slice::new(out)).map_err(|_| FrameError::BufferFull)?;
+    let flavor = Crc {
+        inner: cobs,
+        crc: Crc32::new(),
+    };
+    let frame = postcard::serialize_with_flavor(msg, flavor).map_err(|_| FrameError::BufferFull)?;
+    if frame.len() > MAX_FRAME {
+        return Err(FrameError::Oversized);
+    }
+    Ok(frame.len())
+}
+
+/// Decodes the contents of one frame (without its delimiter), in place.
+pub fn decode<T: DeserializeOwned>(frame: &mut [u8]) -> Result<T, FrameError> {
+    let n = cobs::decode_in_place(frame).map_err(|_| FrameError::BadCobs)?;
+    let body = frame.get(..n).ok_or(FrameError::BadCobs)?;
+    if n < CRC_LEN + 1 {
+        return Err(FrameError::Truncated);
+    }
+    let (msg, tail) = body.split_at(n - CRC_LEN);
+    let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+    if crate::crc::crc32(msg) != stored {
+        return Err(FrameError::BadChecksum);
+    }
+    match postcard::take_from_bytes::<T>(msg) {
+        Ok((value, [])) => Ok(value),
+        _ => Err(FrameError::Malformed),
+    }
+}
+
+/// One frame out of a [`FrameDecoder`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoded<T> {
+    /// A message.
+    Ok(T),
+    /// A frame that could not be read; the decoder goes on with the next one.
+    Err(FrameError),
+}
+
+impl<T> Decoded<T> {
+    /// As a `Result`.
+    pub fn into_result(self) -> Result<T, FrameError> {
+        match self {
+            Self::Ok(v) => Ok(v),
+            Self::Err(e) => Err(e),
+        }
+    }
+}
+
+/// Collects bytes into frames and decodes them: postcard's `CobsAccumulator` with the checksum
+/// checked. `N` bounds a frame on the wire (without its delimiter); [`MAX_FRAME`] fits every
+/// message. A longer frame is dropped up to its delimiter and reported as
+/// [`FrameError::Oversized`].
+#[derive(Clone, Debug)]
+pub struct FrameDecoder<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    overflow: bool,
+}
+
+impl<const N: usize> Default for FrameDecoder<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> FrameDecoder<N> {
+    /// An empty decoder.
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    /// Forgets a partly received frame.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.overflow = false;
+    }
+
+    /// Bytes of the frame received so far.
+    pub fn pending(&self) -> usize {
+        self.len
+    }
+
+    /// Feeds one byte; returns a decoded frame (or its error) when `byte` is a delimiter that
+    /// ends a non-empty frame.
+    pub fn push<T: DeserializeOwned>(&mut self, byte: u8) -> Option<Decoded<T>> {
+        if byte != 0 {
+            if self.len < N {
+                self.buf[self.len] = byte;
+                self.len += 1;
+            } else {
+                self.overflow = true;
+            }
+            return None;
+        }
+        let (len, overflow) = (self.len, self.overflow);
+        self.clear();
+        if overflow {
+            return Some(Decoded::Err(FrameError::Oversized));
+        }
+        if len == 0 {
+            return None;
+        }
+        Some(match decode(&mut self.buf[..len]) {
+            Ok(v) => Decoded::Ok(v),
+            Err(e) => Decoded::Err(e),
+        })
+    }
+
+    /// Feeds bytes until a frame ends; returns it with the bytes not yet fed, or `None` when all
+    /// of `bytes` were consumed without completing a frame.
+    pub fn feed<'a, T: DeserializeOwned>(
+        &mut self,
+        bytes: &'a [u8],
+    ) -> Option<(Decoded<T>, &'a [u8])> {
+        for (i, &b) in bytes.iter().enumerate() {
+            if let Some(d) = self.push(b) {
+                return Some((d, &bytes[i + 1..]));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+    use std::vec::Vec as StdVec;
+
+    fn frame<T: Serialize>(msg: &T) -> StdVec<u8> {
+        let mut out = [0u8; MAX_FRAME];
+        let n = encode(msg, &mut out).unwrap();
+        out[..n].to_vec()
+    }
+
+    fn decode_all<T: DeserializeOwned>(bytes: &[u8]) -> StdVec<Decoded<T>> {
+        let mut d = FrameDecoder::<MAX_FRAME>::new();
+        bytes.iter().filter_map(|&b| d.push(b)).collect()
+    }
+
+    fn infer(id: u32, n: usize) -> RequestFrame {
+        let features = (0..n).map(|k| k as f32 * 1.5 - 3.0).collect();
+        RequestFrame {
+            id,
+            request: Request::Infer { features },
+        }
+    }
+
+    #[test]
+    fn round_trip_every_message() {
+        let reqs = [
+            RequestFrame {
+                id: 0,
+                request: Request::Ping,
+            },
+            RequestFrame {
+                id: 1,
+                request: Request::Info,
+            },
+            infer(2, 13),
+            RequestFrame {
+                id: u32::MAX,
+                request: Request::Stats,
+            },
+            RequestFrame {
+                id: 4,
+                request: Request::Reset,
+            },
+        ];
+        for r in &reqs {
+            let f = frame(r);
+            assert_eq!(*f.last().unwrap(), 0);
+            assert!(!f[..f.len() - 1].contains(&0), "COBS removes zeros");
+            assert_eq!(decode_all::<RequestFrame>(&f), [Decoded::Ok(r.clone())]);
+        }
+        let resp = ResponseFrame {
+            id: Some(9),
+            response: Response::Inference(Inference {
+                class: 2,
+                logits: [f32::MIN_POSITIVE / 2.0, -0.0, f32::MAX]
+                    .into_iter()
+                    .collect(),
+                cost: 1234,
+            }),
+        };
+        let got = decode_all::<ResponseFrame>(&frame(&resp));
+        assert_eq!(got, [Decoded::Ok(resp.clone())]);
+        // Bit for bit, including the sign of zero and subnormals.
+        if let [
+            Decoded::Ok(ResponseFrame {
+                response: Response::Inference(i),
+                ..
+            }),
+        ] = &got[..]
+        {
+            assert_eq!(i.logits[1].to_bits(), (-0.0f32).to_bits());
+            assert_eq!(i.logits[0].to_bits(), (f32::MIN_POSITIVE / 2.0).to_bits());
+        }
+    }
+
+    #[test]
+    fn largest_messages_fit_a_frame() {
+        let f = frame(&infer(u32::MAX, MAX_FEATURES));
+        assert!(f.len() <= MAX_FRAME, "{} > {MAX_FRAME}", f.len());
+        let info = ResponseFrame {
+            id: Some(u32::MAX),
+            response: Response::Info(Info {
+                protocol: u16::MAX,
+                board: String::try_from("x".repeat(MAX_NAME).as_str()).unwrap(),
+                firmware: [u16::MAX; 3],
+                clock_hz: u32::MAX,
+                cost_unit: CostUnit::Cycles,
+                inputs: u16::MAX,
+                hidden: u16::MAX,
+                outputs: u16::MAX,
+                model_crc: u32::MAX,
+            }),
+        };
+        assert!(frame(&info).len() <= MAX_FRAME);
+        let logits = ResponseFrame {
+            id: Some(u32::MAX),
+            response: Response::Inference(Inference {
+                class: u16::MAX,
+                logits: core::iter::repeat_n(1.0, MAX_LOGITS).collect(),
+                cost: u32::MAX,
+            }),
+        };
+        assert!(frame(&logits).len() <= MAX_FRAME);
+    }
+
+    #[test]
+    fn encode_into_a_small_buffer_is_an_error() {
+        let mut out = [0u8; 8];
+        assert_eq!(encode(&infer(1, 13), &mut out), Err(FrameError::BufferFull));
+        assert_eq!(encode(&infer(1, 13), &mut []), Err(FrameError::BufferFull));
+    }
+
+    #[test]
+    fn empty_frames_are_ignored() {
+        assert!(decode_all::<RequestFrame>(&[0, 0, 0]).is_empty());
+        assert!(decode_all::<RequestFrame>(&[]).is_empty());
+    }
+
+    #[test]
+    fn truncated_frame_is_an_error_and_the_next_frame_decodes() {
+        let good = frame(&infer(5, 13));
+        for cut in 1..good.len() - 1 {
+            let mut wire = good[..cut].to_vec();
+            wire.push(0); // the host's leading delimiter of the next frame
+            wire.extend_from_slice(&good);
+            let got = decode_all::<RequestFrame>(&wire);
+            assert_eq!(got.len(), 2, "cut at {cut}");
+            assert!(matches!(got[0], Decoded::Err(_)), "cut at {cut}");
+            assert_eq!(got[1], Decoded::Ok(infer(5, 13)));
+        }
+        // Shorter than a checksum.
+        let got = decode_all::<RequestFrame>(&[3, 1, 2, 0]);
+        assert_eq!(got, [Decoded::Err(FrameError::Truncated)]);
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_detected() {
+        let good = frame(&infer(6, 13));
+        for at in 0..good.len() - 1 {
+            for bit in 0..8 {
+                let mut bad = good.clone();
+                bad[at] ^= 1 << bit;
+                let got = decode_all::<RequestFrame>(&bad);
+                // A flip may create a zero byte, splitting the frame: every piece is an error.
+                assert!(!got.is_empty(), "byte {at} bit {bit}");
+                assert!(
+                    got.iter().all(|d| matches!(d, Decoded::Err(_))),
+                    "byte {at} bit {bit}: {got:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_frame_is_dropped_to_its_delimiter() {
+        let mut wire = vec![0x55u8; MAX_FRAME + 10];
+        wire.push(0);
+        wire.extend_from_slice(&frame(&infer(8, 3)));
+        let got = decode_all::<RequestFrame>(&wire);
+        assert_eq!(
+            got,
+            [
+                Decoded::Err(FrameError::Oversized),
+                Decoded::Ok(infer(8, 3))
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_cobs_and_malformed_contents() {
+        // A COBS code pointing past the end of the frame.
+        assert_eq!(
+            decode_all::<RequestFrame>(&[9, 1, 2, 0]),
+            [Decoded::Err(FrameError::BadCobs)]
+        );
+        // A correct checksum over bytes that are not a request: variant tag 200.
+        let mut body = vec![1u8, 200];
+        body.extend_from_slice(&crate::crc::crc32(&body).to_le_bytes());
+        let mut wire = vec![0u8; body.len() + 3];
+        let n = cobs::encode(&body, &mut wire);
+        wire.truncate(n);
+        wire.push(0);
+        assert_eq!(
+            decode_all::<RequestFrame>(&wire),
+            [Decoded::Err(FrameError::Malformed)]
+        );
+        // Trailing bytes after a valid message are malformed too.
+        let mut body = vec![1u8, 2, 0xAA];
+        body.extend_from_slice(&crate::crc::crc32(&body).to_le_bytes());
+        let mut wire = vec![0u8; body.len() + 3];
+        let n = cobs::encode(&body, &mut wire);
+        wire.truncate(n);
+        wire.push(0);
+        assert_eq!(
+            decode_all::<RequestFrame>(&wire),
+            [Decoded::Err(FrameError::Malformed)]
+        );
+        // Too many features for the bounded vector.
+        let mut body = vec![1u8, 2, (MAX_FEATURES + 1) as u8];
+        body.extend(core::iter::repeat_n(0x3F, 4 * (MAX_FEATURES + 1)));
+        body.extend_from_slice(&crate::crc::crc32(&body).to_le_bytes());
+        let mut wire = vec![0u8; body.len() + 8];
+        let n = cobs::encode(&body, &mut wire);
+        wire.truncate(n);
+        wire.push(0);
+        assert_eq!(
+            decode_all::<RequestFrame>(&wire),
+            [Decoded::Err(FrameError::Malformed)]
+        );
+    }
+
+    #[test]
+    fn feed_returns_the_rest() {
+        let mut wire = frame(&infer(1, 2));
+        wire.extend_from_slice(&frame(&infer(2, 2)));
+        let mut d = FrameDecoder::<MAX_FRAME>::new();
+        let (first, rest) = d.feed::<RequestFrame>(&wire).unwrap();
+        assert_eq!(first, Decoded::Ok(infer(1, 2)));
+        let (second, rest) = d.feed::<RequestFrame>(rest).unwrap();
+        assert_eq!(second.into_result(), Ok(infer(2, 2)));
+        assert!(rest.is_empty());
+        assert!(d.feed::<RequestFrame>(&[1, 2]).is_none());
+        assert_eq!(d.pending(), 2);
+    }
+}

@@ -1,0 +1,459 @@
+//! The device side of the [`protocol`](crate::protocol): a [`Server`] turns request bytes into
+//! response bytes over a compiled-in model, so the firmware is a loop that moves bytes between
+//! its UART and [`Server::feed`], and everything else is tested on the host with a mock clock.
+//!
+//! ```
+//! use mlprobe_core::mlp::{Dims, Mlp, Model};
+//! use mlprobe_core::protocol::{self, *};
+//! use mlprobe_core::server::{Clock, Ident, Server, StackMeter};
+//! use mlprobe_core::transform::{Fill, Standardizer};
+//!
+//! struct Ticks(u32);
+//! impl Clock for Ticks {
+//!     fn now(&mut self) -> u32 { self.0 += 10; self.0 }
+//!     fn cost(&self, start: u32, end: u32) -> u32 { end.wrapping_sub(start) }
+//!     fn unit(&self) -> CostUnit { CostUnit::Cycles }
+//!     fn hz(&self) -> u32 { 1_000_000 }
+//! }
+//! struct NoStack;
+//! impl StackMeter for NoStack {
+//!     fn peak_bytes(&self) -> u32 { 0 }
+//!     fn size_bytes(&self) -> u32 { 0 }
+//! }
+//!
+//! let dims = Dims::new(1, 1, 2).unwrap();
+//! // hidden = relu(x); logits = [h, -h]
+//! let mlp = Mlp::from_array(dims, [1.0, 0.0, 1.0, -1.0, 0.0, 0.0]);
+//! let model = Model::new(Standardizer::new([0.0f32], [1.0f32], Fill::Mean).unwrap(), mlp).unwrap();
+//! let ident = Ident { board: "doc", firmware: [0, 1, 0], model_crc: 0 };
+//! let mut server = Server::<_, _, _, _, 4>::new(&model, Ticks(0), NoStack, ident).unwrap();
+//!
+//! let mut wire = [0u8; MAX_FRAME];
+//! let request = RequestFrame { id: 1, request: Request::Infer { features: [3.0].into_iter().collect() } };
+//! let n = protocol::encode(&request, &mut wire).unwrap();
+//! let mut out = [0u8; MAX_FRAME];
+//! let mut reply = 0;
+//! for &b in &wire[..n] {
+//!     if let Some(len) = server.feed(b, &mut out) { reply = len; }
+//! }
+//! let resp: ResponseFrame = protocol::decode(&mut out[..reply - 1]).unwrap();
+//! let Response::Inference(inf) = resp.response else { panic!() };
+//! assert_eq!((inf.class, &inf.logits[..], inf.cost), (0, &[3.0, -3.0][..], 10));
+//! ```
+
+use crate::mlp::{Model, argmax};
+use crate::protocol::{
+    CostUnit, Decoded, DeviceError, FrameDecoder, Inference, Info, MAX_FEATURES, MAX_FRAME,
+    MAX_LOGITS, MAX_NAME, PROTOCOL_VERSION, Request, RequestFrame, Response, ResponseFrame, Stats,
+};
+use core::fmt;
+
+/// A cost counter: SysTick under QEMU, the DWT cycle counter on hardware, a mock in tests.
+pub trait Clock {
+    /// A raw timestamp.
+    fn now(&mut self) -> u32;
+    /// The cost between two timestamps taken with [`now`](Self::now), in [`unit`](Self::unit)s.
+    fn cost(&self, start: u32, end: u32) -> u32;
+    /// What [`cost`](Self::cost) counts.
+    fn unit(&self) -> CostUnit;
+    /// The CPU clock in Hz.
+    fn hz(&self) -> u32;
+}
+
+/// The stack high-water mark (a painted stack on the device).
+pub trait StackMeter {
+    /// Most stack used since boot, in bytes.
+    fn peak_bytes(&self) -> u32;
+    /// The stack's size in bytes.
+    fn size_bytes(&self) -> u32;
+}
+
+/// Who answers: reported in [`Info`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ident {
+    /// The board name (at most [`MAX_NAME`] bytes).
+    pub board: &'static str,
+    /// The firmware version.
+    pub firmware: [u16; 3],
+    /// CRC-32 of the model file compiled in.
+    pub model_crc: u32,
+}
+
+/// Why a [`Server`] could not be built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The board name is longer than `MAX_NAME` bytes.
+    NameTooLong,
+    /// The model has more inputs than `MAX_FEATURES`, more classes than `MAX_LOGITS`, or a
+    /// dimension that does not fit 16 bits.
+    ModelTooLarge,
+    /// The scratch buffer `S` is shorter than the model's `Dims::scratch_len`.
+    ScratchTooSmall,
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NameTooLong => "the board name is longer than MAX_NAME bytes",
+            Self::ModelTooLarge => {
+                "the model has more inputs than MAX_FEATURES or more classes than MAX_LOGITS"
+            }
+            Self::ScratchTooSmall => "the scratch buffer is shorter than the model's scratch_len",
+        })
+    }
+}
+
+impl core::error::Error for ServerError {}
+
+/// Serves protocol requests over one model. `S` is the scratch length (at least the model's
+/// `Dims::scratch_len`), so the whole server can live in a `static` or on the stack.
+pub struct Server<'m, F, P, C, K, const S: usize> {
+    model: &'m Model<F, P>,
+    clock: C,
+    stack: K,
+    info: Info,
+    decoder: FrameDecoder<MAX_FRAME>,
+    scratch: [f32; S],
+    served: u32,
+    rejected: u32,
+}
+
+impl<'m, F, P, C, K, const S: usize> Server<'m, F, P, C, K, S>
+where
+    F: AsRef<[f32]>,
+    P: AsRef<[f32]>,
+    C: Clock,
+    K: StackMeter,
+{
+    /// A server for `model`, checking that its sizes fit the protocol and the scratch buffer.
+    pub fn new(
+        model: &'m Model<F, P>,
+        clock: C,
+        stack: K,
+        ident: Ident,
+    ) -> Result<Self, ServerError> {
+        let d = model.dims();
+        if d.scratch_len() > S {
+            return Err(ServerError::ScratchTooSmall);
+        }
+        if d.inputs > MAX_FEATURES || d.outputs > MAX_LOGITS || d.hidden > usize::from(u16::MAX) {
+            return Err(ServerError::ModelTooLarge);
+        }
+        let board = heapless::String::<MAX_NAME>::try_from(ident.board)
+            .map_err(|_| ServerError::NameTooLong)?;
+        let info = Info {
+            protocol: PROTOCOL_VERSION,
+            board,
+            firmware: ident.firmware,
+            clock_hz: clock.hz(),
+            cost_unit: clock.unit(),
+            // In range: checked above.
+            inputs: d.inputs as u16,
+            hidden: d.hidden as u16,
+            outputs: d.outputs as u16,
+            model_crc: ident.model_crc,
+        };
+        Ok(Self {
+            model,
+            clock,
+            stack,
+            info,
+            decoder: FrameDecoder::new(),
+            scratch: [0.0; S],
+            served: 0,
+            rejected: 0,
+        })
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            served: self.served,
+            rejected: self.rejected,
+            stack_peak: self.stack.peak_bytes(),
+            stack_size: self.stack.size_bytes(),
+        }
+    }
+
+    /// What [`Request::Info`] answers.
+    pub fn info(&self) -> &Info {
+        &self.info
+    }
+
+    /// Runs the model on one raw row: the class, the logits and the measured cost.
+    #[inline]
+    pub fn infer(&mut self, features: &[f32]) -> Result<Inference, DeviceError> {
+        let d = self.model.dims();
+        if features.len() != d.inputs {
+            return Err(DeviceError::FeatureCount {
+                expected: d.inputs as u16,
+                found: features.len().min(usize::from(u16::MAX)) as u16,
+            });
+        }
+        let start = self.clock.now();
+        let result = self.model.infer(features, &mut self.scratch);
+        let end = self.clock.now();
+        let logits = result.map_err(|_| DeviceError::Model)?;
+        let cost = self.clock.cost(start, end);
+        Ok(Inference {
+            class: argmax(logits) as u16,
+            logits: logits.iter().copied().collect(),
+            cost,
+        })
+    }
+
+    /// Answers one request.
+    pub fn handle(&mut self, request: &Request) -> Response {
+        let response = match request {
+            Request::Ping | Request::Info => Response::Info(self.info.clone()),
+            Request::Infer { features } => match self.infer(features) {
+                Ok(i) => Response::Inference(i),
+                Err(e) => Response::Error(e),
+            },
+            Request::Stats => Response::Stats(self.stats()),
+            Request::Reset => {
+                self.served = 0;
+                self.rejected = 0;
+                // The reset itself is not counted, so the answer shows zeroed counters.
+                return Response::Stats(self.stats());
+            }
+        };
+        if matches!(response, Response::Error(_)) {
+            self.rejected = self.rejected.wrapping_add(1);
+        } else {
+            self.served = self.served.wrapping_add(1);
+        }
+        response
+    }
+
+    /// Answers one decoded frame (or the error of a frame that could not be decoded).
+    pub fn handle_frame(&mut self, frame: Decoded<RequestFrame>) -> ResponseFrame {
+        match frame {
+            Decoded::Ok(RequestFrame { id, request }) => ResponseFrame {
+                id: Some(id),
+                response: self.handle(&request),
+            },
+            Decoded::Err(e) => {
+                self.rejected = self.rejected.wrapping_add(1);
+                ResponseFrame {
+                    id: None,
+                    response: Response::Error(DeviceError::Frame(e)),
+                }
+            }
+        }
+    }
+
+    /// Feeds one received byte. When it ends a frame, the response frame is encoded into `out`
+    /// (at least [`MAX_FRAME`] bytes) and its length returned: send `out[..len]`.
+    pub fn feed(&mut self, byte: u8, out: &mut [u8]) -> Option<usize> {
+        let frame = self.decoder.push::<RequestFrame>(byte)?;
+        let response = self.handle_frame(frame);
+        // Every response fits MAX_FRAME (a unit test of `protocol`); a smaller `out` is the
+        // caller's bug and is answered with silence rather than a panic.
+        crate::protocol::encode(&response, out).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mlp::{Dims, Mlp, param_count};
+    use crate::protocol::{FrameError, decode, encode};
+    use crate::transform::{Fill, Standardizer};
+    use std::vec::Vec;
+
+    struct MockClock(u32);
+    impl Clock for MockClock {
+        fn now(&mut self) -> u32 {
+            self.0 = self.0.wrapping_add(7);
+            self.0
+        }
+        fn cost(&self, start: u32, end: u32) -> u32 {
+            end.wrapping_sub(start) * 40
+        }
+        fn unit(&self) -> CostUnit {
+            CostUnit::Instructions
+        }
+        fn hz(&self) -> u32 {
+            25_000_000
+        }
+    }
+    struct MockStack;
+    impl StackMeter for MockStack {
+        fn peak_bytes(&self) -> u32 {
+            512
+        }
+        fn size_bytes(&self) -> u32 {
+            4096
+        }
+    }
+
+    const P: usize = param_count(3, 4, 2);
+    type M = Model<[f32; 3], [f32; P]>;
+
+    fn model() -> M {
+        let dims = Dims::new(3, 4, 2).unwrap();
+        let params = core::array::from_fn(|k| (k as f32 * 0.37).sin());
+        let norm = Standardizer::new([1.0, 2.0, 3.0], [0.5, 1.0, 2.0], Fill::Mean).unwrap();
+        Model::new(norm, Mlp::from_array(dims, params)).unwrap()
+    }
+
+    fn ident() -> Ident {
+        Ident {
+            board: "mock",
+            firmware: [1, 2, 3],
+            model_crc: 0xDEAD_BEEF,
+        }
+    }
+
+    /// Sends `wire` byte by byte; returns every response.
+    fn exchange(
+        s: &mut Server<'_, [f32; 3], [f32; P], MockClock, MockStack, 9>,
+        wire: &[u8],
+    ) -> Vec<ResponseFrame> {
+        let mut out = [0u8; MAX_FRAME];
+        let mut got = Vec::new();
+        for &b in wire {
+            if let Some(n) = s.feed(b, &mut out) {
+                got.push(decode(&mut out[..n - 1]).unwrap());
+            }
+        }
+        got
+    }
+
+    fn frame(id: u32, request: Request) -> Vec<u8> {
+        let mut out = [0u8; MAX_FRAME];
+        let n = encode(&RequestFrame { id, request }, &mut out).unwrap();
+        out[..n].to_vec()
+    }
+
+    fn features(v: &[f32]) -> Request {
+        Request::Infer {
+            features: v.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn infer_matches_the_model_bit_for_bit() {
+        let m = model();
+        let mut s = Server::new(&m, MockClock(0), MockStack, ident()).unwrap();
+        let x = [0.3, -7.5, 1e-3];
+        let got = exchange(&mut s, &frame(11, features(&x)));
+        let mut scratch = [0.0; 9];
+        let want = m.infer(&x, &mut scratch).unwrap();
+        let [
+            ResponseFrame {
+                id: Some(11),
+                response: Response::Inference(i),
+            },
+        ] = &got[..]
+        else {
+            panic!("{got:?}")
+        };
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&i.logits), bits(want));
+        assert_eq!(usize::from(i.class), argmax(want));
+        assert_eq!(i.cost, 7 * 40);
+    }
+
+    #[test]
+    fn info_ping_stats_reset() {
+        let m = model();
+        let mut s = Server::new(&m, MockClock(0), MockStack, ident()).unwrap();
+        let mut wire = frame(1, Request::Ping);
+        wire.extend(frame(2, Request::Info));
+        wire.extend(frame(3, features(&[1.0, 2.0])));
+        wire.extend(frame(4, Request::Stats));
+        wire.extend(frame(5, Request::Reset));
+        wire.extend(frame(6, Request::Stats));
+        let got = exchange(&mut s, &wire);
+        assert_eq!(got.len(), 6);
+        let Response::Info(info) = &got[0].response else {
+            panic!()
+        };
+        assert_eq!(
+            (info.inputs, info.hidden, info.outputs, info.board.as_str()),
+            (3, 4, 2, "mock")
+        );
+        assert_eq!((info.clock_hz, info.model_crc), (25_000_000, 0xDEAD_BEEF));
+        assert_eq!(got[1].response, got[0].response);
+        assert_eq!(
+            got[2].response,
+            Response::Error(DeviceError::FeatureCount {
+                expected: 3,
+                found: 2
+            })
+        );
+        assert_eq!(
+            got[3].response,
+            Response::Stats(Stats {
+                served: 2,
+                rejected: 1,
+                stack_peak: 512,
+                stack_size: 4096
+            })
+        );
+        let zero = Response::Stats(Stats {
+            served: 0,
+            rejected: 0,
+            stack_peak: 512,
+            stack_size: 4096,
+        });
+        assert_eq!(got[4].response, zero);
+        assert_eq!(got[5].response, zero);
+    }
+
+    #[test]
+    fn bad_frames_between_good_requests_are_answered_with_errors() {
+        let m = model();
+        let mut s = Server::new(&m, MockClock(0), MockStack, ident()).unwrap();
+        let good = frame(1, features(&[1.0, 2.0, 3.0]));
+        let mut corrupted = frame(2, features(&[1.0, 2.0, 3.0]));
+        corrupted[5] ^= 0x04;
+        let mut wire = Vec::new();
+        wire.extend(&good);
+        wire.extend(&corrupted);
+        wire.extend(&good[..good.len() / 2]); // truncated …
+        wire.push(0); // … and ended by the next frame's leading delimiter
+        wire.extend(&good);
+        wire.extend(core::iter::repeat_n(0x11, MAX_FRAME + 1));
+        wire.push(0);
+        wire.extend(&good);
+        let got = exchange(&mut s, &wire);
+        let kinds: Vec<_> = got
+            .iter()
+            .map(|r| match &r.response {
+                Response::Inference(_) => Ok(r.id),
+                Response::Error(DeviceError::Frame(e)) => Err(*e),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(kinds.len(), 6);
+        assert_eq!(kinds[0], Ok(Some(1)));
+        assert_eq!(kinds[1], Err(FrameError::BadChecksum));
+        assert!(kinds[2].is_err());
+        assert_eq!(kinds[3], Ok(Some(1)));
+        assert_eq!(kinds[4], Err(FrameError::Oversized));
+        assert_eq!(kinds[5], Ok(Some(1)));
+        assert_eq!((s.stats().served, s.stats().rejected), (3, 3));
+    }
+
+    #[test]
+    fn construction_checks_sizes() {
+        let m = model();
+        assert_eq!(
+            Server::<_, _, _, _, 8>::new(&m, MockClock(0), MockStack, ident()).err(),
+            Some(ServerError::ScratchTooSmall)
+        );
+        let long = Ident {
+            board: "a board name that is far too long",
+            ..ident()
+        };
+        assert_eq!(
+            Server::<_, _, _, _, 9>::new(&m, MockClock(0), MockStack, long).err(),
+            Some(ServerError::NameTooLong)
+        );
+    }
+}

@@ -97,6 +97,25 @@ pub struct Standardizer<F> {
     fill: Fill,
 }
 
+impl<const N: usize> Standardizer<[f32; N]> {
+    /// Fixed-size parameters, checked at compile time when used in a `const` or `static` (the
+    /// firmware's compiled-in model): the same checks as [`Standardizer::new`], as panics.
+    pub const fn from_array(mean: [f32; N], std: [f32; N], fill: Fill) -> Self {
+        let mut i = 0;
+        while i < N {
+            assert!(
+                mean[i].is_finite() && std[i].is_finite() && std[i] > 0.0,
+                "means must be finite and standard deviations finite and positive"
+            );
+            i += 1;
+        }
+        if let Fill::Value(v) = fill {
+            assert!(!v.is_nan(), "the fill value must not be NaN");
+        }
+        Self { mean, std, fill }
+    }
+}
+
 impl<F: AsRef<[f32]>> Standardizer<F> {
     /// Checks and wraps fitted parameters: equal lengths, finite means, finite positive
     /// standard deviations.

@@ -11,6 +11,9 @@
 //! - [`model`]: the versioned, checksummed little-endian model file, parsed zero-copy.
 //! - [`metrics`]: confusion matrix, accuracy, per-class and macro precision/recall/F1
 //!   (scikit-learn semantics).
+//! - [`sketch`]: fixed-memory, mergeable latency histogram (log-linear buckets, relative error
+//!   ≤ 1/128), const-constructible for a `static`.
+//! - [`validate`]: thresholds and regression against a baseline, with violations as data.
 //! - [`crc`]: CRC-32 used by the model file (and the device protocol).
 //! - [`protocol`]: host↔device messages (postcard), COBS framing with a CRC, bounded sizes.
 //! - [`server`]: the device side of the protocol over a model, a clock and a stack meter.
@@ -31,4 +34,6 @@ pub mod model;
 pub mod moments;
 pub mod protocol;
 pub mod server;
+pub mod sketch;
 pub mod transform;
+pub mod validate;

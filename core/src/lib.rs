@@ -15,6 +15,8 @@
 //!   ≤ 1/128), const-constructible for a `static`.
 //! - [`validate`]: thresholds and regression against a baseline, with violations as data.
 //! - [`crc`]: CRC-32 used by the model file (and the device protocol).
+//! - [`special`]: normal CDF/quantile, log-gamma/log-beta, regularized incomplete beta and its
+//!   inverse, chi-square survival, on `libm`.
 //! - [`protocol`]: host↔device messages (postcard), COBS framing with a CRC, bounded sizes.
 //! - [`server`]: the device side of the protocol over a model, a clock and a stack meter.
 //!
@@ -35,5 +37,6 @@ pub mod moments;
 pub mod protocol;
 pub mod server;
 pub mod sketch;
+pub mod special;
 pub mod transform;
 pub mod validate;

@@ -1,1 +1,13 @@
-//! placeholder
+//! # mlprobe (host)
+//!
+//! The `std` side of mlprobe: files, the training loop over a dataset, reports and the command
+//! line. Every number is computed by [`mlprobe_core`]; this crate moves bytes into core types
+//! and prints what core computed.
+
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod error;
+pub mod model_io;
+pub mod output;
+pub mod train;

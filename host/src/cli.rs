@@ -1,0 +1,75 @@
+//! The command line: one clap definition, and the dispatch from subcommand to module.
+//!
+//! Each subcommand lives in `commands/<name>.rs` with its `Args` (clap) and a
+//! `run(args) -> Result<Outcome>`; this file only wires them together and turns the outcome
+//! into the exit code of DESIGN.md.
+
+use crate::commands::{self, Outcome};
+use crate::error::exit;
+use clap::{Parser, Subcommand};
+
+/// Test ML models from the host down to the microcontroller.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlprobe",
+    version,
+    about = "Test ML models from the host down to the microcontroller",
+    long_about = "Test ML models from the host down to the microcontroller.\n\n\
+        Train the seed notebook's classifier on a CSV file, evaluate it against thresholds, \
+        and export or import it in PyTorch's safetensors layout. The same no_std core runs \
+        on the host and on a Cortex-M4, so the host's numbers are the device's numbers.\n\n\
+        Exit codes: 0 success, 1 a check failed, 2 bad input or usage, 3 internal error.\n\
+        Every subcommand takes --json for one JSON document on stdout.",
+    after_help = "Quick start:\n  mlprobe train --data data/wine.csv --out wine.mlpb\n  mlprobe eval --model wine.mlpb --data data/wine.csv"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train the classifier on a CSV file and write a model file.
+    Train(commands::train::Args),
+    /// Print predictions, probabilities and logits for every row of a CSV file.
+    Predict(commands::predict::Args),
+    /// Evaluate a model on a labelled CSV file: accuracy, precision, recall, F1, latency.
+    Eval(commands::eval::Args),
+    /// Write a model in another format (safetensors with PyTorch state_dict names).
+    Export(commands::export::Args),
+    /// Read a model from safetensors (PyTorch state_dict names) into an mlprobe model file.
+    Import(commands::import::Args),
+}
+
+/// Parses the command line, runs the subcommand and returns the process exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::INPUT
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Train(a) => commands::train::run(a),
+        Command::Predict(a) => commands::predict::run(a),
+        Command::Eval(a) => commands::eval::run(a),
+        Command::Export(a) => commands::export::run(a),
+        Command::Import(a) => commands::import::run(a),
+    };
+    match result {
+        Ok(Outcome::Pass) => exit::OK,
+        Ok(Outcome::Fail) => exit::CHECK_FAILED,
+        Err(e) => {
+            eprintln!("mlprobe: {e}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! `mlprobe export`: a model in another format.
+
+use crate::commands::Outcome;
+use crate::error::Result;
+use crate::{model_io, output};
+use std::path::PathBuf;
+
+/// Formats `export` writes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Format {
+    /// safetensors with PyTorch `state_dict` names (fc1.weight, fc1.bias, fc2.weight, fc2.bias,
+    /// normalizer.mean, normalizer.std).
+    Safetensors,
+}
+
+/// Write a model in another format.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on the seed's SimpleClassifier (ignore the normalizer.* keys, or\nuse them to standardise inputs).\n\nExample:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors"
+)]
+pub struct Args {
+    /// The model file.
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "safetensors")]
+    pub format: Format,
+    /// Where to write (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `mlprobe export`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let model = model_io::load(&args.model)?;
+    let bytes = match args.format {
+        Format::Safetensors => model_io::to_safetensors(&model)?,
+    };
+    output::write_file(&args.out, &bytes)?;
+    if args.json {
+        output::print_json(
+            &serde_json::json!({ "out": args.out, "bytes": bytes.len(), "format": "safetensors" }),
+        )?;
+    } else if args.out.as_os_str() != "-" {
+        eprintln!(
+            "wrote {} ({} bytes, safetensors)",
+            args.out.display(),
+            bytes.len()
+        );
+    }
+    Ok(Outcome::Pass)
+}

@@ -1,0 +1,51 @@
+//! `mlprobe import`: a safetensors file (PyTorch names) into an mlprobe model file.
+
+use crate::commands::Outcome;
+use crate::error::{Error, Result};
+use crate::{model_io, output};
+use std::path::PathBuf;
+
+/// Read a safetensors model into an mlprobe model file.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The file holds PyTorch state_dict tensors of the seed's SimpleClassifier:\n  fc1.weight [hidden, inputs], fc1.bias [hidden], fc2.weight [classes, hidden], fc2.bias [classes]\nand optionally normalizer.mean / normalizer.std [inputs] (F32 or F64).\nWrite it from PyTorch with\n  safetensors.torch.save_file(model.state_dict() | {\"normalizer.mean\": mean, \"normalizer.std\": std}, \"m.safetensors\")\n\nExample:\n  mlprobe import m.safetensors --out m.mlpb"
+)]
+pub struct Args {
+    /// The safetensors file.
+    #[arg(value_name = "FILE.safetensors")]
+    pub input: PathBuf,
+    /// The mlprobe model file to write.
+    #[arg(long, value_name = "MODEL")]
+    pub out: PathBuf,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `mlprobe import`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let bytes = std::fs::read(&args.input).map_err(|e| Error::io(&args.input, e))?;
+    let (model, notes) =
+        model_io::from_safetensors(&bytes).map_err(|m| Error::file(&args.input, m))?;
+    for w in &notes.warnings {
+        eprintln!("mlprobe: warning: {w}");
+    }
+    model_io::save(&args.out, &model)?;
+    let d = model.dims();
+    if args.json {
+        output::print_json(&serde_json::json!({
+            "model": args.out,
+            "inputs": d.inputs, "hidden": d.hidden, "outputs": d.outputs,
+            "warnings": notes.warnings,
+        }))?;
+    } else {
+        eprintln!(
+            "wrote {} ({}-{}-{})",
+            args.out.display(),
+            d.inputs,
+            d.hidden,
+            d.outputs
+        );
+    }
+    Ok(Outcome::Pass)
+}

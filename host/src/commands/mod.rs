@@ -1,0 +1,16 @@
+//! One module per subcommand: `Args` (clap) and `run`.
+
+pub mod eval;
+pub mod export;
+pub mod import;
+pub mod predict;
+pub mod train;
+
+/// How a command that ran ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every check passed (exit 0).
+    Pass,
+    /// The run worked and a check failed (exit 1).
+    Fail,
+}

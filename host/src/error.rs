@@ -1,0 +1,87 @@
+//! Errors of the command line, and the exit codes of DESIGN.md.
+//!
+//! `0` success and every check passed · `1` the run worked and a check failed ·
+//! `2` bad input or usage (the message names the file, line and column or the flag) ·
+//! `3` internal failure.
+
+use std::path::{Path, PathBuf};
+
+/// Process exit codes.
+pub mod exit {
+    /// Success, every check passed.
+    pub const OK: u8 = 0;
+    /// The run worked and a check failed.
+    pub const CHECK_FAILED: u8 = 1;
+    /// Bad input or usage.
+    pub const INPUT: u8 = 2;
+    /// Internal failure.
+    pub const INTERNAL: u8 = 3;
+}
+
+/// An error a command can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A data file is malformed: names the file, line and column.
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// 1-based column (field) number; 0 when the whole line is at fault.
+        column: usize,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A file is wrong as a whole (empty, not a model, wrong shape).
+    #[error("{}: {message}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A flag or argument is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// A bug or an unexpected state: not the user's fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The exit code this error ends the process with.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Internal(_) => exit::INTERNAL,
+            _ => exit::INPUT,
+        }
+    }
+
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// A whole-file error on `path`.
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        Error::File {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Result of a command.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 /// Train the classifier on a CSV file.
 #[derive(Debug, clap::Args)]
 #[command(
+    allow_negative_numbers = true,
     after_help = "The rows are split (stratified by class) into a training part and a held-out part of\n\
     --test-split; the normalizer and the network are fitted on the training part only, and the\n\
     held-out metrics are printed at the end. The per-epoch loss and accuracy are written beside\n\

@@ -26,7 +26,7 @@
 //! let mlp = Mlp::from_array(dims, [1.0, 0.0, 1.0, -1.0, 0.0, 0.0]);
 //! let model = Model::new(Standardizer::new([0.0f32], [1.0f32], Fill::Mean).unwrap(), mlp).unwrap();
 //! let ident = Ident { board: "doc", firmware: [0, 1, 0], model_crc: 0 };
-//! let mut server = Server::<_, _, _, _, 4>::new(&model, Ticks(0), NoStack, ident).unwrap();
+//! let mut server = Server::<_, _, _, 4>::new(&model, Ticks(0), NoStack, ident).unwrap();
 //!
 //! let mut wire = [0u8; MAX_FRAME];
 //! let request = RequestFrame { id: 1, request: Request::Infer { features: [3.0].into_iter().collect() } };
@@ -41,7 +41,7 @@
 //! assert_eq!((inf.class, &inf.logits[..], inf.cost), (0, &[3.0, -3.0][..], 10));
 //! ```
 
-use crate::mlp::{Model, argmax};
+use crate::mlp::{Dims, MlpError, Model, argmax};
 use crate::protocol::{
     CostUnit, Decoded, DeviceError, FrameDecoder, Inference, Info, MAX_FEATURES, MAX_FRAME,
     MAX_LOGITS, MAX_NAME, PROTOCOL_VERSION, Request, RequestFrame, Response, ResponseFrame, Stats,
@@ -58,6 +58,40 @@ pub trait Clock {
     fn unit(&self) -> CostUnit;
     /// The CPU clock in Hz.
     fn hz(&self) -> u32;
+}
+
+/// A model the server can run: [`Model`] itself, a reference to one, or a firmware's
+/// zero-sized handle to its compiled-in `static` model (so the compiler sees the dimensions as
+/// constants and unrolls the dense loops).
+pub trait Infer {
+    /// The dimensions.
+    fn dims(&self) -> Dims;
+    /// Logits for one raw input row, as [`Model::infer`].
+    fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError>;
+}
+
+impl<F: AsRef<[f32]>, P: AsRef<[f32]>> Infer for Model<F, P> {
+    #[inline(always)]
+    fn dims(&self) -> Dims {
+        Model::dims(self)
+    }
+
+    #[inline(always)]
+    fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
+        Model::infer(self, raw, scratch)
+    }
+}
+
+impl<M: Infer + ?Sized> Infer for &M {
+    #[inline(always)]
+    fn dims(&self) -> Dims {
+        (**self).dims()
+    }
+
+    #[inline(always)]
+    fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
+        (**self).infer(raw, scratch)
+    }
 }
 
 /// The stack high-water mark (a painted stack on the device).
@@ -109,8 +143,8 @@ impl core::error::Error for ServerError {}
 
 /// Serves protocol requests over one model. `S` is the scratch length (at least the model's
 /// `Dims::scratch_len`), so the whole server can live in a `static` or on the stack.
-pub struct Server<'m, F, P, C, K, const S: usize> {
-    model: &'m Model<F, P>,
+pub struct Server<M, C, K, const S: usize> {
+    model: M,
     clock: C,
     stack: K,
     info: Info,
@@ -120,20 +154,14 @@ pub struct Server<'m, F, P, C, K, const S: usize> {
     rejected: u32,
 }
 
-impl<'m, F, P, C, K, const S: usize> Server<'m, F, P, C, K, S>
+impl<M, C, K, const S: usize> Server<M, C, K, S>
 where
-    F: AsRef<[f32]>,
-    P: AsRef<[f32]>,
+    M: Infer,
     C: Clock,
     K: StackMeter,
 {
     /// A server for `model`, checking that its sizes fit the protocol and the scratch buffer.
-    pub fn new(
-        model: &'m Model<F, P>,
-        clock: C,
-        stack: K,
-        ident: Ident,
-    ) -> Result<Self, ServerError> {
+    pub fn new(model: M, clock: C, stack: K, ident: Ident) -> Result<Self, ServerError> {
         let d = model.dims();
         if d.scratch_len() > S {
             return Err(ServerError::ScratchTooSmall);
@@ -309,10 +337,7 @@ mod tests {
     }
 
     /// Sends `wire` byte by byte; returns every response.
-    fn exchange(
-        s: &mut Server<'_, [f32; 3], [f32; P], MockClock, MockStack, 9>,
-        wire: &[u8],
-    ) -> Vec<ResponseFrame> {
+    fn exchange(s: &mut Server<&M, MockClock, MockStack, 9>, wire: &[u8]) -> Vec<ResponseFrame> {
         let mut out = [0u8; MAX_FRAME];
         let mut got = Vec::new();
         for &b in wire {
@@ -444,7 +469,7 @@ mod tests {
     fn construction_checks_sizes() {
         let m = model();
         assert_eq!(
-            Server::<_, _, _, _, 8>::new(&m, MockClock(0), MockStack, ident()).err(),
+            Server::<_, _, _, 8>::new(&m, MockClock(0), MockStack, ident()).err(),
             Some(ServerError::ScratchTooSmall)
         );
         let long = Ident {
@@ -452,7 +477,7 @@ mod tests {
             ..ident()
         };
         assert_eq!(
-            Server::<_, _, _, _, 9>::new(&m, MockClock(0), MockStack, long).err(),
+            Server::<_, _, _, 9>::new(&m, MockClock(0), MockStack, long).err(),
             Some(ServerError::NameTooLong)
         );
     }

@@ -14,6 +14,8 @@
 //! - [`sketch`]: fixed-memory, mergeable latency histogram (log-linear buckets, relative error
 //!   ≤ 1/128), const-constructible for a `static`.
 //! - [`validate`]: thresholds and regression against a baseline, with violations as data.
+//! - [`abtest`]: A/B testing from counters: two-proportion z-test, sample size and power, SRM,
+//!   Bonferroni/Holm/BH, mixture SPRT always-valid p-values, O'Brien–Fleming group-sequential.
 //! - [`crc`]: CRC-32 used by the model file (and the device protocol).
 //! - [`special`]: normal CDF/quantile, log-gamma/log-beta, regularized incomplete beta and its
 //!   inverse, chi-square survival, on `libm`.
@@ -29,6 +31,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod abtest;
 pub mod crc;
 pub mod metrics;
 pub mod mlp;

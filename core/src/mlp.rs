@@ -932,6 +932,38 @@ mod tests {
         assert!(d.iter().sum::<f32>().abs() < 1e-6);
     }
 
+    /// The `fast-math` feature swaps `libm::expf` for `micromath`'s approximation in
+    /// [`softmax`]; this measures its error against `libm` over the arguments softmax uses
+    /// (`z − max ≤ 0`) and bounds the effect on probabilities. Run with
+    /// `cargo test -p mlprobe-core --features fast-math -- --nocapture fast_math`.
+    #[cfg(feature = "fast-math")]
+    #[test]
+    fn fast_math_exp_error_against_libm() {
+        let mut worst = 0.0f64;
+        let mut x = -20.0f32;
+        while x <= 0.0 {
+            let exact = f64::from(libm::expf(x));
+            let approx = f64::from(exp(x));
+            worst = worst.max(((approx - exact) / exact).abs());
+            x += 1.0 / 1024.0;
+        }
+        std::println!("micromath exp: worst relative error {worst:.3e} over [-20, 0]");
+        assert!(worst < 5e-3, "worst relative error {worst}");
+        // Probabilities move by at most about twice that.
+        let logits = [1.5f32, -0.25, 3.0, 0.0];
+        let mut fast = [0.0; 4];
+        softmax(&logits, &mut fast);
+        let max = 3.0f32;
+        let exact: Vec<f64> = logits
+            .iter()
+            .map(|&z| f64::from(libm::expf(z - max)))
+            .collect();
+        let sum: f64 = exact.iter().sum();
+        for (f, e) in fast.iter().zip(&exact) {
+            assert!((f64::from(*f) - e / sum).abs() < 2e-2);
+        }
+    }
+
     #[test]
     fn argmax_takes_the_first_maximum() {
         assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), 1);

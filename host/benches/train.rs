@@ -1,0 +1,247 @@
+//! Training throughput: a 200-epoch fit on wine and digits, whole process included, against
+//! baselines measured in the same run:
+//! - scikit-learn's `MLPClassifier` fit with the same settings held to 200 epochs, when
+//!   `python3` with scikit-learn is on the PATH (the issue's reference);
+//! - the per-example core path (`Mlp::train_step` + `Adam::step`, dot-product forward pass)
+//!   that the vectorised `Trainer` replaced;
+//! - nalgebra's matrix product for a batch forward pass, against core's per-row forward pass,
+//!   to decide whether nalgebra earns its place (DESIGN.md, "Packages").
+//!
+//! Run: `cargo bench -p mlprobe --bench train`.
+
+use mlprobe::data::{self, Labels};
+use mlprobe::train::{TrainOptions, stratified_split, train};
+use mlprobe_core::mlp::{Adam, Dims, Mlp};
+use mlprobe_core::transform::Fill;
+use rand::SeedableRng;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Seconds for `mlprobe train … --tol 0` (200 epochs held), whole process, median of `reps`.
+fn time_cli(dataset: &str, reps: usize) -> (f64, f64) {
+    let out = std::env::temp_dir().join("mlprobe-bench.mlpb");
+    let mut times = Vec::new();
+    let mut acc = 0.0;
+    for _ in 0..reps {
+        let start = Instant::now();
+        let o = Command::new(env!("CARGO_BIN_EXE_mlprobe"))
+            .args(["train", "--data"])
+            .arg(root().join("data").join(dataset))
+            .args(["--tol", "0", "--epochs", "200", "--json", "--out"])
+            .arg(&out)
+            .output()
+            .expect("run mlprobe");
+        times.push(start.elapsed().as_secs_f64());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        acc = j["test"]["accuracy"].as_f64().unwrap();
+    }
+    (median(times), acc)
+}
+
+/// scikit-learn's fit time (seconds, median of `reps`) and test accuracy, same settings and
+/// split procedure, held to 200 epochs; `None` without python3 + scikit-learn.
+fn time_sklearn(dataset: &str, reps: usize) -> Option<(f64, f64)> {
+    let script = format!(
+        r#"
+import time, warnings, numpy as np
+from sklearn.neural_network import MLPClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+warnings.filterwarnings("ignore")
+a = np.loadtxt("{path}", delimiter=",", skiprows=1); X, y = a[:, :-1], a[:, -1].astype(int)
+Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, stratify=y, random_state=42)
+sc = StandardScaler().fit(Xtr); Xtr, Xte = sc.transform(Xtr), sc.transform(Xte)
+ts = []
+for r in range({reps}):
+    m = MLPClassifier(hidden_layer_sizes=(32,), solver="adam", learning_rate_init=0.01, batch_size=32,
+                      max_iter=200, n_iter_no_change=10**9, random_state=r)
+    t = time.perf_counter(); m.fit(Xtr, ytr); ts.append(time.perf_counter() - t)
+print(sorted(ts)[len(ts) // 2], m.score(Xte, yte))
+"#,
+        path = root().join("data").join(dataset).display()
+    );
+    let o = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .ok()?;
+    if !o.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&o.stdout);
+    let mut it = text.split_whitespace().map(|v| v.parse::<f64>());
+    Some((it.next()?.ok()?, it.next()?.ok()?))
+}
+
+/// The per-example core path the `Trainer` replaced, in-process (seconds for 200 epochs).
+fn time_per_example_path(dataset: &str) -> f64 {
+    let d = data::load(
+        &root().join("data").join(dataset),
+        Labels::Required("label"),
+    )
+    .unwrap();
+    let labels = d.labels.clone().unwrap();
+    let split = stratified_split(&labels, 0.3, 42);
+    let w = d.width();
+    let dims = Dims::new(w, 32, d.classes()).unwrap();
+    let xs: Vec<f32> = split
+        .train
+        .iter()
+        .flat_map(|&i| d.row(i).to_vec())
+        .collect();
+    let ys: Vec<usize> = split
+        .train
+        .iter()
+        .map(|&i| usize::from(labels[i]))
+        .collect();
+    let mut mlp = Mlp::new(dims, vec![0.0; dims.param_count()]).unwrap();
+    mlp.init(&mut rand_chacha::ChaCha8Rng::seed_from_u64(0));
+    let p = dims.param_count();
+    let (mut g, mut m, mut v) = (vec![0.0; p], vec![0.0; p], vec![0.0; p]);
+    let mut scratch = vec![0.0; dims.train_scratch_len()];
+    let mut adam = Adam::new(0.01);
+    let start = Instant::now();
+    for _ in 0..200 {
+        for batch in (0..ys.len()).collect::<Vec<_>>().chunks(32) {
+            g.fill(0.0);
+            for &i in batch {
+                mlp.train_step(
+                    &xs[i * w..(i + 1) * w],
+                    ys[i],
+                    1.0 / batch.len() as f32,
+                    &mut g,
+                    &mut scratch,
+                )
+                .unwrap();
+            }
+            adam.step(mlp.params_mut(), &g, &mut m, &mut v).unwrap();
+        }
+    }
+    start.elapsed().as_secs_f64()
+}
+
+/// In-process 200-epoch fit through `mlprobe::train::train` (seconds).
+fn time_in_process(dataset: &str) -> f64 {
+    let d = data::load(
+        &root().join("data").join(dataset),
+        Labels::Required("label"),
+    )
+    .unwrap();
+    let labels = d.labels.clone().unwrap();
+    let split = stratified_split(&labels, 0.3, 42);
+    let xs: Vec<f32> = split
+        .train
+        .iter()
+        .flat_map(|&i| d.row(i).to_vec())
+        .collect();
+    let ys: Vec<u8> = split.train.iter().map(|&i| labels[i]).collect();
+    let opts = TrainOptions {
+        hidden: 32,
+        epochs: 200,
+        lr: 0.01,
+        batch: 32,
+        seed: 0,
+        fill: Fill::Mean,
+        convergence: None,
+    };
+    let start = Instant::now();
+    train(&xs, &ys, d.width(), d.classes(), &opts, |_| {}).unwrap();
+    start.elapsed().as_secs_f64()
+}
+
+/// Batch forward pass (1,258 digits rows, 64 → 32): nalgebra `DMatrix` product against core's
+/// per-row forward pass. Returns (core seconds, nalgebra seconds).
+fn nalgebra_vs_core() -> (f64, f64) {
+    let dims = Dims::new(64, 32, 10).unwrap();
+    let mut mlp = Mlp::new(dims, vec![0.0; dims.param_count()]).unwrap();
+    mlp.init(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+    let n = 1258;
+    let xs: Vec<f32> = (0..n * 64)
+        .map(|k| ((k * 7919) % 17) as f32 / 17.0 - 0.5)
+        .collect();
+    let reps = 200;
+    let mut scratch = vec![0.0; 42];
+    let mut sink = 0.0f32;
+    let start = Instant::now();
+    for _ in 0..reps {
+        for x in xs.chunks_exact(64) {
+            sink += mlp.forward(x, &mut scratch).unwrap()[0];
+        }
+    }
+    let t_core = start.elapsed().as_secs_f64();
+    let l = mlp.layers();
+    let w1 = nalgebra::DMatrix::from_row_slice(32, 64, l.w1);
+    let b1 = nalgebra::DVector::from_column_slice(l.b1);
+    let w2 = nalgebra::DMatrix::from_row_slice(10, 32, l.w2);
+    let b2 = nalgebra::DVector::from_column_slice(l.b2);
+    let x = nalgebra::DMatrix::from_column_slice(64, n, &xs);
+    let start = Instant::now();
+    for _ in 0..reps {
+        let mut h = &w1 * &x;
+        for mut col in h.column_iter_mut() {
+            col += &b1;
+            col.apply(|v| *v = v.max(0.0));
+        }
+        let mut z = &w2 * &h;
+        for mut col in z.column_iter_mut() {
+            col += &b2;
+        }
+        sink += z[(0, 0)];
+    }
+    let t_na = start.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+    (t_core, t_na)
+}
+
+fn main() {
+    println!("mlprobe training benchmark: 200 epochs held (--tol 0), hidden 32, batch 32, lr 0.01");
+    for (dataset, reps) in [("wine.csv", 7), ("digits.csv", 3)] {
+        let (cli, acc) = time_cli(dataset, reps);
+        let in_proc = time_in_process(dataset);
+        let naive = time_per_example_path(dataset);
+        println!("{dataset}:");
+        println!(
+            "  mlprobe train (whole process)   {:>8.1} ms   test accuracy {acc:.4}",
+            cli * 1e3
+        );
+        println!(
+            "  in-process fit (Trainer)        {:>8.1} ms",
+            in_proc * 1e3
+        );
+        println!(
+            "  per-example core path           {:>8.1} ms   Trainer speed-up {:.2}x",
+            naive * 1e3,
+            naive / in_proc
+        );
+        match time_sklearn(dataset, reps.min(3)) {
+            Some((t, a)) => println!(
+                "  scikit-learn MLPClassifier.fit  {:>8.1} ms   test accuracy {a:.4}   mlprobe is {:.1}x faster (target 20x)",
+                t * 1e3,
+                t / cli
+            ),
+            None => println!(
+                "  scikit-learn: not available (pip install scikit-learn for the reference baseline)"
+            ),
+        }
+    }
+    let (t_core, t_na) = nalgebra_vs_core();
+    println!(
+        "batch forward 1258x(64-32-10), 200 reps: core per-row {:.1} ms, nalgebra DMatrix {:.1} ms (core/nalgebra {:.2})",
+        t_core * 1e3,
+        t_na * 1e3,
+        t_core / t_na
+    );
+}

@@ -132,10 +132,10 @@ impl<F: AsRef<[f32]>> Standardizer<F> {
                 return Err(TransformError::InvalidParameters { feature });
             }
         }
-        if let Fill::Value(v) = fill {
-            if v.is_nan() {
-                return Err(TransformError::InvalidParameters { feature: 0 });
-            }
+        if let Fill::Value(v) = fill
+            && v.is_nan()
+        {
+            return Err(TransformError::InvalidParameters { feature: 0 });
         }
         Ok(Self { mean, std, fill })
     }

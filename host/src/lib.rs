@@ -8,6 +8,8 @@ pub mod cli;
 pub mod commands;
 pub mod data;
 pub mod error;
+pub mod gate;
 pub mod model_io;
 pub mod output;
+pub mod report;
 pub mod train;

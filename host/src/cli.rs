@@ -41,6 +41,9 @@ pub enum Command {
     Export(commands::export::Args),
     /// Read a model from safetensors (PyTorch state_dict names) into an mlprobe model file.
     Import(commands::import::Args),
+    /// Firmware on a device: build it for a model, run it in QEMU, validate it bit for bit.
+    #[command(subcommand_required = true)]
+    Device(commands::device::Args),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -63,6 +66,7 @@ pub fn main() -> u8 {
         Command::Eval(a) => commands::eval::run(a),
         Command::Export(a) => commands::export::run(a),
         Command::Import(a) => commands::import::run(a),
+        Command::Device(a) => commands::device::run(a),
     };
     match result {
         Ok(Outcome::Pass) => exit::OK,

@@ -1,0 +1,223 @@
+//! Running the firmware in QEMU (`mps2-an386`, Cortex-M4F) with deterministic timing.
+//!
+//! QEMU runs with `-icount shift=0`: one guest instruction is one nanosecond of virtual time,
+//! so the firmware's SysTick (25 MHz) advances exactly once per 40 instructions and the cost
+//! it reports is an instruction count, the same on every host. The UART is a TCP socket:
+//! either QEMU connects to a listener of ours (race-free, [`Qemu::start`]) or it listens on a
+//! fixed port for any client ([`Qemu::serve`]). Semihosting carries the defmt logs on QEMU's
+//! stdout; they are decoded here with the ELF's defmt table.
+//!
+//! A [`Qemu`] kills its process when dropped: no QEMU is ever left behind, even on a panic.
+
+use crate::link::TcpLink;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The QEMU binary.
+pub const QEMU: &str = "qemu-system-arm";
+
+/// What can go wrong with QEMU.
+#[derive(Debug, thiserror::Error)]
+pub enum QemuError {
+    /// QEMU is not installed.
+    #[error("{QEMU} not found ({0}): install it (Debian/Ubuntu: apt-get install qemu-system-arm)")]
+    NotFound(std::io::Error),
+    /// QEMU could not be started or talked to.
+    #[error("QEMU: {0}")]
+    Io(#[from] std::io::Error),
+    /// QEMU exited before the firmware connected.
+    #[error("QEMU exited before the firmware's UART connected: {0}")]
+    Exited(String),
+    /// The ELF could not be read.
+    #[error("{}: {message}", path.display())]
+    Elf {
+        /// The ELF.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A running QEMU.
+pub struct Qemu {
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+    reader: Option<JoinHandle<()>>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+fn base_command(elf: &Path) -> Command {
+    let mut c = Command::new(QEMU);
+    c.args(["-machine", "mps2-an386", "-cpu", "cortex-m4"])
+        .args(["-icount", "shift=0"])
+        .args(["-semihosting-config", "enable=on,target=native"])
+        .args(["-display", "none", "-monitor", "none", "-nodefaults"])
+        .arg("-kernel")
+        .arg(elf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+impl Qemu {
+    /// Starts QEMU on `elf` and connects to its UART. QEMU connects to a listener of ours on
+    /// a free local port, so two runs never race for a port. `echo` copies the defmt logs to
+    /// stderr as they arrive.
+    pub fn start(elf: &Path, echo: bool) -> Result<(Self, TcpLink), QemuError> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let mut cmd = base_command(elf);
+        cmd.arg("-serial").arg(format!("tcp:127.0.0.1:{port}"));
+        let mut qemu = Self::spawn(cmd, elf, echo)?;
+        listener.set_nonblocking(true)?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match listener.accept() {
+                Ok((stream, _)) => {
+                    stream.set_nonblocking(false)?;
+                    return Ok((qemu, TcpLink::new(stream)?));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if let Some(status) = qemu.child.try_wait()? {
+                        let err = qemu.stderr_text();
+                        return Err(QemuError::Exited(format!("{status}: {err}")));
+                    }
+                    if Instant::now() > deadline {
+                        return Err(QemuError::Exited("no connection within 20 s".into()));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Starts QEMU on `elf` with its UART listening on `127.0.0.1:port` for any client.
+    pub fn serve(elf: &Path, port: u16, echo: bool) -> Result<Self, QemuError> {
+        let mut cmd = base_command(elf);
+        cmd.arg("-serial")
+            .arg(format!("tcp:127.0.0.1:{port},server=on,wait=off"));
+        Self::spawn(cmd, elf, echo)
+    }
+
+    fn spawn(mut cmd: Command, elf: &Path, echo: bool) -> Result<Self, QemuError> {
+        let bytes = std::fs::read(elf).map_err(|e| QemuError::Elf {
+            path: elf.into(),
+            message: e.to_string(),
+        })?;
+        let table = defmt_decoder::Table::parse(&bytes)
+            .map_err(|e| QemuError::Elf {
+                path: elf.into(),
+                message: format!("defmt table: {e}"),
+            })?
+            .ok_or_else(|| QemuError::Elf {
+                path: elf.into(),
+                message: "no defmt table: not an mlprobe firmware".into(),
+            })?;
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => QemuError::NotFound(e),
+            _ => QemuError::Io(e),
+        })?;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let mut stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| QemuError::Io(std::io::Error::other("QEMU's stdout is not piped")))?;
+        let sink = Arc::clone(&logs);
+        let reader = std::thread::spawn(move || {
+            let mut decoder = table.new_stream_decoder();
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                decoder.received(&buf[..n]);
+                loop {
+                    match decoder.decode() {
+                        Ok(frame) => {
+                            let level = frame.level().map_or("", |l| l.as_str());
+                            let line = format!("{level:>5} {}", frame.display_message());
+                            if echo {
+                                eprintln!("device: {line}");
+                            }
+                            if let Ok(mut l) = sink.lock() {
+                                l.push(line);
+                            }
+                        }
+                        Err(defmt_decoder::DecodeError::UnexpectedEof) => break,
+                        Err(defmt_decoder::DecodeError::Malformed) => {
+                            if let Ok(mut l) = sink.lock() {
+                                l.push("(malformed defmt frame)".into());
+                            }
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        let mut err = child.stderr.take();
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(e) = err.as_mut() {
+                let _ = e.read_to_string(&mut s);
+            }
+            s
+        });
+        Ok(Self {
+            child,
+            logs,
+            reader: Some(reader),
+            stderr: Some(stderr),
+        })
+    }
+
+    fn stderr_text(&mut self) -> String {
+        self.stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+
+    /// The defmt log lines received so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits for QEMU to exit by itself (the firmware ended through semihosting).
+    pub fn wait(&mut self) -> Result<std::process::ExitStatus, QemuError> {
+        Ok(self.child.wait()?)
+    }
+
+    /// Stops QEMU and returns the defmt log lines it printed.
+    pub fn stop(mut self) -> Vec<String> {
+        self.kill();
+        self.logs()
+    }
+
+    fn kill(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        if let Some(e) = self.stderr.take() {
+            let _ = e.join();
+        }
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -53,7 +53,9 @@ fn main() {
     });
     let model = ModelFile::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let d = model.dims();
-    let crc = mlprobe_core::crc::crc32(&bytes);
+    // The file's own checksum (its last 4 bytes): it names the model. (The CRC of the whole
+    // file is the same constant for every model.)
+    let crc = u32::from_le_bytes(bytes[bytes.len() - 4..].try_into().unwrap());
     let fill = match model.fill() {
         Fill::Mean => "Fill::Mean".to_string(),
         Fill::Value(v) => format!("Fill::Value(f32::from_bits(0x{:08x}))", v.to_bits()),
@@ -68,7 +70,7 @@ fn main() {
          /// Hidden units.\npub const HIDDEN: usize = {};\n\
          /// Classes.\npub const OUTPUTS: usize = {};\n\
          /// Parameters.\npub const PARAMS: usize = {};\n\
-         /// CRC-32 of the model file.\npub const MODEL_CRC: u32 = 0x{crc:08x};\n\
+         /// The model file's checksum (its last 4 bytes).\npub const MODEL_CRC: u32 = 0x{crc:08x};\n\
          const DIMS: Dims = match Dims::new(INPUTS, HIDDEN, OUTPUTS) {{ Ok(d) => d, Err(_) => panic!(\"bad dims\") }};",
         path.display(),
         d.inputs,

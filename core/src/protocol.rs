@@ -192,7 +192,8 @@ pub struct Info {
     pub hidden: u16,
     /// Model outputs (classes).
     pub outputs: u16,
-    /// CRC-32 of the model file compiled in, to tell which model answers.
+    /// The checksum stored in the model file compiled in (its last 4 bytes), to tell which
+    /// model answers.
     pub model_crc: u32,
 }
 

@@ -109,7 +109,7 @@ pub struct Ident {
     pub board: &'static str,
     /// The firmware version.
     pub firmware: [u16; 3],
-    /// CRC-32 of the model file compiled in.
+    /// The checksum of the model file compiled in (its last 4 bytes).
     pub model_crc: u32,
 }
 

@@ -261,6 +261,16 @@ pub fn firmware_dir(flag: Option<&Path>) -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware"))
 }
 
+/// The model file's own checksum (its last 4 bytes, little-endian): what the firmware reports
+/// as `model_crc`. (The CRC of the whole file would be the same for every model: a CRC over a
+/// message followed by its own CRC is a constant.)
+pub fn model_checksum(bytes: &[u8]) -> u32 {
+    match bytes {
+        [.., a, b, c, d] => u32::from_le_bytes([*a, *b, *c, *d]),
+        _ => 0,
+    }
+}
+
 fn internal(what: &str) -> impl Fn(LinkError) -> Error + '_ {
     move |e| Error::Internal(format!("{what}: {e}"))
 }
@@ -289,11 +299,7 @@ pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Re
     };
     let bytes = std::fs::read(&model).map_err(|e| Error::io(&model, e))?;
     model_io::from_bytes(&bytes).map_err(|m| Error::file(&model, m))?;
-    let tag = format!(
-        "{}-{:08x}",
-        board.feature(),
-        mlprobe_core::crc::crc32(&bytes)
-    );
+    let tag = format!("{}-{:08x}", board.feature(), model_checksum(&bytes));
     let target_dir = firmware.join("target").join("models").join(tag);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -516,7 +522,7 @@ pub fn validate<L: Link>(
         ));
     }
     let info = ask_info(client)?;
-    let crc = mlprobe_core::crc::crc32(&model_bytes);
+    let crc = model_checksum(&model_bytes);
     if info.model_crc != crc
         || usize::from(info.inputs) != d.inputs
         || usize::from(info.outputs) != d.outputs

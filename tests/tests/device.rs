@@ -1,0 +1,167 @@
+//! The model on the device: `mlprobe device validate` in QEMU is bit-exact with the host on
+//! every wine row, and the firmware answers damaged frames with errors while it keeps serving.
+//!
+//! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target (`.ci/run` installs both).
+
+use mlprobe::commands::device::{Board, build_firmware, firmware_dir};
+use mlprobe::link::Client;
+use mlprobe::qemu::Qemu;
+use mlprobe_core::protocol::{DeviceError, MAX_FRAME, Request, Response};
+use mlprobe_tests::{code, data, json, root, run, stderr};
+use std::path::PathBuf;
+
+fn wine_model() -> PathBuf {
+    root().join("firmware/models/wine.mlpb")
+}
+
+#[test]
+fn validate_wine_in_qemu_is_bit_exact_on_all_rows() {
+    let model = wine_model();
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--data".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["board"], "qemu-mps2-an386");
+    assert_eq!(v["n"], 178);
+    assert_eq!(v["bit_exact"], true);
+    assert_eq!(v["mismatches"], 0);
+    assert_eq!(v["class_mismatches"], 0);
+    assert_eq!(v["host_accuracy"], v["device_accuracy"]);
+    assert!(v["host_accuracy"].as_f64().unwrap() > 0.9);
+    let p50 = v["instructions_per_inference"]["p50"].as_u64().unwrap();
+    assert!(
+        p50 > 0 && p50 % 40 == 0,
+        "SysTick counts 40 instructions: {p50}"
+    );
+    // The budgets: 32 KiB flash, 8 KiB RAM including the stack.
+    let flash = v["flash_bytes"].as_u64().unwrap();
+    let ram = v["ram_bytes"].as_u64().unwrap();
+    let stack = v["stack_peak_bytes"].as_u64().unwrap();
+    assert!(flash <= 32 * 1024, "flash {flash}");
+    assert!(ram + stack <= 8 * 1024, "ram {ram} + stack {stack}");
+    assert!(stack > 0);
+}
+
+#[test]
+fn validate_with_a_model_the_device_does_not_run_is_a_usage_error() {
+    // A different model than the ELF's: the device's model CRC gives it away.
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other.mlpb");
+    let o = run([
+        "train".as_ref(),
+        "--data".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--epochs".as_ref(),
+        "2".as_ref(),
+        "--seed".as_ref(),
+        "1".as_ref(),
+        "--out".as_ref(),
+        other.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--model".as_ref(),
+        other.as_os_str(),
+        "--data".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--elf".as_ref(),
+        elf.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 2, "stderr:\n{}", stderr(&o));
+    assert!(stderr(&o).contains("another model"), "{}", stderr(&o));
+}
+
+#[test]
+fn damaged_frames_get_errors_and_every_valid_request_its_answer() {
+    let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
+    let host = mlprobe::model_io::load(&wine_model()).unwrap();
+    let rows =
+        mlprobe::data::load(&data("wine.csv"), mlprobe::data::Labels::Optional("label")).unwrap();
+    let (qemu, link) = Qemu::start(&elf, false).unwrap();
+    let mut client = Client::new(link);
+    let mut scratch = vec![0.0f32; host.dims().scratch_len()];
+
+    // Each fault is sent between two valid requests.
+    let request = |row: usize| Request::Infer {
+        features: rows.row(row).iter().copied().collect(),
+    };
+    let sample = Client::<mlprobe::link::TcpLink>::encode(99, request(0)).unwrap();
+    let mut corrupted = sample.clone();
+    corrupted[10] ^= 0x20;
+    let truncated = sample[..sample.len() / 2].to_vec(); // no delimiter: the next frame's ends it
+    let mut oversized = vec![0u8];
+    oversized.extend(std::iter::repeat_n(0x41, MAX_FRAME + 50));
+    oversized.push(0);
+    let garbage = b"\0hello, device\0".to_vec();
+    let not_cobs = vec![0u8, 200, 1, 2, 3, 0];
+    let faults = [corrupted, truncated, oversized, garbage, not_cobs];
+
+    let mut bad_answers = 0;
+    for (k, fault) in faults.iter().enumerate() {
+        for row in [3 * k, 3 * k + 1] {
+            let id = client.send(request(row)).unwrap();
+            let answer = client.recv().unwrap();
+            assert_eq!(answer.id, Some(id), "fault {k}, row {row}");
+            let Response::Inference(inf) = answer.response else {
+                panic!("fault {k}, row {row}: {:?}", answer.response)
+            };
+            let want = host.infer(rows.row(row), &mut scratch).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&inf.logits), bits(want), "fault {k}, row {row}");
+        }
+        client.send_raw(fault).unwrap();
+        if k == 1 {
+            // The truncated frame is only ended by the next request's leading delimiter.
+            let id = client.send(request(0)).unwrap();
+            let err = client.recv().unwrap();
+            assert_eq!(err.id, None);
+            assert!(matches!(
+                err.response,
+                Response::Error(DeviceError::Frame(_))
+            ));
+            bad_answers += 1;
+            assert_eq!(client.recv().unwrap().id, Some(id));
+        } else {
+            let err = client.recv().unwrap();
+            assert_eq!(err.id, None, "fault {k}");
+            assert!(
+                matches!(err.response, Response::Error(DeviceError::Frame(_))),
+                "fault {k}: {:?}",
+                err.response
+            );
+            bad_answers += 1;
+        }
+    }
+    // A well-formed request with the wrong number of features is an error too.
+    let short = Request::Infer {
+        features: [1.0f32, 2.0].into_iter().collect(),
+    };
+    let Response::Error(DeviceError::FeatureCount {
+        expected: 13,
+        found: 2,
+    }) = client.call(short).unwrap()
+    else {
+        panic!("short request accepted")
+    };
+    let Response::Stats(stats) = client.call(Request::Stats).unwrap() else {
+        panic!("no stats")
+    };
+    assert_eq!(stats.rejected, bad_answers + 1);
+    assert!(stats.stack_peak > 0 && stats.stack_peak < stats.stack_size);
+    drop(client);
+    let logs = qemu.stop();
+    assert!(
+        logs.iter().any(|l| l.contains("mlprobe-firmware")),
+        "defmt boot line decoded: {logs:?}"
+    );
+}

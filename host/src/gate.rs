@@ -113,6 +113,29 @@ impl GateError {
     }
 }
 
+impl From<GateError> for crate::error::Error {
+    /// Every gate error is the user's to fix: exit code 2, with file, line and column kept.
+    fn from(e: GateError) -> Self {
+        use crate::error::Error;
+        match e {
+            GateError::Parse {
+                path,
+                line,
+                column,
+                message,
+            } => Error::Parse {
+                path,
+                line: line as u64,
+                column,
+                message,
+            },
+            GateError::File { path, message } => Error::File { path, message },
+            GateError::Io { path, source } => Error::Io { path, source },
+            other => Error::Usage(other.to_string()),
+        }
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -698,13 +721,19 @@ impl GateReport {
         baseline: Option<&Baseline>,
     ) -> Self {
         let base = baseline.map(Baseline::metrics);
+        // Latency and memory belong to the model, not to a subgroup of rows: a slice is gated
+        // by the quality thresholds only.
+        let mut slice_policy = policy.clone();
+        for m in Metric::ALL.into_iter().filter(|m| !is_quality(*m)) {
+            slice_policy.thresholds.unset(m);
+        }
         Self {
             overall: Checked::new(policy, overall, base.as_ref()),
             slices: slices
                 .iter()
                 .map(|(expr, n, m)| {
                     let b = baseline.and_then(|b| b.slice(expr));
-                    (expr.clone(), *n, Checked::new(policy, m, b.as_ref()))
+                    (expr.clone(), *n, Checked::new(&slice_policy, m, b.as_ref()))
                 })
                 .collect(),
         }
@@ -803,6 +832,24 @@ impl GateReport {
     }
 }
 
+/// True for the metrics of predictions (accuracy, precision, recall, F1), which a slice has.
+pub fn is_quality(m: Metric) -> bool {
+    matches!(
+        m,
+        Metric::Accuracy | Metric::Precision | Metric::Recall | Metric::F1
+    )
+}
+
+/// A number for humans: at most 6 decimals, trailing zeros dropped (`0.988764`, `2484`).
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" { "0".into() } else { s.into() }
+}
+
 /// The name of a threshold test case: `accuracy >= 0.9`.
 pub fn threshold_case_name(c: &ThresholdCheck) -> String {
     let op = if c.kind() == "min" { ">=" } else { "<=" };
@@ -829,9 +876,10 @@ pub fn threshold_suite(name: &str, classname: &str, report: &ThresholdReport) ->
         let actual = c
             .actual
             .map_or_else(|| "not measured".to_string(), |a| a.to_string());
+        let shown = c.actual.map_or_else(|| "not measured".to_string(), num);
         suite.push(
             Case::new(case_name, classname, status)
-                .with_summary(format!("{} = {actual}", c.metric))
+                .with_summary(format!("{} = {shown}", c.metric))
                 .with_property("metric", c.metric)
                 .with_property(c.kind(), c.limit)
                 .with_property("actual", actual),
@@ -862,6 +910,7 @@ pub fn regression_suite(name: &str, classname: &str, report: &RegressionReport) 
         let current = c
             .current
             .map_or_else(|| "not measured".to_string(), |v| v.to_string());
+        let shown = c.current.map_or_else(|| "not measured".to_string(), num);
         suite.push(
             Case::new(
                 format!("{} within {} % of baseline", c.metric, c.allowed_pct),
@@ -869,8 +918,8 @@ pub fn regression_suite(name: &str, classname: &str, report: &RegressionReport) 
                 status,
             )
             .with_summary(format!(
-                "{} → {current} ({change}, {})",
-                c.baseline,
+                "{} → {shown} ({change}, {})",
+                num(c.baseline),
                 change_name(c.change)
             ))
             .with_property("metric", c.metric)
@@ -1235,12 +1284,12 @@ latency_p99_us = 50
                 "slice: alcohol > 13"
             ]
         );
-        // thresholds 4 + regression 4 + slice (4 thresholds + 4 regression) + empty slice
-        // (4 missing metrics + the "has rows" case).
-        assert_eq!(report.tests(), 4 + 4 + 8 + 5);
+        // thresholds 4 + regression 4 + slice (2 quality thresholds: latency and memory are the
+        // model's, not a slice's + 4 regression) + empty slice (2 missing metrics + "has rows").
+        assert_eq!(report.tests(), 4 + 4 + 6 + 3);
         // the accuracy regression; the slice's F1 threshold and F1 regression; the empty slice.
         assert_eq!(report.failures(), 1 + 2 + 1);
-        assert_eq!(report.errors(), 4);
+        assert_eq!(report.errors(), 2);
         roxmltree::Document::parse(&report.to_junit()).unwrap();
     }
 }

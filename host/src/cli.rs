@@ -41,6 +41,10 @@ pub enum Command {
     Export(commands::export::Args),
     /// Read a model from safetensors (PyTorch state_dict names) into an mlprobe model file.
     Import(commands::import::Args),
+    /// A/B tests of conversion rates: z-test, sample size, power, Bayesian, SRM, corrections,
+    /// sequential.
+    #[command(subcommand_required = true)]
+    Ab(commands::ab::Args),
     /// Firmware on a device: build it for a model, run it in QEMU, validate it bit for bit.
     #[command(subcommand_required = true)]
     Device(commands::device::Args),
@@ -67,6 +71,7 @@ pub fn main() -> u8 {
         Command::Export(a) => commands::export::run(a),
         Command::Import(a) => commands::import::run(a),
         Command::Device(a) => commands::device::run(a),
+        Command::Ab(a) => commands::ab::run(a),
     };
     match result {
         Ok(Outcome::Pass) => exit::OK,

@@ -1,5 +1,6 @@
 //! One module per subcommand: `Args` (clap) and `run`.
 
+pub mod ab;
 pub mod device;
 pub mod eval;
 pub mod export;

@@ -208,7 +208,8 @@ fn ln_beta_prefactor(a: f64, b: f64, x: f64) -> f64 {
 /// `NaN` unless `a > 0`, `b > 0` and `0 ≤ x ≤ 1`. The continued fraction of Numerical Recipes
 /// (3rd ed., §6.4, `betacf`) evaluated with the modified Lentz method, on the side of
 /// `x < (a+1)/(a+b+2)` where it converges fast (using `I_x(a,b) = 1 - I_{1-x}(b,a)` otherwise);
-/// the prefactor is [`ln_beta_prefactor`], accurate for large parameters.
+/// the prefactor `x^a (1-x)^b / B(a, b)` is expanded around the mode for large parameters
+/// (TOMS 708 `brcomp`), so it stays accurate for `a, b` up to 10^7.
 ///
 /// ```
 /// use mlprobe_core::special::beta_inc;

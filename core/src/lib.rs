@@ -13,6 +13,8 @@
 //!   (scikit-learn semantics).
 //! - [`sketch`]: fixed-memory, mergeable latency histogram (log-linear buckets, relative error
 //!   ≤ 1/128), const-constructible for a `static`.
+//! - [`expect`]: data-quality expectations with Great Expectations' names and semantics:
+//!   streaming, mergeable per-column state, a bounded quantile sketch and a PSI drift check.
 //! - [`validate`]: thresholds and regression against a baseline, with violations as data.
 //! - [`abtest`]: A/B testing from counters: two-proportion z-test, sample size and power, SRM,
 //!   Bonferroni/Holm/BH, mixture SPRT always-valid p-values, O'Brien–Fleming group-sequential.
@@ -33,6 +35,7 @@ extern crate std;
 
 pub mod abtest;
 pub mod crc;
+pub mod expect;
 pub mod metrics;
 pub mod mlp;
 pub mod model;

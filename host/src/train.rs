@@ -145,8 +145,9 @@ pub fn train(
     mlp.init(&mut rng);
     let mut trainer = Trainer::new(
         dims,
+        opts.batch,
         Adam::new(opts.lr),
-        vec![0.0f32; Trainer::<Vec<f32>>::buffer_len(&dims)],
+        vec![0.0f32; Trainer::<Vec<f32>>::buffer_len(&dims, opts.batch)],
     )?;
     let mut order: Vec<usize> = (0..n).collect();
     let mut history = Vec::with_capacity(opts.epochs);

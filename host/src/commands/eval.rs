@@ -236,7 +236,7 @@ pub fn check_fit(model: &HostModel, data: &Dataset) -> Result<()> {
 const WARM_UP: usize = 256;
 
 /// The confusion matrix of `model` on the given rows of `data` (which must have labels).
-fn confusion(
+pub fn confusion(
     model: &HostModel,
     data: &Dataset,
     rows: &[usize],

@@ -189,7 +189,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let text = serde_json::to_string_pretty(&hist).map_err(|e| Error::Internal(e.to_string()))?;
     std::fs::write(&hist_path, text).map_err(|e| Error::io(&hist_path, e))?;
 
-    let train_eval = eval::evaluate(&model, &data, &split.train)?;
+    let train_accuracy = eval::confusion(&model, &data, &split.train)?.accuracy();
     let test = if split.test.is_empty() {
         None
     } else {
@@ -200,7 +200,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         history: hist_path,
         epochs: history.len(),
         final_loss: history.last().map_or(f32::NAN, |r| r.loss),
-        train_accuracy: train_eval.accuracy,
+        train_accuracy,
         test,
     };
     if args.json {

@@ -118,10 +118,38 @@ pub fn init() -> Parts<Uart, SysTick> {
     p.SYST.set_reload(0x00FF_FFFF);
     p.SYST.clear_current();
     p.SYST.enable_counter();
+    calibrate();
     Parts {
         uart: Uart::new(),
         clock: SysTick(()),
     }
+}
+
+/// Logs how many SysTick ticks a loop of a known instruction count takes: under
+/// `-icount shift=0` it must be 1 per 40 instructions, which is what the cost figures assume.
+fn calibrate() {
+    // `LOOPS` iterations of `subs; bne`: exactly 2·LOOPS instructions.
+    const LOOPS: u32 = 20_000;
+    let start = SYST::get_current();
+    // SAFETY: a register-only countdown loop.
+    unsafe {
+        core::arch::asm!(
+            ".p2align 3",
+            "2:",
+            "subs {0}, #1",
+            "bne 2b",
+            inout(reg) LOOPS => _,
+            options(nomem, nostack),
+        );
+    }
+    let end = SYST::get_current();
+    let ticks = start.wrapping_sub(end) & 0x00FF_FFFF;
+    defmt::info!(
+        "SysTick calibration: {=u32} instructions took {=u32} ticks ({=u32} per tick expected)",
+        2 * LOOPS,
+        ticks,
+        INSTRUCTIONS_PER_TICK
+    );
 }
 
 /// Ends the QEMU process with a failure status.

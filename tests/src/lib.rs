@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// A bundled dataset, `data/<name>`.
@@ -21,12 +24,18 @@ pub fn bin() -> &'static Path {
     BIN.get_or_init(|| {
         // target/<profile>/deps/<test-exe> → target/<profile>/mlprobe
         let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>")
+            .to_path_buf();
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
         // Cargo builds the binary before integration tests of the `mlprobe` package run, but not
         // for this package's tests alone: build it (a no-op when it is fresh).
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo.args(["build", "--quiet", "-p", "mlprobe", "--bin", "mlprobe"]).current_dir(root());
+        cargo
+            .args(["build", "--quiet", "-p", "mlprobe", "--bin", "mlprobe"])
+            .current_dir(root());
         if release {
             cargo.arg("--release");
         }
@@ -71,11 +80,18 @@ pub fn stderr(o: &Output) -> String {
 
 /// Stdout parsed as one JSON document (panics with stderr when it is not).
 pub fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", stdout(o), stderr(o)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(o),
+            stderr(o)
+        )
+    })
 }
 
 /// The exit code (panics when the process was killed by a signal).
 pub fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or_else(|| panic!("killed by a signal; stderr:\n{}", stderr(o)))
+    o.status
+        .code()
+        .unwrap_or_else(|| panic!("killed by a signal; stderr:\n{}", stderr(o)))
 }

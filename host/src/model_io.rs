@@ -100,10 +100,13 @@ pub struct ImportNotes {
     pub warnings: Vec<String>,
 }
 
+/// A tensor's shape and values.
+type Tensor = (Vec<usize>, Vec<f32>);
+
 fn tensor_f32(
     st: &SafeTensors<'_>,
     name: &str,
-) -> std::result::Result<Option<(Vec<usize>, Vec<f32>)>, String> {
+) -> std::result::Result<Option<Tensor>, String> {
     let view = match st.tensor(name) {
         Ok(v) => v,
         Err(safetensors::SafeTensorError::TensorNotFound(_)) => return Ok(None),

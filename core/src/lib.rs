@@ -21,6 +21,10 @@
 //! - [`crc`]: CRC-32 used by the model file (and the device protocol).
 //! - [`special`]: normal CDF/quantile, log-gamma/log-beta, regularized incomplete beta and its
 //!   inverse, chi-square survival, on `libm`.
+//! - [`load`]: open- and closed-model load generation without coordinated omission: due
+//!   times, the drop rule and the tallies, behind a mock-able `Clock`.
+//! - [`chaos`]: faults as data: weight bit flips (sign, exponent, mantissa; per layer), damaged
+//!   input features, seeded coin flips for latency and failure injection.
 //! - [`protocol`]: host↔device messages (postcard), COBS framing with a CRC, bounded sizes.
 //! - [`server`]: the device side of the protocol over a model, a clock and a stack meter.
 //!
@@ -34,8 +38,10 @@
 extern crate std;
 
 pub mod abtest;
+pub mod chaos;
 pub mod crc;
 pub mod expect;
+pub mod load;
 pub mod metrics;
 pub mod mlp;
 pub mod model;

@@ -1,0 +1,293 @@
+//! Faults that models meet, as data: bit flips in the weights (single-event upsets), damaged
+//! input features, and the seeded coin flips of latency and failure injection. `mlprobe chaos`
+//! applies them; this module decides *what* is damaged, from any `rand_core` RNG, so a run is
+//! reproducible for a seed on any machine.
+//!
+//! Bits of an IEEE-754 `f32`: bit 31 is the sign, bits 30–23 the exponent, 22–0 the mantissa.
+//! A flipped high exponent bit turns a weight of 0.1 into about 3·10³⁷, which is why exponent
+//! upsets dominate the damage; a mantissa flip changes a weight by at most a factor of two.
+//!
+//! ```
+//! use mlprobe_core::chaos::{flip_bit, BitClass};
+//! let mut w = [0.5f32, -0.25];
+//! flip_bit(&mut w, 0, 31).unwrap(); // the sign
+//! assert_eq!(w[0], -0.5);
+//! flip_bit(&mut w, 1, 30).unwrap(); // the top exponent bit
+//! assert!(w[1].abs() > 1e37);
+//! assert_eq!(BitClass::Exponent.bits(), 23..31);
+//! ```
+
+use crate::mlp::Dims;
+use core::ops::Range;
+use rand_core::Rng;
+
+/// Which bits of a weight a flip may hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BitClass {
+    /// Any of the 32 bits.
+    Any,
+    /// Bit 31.
+    Sign,
+    /// Bits 30–23.
+    Exponent,
+    /// Bits 22–0.
+    Mantissa,
+}
+
+impl BitClass {
+    /// The bit positions of the class.
+    pub const fn bits(self) -> Range<u32> {
+        match self {
+            BitClass::Any => 0..32,
+            BitClass::Sign => 31..32,
+            BitClass::Exponent => 23..31,
+            BitClass::Mantissa => 0..23,
+        }
+    }
+
+    /// The name used in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BitClass::Any => "any",
+            BitClass::Sign => "sign",
+            BitClass::Exponent => "exponent",
+            BitClass::Mantissa => "mantissa",
+        }
+    }
+}
+
+/// A parameter tensor of the network, in the flat PyTorch `state_dict` layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// Every parameter.
+    All,
+    /// `fc1.weight`.
+    Fc1Weight,
+    /// `fc1.bias`.
+    Fc1Bias,
+    /// `fc2.weight`.
+    Fc2Weight,
+    /// `fc2.bias`.
+    Fc2Bias,
+}
+
+impl Layer {
+    /// The four tensors.
+    pub const TENSORS: [Layer; 4] = [
+        Layer::Fc1Weight,
+        Layer::Fc1Bias,
+        Layer::Fc2Weight,
+        Layer::Fc2Bias,
+    ];
+
+    /// Its range in the flat parameter buffer of a network of `dims`.
+    pub const fn range(self, dims: &Dims) -> Range<usize> {
+        let w1 = dims.inputs * dims.hidden;
+        let b1 = w1 + dims.hidden;
+        let w2 = b1 + dims.hidden * dims.outputs;
+        let end = w2 + dims.outputs;
+        match self {
+            Layer::All => 0..end,
+            Layer::Fc1Weight => 0..w1,
+            Layer::Fc1Bias => w1..b1,
+            Layer::Fc2Weight => b1..w2,
+            Layer::Fc2Bias => w2..end,
+        }
+    }
+
+    /// The PyTorch name (`all` for [`Layer::All`]).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Layer::All => "all",
+            Layer::Fc1Weight => "fc1.weight",
+            Layer::Fc1Bias => "fc1.bias",
+            Layer::Fc2Weight => "fc2.weight",
+            Layer::Fc2Bias => "fc2.bias",
+        }
+    }
+}
+
+/// A flip that would leave the buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutOfRange;
+
+/// Flips bit `bit` (0 = least significant mantissa bit, 31 = sign) of `params[index]`.
+pub fn flip_bit(params: &mut [f32], index: usize, bit: u32) -> Result<(), OutOfRange> {
+    let p = params.get_mut(index).ok_or(OutOfRange)?;
+    if bit >= 32 {
+        return Err(OutOfRange);
+    }
+    *p = f32::from_bits(p.to_bits() ^ (1 << bit));
+    Ok(())
+}
+
+/// A uniform index below `n` (Lemire's multiply-shift; bias below 2⁻³² · n, negligible here).
+pub fn below<R: Rng + ?Sized>(rng: &mut R, n: u64) -> u64 {
+    ((u128::from(rng.next_u64()) * u128::from(n)) >> 64) as u64
+}
+
+/// A uniform value in `[0, 1)` with 53 random bits.
+pub fn unit<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    (rng.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+}
+
+/// `true` with probability `p` (the seed's `np.random.random() < p`).
+pub fn chance<R: Rng + ?Sized>(rng: &mut R, p: f64) -> bool {
+    unit(rng) < p
+}
+
+/// A standard normal value (Box–Muller).
+pub fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u1 = 1.0 - unit(rng); // (0, 1]: the log is finite
+    let u2 = unit(rng);
+    libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(core::f64::consts::TAU * u2)
+}
+
+/// The number of flips for a bit-error rate over `bits` bits: `ber · bits` rounded up or down
+/// at random so that its expectation is exact (stochastic rounding). Sweeps over small rates
+/// then degrade smoothly instead of in steps of one flip.
+pub fn flips_for_ber<R: Rng + ?Sized>(rng: &mut R, bits: u64, ber: f64) -> u64 {
+    let x = (ber.clamp(0.0, 1.0) * bits as f64).max(0.0);
+    let whole = libm::floor(x);
+    whole as u64 + u64::from(chance(rng, x - whole))
+}
+
+/// Flips `count` random bits of class `class` in `params[region]` (positions drawn with
+/// replacement, so two flips of one bit cancel, as two upsets of one cell would). Returns the
+/// number of flips made (0 when the region is empty).
+pub fn inject<R: Rng + ?Sized>(
+    params: &mut [f32],
+    region: Range<usize>,
+    class: BitClass,
+    count: u64,
+    rng: &mut R,
+) -> u64 {
+    let Some(slice) = params.get_mut(region) else {
+        return 0;
+    };
+    if slice.is_empty() {
+        return 0;
+    }
+    let bits = class.bits();
+    let width = u64::from(bits.end - bits.start);
+    for _ in 0..count {
+        let i = below(rng, slice.len() as u64) as usize;
+        let b = bits.start + below(rng, width) as u32;
+        // In range by construction.
+        let _ = flip_bit(slice, i, b);
+    }
+    count
+}
+
+/// A damaged input feature.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InputFault {
+    /// The value is missing (`NaN`).
+    Nan,
+    /// `+∞` (an overflowed sensor reading).
+    PosInf,
+    /// `−∞`.
+    NegInf,
+    /// The sensor is stuck at a constant raw value.
+    StuckAt(f32),
+    /// Gaussian noise of `sigma` standard deviations of the feature is added.
+    Noise(f32),
+    /// The value is `scale` standard deviations from the feature's mean (plausible type,
+    /// implausible value).
+    OutOfRange(f32),
+}
+
+impl InputFault {
+    /// The name used in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            InputFault::Nan => "nan",
+            InputFault::PosInf => "+inf",
+            InputFault::NegInf => "-inf",
+            InputFault::StuckAt(_) => "stuck-at",
+            InputFault::Noise(_) => "noise",
+            InputFault::OutOfRange(_) => "out-of-range",
+        }
+    }
+
+    /// The damaged value of a feature with raw value `x`, mean `mean` and standard deviation
+    /// `std` (the model's normalizer).
+    pub fn apply<R: Rng + ?Sized>(self, x: f32, mean: f32, std: f32, rng: &mut R) -> f32 {
+        match self {
+            InputFault::Nan => f32::NAN,
+            InputFault::PosInf => f32::INFINITY,
+            InputFault::NegInf => f32::NEG_INFINITY,
+            InputFault::StuckAt(v) => v,
+            InputFault::Noise(sigma) => x + sigma * std * normal(rng) as f32,
+            InputFault::OutOfRange(scale) => mean + scale * std,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::ChaCha8Rng;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn flips_toggle_exactly_one_bit_and_twice_restore() {
+        let mut w = [1.0f32, 2.0, 3.0];
+        for bit in 0..32 {
+            flip_bit(&mut w, 1, bit).unwrap();
+            assert_eq!((w[1].to_bits() ^ 2.0f32.to_bits()).count_ones(), 1);
+            flip_bit(&mut w, 1, bit).unwrap();
+            assert_eq!(w[1], 2.0);
+        }
+        assert_eq!(flip_bit(&mut w, 3, 0), Err(OutOfRange));
+        assert_eq!(flip_bit(&mut w, 0, 32), Err(OutOfRange));
+    }
+
+    #[test]
+    fn inject_stays_in_its_region_and_class() {
+        let dims = Dims::new(3, 4, 2).unwrap();
+        let n = dims.param_count();
+        assert_eq!(Layer::All.range(&dims), 0..n);
+        assert_eq!(Layer::Fc2Bias.range(&dims).end, n);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for class in [BitClass::Sign, BitClass::Exponent, BitClass::Mantissa] {
+            let clean = [0.75f32; 26];
+            let mut p = clean;
+            let region = Layer::Fc2Weight.range(&dims);
+            inject(&mut p, region.clone(), class, 1, &mut rng);
+            let changed: std::vec::Vec<_> = (0..n).filter(|&i| p[i] != clean[i]).collect();
+            assert_eq!(changed.len(), 1);
+            assert!(region.contains(&changed[0]));
+            let diff = p[changed[0]].to_bits() ^ clean[0].to_bits();
+            assert!(class.bits().contains(&diff.trailing_zeros()));
+        }
+    }
+
+    #[test]
+    fn stochastic_rounding_is_unbiased() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let total: u64 = (0..10_000)
+            .map(|_| flips_for_ber(&mut rng, 1000, 0.00025))
+            .sum();
+        // 0.25 flips on average.
+        assert!((2300..2700).contains(&total), "{total}");
+        let mean = (0..10_000).map(|_| normal(&mut rng)).sum::<f64>() / 1e4;
+        assert!(mean.abs() < 0.05);
+    }
+
+    #[test]
+    fn input_faults() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        assert!(InputFault::Nan.apply(1.0, 0.0, 1.0, &mut rng).is_nan());
+        assert_eq!(
+            InputFault::NegInf.apply(1.0, 0.0, 1.0, &mut rng),
+            f32::NEG_INFINITY
+        );
+        assert_eq!(InputFault::StuckAt(0.0).apply(5.0, 0.0, 1.0, &mut rng), 0.0);
+        assert_eq!(
+            InputFault::OutOfRange(10.0).apply(5.0, 2.0, 0.5, &mut rng),
+            7.0
+        );
+        assert_ne!(InputFault::Noise(1.0).apply(5.0, 2.0, 0.5, &mut rng), 5.0);
+    }
+}

@@ -41,6 +41,10 @@ pub enum Command {
     Export(commands::export::Args),
     /// Read a model from safetensors (PyTorch state_dict names) into an mlprobe model file.
     Import(commands::import::Args),
+    /// Check a CSV file against an expectation suite (Great Expectations types, streaming).
+    Expect(commands::expect::Args),
+    /// Write a starting expectation suite (with a drift reference) from data known to be good.
+    Profile(commands::profile::Args),
     /// A/B tests of conversion rates: z-test, sample size, power, Bayesian, SRM, corrections,
     /// sequential.
     #[command(subcommand_required = true)]
@@ -72,6 +76,8 @@ pub fn main() -> u8 {
         Command::Import(a) => commands::import::run(a),
         Command::Device(a) => commands::device::run(a),
         Command::Ab(a) => commands::ab::run(a),
+        Command::Expect(a) => commands::expect::run(a),
+        Command::Profile(a) => commands::profile::run(a),
     };
     match result {
         Ok(Outcome::Pass) => exit::OK,

@@ -7,6 +7,7 @@
 pub mod bayes;
 pub mod cli;
 pub mod commands;
+pub mod csvstream;
 pub mod data;
 pub mod error;
 pub mod gate;
@@ -15,4 +16,5 @@ pub mod model_io;
 pub mod output;
 pub mod qemu;
 pub mod report;
+pub mod suite;
 pub mod train;

@@ -3,9 +3,11 @@
 pub mod ab;
 pub mod device;
 pub mod eval;
+pub mod expect;
 pub mod export;
 pub mod import;
 pub mod predict;
+pub mod profile;
 pub mod train;
 
 /// How a command that ran ended.

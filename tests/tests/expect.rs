@@ -1,0 +1,482 @@
+//! End-to-end tests of `mlprobe expect` and `mlprobe profile`: every expectation type on data
+//! with missing values, out-of-range values and a missing column, each count checked against a
+//! direct computation over the same file.
+
+use mlprobe_tests::{code, data, json, run, stderr, stdout};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A file with missing values (`a` every 13th row, `b` every 17th), out-of-range values and an
+/// out-of-set class (`b = 7`).
+fn write_data(dir: &Path) -> PathBuf {
+    let mut text = String::from("a,b,c\n");
+    for i in 0..500u32 {
+        let a = if i % 13 == 5 {
+            String::new()
+        } else {
+            format!("{}", f64::from(i * 37 % 101) / 10.0 - 2.0)
+        };
+        let b = if i % 17 == 3 {
+            "NaN".to_string()
+        } else if i == 250 {
+            "7".to_string()
+        } else {
+            format!("{}", i % 4)
+        };
+        let c = f64::from(i) * 0.5;
+        text.push_str(&format!("{a},{b},{c}\n"));
+    }
+    let path = dir.join("d.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The file's columns read directly (NaN for missing).
+fn columns(path: &Path) -> Vec<Vec<f64>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let width = lines.next().unwrap().split(',').count();
+    let mut cols = vec![Vec::new(); width];
+    for line in lines {
+        for (i, cell) in line.split(',').enumerate() {
+            cols[i].push(cell.parse::<f64>().unwrap_or(f64::NAN));
+        }
+    }
+    cols
+}
+
+const SUITE: &str = r#"
+name = "e2e"
+
+[[expectations]]
+type = "expect_table_row_count_to_be_between"
+min_value = 400
+max_value = 600
+
+[[expectations]]
+type = "expect_table_columns_to_match_ordered_list"
+column_list = ["a", "b", "c"]
+
+[[expectations]]
+type = "expect_column_to_exist"
+column = "a"
+
+[[expectations]]
+type = "expect_column_values_to_not_be_null"
+column = "a"
+mostly = 0.9
+
+[[expectations]]
+type = "expect_column_values_to_be_between"
+column = "a"
+min_value = 0.0
+max_value = 5.0
+mostly = 0.5
+
+[[expectations]]
+type = "expect_column_values_to_be_in_set"
+column = "b"
+value_set = [0, 1, 2, 3]
+
+[[expectations]]
+type = "expect_column_mean_to_be_between"
+column = "a"
+min_value = 2.0
+max_value = 4.0
+
+[[expectations]]
+type = "expect_column_stdev_to_be_between"
+column = "a"
+min_value = 0.0
+max_value = 1.0
+
+[[expectations]]
+type = "expect_column_min_to_be_between"
+column = "a"
+min_value = -2.0
+max_value = -1.0
+
+[[expectations]]
+type = "expect_column_max_to_be_between"
+column = "a"
+max_value = 7.0
+
+[[expectations]]
+type = "expect_column_quantile_values_to_be_between"
+column = "c"
+quantile_ranges = { quantiles = [0.1, 0.5, 0.9], value_ranges = [[-inf, 30.0], [120.0, 130.0], [200.0, inf]] }
+
+[[expectations]]
+type = "expect_column_psi_to_be_less_than"
+column = "c"
+partition_object = { bins = [0.0, 50.0, 100.0, 250.0], weights = [0.25, 0.25, 0.5] }
+threshold = 0.1
+
+[[expectations]]
+type = "expect_column_to_exist"
+column = "zzz"
+
+[[expectations]]
+type = "expect_column_values_to_be_between"
+column = "zzz"
+min_value = 0
+
+[[expectations]]
+type = "expect_column_mean_to_be_between"
+column = "zzz"
+min_value = 0
+"#;
+
+fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let suite = dir.path().join("s.toml");
+    std::fs::write(&suite, SUITE).unwrap();
+    (dir, data, suite)
+}
+
+fn run_json(suite: &Path, data: &Path, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec![
+        "expect".to_string(),
+        "--suite".into(),
+        suite.display().to_string(),
+        "--data".into(),
+        data.display().to_string(),
+        "--json".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = run(&args);
+    (code(&o), json(&o))
+}
+
+fn result<'a>(doc: &'a Value, ty: &str, column: Option<&str>) -> &'a Value {
+    doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["expectation_type"] == ty && r["column"].as_str() == column)
+        .unwrap_or_else(|| panic!("no result {ty} {column:?}"))
+}
+
+fn close(a: &Value, b: f64, tol: f64) -> bool {
+    (a.as_f64().unwrap() - b).abs() <= tol
+}
+
+#[test]
+fn every_expectation_type_counts_like_a_direct_computation() {
+    let (_dir, data, suite) = setup();
+    let (rc, doc) = run_json(&suite, &data, &[]);
+    assert_eq!(rc, 1, "some expectations fail: exit 1");
+    let cols = columns(&data);
+    let (a, b, c) = (&cols[0], &cols[1], &cols[2]);
+    let present = |v: &[f64]| {
+        v.iter()
+            .copied()
+            .filter(|x| !x.is_nan())
+            .collect::<Vec<_>>()
+    };
+    let (pa, pc) = (present(a), present(c));
+    let n = a.len() as u64;
+
+    assert_eq!(doc["statistics"]["evaluated"], 15);
+    let r = result(&doc, "expect_table_row_count_to_be_between", None);
+    assert_eq!(r["result"]["observed_value"], n);
+    assert_eq!(r["success"], true);
+    let r = result(&doc, "expect_table_columns_to_match_ordered_list", None);
+    assert_eq!(r["success"], true);
+    assert_eq!(
+        result(&doc, "expect_column_to_exist", Some("a"))["success"],
+        true
+    );
+
+    // not null: unexpected = missing, over all values.
+    let missing_a = a.iter().filter(|x| x.is_nan()).count() as u64;
+    let r = result(&doc, "expect_column_values_to_not_be_null", Some("a"));
+    assert_eq!(r["result"]["element_count"], n);
+    assert_eq!(r["result"]["unexpected_count"], missing_a);
+    assert!(close(
+        &r["result"]["unexpected_percent"],
+        100.0 * missing_a as f64 / n as f64,
+        1e-9
+    ));
+    assert_eq!(
+        r["result"]["partial_unexpected_list"]
+            .as_array()
+            .unwrap()
+            .len() as u64,
+        missing_a.min(20)
+    );
+    assert_eq!(r["success"], true, "{missing_a} of {n} missing, mostly 0.9");
+
+    // between: over non-missing values, the first 20 unexpected in file order.
+    let out: Vec<f64> = pa
+        .iter()
+        .copied()
+        .filter(|x| !(0.0..=5.0).contains(x))
+        .collect();
+    let r = result(&doc, "expect_column_values_to_be_between", Some("a"));
+    assert_eq!(r["result"]["element_count"], n);
+    assert_eq!(r["result"]["missing_count"], missing_a);
+    assert_eq!(r["result"]["unexpected_count"], out.len());
+    assert!(close(
+        &r["result"]["unexpected_percent"],
+        100.0 * out.len() as f64 / pa.len() as f64,
+        1e-9
+    ));
+    let partial: Vec<f64> = r["result"]["partial_unexpected_list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(partial, out[..20]);
+    let pass_fraction = 1.0 - out.len() as f64 / pa.len() as f64;
+    assert_eq!(r["success"], pass_fraction >= 0.5);
+
+    // in set: the one 7 is unexpected; NaN cells are missing, not unexpected.
+    let r = result(&doc, "expect_column_values_to_be_in_set", Some("b"));
+    let missing_b = b.iter().filter(|x| x.is_nan()).count() as u64;
+    assert_eq!(r["result"]["missing_count"], missing_b);
+    assert_eq!(r["result"]["unexpected_count"], 1);
+    assert_eq!(
+        r["result"]["partial_unexpected_list"],
+        serde_json::json!([7.0])
+    );
+    assert_eq!(r["success"], false);
+
+    // Aggregates.
+    let mean = pa.iter().sum::<f64>() / pa.len() as f64;
+    let var = pa.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (pa.len() - 1) as f64;
+    let r = result(&doc, "expect_column_mean_to_be_between", Some("a"));
+    assert!(close(&r["result"]["observed_value"], mean, 1e-9));
+    assert_eq!(r["success"], (2.0..=4.0).contains(&mean));
+    let r = result(&doc, "expect_column_stdev_to_be_between", Some("a"));
+    assert!(close(&r["result"]["observed_value"], var.sqrt(), 1e-9));
+    assert_eq!(r["success"], false, "stdev {} > 1", var.sqrt());
+    let min = pa.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = pa.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let r = result(&doc, "expect_column_min_to_be_between", Some("a"));
+    assert_eq!(r["result"]["observed_value"], min);
+    assert_eq!(r["success"], true);
+    let r = result(&doc, "expect_column_max_to_be_between", Some("a"));
+    assert_eq!(r["result"]["observed_value"], max);
+    assert_eq!(r["success"], max <= 7.0);
+
+    // Quantiles: numpy "nearest" rank, within the sketch's stated relative error 1/128.
+    let mut sorted = pc.clone();
+    sorted.sort_by(f64::total_cmp);
+    let r = result(
+        &doc,
+        "expect_column_quantile_values_to_be_between",
+        Some("c"),
+    );
+    let values = r["result"]["observed_value"]["values"].as_array().unwrap();
+    for (q, v) in [0.1, 0.5, 0.9].iter().zip(values) {
+        let rank = (q * (sorted.len() - 1) as f64).round_ties_even() as usize;
+        let exact = sorted[rank];
+        assert!(close(v, exact, exact.abs() / 128.0), "q{q}: {v} vs {exact}");
+    }
+    assert_eq!(r["success"], true);
+
+    // PSI on the suite's bins, by hand.
+    let edges = [0.0, 50.0, 100.0, 250.0];
+    let weights = [0.25, 0.25, 0.5];
+    let mut counts = [0u64; 3];
+    for &x in &pc {
+        let bin = edges[1..3].iter().filter(|&&e| e <= x).count();
+        counts[bin] += 1;
+    }
+    let psi: f64 = counts
+        .iter()
+        .zip(weights)
+        .map(|(&k, e)| {
+            let a = (k as f64 / pc.len() as f64).max(1e-4);
+            (a - e) * (a / e).ln()
+        })
+        .sum();
+    let r = result(&doc, "expect_column_psi_to_be_less_than", Some("c"));
+    assert!(close(&r["result"]["observed_value"], psi, 1e-12));
+    assert_eq!(r["success"], psi < 0.1, "psi {psi}");
+
+    // A missing column fails its expectations and the run goes on.
+    assert_eq!(
+        result(&doc, "expect_column_to_exist", Some("zzz"))["success"],
+        false
+    );
+    for ty in [
+        "expect_column_values_to_be_between",
+        "expect_column_mean_to_be_between",
+    ] {
+        let r = result(&doc, ty, Some("zzz"));
+        assert_eq!(r["success"], false);
+        let m = r["exception_info"]["exception_message"].as_str().unwrap();
+        assert!(m.contains("column `zzz` is not in the data"), "{m}");
+    }
+    let ok = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["success"] == true)
+        .count();
+    assert_eq!(doc["statistics"]["successful"], ok);
+    assert_eq!(doc["statistics"]["unsuccessful"], 15 - ok);
+    assert_eq!(doc["success"], false);
+}
+
+#[test]
+fn one_thread_and_many_give_the_same_results() {
+    let (_dir, data, suite) = setup();
+    let (_, mut one) = run_json(&suite, &data, &["--threads", "1"]);
+    let (_, mut four) = run_json(&suite, &data, &["--threads", "4"]);
+    one["seconds"] = Value::Null;
+    four["seconds"] = Value::Null;
+    assert_eq!(one, four);
+}
+
+#[test]
+fn human_table_and_junit() {
+    let (dir, data, suite) = setup();
+    let junit = dir.path().join("expect.xml");
+    let o = run([
+        "expect",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1);
+    let text = stdout(&o);
+    assert!(
+        text.contains("FAIL  expect_column_values_to_be_in_set"),
+        "{text}"
+    );
+    assert!(text.contains("15 expectations:"), "{text}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 15);
+    let failed = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .count();
+    let (_, j) = run_json(&suite, &data, &[]);
+    assert_eq!(
+        failed as u64,
+        j["statistics"]["unsuccessful"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn bundled_wine_suite_passes_on_the_wine_data() {
+    let o = run([
+        "expect",
+        "--suite",
+        data("wine.suite.toml").to_str().unwrap(),
+        "--data",
+        data("wine.csv").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stdout(&o));
+    let doc = json(&o);
+    assert_eq!(doc["success"], true);
+    assert_eq!(doc["rows"], 178);
+}
+
+#[test]
+fn profile_writes_a_suite_that_passes_on_its_data() {
+    let (dir, data, _) = setup();
+    let out = dir.path().join("p.toml");
+    let o = run([
+        "profile",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let summary = json(&o);
+    assert_eq!(summary["rows"], 500);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("expect_column_psi_to_be_less_than"));
+    assert!(
+        text.contains("value_set = [0.0, 1.0, 2.0, 3.0, 7.0]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mostly = 0.92"),
+        "a: 39 of 500 missing\n{text}"
+    );
+    let (rc, doc) = run_json(&out, &data, &[]);
+    assert_eq!(rc, 0, "{doc:#}");
+}
+
+#[test]
+fn bad_suites_are_input_errors_naming_the_line() {
+    let (dir, data, _) = setup();
+    let cases = [
+        (
+            "[[expectations]]\ntype = \"expect_column_values_to_be_nice\"\ncolumn = \"a\"\n",
+            ":2:8: unknown expectation type `expect_column_values_to_be_nice`",
+        ),
+        (
+            "[[expectations]]\ntype = \"expect_column_values_to_be_in_set\"\ncolumn = \"b\"\n",
+            ":2:8: `expect_column_values_to_be_in_set` needs the parameter `value_set`",
+        ),
+        (
+            "[[expectations]]\ntype = \"expect_column_to_exist\"\ncolumn = \"a\"\nmostly = 0.5\n",
+            ":4:1: `expect_column_to_exist` has no parameter `mostly`",
+        ),
+        (
+            "\n[[expectations]]\ntype = \"expect_column_mean_to_be_between\"\ncolumn = \"a\"\nmin_value = 3\nmax_value = 1\n",
+            ":5:13: min_value 3 is greater than max_value 1",
+        ),
+        (
+            "[[expectations]]\ntype = \"expect_column_values_to_not_be_null\"\ncolumn = \"a\"\nmostly = -0.1\n",
+            ":4:10: mostly = -0.1: mostly must be within [0, 1]",
+        ),
+    ];
+    for (i, (text, want)) in cases.iter().enumerate() {
+        let suite = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&suite, text).unwrap();
+        let o = run([
+            "expect",
+            "--suite",
+            suite.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("bad{i}.toml{want}")),
+            "{err} should contain {want}"
+        );
+        assert!(stdout(&o).is_empty());
+    }
+}
+
+#[test]
+fn malformed_data_is_an_input_error_naming_line_and_column() {
+    let (dir, _, suite) = setup();
+    let data = dir.path().join("bad.csv");
+    std::fs::write(&data, "a,b,c\n1,2,3\n4,oops,6\n").unwrap();
+    let o = run([
+        "expect",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("bad.csv:3:2: `oops` in column `b` is not a number"),
+        "{}",
+        stderr(&o)
+    );
+}

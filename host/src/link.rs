@@ -258,6 +258,25 @@ impl<L: Link> Client<L> {
         }
     }
 
+    /// Pings until the device answers, for at most `within`. A freshly started device may drop
+    /// what arrives before its UART is enabled (QEMU's CMSDK UART does), so the first request
+    /// of a session goes through here.
+    pub fn wait_ready(&mut self, within: Duration) -> Result<Response, LinkError> {
+        let saved = self.timeout;
+        let deadline = Instant::now() + within;
+        self.timeout = Duration::from_millis(200);
+        let result = loop {
+            match self.call(Request::Ping) {
+                Ok(r) => break Ok(r),
+                Err(LinkError::Timeout { .. } | LinkError::Frame { .. })
+                    if Instant::now() < deadline => {}
+                Err(e) => break Err(e),
+            }
+        };
+        self.timeout = saved;
+        result
+    }
+
     /// Sends a request and waits for its response (responses to other ids are skipped).
     pub fn call(&mut self, request: Request) -> Result<Response, LinkError> {
         let id = self.send(request)?;

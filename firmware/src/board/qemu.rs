@@ -26,25 +26,46 @@ const UART0: usize = 0x4000_4000;
 const DATA: usize = 0x00;
 const STATE: usize = 0x04;
 const CTRL: usize = 0x08;
+const INTSTATUS: usize = 0x0C;
 const BAUDDIV: usize = 0x10;
 const STATE_TX_FULL: u32 = 1 << 0;
 const STATE_RX_FULL: u32 = 1 << 1;
 const CTRL_TX_EN: u32 = 1 << 0;
 const CTRL_RX_EN: u32 = 1 << 1;
+const CTRL_RX_INT_EN: u32 = 1 << 3;
+const INT_RX: u32 = 1 << 1;
+
+/// UART0's receive interrupt on mps2-an386 (QEMU `hw/arm/mps2.c`: UART*n* RX is IRQ 2*n*).
+#[derive(Clone, Copy)]
+struct Uart0Rx;
+
+// SAFETY: 0 is a valid external interrupt number of this board.
+unsafe impl cortex_m::interrupt::InterruptNumber for Uart0Rx {
+    fn number(self) -> u16 {
+        0
+    }
+}
 
 fn reg(offset: usize) -> *mut u32 {
     (UART0 + offset) as *mut u32
 }
 
-/// The CMSDK UART0, polled.
+/// The CMSDK UART0. Reading sleeps (`wfi`) until a byte arrives: the receive interrupt is
+/// enabled in the NVIC but masked by PRIMASK, so it wakes the core without a handler.
+///
+/// Sleeping matters under QEMU: with `-icount`, a core that polls never yields to QEMU's
+/// main loop until its next timer deadline, and bytes from the host wait for seconds.
 pub struct Uart(());
 
 impl Uart {
     fn new() -> Self {
-        // SAFETY: UART0's registers on this board; only this driver touches them.
+        cortex_m::interrupt::disable();
+        // SAFETY: UART0's registers on this board; only this driver touches them. Unmasking
+        // the RX interrupt cannot break a critical section: PRIMASK keeps it from being taken.
         unsafe {
             write_volatile(reg(BAUDDIV), 16); // the smallest divider the UART accepts
-            write_volatile(reg(CTRL), CTRL_TX_EN | CTRL_RX_EN);
+            write_volatile(reg(CTRL), CTRL_TX_EN | CTRL_RX_EN | CTRL_RX_INT_EN);
+            cortex_m::peripheral::NVIC::unmask(Uart0Rx);
         }
         Self(())
     }
@@ -60,13 +81,19 @@ impl embedded_io::Read for Uart {
             return Ok(0);
         }
         let mut n = 0;
-        // Block for the first byte, then take what is already there.
-        // SAFETY: UART0 register reads.
-        while unsafe { read_volatile(reg(STATE)) } & STATE_RX_FULL == 0 {}
+        // Sleep until the first byte, then take what is already there.
+        // SAFETY: UART0 register accesses.
+        while unsafe { read_volatile(reg(STATE)) } & STATE_RX_FULL == 0 {
+            cortex_m::asm::wfi();
+        }
         while n < buf.len() && unsafe { read_volatile(reg(STATE)) } & STATE_RX_FULL != 0 {
             buf[n] = unsafe { read_volatile(reg(DATA)) } as u8;
             n += 1;
         }
+        // Acknowledge: the loop above checks the state before sleeping again, so a byte that
+        // arrived meanwhile is not missed.
+        unsafe { write_volatile(reg(INTSTATUS), INT_RX) };
+        cortex_m::peripheral::NVIC::unpend(Uart0Rx);
         Ok(n)
     }
 }

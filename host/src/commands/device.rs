@@ -437,6 +437,9 @@ fn run_cmd(a: RunArgs) -> Result<Outcome> {
         )
         .map_err(|e| Error::Internal(format!("connecting to QEMU: {e}")))?;
         let mut client = Client::new(link);
+        client
+            .wait_ready(std::time::Duration::from_secs(10))
+            .map_err(internal("waiting for the device"))?;
         let info = ask_info(&mut client)?;
         drop(client);
         qemu.stop();
@@ -521,6 +524,9 @@ pub fn validate<L: Link>(
             ),
         ));
     }
+    client
+        .wait_ready(std::time::Duration::from_secs(10))
+        .map_err(internal("waiting for the device"))?;
     let info = ask_info(client)?;
     let crc = model_checksum(&model_bytes);
     if info.model_crc != crc

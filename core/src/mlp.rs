@@ -1002,7 +1002,10 @@ mod tests {
         // softmax([0, ln 3]) = [1/4, 3/4]
         let mut q = [0.0; 2];
         softmax(&[0.0, 3f32.ln()], &mut q);
-        assert!((q[0] - 0.25).abs() < 1e-6 && (q[1] - 0.75).abs() < 1e-6);
+        // With `fast-math` the exponential is micromath's (measured error 2.4e-3, see
+        // `fast_math_exp_error_against_libm`).
+        let tol = if cfg!(feature = "fast-math") { 5e-3 } else { 1e-6 };
+        assert!((q[0] - 0.25).abs() < tol && (q[1] - 0.75).abs() < tol);
     }
 
     #[test]

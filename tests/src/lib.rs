@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use std::time::SystemTime;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -18,7 +19,28 @@ pub fn data(name: &str) -> PathBuf {
     root().join("data").join(name)
 }
 
-/// Path of the `mlprobe` binary of the current profile, built once if it is missing or stale.
+/// Newest modification time of the files below `dir` (recursively).
+fn newest(dir: &Path) -> Option<SystemTime> {
+    let mut latest = None;
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        let t = if path.is_dir() {
+            newest(&path)
+        } else {
+            entry.metadata().ok()?.modified().ok()
+        };
+        latest = latest.max(t);
+    }
+    latest
+}
+
+/// Path of the `mlprobe` binary of the current profile.
+///
+/// `cargo test --workspace` builds it first (the `mlprobe` package has integration tests of its
+/// own), and that build is the one to use: a nested `cargo build -p mlprobe` resolves features
+/// differently from the workspace build and would rebuild the binary. So it is built here only
+/// when it is missing or older than the sources of `core/` and `host/` (for example when this
+/// package's tests run alone after an edit).
 pub fn bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -29,9 +51,16 @@ pub fn bin() -> &'static Path {
             .and_then(Path::parent)
             .expect("target/<profile>")
             .to_path_buf();
+        let path = profile_dir.join(format!("mlprobe{}", std::env::consts::EXE_SUFFIX));
+        let built = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let sources = ["core", "host"]
+            .iter()
+            .filter_map(|d| newest(&root().join(d)))
+            .max();
+        if built.is_some() && built >= sources {
+            return path;
+        }
         let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        // Cargo builds the binary before integration tests of the `mlprobe` package run, but not
-        // for this package's tests alone: build it (a no-op when it is fresh).
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo
             .args(["build", "--quiet", "-p", "mlprobe", "--bin", "mlprobe"])
@@ -44,7 +73,7 @@ pub fn bin() -> &'static Path {
         }
         let status = cargo.status().expect("run cargo build");
         assert!(status.success(), "cargo build -p mlprobe failed");
-        profile_dir.join(format!("mlprobe{}", std::env::consts::EXE_SUFFIX))
+        path
     })
 }
 

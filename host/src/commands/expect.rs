@@ -62,6 +62,8 @@ pub struct Validation {
     pub rows: u64,
     /// Seconds spent reading and checking.
     pub seconds: f64,
+    /// Peak resident set size of this process (`VmHWM`, Linux), when the OS reports it.
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Counts of expectations (Great Expectations' `statistics`).
@@ -290,6 +292,7 @@ pub fn validate(suite: &Suite, data: &Path, options: ScanOptions) -> Result<Vali
         data: data.to_path_buf(),
         rows,
         seconds: start.elapsed().as_secs_f64(),
+        peak_rss_bytes: crate::commands::eval::peak_rss_bytes(),
     })
 }
 

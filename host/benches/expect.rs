@@ -1,0 +1,229 @@
+//! Throughput and peak memory of `mlprobe expect` on a large CSV file.
+//!
+//! Generates 1,000,000 rows × 10 numeric columns (about 81 MB; 1 % of cells missing) in a
+//! temporary directory, runs the release `mlprobe expect --json` on it with a suite of 12
+//! expectations (every type but `expect_column_to_exist`), five times, and prints the wall time
+//! (best and median), rows per second and the child's peak resident memory (`VmHWM`, which the
+//! command reports in its JSON). When `python3` with `polars` is installed, the same checks run
+//! in polars as the baseline (the issue's reference: about 0.37 s and 230 MiB on 2 cores).
+//!
+//! ```text
+//! cargo bench -p mlprobe --bench expect
+//! EXPECT_BENCH_ROWS=10000000 cargo bench -p mlprobe --bench expect   # ~0.8 GB: memory stays flat
+//! ```
+
+use rand::{RngExt, SeedableRng};
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+const COLUMNS: usize = 10;
+
+fn generate(path: &Path, rows: usize) -> u64 {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+    let file = std::fs::File::create(path).unwrap();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let header: Vec<String> = (0..COLUMNS).map(|c| format!("c{c}")).collect();
+    writeln!(out, "{}", header.join(",")).unwrap();
+    let mut line = String::with_capacity(128);
+    for _ in 0..rows {
+        line.clear();
+        for c in 0..COLUMNS {
+            if c > 0 {
+                line.push(',');
+            }
+            if rng.random_range(0..100u32) == 0 {
+                continue; // missing
+            }
+            if c == 2 {
+                // A class column.
+                line.push_str(&rng.random_range(0..10u32).to_string());
+            } else {
+                let x: f64 = rng.random_range(0.0..100.0);
+                line.push_str(&format!("{x:.5}"));
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes()).unwrap();
+    }
+    out.flush().unwrap();
+    std::fs::metadata(path).unwrap().len()
+}
+
+const SUITE: &str = r#"
+name = "bench"
+
+[[expectations]]
+type = "expect_table_row_count_to_be_between"
+min_value = 1
+
+[[expectations]]
+type = "expect_table_columns_to_match_ordered_list"
+column_list = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"]
+
+[[expectations]]
+type = "expect_column_values_to_not_be_null"
+column = "c0"
+mostly = 0.95
+
+[[expectations]]
+type = "expect_column_values_to_be_between"
+column = "c1"
+min_value = 0.0
+max_value = 100.0
+
+[[expectations]]
+type = "expect_column_values_to_be_in_set"
+column = "c2"
+value_set = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+[[expectations]]
+type = "expect_column_mean_to_be_between"
+column = "c3"
+min_value = 45.0
+max_value = 55.0
+
+[[expectations]]
+type = "expect_column_stdev_to_be_between"
+column = "c4"
+min_value = 25.0
+max_value = 33.0
+
+[[expectations]]
+type = "expect_column_min_to_be_between"
+column = "c5"
+min_value = 0.0
+max_value = 1.0
+
+[[expectations]]
+type = "expect_column_max_to_be_between"
+column = "c6"
+min_value = 99.0
+max_value = 100.0
+
+[[expectations]]
+type = "expect_column_quantile_values_to_be_between"
+column = "c7"
+quantile_ranges = { quantiles = [0.05, 0.5, 0.95], value_ranges = [[3.0, 7.0], [45.0, 55.0], [93.0, 97.0]] }
+
+[[expectations]]
+type = "expect_column_psi_to_be_less_than"
+column = "c8"
+partition_object = { bins = [0.0, 25.0, 50.0, 75.0, 100.0], weights = [0.25, 0.25, 0.25, 0.25] }
+threshold = 0.1
+
+[[expectations]]
+type = "expect_column_values_to_be_between"
+column = "c9"
+min_value = 10.0
+mostly = 0.85
+"#;
+
+/// The same checks in polars (lazy scan, one collect), printing seconds and peak RSS (MiB).
+const POLARS: &str = r#"
+import resource, sys, time
+import polars as pl
+t = time.perf_counter()
+df = pl.read_csv(sys.argv[1])
+n = df.height
+c = pl.col
+r = df.select(
+    c("c0").null_count().alias("nulls"),
+    ((c("c1") < 0) | (c("c1") > 100)).sum().alias("between"),
+    (~c("c2").is_in(list(range(10)))).sum().alias("in_set"),
+    c("c3").mean().alias("mean"),
+    c("c4").std().alias("std"),
+    c("c5").min().alias("min"),
+    c("c6").max().alias("max"),
+    c("c7").quantile(0.05, "nearest").alias("q05"),
+    c("c7").quantile(0.5, "nearest").alias("q50"),
+    c("c7").quantile(0.95, "nearest").alias("q95"),
+    c("c8").cut([25.0, 50.0, 75.0]).value_counts().alias("bins").implode(),
+    (c("c9") < 10).sum().alias("c9"),
+)
+cols = df.columns
+s = time.perf_counter() - t
+print(f"{s:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+"#;
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument is ignored.
+    let rows: usize = std::env::var("EXPECT_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("big.csv");
+    let suite = dir.path().join("bench.toml");
+    std::fs::write(&suite, SUITE).unwrap();
+    let t = Instant::now();
+    let bytes = generate(&data, rows);
+    println!(
+        "generated {rows} rows x {COLUMNS} columns, {:.1} MB, in {:.1} s",
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let bin = env!("CARGO_BIN_EXE_mlprobe");
+    let mut times = Vec::new();
+    let mut peak = 0u64;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let o = Command::new(bin)
+            .args(["expect", "--json", "--suite"])
+            .arg(&suite)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        times.push(t.elapsed().as_secs_f64());
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
+        });
+        assert_eq!(doc["rows"], rows as u64);
+        assert_eq!(doc["statistics"]["evaluated"], 12);
+        assert_eq!(
+            doc["success"],
+            true,
+            "{}",
+            serde_json::to_string_pretty(&doc["results"]).unwrap()
+        );
+        peak = peak.max(doc["peak_rss_bytes"].as_u64().unwrap_or(0));
+    }
+    times.sort_by(f64::total_cmp);
+    let (best, median) = (times[0], times[times.len() / 2]);
+    println!(
+        "mlprobe expect, 12 expectations, {cores} cores: best {best:.3} s, median {median:.3} s, \
+         {:.2} M rows/s (best), {:.0} MB/s; peak RSS {:.1} MiB",
+        rows as f64 / best / 1e6,
+        bytes as f64 / best / 1e6,
+        peak as f64 / (1024.0 * 1024.0)
+    );
+
+    let script = dir.path().join("polars_expect.py");
+    std::fs::write(&script, POLARS).unwrap();
+    let mut polars = Vec::new();
+    for _ in 0..3 {
+        match Command::new("python3").arg(&script).arg(&data).output() {
+            Ok(o) if o.status.success() => {
+                let text = String::from_utf8_lossy(&o.stdout).to_string();
+                let mut it = text.split_whitespace();
+                let s: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+                let mib: f64 = it.next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN);
+                polars.push((s, mib));
+            }
+            _ => break,
+        }
+    }
+    if polars.is_empty() {
+        println!("polars: not measured (python3 with polars is not installed)");
+    } else {
+        polars.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (s, mib) = polars[0];
+        println!(
+            "polars read_csv + same checks: best {s:.3} s, peak RSS {mib:.0} MiB; mlprobe is {:.2}x faster",
+            s / best
+        );
+    }
+}

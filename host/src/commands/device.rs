@@ -753,6 +753,20 @@ mod tests {
     }
 
     #[test]
+    fn models_are_named_by_their_stored_checksum() {
+        // The CRC-32 of a whole model file is one constant (the CRC residue), so the stored
+        // checksum is what tells two models apart.
+        let a = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../firmware/models/wine.mlpb"
+        ))
+        .unwrap();
+        let stored = model_checksum(&a);
+        assert_eq!(stored, mlprobe_core::crc::crc32(&a[..a.len() - 4]));
+        assert_eq!(model_checksum(&[1, 2, 3]), 0);
+    }
+
+    #[test]
     fn percentiles_of_costs() {
         assert_eq!(percentile_cost(vec![]), Cost::default());
         assert_eq!(

@@ -1004,7 +1004,11 @@ mod tests {
         softmax(&[0.0, 3f32.ln()], &mut q);
         // With `fast-math` the exponential is micromath's (measured error 2.4e-3, see
         // `fast_math_exp_error_against_libm`).
-        let tol = if cfg!(feature = "fast-math") { 5e-3 } else { 1e-6 };
+        let tol = if cfg!(feature = "fast-math") {
+            5e-3
+        } else {
+            1e-6
+        };
         assert!((q[0] - 0.25).abs() < tol && (q[1] - 0.75).abs() < tol);
     }
 

@@ -103,10 +103,7 @@ pub struct ImportNotes {
 /// A tensor's shape and values.
 type Tensor = (Vec<usize>, Vec<f32>);
 
-fn tensor_f32(
-    st: &SafeTensors<'_>,
-    name: &str,
-) -> std::result::Result<Option<Tensor>, String> {
+fn tensor_f32(st: &SafeTensors<'_>, name: &str) -> std::result::Result<Option<Tensor>, String> {
     let view = match st.tensor(name) {
         Ok(v) => v,
         Err(safetensors::SafeTensorError::TensorNotFound(_)) => return Ok(None),

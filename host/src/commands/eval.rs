@@ -317,7 +317,8 @@ fn parse_vm_hwm(status: &str) -> Option<u64> {
     (it.next() == Some("kB")).then_some(kb * 1024)
 }
 
-fn latency_of(sketch: &Sketch) -> Latency {
+/// Sketch nanoseconds as microsecond percentiles (zeros for an empty sketch).
+pub fn latency_of(sketch: &Sketch) -> Latency {
     let us = |ns: u32| f64::from(ns) / 1000.0;
     sketch.summary().map_or_else(Latency::default, |s| Latency {
         p50: us(s.p50),
@@ -465,6 +466,92 @@ fn regression_len(r: &crate::gate::RegressionJson) -> usize {
     r.regressions.len() + r.improvements.len() + r.unchanged.len() + r.missing.len()
 }
 
+/// An evaluation with its quality gate.
+#[derive(Debug)]
+pub struct Gated {
+    /// The `eval` figures, `passed` and `violations` filled in.
+    pub report: EvalReport,
+    /// The gate's verdicts.
+    pub gate: GateReport,
+    /// The metrics the gate saw for all the rows.
+    pub overall: Metrics,
+    /// Each slice: expression, row count, metrics.
+    pub slice_metrics: Vec<(String, usize, Metrics)>,
+}
+
+/// Evaluates `model` on `rows` of `data` (labelled with column `label`) and checks the result
+/// and each slice of `policy` against its thresholds and, when given, a baseline.
+pub fn evaluate_gated(
+    model: &HostModel,
+    data: &Dataset,
+    rows: &[usize],
+    label: &str,
+    policy: &Policy,
+    baseline: Option<&Baseline>,
+    latency_samples: usize,
+) -> Result<Gated> {
+    // Slices see every feature column and the label column.
+    let mut header = data.feature_names.clone();
+    header.push(label.to_string());
+    let bound = policy
+        .slices
+        .iter()
+        .map(|p| p.bind(&header))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+
+    let mut report = evaluate_with(model, data, rows, latency_samples)?;
+    let overall = metrics_of(&report);
+
+    let labels = data.labels.as_deref().unwrap_or_default();
+    let mut slice_metrics = Vec::new();
+    let mut row_buf = Vec::with_capacity(header.len());
+    for (pred, b) in policy.slices.iter().zip(&bound) {
+        let in_slice: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| {
+                row_buf.clear();
+                row_buf.extend_from_slice(data.row(i));
+                row_buf.push(labels.get(i).map_or(f32::NAN, |&l| f32::from(l)));
+                b.matches(&row_buf)
+            })
+            .collect();
+        let mut m = Metrics::new();
+        if !in_slice.is_empty() {
+            let cm = confusion(model, data, &in_slice)?;
+            m.set_classification(&*cm);
+            report.slices.push(SliceReport {
+                slice: pred.expr.clone(),
+                n: in_slice.len(),
+                accuracy: cm.accuracy(),
+                precision_macro: m.get(Metric::Precision).unwrap_or_default(),
+                recall_macro: m.get(Metric::Recall).unwrap_or_default(),
+                f1_macro: m.get(Metric::F1).unwrap_or_default(),
+            });
+        } else {
+            report.slices.push(SliceReport {
+                slice: pred.expr.clone(),
+                n: 0,
+                accuracy: 0.0,
+                precision_macro: 0.0,
+                recall_macro: 0.0,
+                f1_macro: 0.0,
+            });
+        }
+        slice_metrics.push((pred.expr.clone(), in_slice.len(), m));
+    }
+
+    let gate = GateReport::new(policy, &overall, &slice_metrics, baseline);
+    report.passed = gate.passed();
+    report.violations = gate.violations();
+    Ok(Gated {
+        report,
+        gate,
+        overall,
+        slice_metrics,
+    })
+}
+
 /// The policy of the flags: `--policy` first, then the threshold flags over it.
 fn policy_of(args: &Args) -> Result<Policy> {
     let mut policy = match &args.gate.policy {
@@ -536,61 +623,21 @@ pub fn run(args: Args) -> Result<Outcome> {
     let model = model_io::load(&args.model)?;
     let data = data::load(&args.data, Labels::Required(&args.label))?;
     check_fit(&model, &data)?;
-    // Slices see every feature column and the label column.
-    let mut header = data.feature_names.clone();
-    header.push(args.label.clone());
-    let bound = policy
-        .slices
-        .iter()
-        .map(|p| p.bind(&header))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-
     let rows: Vec<usize> = (0..data.rows()).collect();
-    let mut report = evaluate_with(&model, &data, &rows, args.latency_samples.max(1))?;
-    let overall = metrics_of(&report);
-
-    let labels = data.labels.as_deref().unwrap_or_default();
-    let mut slice_metrics = Vec::new();
-    let mut row_buf = Vec::with_capacity(header.len());
-    for (pred, b) in policy.slices.iter().zip(&bound) {
-        let in_slice: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| {
-                row_buf.clear();
-                row_buf.extend_from_slice(data.row(i));
-                row_buf.push(labels.get(i).map_or(f32::NAN, |&l| f32::from(l)));
-                b.matches(&row_buf)
-            })
-            .collect();
-        let mut m = Metrics::new();
-        if !in_slice.is_empty() {
-            let cm = confusion(&model, &data, &in_slice)?;
-            m.set_classification(&*cm);
-            report.slices.push(SliceReport {
-                slice: pred.expr.clone(),
-                n: in_slice.len(),
-                accuracy: cm.accuracy(),
-                precision_macro: m.get(Metric::Precision).unwrap_or_default(),
-                recall_macro: m.get(Metric::Recall).unwrap_or_default(),
-                f1_macro: m.get(Metric::F1).unwrap_or_default(),
-            });
-        } else {
-            report.slices.push(SliceReport {
-                slice: pred.expr.clone(),
-                n: 0,
-                accuracy: 0.0,
-                precision_macro: 0.0,
-                recall_macro: 0.0,
-                f1_macro: 0.0,
-            });
-        }
-        slice_metrics.push((pred.expr.clone(), in_slice.len(), m));
-    }
-
-    let gate = GateReport::new(&policy, &overall, &slice_metrics, baseline.as_ref());
-    report.passed = gate.passed();
-    report.violations = gate.violations();
+    let Gated {
+        mut report,
+        gate,
+        overall,
+        slice_metrics,
+    } = evaluate_gated(
+        &model,
+        &data,
+        &rows,
+        &args.label,
+        &policy,
+        baseline.as_ref(),
+        args.latency_samples.max(1),
+    )?;
     if gate_requested(&args, &policy) {
         report.gate = Some(gate.to_json());
     }

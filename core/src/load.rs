@@ -67,6 +67,12 @@ pub trait Target {
     fn call(&mut self, index: u64) -> bool;
 }
 
+impl<T: Target + ?Sized> Target for &mut T {
+    fn call(&mut self, index: u64) -> bool {
+        (**self).call(index)
+    }
+}
+
 /// Hands out request indices `0, 1, 2, …` to the workers that share it (a `Cell` counter here,
 /// an atomic one on the host).
 pub trait Claim {

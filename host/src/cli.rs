@@ -52,6 +52,9 @@ pub enum Command {
     /// Firmware on a device: build it for a model, run it in QEMU, validate it bit for bit.
     #[command(subcommand_required = true)]
     Device(commands::device::Args),
+    /// Load a model on the host or a device: open model at a constant rate (latency from each
+    /// request's due time) or closed model; every request accounted for.
+    Load(commands::load::Args),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -76,6 +79,7 @@ pub fn main() -> u8 {
         Command::Import(a) => commands::import::run(a),
         Command::Device(a) => commands::device::run(a),
         Command::Ab(a) => commands::ab::run(a),
+        Command::Load(a) => commands::load::run(a),
         Command::Expect(a) => commands::expect::run(a),
         Command::Profile(a) => commands::profile::run(a),
     };

@@ -12,6 +12,7 @@ pub mod data;
 pub mod error;
 pub mod gate;
 pub mod link;
+pub mod loadgen;
 pub mod model_io;
 pub mod output;
 pub mod qemu;

@@ -6,6 +6,7 @@ pub mod eval;
 pub mod expect;
 pub mod export;
 pub mod import;
+pub mod load;
 pub mod predict;
 pub mod profile;
 pub mod train;

@@ -4,7 +4,9 @@ use crate::commands::Outcome;
 use crate::commands::eval::{self, EvalReport};
 use crate::data::{self, Labels};
 use crate::error::{Error, Result};
-use crate::train::{self, EpochRecord, TrainOptions, stratified_split};
+use crate::data::Dataset;
+use crate::model_io::HostModel;
+use crate::train::{self, EpochRecord, Split, TrainOptions, stratified_split};
 use crate::{model_io, output};
 use indicatif::{ProgressBar, ProgressStyle};
 use mlprobe_core::transform::Fill;
@@ -107,8 +109,24 @@ fn parse_fill(s: &str) -> Result<Fill> {
     }
 }
 
-/// Runs `mlprobe train`.
-pub fn run(args: Args) -> Result<Outcome> {
+/// A fit and what it was made from.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The trained model (also written to `--out`).
+    pub model: HostModel,
+    /// Loss and accuracy per epoch.
+    pub history: Vec<EpochRecord>,
+    /// The data, all rows.
+    pub data: Dataset,
+    /// Which rows trained and which were held out.
+    pub split: Split,
+    /// The `train` JSON document.
+    pub report: TrainReport,
+}
+
+/// Checks the options, loads the data, trains, writes the model and its history, and evaluates
+/// the held-out rows. A progress bar shows on a terminal.
+pub fn fit(args: &Args) -> Result<Fitted> {
     if !(0.0..1.0).contains(&args.test_split) {
         return Err(Error::Usage(format!(
             "--test-split {}: expected a fraction in [0, 1)",
@@ -203,6 +221,23 @@ pub fn run(args: Args) -> Result<Outcome> {
         train_accuracy,
         test,
     };
+    Ok(Fitted {
+        model,
+        history,
+        data,
+        split,
+        report,
+    })
+}
+
+/// Runs `mlprobe train`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let Fitted {
+        model,
+        split,
+        report,
+        ..
+    } = fit(&args)?;
     if args.json {
         output::print_json(&report)?;
     } else {

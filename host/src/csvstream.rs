@@ -332,53 +332,157 @@ fn parse_chunk<S: Sink>(
     sink: &mut S,
 ) -> std::result::Result<Counts, RowError> {
     let mut counts = Counts { lines: 0, rows: 0 };
-    let mut start = 0;
-    while start < chunk.len() {
-        let end = memchr_newline(&chunk[start..]).map_or(chunk.len(), |i| start + i);
-        let raw = &chunk[start..end];
-        start = end + 1;
+    let mut row = vec![0.0f64; width];
+    let mut pos = 0;
+    while pos < chunk.len() {
         counts.lines += 1;
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let at = |column: usize, message: String| RowError {
-            line: counts.lines,
-            column,
-            message,
-        };
-        let mut fields = 0usize;
-        if line.contains(&b'"') {
-            let text = std::str::from_utf8(line)
-                .map_err(|_| at(0, "the line is not UTF-8 text".into()))?;
-            let cells = data::split_fields(text).map_err(|m| at(0, m))?;
-            if cells.len() != width {
-                return Err(ragged(at, cells.len(), width));
-            }
-            for (i, cell) in cells.iter().enumerate() {
-                let x = parse_number(cell.as_bytes())
-                    .ok_or_else(|| not_a_number(at, i, cell.as_bytes(), names))?;
-                sink.value(i, x);
-            }
-            fields = width;
-        } else {
-            for cell in line.split(|&b| b == b',') {
-                if fields == width {
-                    let n = line.iter().filter(|&&b| b == b',').count() + 1;
-                    return Err(ragged(at, n, width));
+        // One pass over the bytes of a plain line; anything unusual (a blank or ragged line,
+        // quotes, a bad cell) is handled line by line below, with the loader's rules.
+        match fast_row(chunk, pos, &mut row) {
+            Some(next) => {
+                for (c, &x) in row.iter().enumerate() {
+                    sink.value(c, x);
                 }
-                let x = parse_number(cell).ok_or_else(|| not_a_number(at, fields, cell, names))?;
-                sink.value(fields, x);
-                fields += 1;
+                sink.row();
+                counts.rows += 1;
+                pos = next;
+            }
+            None => {
+                let end = memchr_newline(&chunk[pos..]).map_or(chunk.len(), |i| pos + i);
+                if slow_row(&chunk[pos..end], counts.lines, width, names, sink)? {
+                    counts.rows += 1;
+                }
+                pos = end + 1;
             }
         }
-        if fields != width {
-            return Err(ragged(at, fields, width));
-        }
-        sink.row();
-        counts.rows += 1;
     }
     Ok(counts)
+}
+
+/// Parses the line at `pos` into `row` when it is exactly `row.len()` plain fields; returns
+/// the position after its newline, or `None` to take the line-by-line path.
+#[inline]
+fn fast_row(chunk: &[u8], mut pos: usize, row: &mut [f64]) -> Option<usize> {
+    let n = chunk.len();
+    let width = row.len();
+    let mut field = 0;
+    loop {
+        let start = pos;
+        let (mut negative, mut i) = (false, pos);
+        if let Some(&b) = chunk.get(i)
+            && (b == b'-' || b == b'+')
+        {
+            negative = b == b'-';
+            i += 1;
+        }
+        let digits_start = i;
+        let mut mantissa: u64 = 0;
+        let mut significant = 0u32;
+        let mut fraction = 0usize;
+        let mut point = false;
+        while i < n {
+            let b = chunk[i];
+            let d = b.wrapping_sub(b'0');
+            if d < 10 {
+                if significant < 19 {
+                    mantissa = mantissa * 10 + u64::from(d);
+                    if mantissa != 0 {
+                        significant += 1;
+                    }
+                } else {
+                    significant = u32::MAX; // too long: the slow path
+                }
+                fraction += usize::from(point);
+            } else if b == b'.' && !point {
+                point = true;
+            } else {
+                break;
+            }
+            i += 1;
+        }
+        let stop = chunk.get(i).copied().unwrap_or(b'\n');
+        let value = if stop == b',' || stop == b'\n' || stop == b'\r' {
+            let len = i - digits_start;
+            if i == start {
+                if field == 0 && stop != b',' {
+                    return None; // a blank line: skipped, as the loader does
+                }
+                f64::NAN // empty cell
+            } else if len > usize::from(point)
+                && significant != u32::MAX
+                && mantissa <= (1 << 53)
+                && fraction <= 22
+            {
+                let v = mantissa as f64 / POW10[fraction];
+                if negative { -v } else { v }
+            } else {
+                return None;
+            }
+        } else {
+            return None;
+        };
+        *row.get_mut(field)? = value;
+        field += 1;
+        match stop {
+            b',' => pos = i + 1,
+            b'\r' => {
+                return (chunk.get(i + 1).is_none_or(|&b| b == b'\n') && field == width)
+                    .then_some(i + 2);
+            }
+            _ => return (field == width).then_some(i + 1),
+        }
+    }
+}
+
+/// One line through the loader's rules; `Ok(true)` when it was a row, `Ok(false)` when blank.
+fn slow_row<S: Sink>(
+    raw: &[u8],
+    line_no: u64,
+    width: usize,
+    names: &[String],
+    sink: &mut S,
+) -> std::result::Result<bool, RowError> {
+    let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(false);
+    }
+    let at = |column: usize, message: String| RowError {
+        line: line_no,
+        column,
+        message,
+    };
+    let mut values = Vec::with_capacity(width);
+    if line.contains(&b'"') {
+        let text =
+            std::str::from_utf8(line).map_err(|_| at(0, "the line is not UTF-8 text".into()))?;
+        let cells = data::split_fields(text).map_err(|m| at(0, m))?;
+        if cells.len() != width {
+            return Err(ragged(at, cells.len(), width));
+        }
+        for (i, cell) in cells.iter().enumerate() {
+            let x = parse_number(cell.as_bytes())
+                .ok_or_else(|| not_a_number(at, i, cell.as_bytes(), names))?;
+            values.push(x);
+        }
+    } else {
+        for cell in line.split(|&b| b == b',') {
+            if values.len() == width {
+                let n = line.iter().filter(|&&b| b == b',').count() + 1;
+                return Err(ragged(at, n, width));
+            }
+            let x =
+                parse_number(cell).ok_or_else(|| not_a_number(at, values.len(), cell, names))?;
+            values.push(x);
+        }
+    }
+    if values.len() != width {
+        return Err(ragged(at, values.len(), width));
+    }
+    for (c, x) in values.into_iter().enumerate() {
+        sink.value(c, x);
+    }
+    sink.row();
+    Ok(true)
 }
 
 fn ragged(at: impl Fn(usize, String) -> RowError, fields: usize, width: usize) -> RowError {
@@ -573,6 +677,48 @@ mod tests {
                 one.values.iter().map(|v| v.1.to_bits()).collect::<Vec<_>>()
             );
         }
+    }
+
+    #[test]
+    fn fast_and_line_by_line_paths_agree() {
+        let cells = [
+            "1",
+            "-0",
+            "+2.5",
+            "",
+            "NaN",
+            " 7 ",
+            "1e3",
+            "\"4.25\"",
+            "12345678901234567890",
+            "0.1",
+            ".5",
+            "5.",
+            "N/A",
+            "9007199254740993",
+        ];
+        let mut text = String::from("x,y\n");
+        for (i, c) in cells.iter().enumerate() {
+            text.push_str(&format!("{c},{i}\r\n"));
+            text.push_str(&format!("{i},{c}\n\n"));
+        }
+        let (got, rows) = scan_text(&text, 4096, 1).unwrap();
+        assert_eq!(rows, 2 * cells.len() as u64);
+        let mut want = Vec::new();
+        for (i, c) in cells.iter().enumerate() {
+            let v = c
+                .trim()
+                .trim_matches('"')
+                .parse::<f64>()
+                .unwrap_or(f64::NAN);
+            want.extend([v, i as f64, i as f64, v]);
+        }
+        let got: Vec<u64> = got.values.iter().map(|v| v.1.to_bits()).collect();
+        let want: Vec<u64> = want.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, want);
+        // One column: a blank line is skipped, an empty cell is not possible.
+        let (one, rows) = scan_text("x\n1\n\n2\n", 4096, 1).unwrap();
+        assert_eq!((rows, one.values.len()), (2, 2));
     }
 
     #[test]

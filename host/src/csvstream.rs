@@ -1,6 +1,6 @@
 //! Reading a numeric CSV file in chunks, in constant memory, on several threads.
 //!
-//! The format is [`data`](crate::data)'s (header row, comma-separated numbers, double quotes,
+//! The format is [`data`]'s (header row, comma-separated numbers, double quotes,
 //! empty/`NaN`/`NA`/`N/A` cells as missing values), but the file is never held whole: a reader
 //! thread fills a fixed pool of buffers with chunks that end at a newline, worker threads parse
 //! them into a [`Sink`] each, and the calling thread merges the sinks **in file order** (so

@@ -17,17 +17,17 @@
 //! Great Expectations' `None`. Every expectation may carry a `meta` table (free-form notes,
 //! ignored), as in Great Expectations.
 //!
-//! | type | parameters (optional in brackets) |
-//! |---|---|
-//! | `expect_column_to_exist` | `column` |
-//! | `expect_column_values_to_not_be_null` | `column` [`mostly`] |
-//! | `expect_column_values_to_be_between` | `column` [`min_value` `max_value` `strict_min` `strict_max` `mostly`] (one bound at least) |
-//! | `expect_column_values_to_be_in_set` | `column` `value_set` [`mostly`] |
-//! | `expect_column_mean_to_be_between`, `…_stdev_…`, `…_min_…`, `…_max_…` | `column` [`min_value` `max_value` `strict_min` `strict_max`] |
-//! | `expect_column_quantile_values_to_be_between` | `column` `quantile_ranges = { quantiles = […], value_ranges = [[lo, hi], …] }` |
-//! | `expect_column_psi_to_be_less_than` | `column` `partition_object = { bins = […], weights = […] }` [`threshold`, default 0.25] |
-//! | `expect_table_row_count_to_be_between` | [`min_value` `max_value` `strict_min` `strict_max`] |
-//! | `expect_table_columns_to_match_ordered_list` | `column_list` |
+//! | type | required | optional |
+//! |---|---|---|
+//! | `expect_column_to_exist` | `column` | |
+//! | `expect_column_values_to_not_be_null` | `column` | `mostly` |
+//! | `expect_column_values_to_be_between` | `column`, one bound at least | `min_value` `max_value` `strict_min` `strict_max` `mostly` |
+//! | `expect_column_values_to_be_in_set` | `column` `value_set` | `mostly` |
+//! | `expect_column_mean_to_be_between`, `…_stdev_…`, `…_min_…`, `…_max_…` | `column`, one bound at least | `min_value` `max_value` `strict_min` `strict_max` |
+//! | `expect_column_quantile_values_to_be_between` | `column` `quantile_ranges = { quantiles = […], value_ranges = [[lo, hi], …] }` | |
+//! | `expect_column_psi_to_be_less_than` | `column` `partition_object = { bins = […], weights = […] }` | `threshold` (default 0.25) |
+//! | `expect_table_row_count_to_be_between` | one bound at least | `min_value` `max_value` `strict_min` `strict_max` |
+//! | `expect_table_columns_to_match_ordered_list` | `column_list` | |
 //!
 //! Errors (exit code 2) name the file and line: an unknown type, a missing or unknown
 //! parameter, a parameter of the wrong type, `min_value > max_value`, `mostly` outside [0, 1],

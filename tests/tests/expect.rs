@@ -125,7 +125,44 @@ min_value = 0
 type = "expect_column_mean_to_be_between"
 column = "zzz"
 min_value = 0
+
+[[expectations]]
+type = "expect_column_values_to_not_be_null"
+column = "zzz"
+
+[[expectations]]
+type = "expect_column_values_to_be_in_set"
+column = "zzz"
+value_set = [1]
+
+[[expectations]]
+type = "expect_column_stdev_to_be_between"
+column = "zzz"
+min_value = 0
+
+[[expectations]]
+type = "expect_column_min_to_be_between"
+column = "zzz"
+min_value = 0
+
+[[expectations]]
+type = "expect_column_max_to_be_between"
+column = "zzz"
+min_value = 0
+
+[[expectations]]
+type = "expect_column_quantile_values_to_be_between"
+column = "zzz"
+quantile_ranges = { quantiles = [0.5], value_ranges = [[-inf, inf]] }
+
+[[expectations]]
+type = "expect_column_psi_to_be_less_than"
+column = "zzz"
+partition_object = { bins = [0.0, 1.0], weights = [1.0] }
 "#;
+
+/// Expectations in [`SUITE`].
+const EXPECTATIONS: u64 = 22;
 
 fn setup() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -178,7 +215,7 @@ fn every_expectation_type_counts_like_a_direct_computation() {
     let (pa, pc) = (present(a), present(c));
     let n = a.len() as u64;
 
-    assert_eq!(doc["statistics"]["evaluated"], 15);
+    assert_eq!(doc["statistics"]["evaluated"], EXPECTATIONS);
     let r = result(&doc, "expect_table_row_count_to_be_between", None);
     assert_eq!(r["result"]["observed_value"], n);
     assert_eq!(r["success"], true);
@@ -304,10 +341,18 @@ fn every_expectation_type_counts_like_a_direct_computation() {
         false
     );
     for ty in [
+        "expect_column_values_to_not_be_null",
         "expect_column_values_to_be_between",
+        "expect_column_values_to_be_in_set",
         "expect_column_mean_to_be_between",
+        "expect_column_stdev_to_be_between",
+        "expect_column_min_to_be_between",
+        "expect_column_max_to_be_between",
+        "expect_column_quantile_values_to_be_between",
+        "expect_column_psi_to_be_less_than",
     ] {
         let r = result(&doc, ty, Some("zzz"));
+        assert_eq!(r["result"], serde_json::json!({}), "{ty}");
         assert_eq!(r["success"], false);
         let m = r["exception_info"]["exception_message"].as_str().unwrap();
         assert!(m.contains("column `zzz` is not in the data"), "{m}");
@@ -319,7 +364,7 @@ fn every_expectation_type_counts_like_a_direct_computation() {
         .filter(|r| r["success"] == true)
         .count();
     assert_eq!(doc["statistics"]["successful"], ok);
-    assert_eq!(doc["statistics"]["unsuccessful"], 15 - ok);
+    assert_eq!(doc["statistics"]["unsuccessful"], EXPECTATIONS - ok as u64);
     assert_eq!(doc["success"], false);
 }
 
@@ -354,14 +399,17 @@ fn human_table_and_junit() {
         text.contains("FAIL  expect_column_values_to_be_in_set"),
         "{text}"
     );
-    assert!(text.contains("15 expectations:"), "{text}");
+    assert!(
+        text.contains(&format!("{EXPECTATIONS} expectations:")),
+        "{text}"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     let cases: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), 15);
+    assert_eq!(cases.len() as u64, EXPECTATIONS);
     let failed = cases
         .iter()
         .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
@@ -478,6 +526,33 @@ fn malformed_data_is_an_input_error_naming_line_and_column() {
     assert_eq!(code(&o), 2);
     assert!(
         stderr(&o).contains("bad.csv:3:2: `oops` in column `b` is not a number"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn an_empty_batch_is_judged_not_rejected() {
+    let (dir, _, suite) = setup();
+    let data = dir.path().join("empty.csv");
+    std::fs::write(&data, "a,b,c\n").unwrap();
+    let (rc, doc) = run_json(&suite, &data, &[]);
+    assert_eq!(rc, 1);
+    let r = result(&doc, "expect_table_row_count_to_be_between", None);
+    assert_eq!(
+        (&r["success"], &r["result"]["observed_value"]),
+        (&Value::Bool(false), &Value::from(0))
+    );
+    let r = result(&doc, "expect_column_mean_to_be_between", Some("a"));
+    assert_eq!(r["result"]["observed_value"], Value::Null);
+    assert_eq!(r["success"], false);
+    let r = result(&doc, "expect_column_values_to_be_between", Some("a"));
+    assert_eq!(r["result"]["unexpected_percent"], Value::Null);
+    assert_eq!(r["success"], true, "vacuously, as in Great Expectations");
+    let o = run(["profile", "--data", data.to_str().unwrap(), "--out", "-"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("empty.csv:2:1: no data rows"),
         "{}",
         stderr(&o)
     );

@@ -199,11 +199,20 @@ pub fn profile(data: &Path, name: &str, options: ScanOptions) -> Result<(Suite, 
     let scanner = Scanner::open(data)?;
     let names = scanner.names.clone();
     let width = names.len();
+    let header_line = scanner.header_line;
     let (p1, rows) = scanner.scan(options, || Pass1 {
         columns: vec![ColumnState::new(); width],
         sketches: vec![QuantileSketch::new(); width],
         distinct: vec![Some(Vec::new()); width],
     })?;
+    if rows == 0 {
+        return Err(Error::Parse {
+            path: data.to_path_buf(),
+            line: header_line + 1,
+            column: 1,
+            message: "no data rows after the header: nothing to profile".into(),
+        });
+    }
 
     // Drift bins: deciles of the reference, or midpoints between a discrete column's values.
     let partitions: Vec<Option<Partition>> = (0..width)

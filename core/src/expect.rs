@@ -13,6 +13,8 @@
 //!   (exactly; `Moments` up to rounding), so chunks can be processed in any grouping as long as
 //!   merges are done in input order (only [`Partial`] depends on order: it keeps the *first*
 //!   unexpected values).
+//! - [`observe_row`] feeds a row into caller-provided states (the loop of a device, where the
+//!   suite and states are fixed arrays); the host instead dispatches per column, in parallel.
 //! - [`evaluate`] turns a state into an [`Outcome`] with Great Expectations' result fields:
 //!   `unexpected_percent` over non-missing values, `mostly` (default 1.0), `observed_value` for
 //!   aggregate expectations, a `partial_unexpected_list` of at most 20 values.
@@ -75,6 +77,8 @@ pub enum ExpectError {
     PartitionWeights,
     /// threshold must be a non-negative number
     Threshold,
+    /// the row, column states and check states do not match the expectations
+    ShapeMismatch,
 }
 
 impl fmt::Display for ExpectError {
@@ -94,6 +98,9 @@ impl fmt::Display for ExpectError {
             }
             Self::PartitionWeights => "partition weights must be non-negative and sum to 1",
             Self::Threshold => "threshold must be a non-negative number",
+            Self::ShapeMismatch => {
+                "the row, column states and check states do not match the expectations"
+            }
         })
     }
 }
@@ -836,6 +843,58 @@ impl CheckState {
             _ => {}
         }
     }
+}
+
+/// An expectation bound to the index of its column in the rows it will see (`None` for a table
+/// expectation, or a column the rows lack).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bound {
+    /// Index of the column within a row.
+    pub column: Option<usize>,
+    /// The expectation.
+    pub kind: Kind,
+}
+
+/// Feeds one row (one value per column, `NaN` for missing) into caller-provided state: one
+/// [`ColumnState`] per column and one [`CheckState`] per expectation. This is the whole
+/// streaming loop for a device, where the suite, the states and the row live in fixed arrays.
+///
+/// ```
+/// use mlprobe_core::expect::{evaluate, observe_row, Bound, CheckState, ColumnState, Kind, Range};
+/// let suite = [
+///     Bound { column: Some(0), kind: Kind::ValuesToNotBeNull { mostly: 1.0 } },
+///     Bound { column: Some(1), kind: Kind::MaxToBeBetween(Range::new(None, Some(5.0)).unwrap()) },
+/// ];
+/// let mut columns = [ColumnState::new(); 2];
+/// let mut checks = [CheckState::Nothing, CheckState::Nothing];
+/// for (check, e) in checks.iter_mut().zip(&suite) { *check = CheckState::new(&e.kind); }
+/// for row in [[1.0, 2.0], [f64::NAN, 7.0]] {
+///     observe_row(&suite, &mut columns, &mut checks, &row).unwrap();
+/// }
+/// let out = evaluate(&suite[1].kind, 2, Some(&columns[1]), &checks[1]);
+/// assert!(!out.success); // max 7 > 5
+/// assert!(!evaluate(&suite[0].kind, 2, Some(&columns[0]), &checks[0]).success);
+/// ```
+pub fn observe_row(
+    expectations: &[Bound],
+    columns: &mut [ColumnState],
+    checks: &mut [CheckState],
+    row: &[f64],
+) -> Result<(), ExpectError> {
+    if columns.len() != row.len() || checks.len() != expectations.len() {
+        return Err(ExpectError::ShapeMismatch);
+    }
+    for (state, &x) in columns.iter_mut().zip(row) {
+        state.push(x);
+    }
+    for (check, e) in checks.iter_mut().zip(expectations) {
+        if let Some(&x) = e.column.and_then(|c| row.get(c))
+            && !x.is_nan()
+        {
+            check.push(&e.kind, x);
+        }
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use crate::output;
 use crate::report::{self, Case, Report};
 use crate::suite::{Check, Suite};
 use mlprobe_core::expect::{
-    CheckState, ColumnState, Kind, Observed, Outcome as Evaluated, evaluate,
+    CheckState, ColumnState, Kind, Observed, Outcome as Evaluated, QuantileSketch, evaluate,
 };
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -348,6 +348,14 @@ fn result_fields(kind: &Kind, out: &Evaluated) -> Map<String, Value> {
             m.insert(
                 "observed_value".into(),
                 json!({ "quantiles": quantiles, "values": values }),
+            );
+            m.insert(
+                "details".into(),
+                json!({
+                    "method": "nearest",
+                    "relative_error": QuantileSketch::RELATIVE_ERROR,
+                    "absolute_error_near_zero": QuantileSketch::ABSOLUTE_ERROR,
+                }),
             );
         }
     }

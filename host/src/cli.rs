@@ -55,6 +55,11 @@ pub enum Command {
     /// Load a model on the host or a device: open model at a constant rate (latency from each
     /// request's due time) or closed model; every request accounted for.
     Load(commands::load::Args),
+    /// The whole testing pyramid on one dataset (expectations, training, gate, device, A/B)
+    /// into a report directory: report.html, report.json, junit.xml, summary.md.
+    Run(commands::run::Args),
+    /// Render report.html and summary.md again from a saved report.json.
+    Report(commands::report::Args),
 }
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
@@ -80,6 +85,8 @@ pub fn main() -> u8 {
         Command::Device(a) => commands::device::run(a),
         Command::Ab(a) => commands::ab::run(a),
         Command::Load(a) => commands::load::run(a),
+        Command::Run(a) => commands::run::run(a),
+        Command::Report(a) => commands::report::run(a),
         Command::Expect(a) => commands::expect::run(a),
         Command::Profile(a) => commands::profile::run(a),
     };

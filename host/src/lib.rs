@@ -17,5 +17,6 @@ pub mod model_io;
 pub mod output;
 pub mod qemu;
 pub mod report;
+pub mod run_report;
 pub mod suite;
 pub mod train;

@@ -231,6 +231,9 @@ pub struct ValidateReport {
     /// CPU cycles per inference (DWT, hardware).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycles_per_inference: Option<Cost>,
+    /// Distribution of the per-inference cost (instructions or cycles): `(value, count)` in
+    /// increasing order of value.
+    pub cost_histogram: Vec<(u32, u32)>,
     /// Flash bytes of the firmware (null when no ELF is known).
     pub flash_bytes: Option<u64>,
     /// Static RAM bytes of the firmware (null when no ELF is known).
@@ -619,6 +622,15 @@ pub fn validate<L: Link>(
     };
     let n = data.rows();
     let acc = |right: usize| data.labels.as_ref().map(|_| right as f64 / n.max(1) as f64);
+    let mut cost_histogram: Vec<(u32, u32)> = Vec::new();
+    let mut sorted = costs.clone();
+    sorted.sort_unstable();
+    for c in sorted {
+        match cost_histogram.last_mut() {
+            Some((v, n)) if *v == c => *n += 1,
+            _ => cost_histogram.push((c, 1)),
+        }
+    }
     let cost = percentile_cost(costs);
     let (instructions, cycles) = match info.cost_unit {
         CostUnit::Instructions => (Some(cost), None),
@@ -639,6 +651,7 @@ pub fn validate<L: Link>(
         device_accuracy: acc(device_right),
         instructions_per_inference: instructions,
         cycles_per_inference: cycles,
+        cost_histogram,
         flash_bytes: None,
         ram_bytes: None,
         stack_peak_bytes: stats.stack_peak,

@@ -9,6 +9,8 @@ pub mod import;
 pub mod load;
 pub mod predict;
 pub mod profile;
+pub mod report;
+pub mod run;
 pub mod train;
 
 /// How a command that ran ended.

@@ -17,8 +17,10 @@
 //! assert!(report.to_markdown().contains("| thresholds |"));
 //! ```
 
+pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod svg;
 
 /// How a test case ended.
 #[derive(Clone, Debug, PartialEq)]

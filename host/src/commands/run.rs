@@ -1,0 +1,802 @@
+//! `mlprobe run`: the whole testing pyramid of the seed notebook on one dataset, from data
+//! expectations to an A/B analysis, into a report directory (`report.html`, `report.json`,
+//! `junit.xml`, `summary.md`).
+//!
+//! Stages, in order (each says what it did, how long it took and whether it passed):
+//! 1. `expect` — the data against its expectation suite (`core::expect`);
+//! 2. `train` — the classifier, stratified split, held-out rows kept aside;
+//! 3. `eval` — held-out metrics against the policy's thresholds, slices, and a baseline (the
+//!    previous model's metrics on the same rows unless a baseline file is given);
+//! 4. `device` — the new model compiled into the Cortex-M4 firmware and validated bit for bit in
+//!    QEMU (skipped, with a note, when `qemu-system-arm` is missing or `--no-device` is given);
+//! 5. `load` and 6. `chaos` — when the configuration enables them (see `mlprobe load`,
+//!    `mlprobe chaos`);
+//! 7. `ab` — the previous model against the new one on the held-out rows (correct predictions
+//!    as conversions): z-test and Bayesian posteriors.
+//!
+//! Paths in the configuration are relative to the configuration file.
+
+use crate::commands::Outcome;
+use crate::commands::{device, eval, expect, train};
+use crate::error::{Error, Result};
+use crate::gate::{Baseline, Policy, Predicate};
+use crate::report::{Status, html};
+use crate::run_report::{
+    BetaParams, Check, LatencyChart, Line, Posteriors, RunReport, Stage, StageStatus,
+};
+use crate::{bayes, csvstream::ScanOptions, model_io, output, qemu, suite::Suite};
+use mlprobe_core::abtest::{self, Alternative, Variant};
+use mlprobe_core::validate::Metric;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+/// Run the whole testing pyramid and write a report.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The configuration (TOML) names the data, its expectation suite, the \
+    training settings, the gate policy and the previous model; the repository's mlprobe.toml runs \
+    everything on the bundled wine data.\n\nExit codes: 0 every gate passed, 1 a gate failed, 2 bad \
+    configuration.\n\nExample:\n  mlprobe run --config mlprobe.toml --out out/report"
+)]
+pub struct Args {
+    /// Pipeline configuration.
+    #[arg(long, value_name = "FILE.toml", default_value = "mlprobe.toml")]
+    pub config: PathBuf,
+    /// Report directory (overrides the configuration's `out`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Skip the on-device stage even when QEMU is installed.
+    #[arg(long)]
+    pub no_device: bool,
+    /// Print report.json on stdout instead of the stage lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `[train]` of the configuration (the flags of `mlprobe train`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Hidden units.
+    pub hidden: u16,
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Learning rate.
+    pub lr: f32,
+    /// Batch size.
+    pub batch: u32,
+    /// Seed of the weights and shuffles.
+    pub seed: u64,
+    /// Seed of the split.
+    pub split_seed: u64,
+    /// Held-out fraction.
+    pub test_split: f64,
+    /// Early-stopping tolerance (0: every epoch).
+    pub tol: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            hidden: 32,
+            epochs: 200,
+            lr: 0.01,
+            batch: 32,
+            seed: 0,
+            split_seed: 42,
+            test_split: 0.3,
+            tol: 1e-4,
+        }
+    }
+}
+
+/// `[gate]` of the configuration.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GateConfig {
+    /// Policy file (thresholds, regression allowance, slices).
+    pub policy: Option<PathBuf>,
+    /// Baseline file; without it, the previous model's metrics on the same rows.
+    pub baseline: Option<PathBuf>,
+    /// Extra slices.
+    pub slices: Vec<String>,
+    /// Timed single-row inferences for latency.
+    pub latency_samples: Option<usize>,
+}
+
+/// `[device]` of the configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Run the on-device stage (when QEMU is installed).
+    pub enabled: bool,
+    /// The firmware directory.
+    pub firmware: Option<PathBuf>,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            firmware: None,
+        }
+    }
+}
+
+/// `[ab]` of the configuration.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AbConfig {
+    /// The previous model, compared with the new one.
+    pub previous: Option<PathBuf>,
+    /// Significance level of the z-test.
+    pub alpha: Option<f64>,
+}
+
+/// The configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The dataset (CSV).
+    pub data: PathBuf,
+    /// Its label column.
+    #[serde(default = "default_label")]
+    pub label: String,
+    /// Its expectation suite.
+    pub suite: Option<PathBuf>,
+    /// Report directory.
+    #[serde(default = "default_out")]
+    pub out: PathBuf,
+    /// Training.
+    #[serde(default)]
+    pub train: TrainConfig,
+    /// The gate.
+    #[serde(default)]
+    pub gate: GateConfig,
+    /// The device.
+    #[serde(default)]
+    pub device: DeviceConfig,
+    /// The A/B analysis.
+    #[serde(default)]
+    pub ab: AbConfig,
+}
+
+fn default_label() -> String {
+    "label".into()
+}
+
+fn default_out() -> PathBuf {
+    PathBuf::from("out/report")
+}
+
+impl Config {
+    /// Reads a configuration; relative paths become relative to the file's directory.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut c: Config = toml::from_str(&text).map_err(|e| {
+            let (line, column) = e.span().map_or((0, 0), |s| line_col(&text, s.start));
+            Error::Parse {
+                path: path.into(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut c.data);
+        fix(&mut c.out);
+        for p in [
+            &mut c.suite,
+            &mut c.gate.policy,
+            &mut c.gate.baseline,
+            &mut c.device.firmware,
+            &mut c.ab.previous,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            fix(p);
+        }
+        Ok(c)
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (u64, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// What the stages hand each other.
+struct State {
+    fitted: Option<train::Fitted>,
+    model_path: PathBuf,
+    previous: Option<model_io::HostModel>,
+}
+
+fn stage_of(name: &str, start: Instant, result: Result<Stage>) -> Stage {
+    let mut st = result.unwrap_or_else(|e| Stage {
+        name: name.into(),
+        status: StageStatus::Error,
+        duration_s: 0.0,
+        summary: e.to_string(),
+        checks: Vec::new(),
+        notes: Vec::new(),
+        details: serde_json::Value::Null,
+    });
+    st.duration_s = start.elapsed().as_secs_f64();
+    eprintln!(
+        "mlprobe run: [{:<6}] {:<7} {:>6.2}s  {}",
+        st.name,
+        st.status.word(),
+        st.duration_s,
+        st.summary
+    );
+    for n in &st.notes {
+        eprintln!("mlprobe run:          note: {n}");
+    }
+    st
+}
+
+fn verdict(checks: &[Check]) -> StageStatus {
+    if checks.iter().all(|c| c.passed) {
+        StageStatus::Passed
+    } else {
+        StageStatus::Failed
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+}
+
+fn stage_expect(cfg: &Config) -> Result<Stage> {
+    let Some(suite_path) = &cfg.suite else {
+        return Ok(Stage {
+            name: "expect".into(),
+            status: StageStatus::Skipped,
+            duration_s: 0.0,
+            summary: "no expectation suite configured".into(),
+            checks: Vec::new(),
+            notes: vec!["set `suite = \"FILE.toml\"` (write one with `mlprobe profile`)".into()],
+            details: serde_json::Value::Null,
+        });
+    };
+    let suite = Suite::load(suite_path)?;
+    let v = expect::validate(&suite, &cfg.data, ScanOptions::default())?;
+    let checks: Vec<Check> = v
+        .results
+        .iter()
+        .map(|r| Check {
+            name: match &r.column {
+                Some(c) => format!("{} ({c})", r.expectation_type),
+                None => r.expectation_type.clone(),
+            },
+            passed: r.success,
+            detail: serde_json::to_string(&r.result).unwrap_or_default(),
+        })
+        .collect();
+    Ok(Stage {
+        name: "expect".into(),
+        status: verdict(&checks),
+        duration_s: 0.0,
+        summary: format!(
+            "{} rows against suite `{}`: {} of {} expectations met",
+            v.rows, v.suite, v.statistics.successful, v.statistics.evaluated
+        ),
+        checks,
+        notes: Vec::new(),
+        details: json(&v),
+    })
+}
+
+fn stage_train(
+    cfg: &Config,
+    out: &Path,
+    state: &mut State,
+    report: &mut RunReport,
+) -> Result<Stage> {
+    let t = &cfg.train;
+    let args = train::Args {
+        data: cfg.data.clone(),
+        label: cfg.label.clone(),
+        hidden: t.hidden,
+        epochs: t.epochs,
+        lr: t.lr,
+        batch: t.batch,
+        seed: t.seed,
+        split_seed: t.split_seed,
+        test_split: t.test_split,
+        fill_na: "mean".into(),
+        tol: t.tol,
+        n_iter_no_change: 10,
+        out: out.join("model.mlpb"),
+        json: true,
+    };
+    let fitted = train::fit(&args)?;
+    let r = &fitted.report;
+    let d = fitted.model.dims();
+    report.charts.training = vec![
+        Line {
+            name: "loss".into(),
+            points: fitted
+                .history
+                .iter()
+                .map(|e| (e.epoch as f64, f64::from(e.loss)))
+                .collect(),
+        },
+        Line {
+            name: "accuracy (training rows)".into(),
+            points: fitted
+                .history
+                .iter()
+                .map(|e| (e.epoch as f64, f64::from(e.accuracy)))
+                .collect(),
+        },
+    ];
+    let summary = format!(
+        "{}-{}-{} on {} rows ({} held out), {} epochs, final loss {:.4}, held-out accuracy {:.4}",
+        d.inputs,
+        d.hidden,
+        d.outputs,
+        fitted.split.train.len(),
+        fitted.split.test.len(),
+        r.epochs,
+        r.final_loss,
+        r.test.as_ref().map_or(f64::NAN, |t| t.accuracy)
+    );
+    let details = json(r);
+    state.model_path = args.out.clone();
+    state.fitted = Some(fitted);
+    Ok(Stage {
+        name: "train".into(),
+        status: StageStatus::Passed,
+        duration_s: 0.0,
+        summary,
+        checks: Vec::new(),
+        notes: Vec::new(),
+        details,
+    })
+}
+
+fn checks_of(r: &crate::report::Report) -> Vec<Check> {
+    r.suites
+        .iter()
+        .flat_map(|s| {
+            s.cases.iter().map(move |c| Check {
+                name: if s.name.is_empty() {
+                    c.name.clone()
+                } else {
+                    format!("{}: {}", s.name, c.name)
+                },
+                passed: c.is_ok(),
+                detail: match &c.status {
+                    Status::Failed { message, .. } | Status::Error { message, .. } => {
+                        message.clone()
+                    }
+                    _ => c.summary.clone(),
+                },
+            })
+        })
+        .collect()
+}
+
+fn stage_eval(cfg: &Config, state: &mut State, report: &mut RunReport) -> Result<Stage> {
+    let fitted = state
+        .fitted
+        .as_ref()
+        .ok_or_else(|| Error::Usage("no model: the train stage failed".into()))?;
+    let mut policy = match &cfg.gate.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
+    for s in &cfg.gate.slices {
+        let p: Predicate = s.parse()?;
+        if !policy.slices.iter().any(|q| q.expr == p.expr) {
+            policy.slices.push(p);
+        }
+    }
+    let samples = cfg.gate.latency_samples.unwrap_or(10_000).max(1);
+    let rows = &fitted.split.test;
+    let mut notes = Vec::new();
+    let baseline = match (&cfg.gate.baseline, &state.previous) {
+        (Some(p), _) => Some(Baseline::load(p)?),
+        (None, Some(prev)) => {
+            eval::check_fit(prev, &fitted.data)?;
+            let g = eval::evaluate_gated(prev, &fitted.data, rows, &cfg.label, &policy, None, 1)?;
+            let mut keep = g.overall;
+            for m in [
+                Metric::LatencyP50,
+                Metric::LatencyP95,
+                Metric::LatencyP99,
+                Metric::LatencyP999,
+                Metric::PeakRssBytes,
+            ] {
+                keep.unset(m);
+            }
+            let slices: Vec<(String, _)> = g
+                .slice_metrics
+                .iter()
+                .filter(|(_, n, _)| *n > 0)
+                .map(|(e, _, m)| (e.clone(), *m))
+                .collect();
+            notes.push("baseline: the previous model's metrics on the same held-out rows".into());
+            Some(Baseline::new(&keep, &slices))
+        }
+        (None, None) => {
+            notes.push("no baseline file and no previous model: regression not checked".into());
+            None
+        }
+    };
+    let g = eval::evaluate_gated(
+        &fitted.model,
+        &fitted.data,
+        rows,
+        &cfg.label,
+        &policy,
+        baseline.as_ref(),
+        samples,
+    )?;
+    report.charts.confusion = g.report.confusion.clone();
+    let l = &g.report.latency_us;
+    report.charts.latency.push(LatencyChart {
+        target: "host".into(),
+        unit: "µs".into(),
+        percentiles: vec![
+            ("p50".into(), l.p50),
+            ("p95".into(), l.p95),
+            ("p99".into(), l.p99),
+            ("p99.9".into(), l.p999),
+            ("max".into(), l.max),
+        ],
+        histogram: latency_histogram(&fitted.model, &fitted.data, rows, samples)?,
+    });
+    let checks = checks_of(&g.gate.to_report("eval"));
+    let summary = format!(
+        "{} held-out rows: accuracy {:.4}, macro F1 {:.4}, p99 {:.2} µs; {} of {} checks passed",
+        g.report.n,
+        g.report.accuracy,
+        g.report.f1_macro,
+        l.p99,
+        checks.iter().filter(|c| c.passed).count(),
+        checks.len()
+    );
+    Ok(Stage {
+        name: "eval".into(),
+        status: if g.gate.passed() {
+            StageStatus::Passed
+        } else {
+            StageStatus::Failed
+        },
+        duration_s: 0.0,
+        summary,
+        checks,
+        notes,
+        details: json(&g.report),
+    })
+}
+
+/// A histogram of single-row latency on the host (µs), from the same sketch the gate uses.
+fn latency_histogram(
+    model: &model_io::HostModel,
+    data: &crate::data::Dataset,
+    rows: &[usize],
+    samples: usize,
+) -> Result<Vec<(f64, u64)>> {
+    let sketch = eval::measure_latency(model, data, rows, samples)?;
+    let p999 = sketch.quantile(0.999).unwrap_or(0);
+    let lo = sketch.min().unwrap_or(0);
+    // 24 equal-width bins between the minimum and p99.9 (the rest in the last bin).
+    let width = (f64::from(p999.saturating_sub(lo)) / 24.0).max(1.0);
+    let mut bins = [0u64; 24];
+    for (low, high, count) in sketch.buckets() {
+        let mid = low / 2 + high / 2;
+        let k = (f64::from(mid.saturating_sub(lo)) / width) as usize;
+        bins[k.min(23)] += u64::from(count);
+    }
+    Ok(bins
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| ((f64::from(lo) + width * (k + 1) as f64) / 1000.0, c))
+        .collect())
+}
+
+fn skipped(name: &str, summary: &str, note: String) -> Stage {
+    Stage {
+        name: name.into(),
+        status: StageStatus::Skipped,
+        duration_s: 0.0,
+        summary: summary.into(),
+        checks: Vec::new(),
+        notes: vec![note],
+        details: serde_json::Value::Null,
+    }
+}
+
+fn stage_device(cfg: &Config, args: &Args, state: &State, report: &mut RunReport) -> Result<Stage> {
+    if args.no_device || !cfg.device.enabled {
+        return Ok(skipped(
+            "device",
+            "on-device validation not run",
+            "disabled by --no-device or [device] enabled = false".into(),
+        ));
+    }
+    if which(qemu::QEMU).is_none() {
+        return Ok(skipped(
+            "device",
+            "on-device validation not run: QEMU is missing",
+            format!(
+                "{} not found on PATH: install it (Debian/Ubuntu: apt-get install qemu-system-arm, or ./scripts/setup.sh)",
+                qemu::QEMU
+            ),
+        ));
+    }
+    let fitted = state
+        .fitted
+        .as_ref()
+        .ok_or_else(|| Error::Usage("no model: the train stage failed".into()))?;
+    let fw = device::firmware_dir(cfg.device.firmware.as_deref());
+    let elf = device::build_firmware(Some(&state.model_path), device::Board::Qemu, &fw)?;
+    let (q, link) = qemu::Qemu::start(&elf, false).map_err(|e| Error::Internal(e.to_string()))?;
+    let mut client = crate::link::Client::new(link);
+    // Validate on the held-out rows: write them to a CSV beside the report.
+    let held_out = state.model_path.with_file_name("held_out.csv");
+    write_rows(&fitted.data, &fitted.split.test, &cfg.label, &held_out)?;
+    let result = device::validate(&mut client, &state.model_path, &held_out, &cfg.label);
+    drop(client);
+    let _ = q.stop();
+    let (mut v, _info) = result?;
+    let sizes = device::elf_sizes(&elf)?;
+    v.flash_bytes = Some(sizes.flash_bytes);
+    v.ram_bytes = Some(sizes.ram_bytes);
+    v.elf = Some(elf.clone());
+    if let Some(c) = &v.instructions_per_inference {
+        report.charts.latency.push(LatencyChart {
+            target: "qemu (mps2-an386, Cortex-M4F)".into(),
+            unit: "instructions".into(),
+            percentiles: vec![
+                ("p50".into(), f64::from(c.p50)),
+                ("max".into(), f64::from(c.max)),
+            ],
+            histogram: v
+                .cost_histogram
+                .iter()
+                .map(|&(value, n)| (f64::from(value), u64::from(n)))
+                .collect(),
+        });
+    }
+    let checks = vec![
+        Check {
+            name: "bit-exact logits".into(),
+            passed: v.bit_exact,
+            detail: format!("{} mismatching logits over {} rows", v.mismatches, v.n),
+        },
+        Check {
+            name: "device accuracy equals host accuracy".into(),
+            passed: v.device_accuracy == v.host_accuracy,
+            detail: format!("device {:?}, host {:?}", v.device_accuracy, v.host_accuracy),
+        },
+    ];
+    let summary = format!(
+        "{} rows in QEMU: {}, {} instructions per inference (p50), flash {} B, RAM {} B, stack peak {} B",
+        v.n,
+        if v.bit_exact {
+            "bit-exact"
+        } else {
+            "MISMATCHES"
+        },
+        v.instructions_per_inference.as_ref().map_or(0, |c| c.p50),
+        v.flash_bytes.unwrap_or(0),
+        v.ram_bytes.unwrap_or(0),
+        v.stack_peak_bytes
+    );
+    Ok(Stage {
+        name: "device".into(),
+        status: verdict(&checks),
+        duration_s: 0.0,
+        summary,
+        checks,
+        notes: Vec::new(),
+        details: json(&v),
+    })
+}
+
+/// Writes `rows` of `data` (features, then the label) as CSV.
+fn write_rows(data: &crate::data::Dataset, rows: &[usize], label: &str, path: &Path) -> Result<()> {
+    let mut s = data.feature_names.join(",");
+    s += ",";
+    s += label;
+    s += "\n";
+    let labels = data.labels.as_deref().unwrap_or_default();
+    for &i in rows {
+        let row: Vec<String> = data
+            .row(i)
+            .iter()
+            .map(|v| {
+                if v.is_nan() {
+                    String::new()
+                } else {
+                    format!("{v:?}")
+                }
+            })
+            .collect();
+        s += &row.join(",");
+        s += &format!(",{}\n", labels.get(i).copied().unwrap_or(0));
+    }
+    std::fs::write(path, s).map_err(|e| Error::io(path, e))
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+fn stage_ab(cfg: &Config, state: &State, report: &mut RunReport) -> Result<Stage> {
+    let (Some(prev), Some(fitted)) = (&state.previous, &state.fitted) else {
+        return Ok(skipped(
+            "ab",
+            "no previous model to compare with",
+            "set [ab] previous = \"MODEL\"".into(),
+        ));
+    };
+    let rows = &fitted.split.test;
+    let n = rows.len() as u64;
+    let correct = |m: &model_io::HostModel| -> Result<u64> {
+        Ok(eval::confusion(m, &fitted.data, rows)?.correct())
+    };
+    let (c_prev, c_new) = (correct(prev)?, correct(&fitted.model)?);
+    let ab_err = |e: abtest::AbError| Error::Usage(format!("A/B analysis: {e}"));
+    let control = Variant::from_counts(c_prev, n).map_err(ab_err)?;
+    let treatment = Variant::from_counts(c_new, n).map_err(ab_err)?;
+    let alpha = cfg.ab.alpha.unwrap_or(0.05);
+    // "Is the new model worse?": one-sided, treatment smaller than control.
+    let worse = abtest::ztest(&control, &treatment, alpha, Alternative::Smaller).map_err(ab_err)?;
+    let two = abtest::ztest(&control, &treatment, alpha, Alternative::TwoSided).map_err(ab_err)?;
+    let bayes = bayes::analyze(
+        &control,
+        &treatment,
+        &bayes::Options {
+            seed: cfg.train.seed,
+            ..bayes::Options::default()
+        },
+    )
+    .map_err(|e| Error::Usage(format!("A/B analysis: {e}")))?;
+    report.charts.posteriors = Some(Posteriors {
+        control: (
+            "previous".into(),
+            BetaParams {
+                alpha: bayes.control.posterior.alpha,
+                beta: bayes.control.posterior.beta,
+            },
+        ),
+        treatment: (
+            "new".into(),
+            BetaParams {
+                alpha: bayes.treatment.posterior.alpha,
+                beta: bayes.treatment.posterior.beta,
+            },
+        ),
+    });
+    let checks = vec![Check {
+        name: "new model not significantly worse than the previous one".into(),
+        passed: !worse.significant,
+        detail: format!(
+            "one-sided z = {:.3}, p = {:.4} at alpha {alpha}",
+            worse.z, worse.p_value
+        ),
+    }];
+    let summary = format!(
+        "previous {c_prev}/{n} vs new {c_new}/{n} correct: z = {:.3}, p = {:.4} (two-sided), P(new better) = {:.4}, decision: {:?}",
+        two.z, two.p_value, bayes.prob_treatment_better, bayes.decision
+    );
+    Ok(Stage {
+        name: "ab".into(),
+        status: verdict(&checks),
+        duration_s: 0.0,
+        summary,
+        checks,
+        notes: vec!["conversions are correct predictions on the held-out rows; both models see the same rows".into()],
+        details: serde_json::json!({
+            "control": { "model": "previous", "conversions": c_prev, "total": n },
+            "treatment": { "model": "new", "conversions": c_new, "total": n },
+            "ztest": { "z": two.z, "p_value": two.p_value, "significant": two.significant, "alpha": alpha,
+                       "absolute_lift": two.absolute_lift, "relative_lift": two.relative_lift },
+            "ztest_new_worse": { "z": worse.z, "p_value": worse.p_value, "significant": worse.significant },
+            "bayes": json(&bayes),
+        }),
+    })
+}
+
+/// Writes `report.json`, `report.html`, `junit.xml` and `summary.md` into `dir`.
+pub fn write_report(report: &RunReport, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))
+    };
+    write(
+        "report.json",
+        serde_json::to_string_pretty(report)
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .as_bytes(),
+    )?;
+    write("report.html", html::render(report).as_bytes())?;
+    write("junit.xml", report.to_report().to_junit().as_bytes())?;
+    write("summary.md", report.to_markdown().as_bytes())?;
+    Ok(())
+}
+
+/// Runs `mlprobe run`.
+pub fn run(args: Args) -> Result<Outcome> {
+    let cfg = Config::load(&args.config)?;
+    let out = args.out.clone().unwrap_or_else(|| cfg.out.clone());
+    std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
+    let previous = cfg.ab.previous.as_deref().map(model_io::load).transpose()?;
+    let mut report = RunReport {
+        version: crate::run_report::VERSION,
+        mlprobe: env!("CARGO_PKG_VERSION").into(),
+        started_unix_s: SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        config: args.config.display().to_string(),
+        dataset: cfg.data.display().to_string(),
+        passed: true,
+        stages: Vec::new(),
+        charts: Default::default(),
+    };
+    let mut state = State {
+        fitted: None,
+        model_path: out.join("model.mlpb"),
+        previous,
+    };
+
+    let t = Instant::now();
+    let st = stage_of("expect", t, stage_expect(&cfg));
+    report.stages.push(st);
+    let t = Instant::now();
+    let st = stage_of("train", t, stage_train(&cfg, &out, &mut state, &mut report));
+    report.stages.push(st);
+    let t = Instant::now();
+    let st = stage_of("eval", t, stage_eval(&cfg, &mut state, &mut report));
+    report.stages.push(st);
+    let t = Instant::now();
+    let st = stage_of("device", t, stage_device(&cfg, &args, &state, &mut report));
+    report.stages.push(st);
+    let t = Instant::now();
+    let st = stage_of("ab", t, stage_ab(&cfg, &state, &mut report));
+    report.stages.push(st);
+
+    report.passed = report
+        .stages
+        .iter()
+        .all(|s| matches!(s.status, StageStatus::Passed | StageStatus::Skipped));
+    write_report(&report, &out)?;
+    if args.json {
+        output::print_json(&report)?;
+    } else {
+        output::print(&format!(
+            "{}: report in {} (report.html, report.json, junit.xml, summary.md)\n",
+            if report.passed {
+                "every gate passed"
+            } else {
+                "A GATE FAILED"
+            },
+            out.display()
+        ))?;
+    }
+    Ok(if report.passed {
+        Outcome::Pass
+    } else {
+        Outcome::Fail
+    })
+}

@@ -1,0 +1,294 @@
+//! The self-contained HTML report of `mlprobe run`: one file, inline CSS and SVG charts, no
+//! script and no network access, so it opens anywhere (a CI artifact, a mail attachment).
+
+use super::svg::{self, Axes, Series, esc};
+use crate::run_report::{Line, RunReport, StageStatus};
+use mlprobe_core::special;
+
+const CSS: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}\
+main{max-width:1180px;margin:0 auto;padding:24px}h1{margin:0 0 4px}h2{margin:28px 0 10px;border-bottom:1px solid #ddd;padding-bottom:4px}\
+.meta{color:#666}.badge{display:inline-block;padding:2px 10px;border-radius:12px;font-weight:600;color:#fff}\
+.passed{background:#2e7d32}.failed{background:#c62828}.skipped{background:#757575}.error{background:#ef6c00}\
+table{border-collapse:collapse;background:#fff;margin:8px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}\
+th{background:#f0f0f0}.grid{display:flex;flex-wrap:wrap;gap:16px}.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px}\
+svg.chart{max-width:100%;height:auto}.ct{font-size:13px;font-weight:600}.tk{font-size:10px;fill:#555}.al{font-size:11px;fill:#333}.lg{font-size:11px}\
+.cw{font-size:10px;fill:#fff}pre{background:#fff;border:1px solid #ddd;padding:8px;overflow:auto;max-height:420px}\
+.ok{color:#2e7d32}.ko{color:#c62828;font-weight:600}details{margin:6px 0}";
+
+fn badge(status: StageStatus) -> String {
+    let class = match status {
+        StageStatus::Passed => "passed",
+        StageStatus::Failed => "failed",
+        StageStatus::Skipped => "skipped",
+        StageStatus::Error => "error",
+    };
+    format!(r#"<span class="badge {class}">{}</span>"#, status.word())
+}
+
+fn series(lines: &[Line]) -> Vec<Series> {
+    lines
+        .iter()
+        .map(|l| Series {
+            name: l.name.clone(),
+            points: l.points.clone(),
+        })
+        .collect()
+}
+
+fn card(inner: &str) -> String {
+    format!(r#"<div class="card">{inner}</div>"#)
+}
+
+fn missing(what: &str) -> String {
+    format!(
+        r#"<p class="meta">{}: no data (the stage was skipped or failed; see the gate summary).</p>"#,
+        esc(what)
+    )
+}
+
+/// Densities of the two Beta posteriors on a common grid (mean ± 6 standard deviations).
+fn posterior_lines(r: &RunReport) -> Vec<Line> {
+    let Some(p) = &r.charts.posteriors else {
+        return Vec::new();
+    };
+    let arms = [&p.control, &p.treatment];
+    let (mut lo, mut hi) = (1.0f64, 0.0f64);
+    for (_, b) in arms {
+        let n = b.alpha + b.beta;
+        let mean = b.alpha / n;
+        let sd = (b.alpha * b.beta / (n * n * (n + 1.0))).sqrt();
+        lo = lo.min(mean - 6.0 * sd);
+        hi = hi.max(mean + 6.0 * sd);
+    }
+    let (lo, hi) = (lo.max(0.0), hi.min(1.0));
+    arms.iter()
+        .map(|(name, b)| {
+            let points = (0..=200)
+                .map(|k| {
+                    let x = lo + (hi - lo) * k as f64 / 200.0;
+                    let y = special::beta_pdf(b.alpha, b.beta, x);
+                    (x, if y.is_finite() { y } else { 0.0 })
+                })
+                .collect();
+            Line {
+                name: format!("{name}: Beta({:.0}, {:.0})", b.alpha, b.beta),
+                points,
+            }
+        })
+        .collect()
+}
+
+/// Renders the report.
+pub fn render(r: &RunReport) -> String {
+    let mut h = String::new();
+    h += &format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>mlprobe report: {}</title><style>{CSS}</style></head><body><main>",
+        esc(&r.dataset)
+    );
+    h += &format!(
+        "<h1>mlprobe report {}</h1><p class=\"meta\">{} · dataset <code>{}</code> · config <code>{}</code> · mlprobe {} · started {} (Unix seconds)</p>",
+        badge(if r.passed {
+            StageStatus::Passed
+        } else {
+            StageStatus::Failed
+        }),
+        if r.passed {
+            "Every gate passed."
+        } else {
+            "A gate failed."
+        },
+        esc(&r.dataset),
+        esc(&r.config),
+        esc(&r.mlprobe),
+        r.started_unix_s
+    );
+
+    // Gate summary.
+    h += "<h2>Gates</h2><table><tr><th>stage</th><th>verdict</th><th>seconds</th><th>summary</th></tr>";
+    for st in &r.stages {
+        h += &format!(
+            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
+            esc(&st.name),
+            badge(st.status),
+            st.duration_s,
+            esc(&st.summary)
+        );
+    }
+    h += "</table>";
+    // Training.
+    h += "<h2>Training</h2><div class=\"grid\">";
+    let loss: Vec<Line> = r
+        .charts
+        .training
+        .iter()
+        .filter(|l| l.name.contains("loss"))
+        .cloned()
+        .collect();
+    let acc: Vec<Line> = r
+        .charts
+        .training
+        .iter()
+        .filter(|l| !l.name.contains("loss"))
+        .cloned()
+        .collect();
+    if loss.is_empty() && acc.is_empty() {
+        h += &missing("Training curves");
+    } else {
+        let ax = |y: &str| Axes {
+            x_label: "epoch".into(),
+            y_label: y.into(),
+            ..Axes::default()
+        };
+        h += &card(&svg::line_chart(
+            "Training loss",
+            &series(&loss),
+            &ax("cross-entropy"),
+        ));
+        h += &card(&svg::line_chart(
+            "Training accuracy",
+            &series(&acc),
+            &Axes {
+                y_range: Some((0.0, 1.0)),
+                ..ax("accuracy")
+            },
+        ));
+    }
+    if r.charts.confusion.is_empty() {
+        h += &missing("Confusion matrix");
+    } else {
+        h += &card(&svg::heatmap(
+            "Confusion matrix (held-out rows)",
+            &r.charts.confusion,
+            "true label",
+            "predicted label",
+        ));
+    }
+    h += "</div>";
+
+    // Latency.
+    h += "<h2>Latency</h2><div class=\"grid\">";
+    if r.charts.latency.is_empty() {
+        h += &missing("Latency");
+    }
+    for l in &r.charts.latency {
+        // Whole-number values (instruction counts) are bars of their own; fractional ones
+        // (microseconds) are bins named by their upper bound.
+        let exact = l.histogram.iter().all(|&(v, _)| v.fract() == 0.0);
+        let bars: Vec<(String, f64)> = l
+            .histogram
+            .iter()
+            .map(|&(v, c)| {
+                (
+                    if exact {
+                        format!("{v:.0}")
+                    } else {
+                        format!("≤{v:.3}")
+                    },
+                    c as f64,
+                )
+            })
+            .collect();
+        let mut inner = svg::bar_chart(
+            &format!("Latency on {} ({})", l.target, l.unit),
+            &bars,
+            &if exact {
+                l.unit.clone()
+            } else {
+                format!("{} (bucket upper bound)", l.unit)
+            },
+            "count",
+        );
+        inner += "<table><tr>";
+        for (name, _) in &l.percentiles {
+            inner += &format!("<th>{}</th>", esc(name));
+        }
+        inner += "</tr><tr>";
+        for (_, v) in &l.percentiles {
+            inner += &format!("<td>{v:.3}</td>");
+        }
+        inner += "</tr></table>";
+        h += &card(&inner);
+    }
+    h += "</div>";
+
+    // Robustness.
+    h += "<h2>Robustness to bit flips</h2><div class=\"grid\">";
+    if r.charts.bitflip.is_empty() {
+        h += &missing("Bit-flip robustness");
+    } else {
+        h += &card(&svg::line_chart(
+            "Accuracy under random weight bit flips",
+            &series(&r.charts.bitflip),
+            &Axes {
+                x_label: "bit-error rate".into(),
+                y_label: "accuracy".into(),
+                log_x: true,
+                y_range: Some((0.0, 1.0)),
+            },
+        ));
+    }
+    h += "</div>";
+
+    // A/B.
+    h += "<h2>A/B analysis: previous model against the new one</h2><div class=\"grid\">";
+    let post = posterior_lines(r);
+    if post.is_empty() {
+        h += &missing("Posteriors");
+    } else {
+        h += &card(&svg::line_chart(
+            "Posterior accuracy (Beta–Binomial)",
+            &series(&post),
+            &Axes {
+                x_label: "accuracy on held-out rows".into(),
+                y_label: "density".into(),
+                ..Axes::default()
+            },
+        ));
+    }
+    h += "</div>";
+
+    // Checks, open where one failed.
+    h += "<h2>Checks</h2>";
+    for st in r
+        .stages
+        .iter()
+        .filter(|s| !s.checks.is_empty() || !s.notes.is_empty())
+    {
+        let failed = st.checks.iter().filter(|c| !c.passed).count();
+        h += &format!(
+            "<details{}><summary><b>{}</b>: {} checks, {} failed, {} notes</summary><ul>",
+            if failed > 0 { " open" } else { "" },
+            esc(&st.name),
+            st.checks.len(),
+            failed,
+            st.notes.len()
+        );
+        for c in &st.checks {
+            h += &format!(
+                "<li><span class=\"{}\">{}</span> {} <span class=\"meta\">{}</span></li>",
+                if c.passed { "ok" } else { "ko" },
+                if c.passed { "✔" } else { "✘" },
+                esc(&c.name),
+                esc(&c.detail)
+            );
+        }
+        for n in &st.notes {
+            h += &format!("<li class=\"meta\">note: {}</li>", esc(n));
+        }
+        h += "</ul></details>";
+    }
+
+    // Details.
+    h += "<h2>Stage details</h2>";
+    for st in &r.stages {
+        let json = serde_json::to_string_pretty(&st.details).unwrap_or_default();
+        h += &format!(
+            "<details><summary>{} {}</summary><pre>{}</pre></details>",
+            esc(&st.name),
+            badge(st.status),
+            esc(&json)
+        );
+    }
+    h += "</main></body></html>\n";
+    h
+}

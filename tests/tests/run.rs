@@ -1,0 +1,217 @@
+//! `mlprobe run` end to end: the whole pipeline on the bundled wine data with the repository's
+//! mlprobe.toml, every file of the report, every stage's verdict; a failing gate; re-rendering
+//! with `mlprobe report`; and the HTML in headless Chromium when it is installed.
+
+use mlprobe_tests::{code, root, run, stderr};
+use std::path::Path;
+use std::process::Command;
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn qemu_installed() -> bool {
+    Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn chromium() -> Option<&'static str> {
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+}
+
+#[test]
+fn the_main_job_writes_every_report_file_and_every_gate_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let o = run([
+        "run",
+        "--config",
+        "mlprobe.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for f in [
+        "report.html",
+        "report.json",
+        "junit.xml",
+        "summary.md",
+        "model.mlpb",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let report: serde_json::Value = serde_json::from_str(&read(&out.join("report.json"))).unwrap();
+    assert_eq!(report["passed"], true);
+    let stages: Vec<(String, String)> = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["expect", "train", "eval", "device", "ab"]);
+    for (name, status) in &stages {
+        let expected = if name == "device" && !qemu_installed() {
+            "skipped"
+        } else {
+            "passed"
+        };
+        assert_eq!(status, expected, "stage {name}");
+    }
+    // Every stage says how long it took and what it found.
+    for s in report["stages"].as_array().unwrap() {
+        assert!(s["duration_s"].as_f64().unwrap() >= 0.0);
+        assert!(!s["summary"].as_str().unwrap().is_empty());
+    }
+    if qemu_installed() {
+        let device = &report["stages"][3]["details"];
+        assert_eq!(device["bit_exact"], true);
+        assert_eq!(device["mismatches"], 0);
+    }
+    // Chart data.
+    let charts = &report["charts"];
+    assert_eq!(charts["training"].as_array().unwrap().len(), 2);
+    assert_eq!(charts["confusion"].as_array().unwrap().len(), 3);
+    assert!(charts["posteriors"].is_object());
+
+    // JUnit: one testsuite per stage, failures = 0.
+    let junit = read(&out.join("junit.xml"));
+    let doc = roxmltree::Document::parse(&junit).expect("junit.xml is XML");
+    let suites: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .collect();
+    assert_eq!(suites.len(), 5);
+    assert!(suites.iter().all(|s| s.attribute("failures") == Some("0")));
+    // Markdown: a table of the stages.
+    let md = read(&out.join("summary.md"));
+    assert!(md.contains("| stage | verdict | seconds | summary |"));
+    assert!(md.contains("| eval | PASSED |"));
+    // HTML: self-contained, one SVG per chart.
+    let html = read(&out.join("report.html"));
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    // No network references: the only URL is the SVG namespace.
+    assert_eq!(
+        html.matches("http").count(),
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+    assert!(!html.contains("<script"));
+    let charts_expected = 5 + usize::from(qemu_installed()); // loss, accuracy, confusion, host latency, [device latency], posteriors
+    assert_eq!(
+        html.matches("<svg").count(),
+        charts_expected,
+        "charts in the HTML"
+    );
+
+    // Headless Chromium renders it (when installed; .ci/run installs it).
+    if let Some(browser) = chromium() {
+        let profile = tempfile::tempdir().unwrap();
+        let o = Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+            ])
+            .args([
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("--dump-dom")
+            .arg(format!("file://{}", out.join("report.html").display()))
+            .output()
+            .expect("run chromium");
+        assert!(
+            o.status.success(),
+            "chromium failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let dom = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(
+            dom.matches("<svg").count(),
+            charts_expected,
+            "charts in the rendered DOM"
+        );
+        assert!(dom.contains("Every gate passed."));
+    } else {
+        eprintln!(
+            "chromium not installed: the browser check was not run (./scripts/setup.sh --browser installs it)"
+        );
+    }
+}
+
+#[test]
+fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("strict.toml");
+    std::fs::write(&policy, "[thresholds]\nmin_accuracy = 0.999\n").unwrap();
+    let config = dir.path().join("mlprobe.toml");
+    let data = root().join("data");
+    std::fs::write(
+        &config,
+        format!(
+            "data = \"{0}/wine.csv\"\nsuite = \"{0}/wine.suite.toml\"\nout = \"report\"\n[gate]\npolicy = \"{1}\"\nlatency_samples = 100\n[device]\nenabled = false\n[ab]\nprevious = \"{0}/wine.previous.mlpb\"\n",
+            data.display(),
+            policy.display()
+        ),
+    )
+    .unwrap();
+    let o = run(["run", "--config", config.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("[eval  ] FAILED"), "{}", stderr(&o));
+    let out = dir.path().join("report");
+    let report: serde_json::Value = serde_json::from_str(&read(&out.join("report.json"))).unwrap();
+    assert_eq!(report["passed"], false);
+    assert_eq!(report["stages"][2]["status"], "failed");
+    assert_eq!(report["stages"][3]["status"], "skipped");
+    let checks = report["stages"][2]["checks"].as_array().unwrap();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["passed"] == false && c["name"].as_str().unwrap().contains("accuracy"))
+    );
+    let junit = read(&out.join("junit.xml"));
+    assert!(junit.contains("<failure"));
+
+    // Re-render from report.json into another directory.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    let again = dir.path().join("again");
+    let o = run([
+        "report",
+        "--from",
+        out.join("report.json").to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1, "a failed run stays failed: {}", stderr(&o));
+    assert!(read(&again.join("report.html")).contains("A gate failed."));
+    assert!(read(&again.join("summary.md")).contains("| eval | FAILED |"));
+}
+
+#[test]
+fn bad_configuration_is_an_input_error_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "data = \"x.csv\"\n[train]\nepochz = 3\n").unwrap();
+    let o = run(["run", "--config", config.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.toml:3:"), "{}", stderr(&o));
+    let o = run(["report", "--from", config.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}

@@ -55,6 +55,9 @@ pub enum Command {
     /// Load a model on the host or a device: open model at a constant rate (latency from each
     /// request's due time) or closed model; every request accounted for.
     Load(commands::load::Args),
+    /// Resilience experiments: injected latency and failures, weight bit flips, damaged
+    /// inputs, damaged frames on a device link.
+    Chaos(commands::chaos::Args),
     /// The whole testing pyramid on one dataset (expectations, training, gate, device, A/B)
     /// into a report directory: report.html, report.json, junit.xml, summary.md.
     Run(commands::run::Args),
@@ -85,6 +88,7 @@ pub fn main() -> u8 {
         Command::Device(a) => commands::device::run(a),
         Command::Ab(a) => commands::ab::run(a),
         Command::Load(a) => commands::load::run(a),
+        Command::Chaos(a) => commands::chaos::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Expect(a) => commands::expect::run(a),

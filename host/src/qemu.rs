@@ -73,7 +73,8 @@ impl Qemu {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let mut cmd = base_command(elf);
-        cmd.arg("-serial").arg(format!("tcp:127.0.0.1:{port}"));
+        cmd.arg("-serial")
+            .arg(format!("tcp:127.0.0.1:{port},nodelay=on"));
         let mut qemu = Self::spawn(cmd, elf, echo)?;
         listener.set_nonblocking(true)?;
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -101,8 +102,9 @@ impl Qemu {
     /// Starts QEMU on `elf` with its UART listening on `127.0.0.1:port` for any client.
     pub fn serve(elf: &Path, port: u16, echo: bool) -> Result<Self, QemuError> {
         let mut cmd = base_command(elf);
-        cmd.arg("-serial")
-            .arg(format!("tcp:127.0.0.1:{port},server=on,wait=off"));
+        cmd.arg("-serial").arg(format!(
+            "tcp:127.0.0.1:{port},server=on,wait=off,nodelay=on"
+        ));
         Self::spawn(cmd, elf, echo)
     }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand: `Args` (clap) and `run`.
 
 pub mod ab;
+pub mod chaos;
 pub mod device;
 pub mod eval;
 pub mod expect;

@@ -318,7 +318,6 @@ fn parse_vm_hwm(status: &str) -> Option<u64> {
 }
 
 /// Sketch nanoseconds as microsecond percentiles (zeros for an empty sketch).
-pub /// Sketch nanoseconds as microsecond percentiles (zeros for an empty sketch).
 pub fn latency_of(sketch: &Sketch) -> Latency {
     let us = |ns: u32| f64::from(ns) / 1000.0;
     sketch.summary().map_or_else(Latency::default, |s| Latency {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The main job, from a fresh clone: set up, build, train the seed's classifier on the bundled
-# wine data and evaluate it. Outputs go to out/.
+# The main job, from a fresh clone: install what is needed (Cortex-M targets, QEMU), build, and
+# run the whole testing pyramid on the bundled wine data (mlprobe.toml): data expectations,
+# training, the quality gate, bit-exact validation on the emulated Cortex-M4, and an A/B
+# analysis against the previous model. The report lands in out/report/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo build --release -p mlprobe
-mkdir -p out
-./target/release/mlprobe train --data data/wine.csv --out out/wine.mlpb --seed 0
-./target/release/mlprobe eval --model out/wine.mlpb --data data/wine.csv
+./target/release/mlprobe run --config mlprobe.toml --out out/report "$@"
+echo "open out/report/report.html"

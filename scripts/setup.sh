@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Installs what mlprobe needs beyond a Rust toolchain: the Cortex-M targets and, on Debian or
-# Ubuntu, QEMU's Arm system emulator (for the on-device tests).
+# Ubuntu, QEMU's Arm system emulator (for the on-device stages and tests).
+# With --browser, also Chromium, which the report test uses to render report.html headless.
 set -euo pipefail
+browser=0
+[ "${1:-}" = "--browser" ] && browser=1
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi
-if ! command -v qemu-system-arm >/dev/null 2>&1; then
+packages=()
+command -v qemu-system-arm >/dev/null 2>&1 || packages+=(qemu-system-arm)
+if [ "$browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  packages+=(chromium)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq qemu-system-arm
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
   else
-    echo "setup: install qemu-system-arm with your package manager for the device tests" >&2
+    echo "setup: install ${packages[*]} with your package manager" >&2
   fi
 fi

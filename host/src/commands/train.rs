@@ -2,9 +2,9 @@
 
 use crate::commands::Outcome;
 use crate::commands::eval::{self, EvalReport};
+use crate::data::Dataset;
 use crate::data::{self, Labels};
 use crate::error::{Error, Result};
-use crate::data::Dataset;
 use crate::model_io::HostModel;
 use crate::train::{self, EpochRecord, Split, TrainOptions, stratified_split};
 use crate::{model_io, output};

@@ -169,3 +169,40 @@ fn a_failed_latency_check_exits_1() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert_eq!(json(&o)["passed"], false);
 }
+
+#[test]
+fn open_load_on_the_qemu_device_says_where_it_ran() {
+    let installed = std::process::Command::new(mlprobe::qemu::QEMU)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!(
+            "SKIPPED: {} is not installed (./scripts/setup.sh installs it)",
+            mlprobe::qemu::QEMU
+        );
+        return;
+    }
+    let wine = root().join("data/wine.csv");
+    let v = load(&[
+        "--target",
+        "qemu",
+        "--rps",
+        "50",
+        "--requests",
+        "100",
+        "--warmup",
+        "5",
+        "--data",
+        wine.to_str().unwrap(),
+    ]);
+    assert_eq!(v["target"]["kind"], "qemu");
+    assert_eq!(v["target"]["board"], "qemu-mps2-an386");
+    assert!(v["target"]["link"].as_str().unwrap().starts_with("tcp://"));
+    assert_eq!(accounted(&v), 100);
+    assert_eq!(v["successful"], 100, "{v}");
+    eprintln!(
+        "QEMU at 50 req/s: p50 {} µs, p99 {} µs",
+        v["latency_us"]["p50"], v["latency_us"]["p99"]
+    );
+}

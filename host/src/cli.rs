@@ -58,8 +58,8 @@ pub enum Command {
     /// Resilience experiments: injected latency and failures, weight bit flips, damaged
     /// inputs, damaged frames on a device link.
     Chaos(commands::chaos::Args),
-    /// The whole testing pyramid on one dataset (expectations, training, gate, device, A/B)
-    /// into a report directory: report.html, report.json, junit.xml, summary.md.
+    /// The whole testing pyramid on one dataset (expectations, training, gate, device, load,
+    /// chaos, A/B) into a report directory: report.html, report.json, junit.xml, summary.md.
     Run(commands::run::Args),
     /// Render report.html and summary.md again from a saved report.json.
     Report(commands::report::Args),

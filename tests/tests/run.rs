@@ -62,7 +62,10 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         })
         .collect();
     let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["expect", "train", "eval", "device", "ab"]);
+    assert_eq!(
+        names,
+        ["expect", "train", "eval", "device", "load", "chaos", "ab"]
+    );
     for (name, status) in &stages {
         let expected = if name == "device" && !qemu_installed() {
             "skipped"
@@ -85,6 +88,20 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     let charts = &report["charts"];
     assert_eq!(charts["training"].as_array().unwrap().len(), 2);
     assert_eq!(charts["confusion"].as_array().unwrap().len(), 3);
+    assert_eq!(charts["bitflip"].as_array().unwrap().len(), 2);
+    // Load: every request accounted for, on the host and (with QEMU) the device.
+    let load = &report["stages"][4]["details"];
+    for target in ["host", "qemu"] {
+        let t = &load[target];
+        if t.is_null() {
+            assert!(!qemu_installed() && target == "qemu");
+            continue;
+        }
+        let sum = t["successful"].as_u64().unwrap()
+            + t["failed"].as_u64().unwrap()
+            + t["dropped"].as_u64().unwrap();
+        assert_eq!(sum, t["total"].as_u64().unwrap(), "{target}");
+    }
     assert!(charts["posteriors"].is_object());
 
     // JUnit: one testsuite per stage, failures = 0.
@@ -94,7 +111,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         .descendants()
         .filter(|n| n.has_tag_name("testsuite"))
         .collect();
-    assert_eq!(suites.len(), 5);
+    assert_eq!(suites.len(), 7);
     assert!(suites.iter().all(|s| s.attribute("failures") == Some("0")));
     // Markdown: a table of the stages.
     let md = read(&out.join("summary.md"));
@@ -109,7 +126,8 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
     );
     assert!(!html.contains("<script"));
-    let charts_expected = 5 + usize::from(qemu_installed()); // loss, accuracy, confusion, host latency, [device latency], posteriors
+    // loss, accuracy, confusion, host latency, [device latency], bit flips, posteriors
+    let charts_expected = 6 + usize::from(qemu_installed());
     assert_eq!(
         html.matches("<svg").count(),
         charts_expected,

@@ -189,8 +189,8 @@ struct Ctx {
     spec: TargetSpec,
 }
 
-/// Runs `mlprobe chaos`.
-pub fn run(a: Args) -> Result<Outcome> {
+/// Runs the chaos experiment of `a` and returns its report.
+pub fn execute(a: &Args) -> Result<ChaosReport> {
     let spec: TargetSpec = a
         .target
         .parse()
@@ -231,21 +231,21 @@ pub fn run(a: Args) -> Result<Outcome> {
                 a.target
             )));
         }
-        Experiment::Bitflip => (host_report(), bitflip(&a, &ctx)?),
+        Experiment::Bitflip => (host_report(), bitflip(a, &ctx)?),
         Experiment::Link if ctx.spec == TargetSpec::Host => {
             let mut client = Client::new(Loopback::new(&ctx.model)?);
-            let r = link(&a, &ctx, &mut client)?;
+            let r = link(a, &ctx, &mut client)?;
             let mut t = host_report();
             t.link = Some("in-process core::server".into());
             (t, r)
         }
         _ if ctx.spec == TargetSpec::Host => {
             let r = match a.experiment {
-                Experiment::Input => input(&a, &ctx, None)?,
+                Experiment::Input => input(a, &ctx, None)?,
                 _ => {
-                    let inputs = inputs(&a, &ctx);
+                    let inputs = inputs(a, &ctx);
                     let mut t = HostTarget::new(ctx.model.clone(), inputs);
-                    inject_around(&a, &mut t)?
+                    inject_around(a, &mut t)?
                 }
             };
             (host_report(), r)
@@ -262,12 +262,12 @@ pub fn run(a: Args) -> Result<Outcome> {
                 link: Some(device.link.clone()),
             };
             let r = match a.experiment {
-                Experiment::Link => link(&a, &ctx, &mut device.client),
-                Experiment::Input => input(&a, &ctx, Some(&mut device)),
+                Experiment::Link => link(a, &ctx, &mut device.client),
+                Experiment::Input => input(a, &ctx, Some(&mut device)),
                 _ => {
-                    let inputs = inputs(&a, &ctx);
+                    let inputs = inputs(a, &ctx);
                     let mut t = DeviceTarget::new(&mut device, inputs)?;
-                    inject_around(&a, &mut t)
+                    inject_around(a, &mut t)
                 }
             };
             if let Some(q) = device.qemu.take() {
@@ -291,6 +291,12 @@ pub fn run(a: Args) -> Result<Outcome> {
         violations,
         measured,
     };
+    Ok(report)
+}
+
+/// Runs `mlprobe chaos`.
+pub fn run(a: Args) -> Result<Outcome> {
+    let report = execute(&a)?;
     if a.json {
         output::print_json(&report)?;
     } else {

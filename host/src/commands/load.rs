@@ -207,9 +207,10 @@ fn check(a: &Args) -> Result<(TargetSpec, Plan)> {
     Ok((spec, plan))
 }
 
-/// Runs `mlprobe load`.
-pub fn run(a: Args) -> Result<Outcome> {
-    let (spec, plan) = check(&a)?;
+/// Runs the load test of `a` and returns its report (nothing printed but the interval lines
+/// and progress of a terminal run).
+pub fn execute(a: &Args) -> Result<LoadReport> {
+    let (spec, plan) = check(a)?;
     let model = Arc::new(model_io::load(&a.model)?);
     let inputs = Arc::new(match &a.data {
         Some(path) => {
@@ -223,7 +224,7 @@ pub fn run(a: Args) -> Result<Outcome> {
         None => Inputs::random(&model, 4096, a.seed),
     });
     let interval = (a.interval > 0.0).then(|| Duration::from_secs_f64(a.interval));
-    let bar = progress_bar(&a, &plan);
+    let bar = progress_bar(a, &plan);
     let json = a.json;
     let print_line = |l: &IntervalLine, total: &Tally| {
         if let Some(b) = &bar {
@@ -338,6 +339,12 @@ pub fn run(a: Args) -> Result<Outcome> {
         violations,
         first_error,
     };
+    Ok(report)
+}
+
+/// Runs `mlprobe load`.
+pub fn run(a: Args) -> Result<Outcome> {
+    let report = execute(&a)?;
     if a.json {
         output::print_json(&report)?;
     } else {

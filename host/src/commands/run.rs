@@ -17,7 +17,7 @@
 //! Paths in the configuration are relative to the configuration file.
 
 use crate::commands::Outcome;
-use crate::commands::{device, eval, expect, train};
+use crate::commands::{chaos, device, eval, expect, load, train};
 use crate::error::{Error, Result};
 use crate::gate::{Baseline, Policy, Predicate};
 use crate::report::{Status, html};
@@ -124,6 +124,63 @@ impl Default for DeviceConfig {
     }
 }
 
+/// `[load]` of the configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoadConfig {
+    /// Run the load stage.
+    pub enabled: bool,
+    /// Open-model arrival rate on the host (requests per second).
+    pub rps: f64,
+    /// Requests on the host.
+    pub requests: u64,
+    /// Gate on the host's p99 latency (µs, measured from each request's due time).
+    pub max_p99_us: f64,
+    /// Arrival rate against the QEMU device.
+    pub device_rps: f64,
+    /// Requests against the QEMU device.
+    pub device_requests: u64,
+}
+
+impl Default for LoadConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            rps: 2000.0,
+            requests: 4000,
+            max_p99_us: 2000.0,
+            device_rps: 50.0,
+            device_requests: 200,
+        }
+    }
+}
+
+/// `[chaos]` of the configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChaosConfig {
+    /// Run the chaos stage.
+    pub enabled: bool,
+    /// Bit-error rates of the bit-flip sweep.
+    pub ber: Vec<f64>,
+    /// Gate on the bit-flip resilience score (agreement with the fault-free model, averaged
+    /// over the sweep).
+    pub min_bitflip_score: f64,
+    /// Damaged frames mixed into valid traffic on the QEMU link.
+    pub link_faults: u64,
+}
+
+impl Default for ChaosConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ber: vec![1e-5, 1e-4, 1e-3, 1e-2],
+            min_bitflip_score: 0.5,
+            link_faults: 200,
+        }
+    }
+}
+
 /// `[ab]` of the configuration.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -157,6 +214,12 @@ pub struct Config {
     /// The device.
     #[serde(default)]
     pub device: DeviceConfig,
+    /// Load tests.
+    #[serde(default)]
+    pub load: LoadConfig,
+    /// Chaos experiments.
+    #[serde(default)]
+    pub chaos: ChaosConfig,
     /// The A/B analysis.
     #[serde(default)]
     pub ab: AbConfig,
@@ -521,22 +584,8 @@ fn skipped(name: &str, summary: &str, note: String) -> Stage {
 }
 
 fn stage_device(cfg: &Config, args: &Args, state: &State, report: &mut RunReport) -> Result<Stage> {
-    if args.no_device || !cfg.device.enabled {
-        return Ok(skipped(
-            "device",
-            "on-device validation not run",
-            "disabled by --no-device or [device] enabled = false".into(),
-        ));
-    }
-    if which(qemu::QEMU).is_none() {
-        return Ok(skipped(
-            "device",
-            "on-device validation not run: QEMU is missing",
-            format!(
-                "{} not found on PATH: install it (Debian/Ubuntu: apt-get install qemu-system-arm, or ./scripts/setup.sh)",
-                qemu::QEMU
-            ),
-        ));
+    if let Err(why) = device_available(cfg, args) {
+        return Ok(skipped("device", "on-device validation not run", why));
     }
     let fitted = state
         .fitted
@@ -717,6 +766,266 @@ fn stage_ab(cfg: &Config, state: &State, report: &mut RunReport) -> Result<Stage
     })
 }
 
+/// Parses the flags of a subcommand into its `Args`, so a stage runs it exactly as the command
+/// line would (defaults included).
+fn args_of<A: clap::Args>(name: &str, flags: &[String]) -> Result<A> {
+    #[derive(clap::Parser)]
+    struct Wrap<A: clap::Args> {
+        #[command(flatten)]
+        inner: A,
+    }
+    <Wrap<A> as clap::Parser>::try_parse_from(
+        std::iter::once(name.to_string()).chain(flags.iter().cloned()),
+    )
+    .map(|w| w.inner)
+    .map_err(|e| Error::Internal(format!("{name} flags: {e}")))
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// Whether the device stages run, and why not.
+fn device_available(cfg: &Config, args: &Args) -> std::result::Result<(), String> {
+    if args.no_device || !cfg.device.enabled {
+        return Err("disabled by --no-device or [device] enabled = false".into());
+    }
+    if which(qemu::QEMU).is_none() {
+        return Err(format!(
+            "{} not found on PATH: install it (Debian/Ubuntu: apt-get install qemu-system-arm, or ./scripts/setup.sh)",
+            qemu::QEMU
+        ));
+    }
+    Ok(())
+}
+
+fn accounted(r: &load::LoadReport) -> bool {
+    r.successful + r.failed + r.dropped == r.total
+}
+
+fn stage_load(cfg: &Config, args: &Args, state: &State) -> Result<Stage> {
+    if !cfg.load.enabled {
+        return Ok(skipped(
+            "load",
+            "load tests not run",
+            "[load] enabled = false".into(),
+        ));
+    }
+    let model = state.model_path.display().to_string();
+    let data = cfg.data.display().to_string();
+    let l = &cfg.load;
+    let base = strings(&[
+        "--model", &model, "--data", &data, "--label", &cfg.label, "--json",
+    ]);
+    let host = load::execute(&args_of::<load::Args>(
+        "load",
+        &[
+            base.clone(),
+            strings(&["--target", "host"]),
+            vec![
+                "--rps".into(),
+                l.rps.to_string(),
+                "--requests".into(),
+                l.requests.to_string(),
+            ],
+        ]
+        .concat(),
+    )?)?;
+    let mut checks = vec![
+        Check {
+            name: "host: every request accounted for".into(),
+            passed: accounted(&host),
+            detail: format!(
+                "{} = {} ok + {} failed + {} dropped",
+                host.total, host.successful, host.failed, host.dropped
+            ),
+        },
+        Check {
+            name: format!(
+                "host: p99 latency <= {} µs at {} req/s (open model)",
+                l.max_p99_us, l.rps
+            ),
+            passed: host.latency_us.p99 <= l.max_p99_us && host.successful > 0,
+            detail: format!(
+                "p99 {:.1} µs, throughput {:.0} req/s",
+                host.latency_us.p99, host.throughput_rps
+            ),
+        },
+        Check {
+            name: "host: no failed or dropped requests".into(),
+            passed: host.failed == 0 && host.dropped == 0,
+            detail: format!("error rate {:.4}", host.error_rate),
+        },
+    ];
+    let mut notes = Vec::new();
+    let mut summary = format!(
+        "host {} requests at {} req/s: p99 {:.1} µs from due time",
+        host.total, l.rps, host.latency_us.p99
+    );
+    let device = match device_available(cfg, args) {
+        Ok(()) => {
+            let d = load::execute(&args_of::<load::Args>(
+                "load",
+                &[
+                    base.clone(),
+                    strings(&["--target", "qemu", "--warmup", "5"]),
+                    vec![
+                        "--rps".into(),
+                        l.device_rps.to_string(),
+                        "--requests".into(),
+                        l.device_requests.to_string(),
+                    ],
+                ]
+                .concat(),
+            )?)?;
+            checks.push(Check {
+                name: "qemu: every request accounted for".into(),
+                passed: accounted(&d),
+                detail: format!(
+                    "{} = {} ok + {} failed + {} dropped",
+                    d.total, d.successful, d.failed, d.dropped
+                ),
+            });
+            checks.push(Check {
+                name: "qemu: no failed requests".into(),
+                passed: d.failed == 0,
+                detail: format!("{} failed, {} late", d.failed, d.late),
+            });
+            summary += &format!(
+                "; qemu {} requests at {} req/s: p99 {:.0} µs",
+                d.total, l.device_rps, d.latency_us.p99
+            );
+            notes.push("qemu latency is the emulator's UART round trip, not the model's cost (see the device stage)".into());
+            json(&d)
+        }
+        Err(why) => {
+            notes.push(format!("device load not run: {why}"));
+            serde_json::Value::Null
+        }
+    };
+    Ok(Stage {
+        name: "load".into(),
+        status: verdict(&checks),
+        duration_s: 0.0,
+        summary,
+        checks,
+        notes,
+        details: serde_json::json!({ "host": json(&host), "qemu": device }),
+    })
+}
+
+fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut RunReport) -> Result<Stage> {
+    if !cfg.chaos.enabled {
+        return Ok(skipped(
+            "chaos",
+            "chaos experiments not run",
+            "[chaos] enabled = false".into(),
+        ));
+    }
+    let model = state.model_path.display().to_string();
+    let data = cfg.data.display().to_string();
+    let c = &cfg.chaos;
+    let ber: Vec<String> = c.ber.iter().map(|b| b.to_string()).collect();
+    let base = strings(&[
+        "--model", &model, "--data", &data, "--label", &cfg.label, "--json",
+    ]);
+    let mut checks = Vec::new();
+    let mut details = serde_json::Map::new();
+    let mut parts = Vec::new();
+
+    let bitflip = chaos::execute(&args_of::<chaos::Args>(
+        "chaos",
+        &[
+            base.clone(),
+            vec![
+                "--experiment".into(),
+                "bitflip".into(),
+                "--ber".into(),
+                ber.join(","),
+            ],
+            vec!["--min-score".into(), c.min_bitflip_score.to_string()],
+        ]
+        .concat(),
+    )?)?;
+    if let Some(sweep) = bitflip.measured.get("sweep").and_then(|v| v.as_array()) {
+        for (key, name) in [
+            ("accuracy", "accuracy against the labels"),
+            ("agreement", "agreement with the fault-free model"),
+        ] {
+            let points = sweep
+                .iter()
+                .filter_map(|p| Some((p.get("ber")?.as_f64()?, p.get(key)?.as_f64()?)))
+                .collect();
+            report.charts.bitflip.push(Line {
+                name: name.into(),
+                points,
+            });
+        }
+    }
+    checks.push(Check {
+        name: format!("bitflip: resilience score >= {}", c.min_bitflip_score),
+        passed: bitflip.passed,
+        detail: format!(
+            "{:.4}: {}",
+            bitflip.resilience_score, bitflip.score_definition
+        ),
+    });
+    parts.push(format!("bitflip score {:.3}", bitflip.resilience_score));
+    details.insert("bitflip".into(), json(&bitflip));
+
+    let mut input_flags = [base.clone(), strings(&["--experiment", "input"])].concat();
+    if let Some(suite) = &cfg.suite {
+        input_flags.extend(strings(&["--suite", &suite.display().to_string()]));
+    }
+    let input = chaos::execute(&args_of::<chaos::Args>("chaos", &input_flags)?)?;
+    checks.push(Check {
+        name: "input: every fault ran".into(),
+        passed: input.passed,
+        detail: format!("{:.4}: {}", input.resilience_score, input.score_definition),
+    });
+    parts.push(format!("input score {:.3}", input.resilience_score));
+    details.insert("input".into(), json(&input));
+
+    let mut notes = Vec::new();
+    match device_available(cfg, args) {
+        Ok(()) => {
+            let link = chaos::execute(&args_of::<chaos::Args>(
+                "chaos",
+                &[
+                    base.clone(),
+                    strings(&[
+                        "--experiment",
+                        "link",
+                        "--target",
+                        "qemu",
+                        "--min-score",
+                        "1",
+                    ]),
+                    vec!["--faults".into(), c.link_faults.to_string()],
+                ]
+                .concat(),
+            )?)?;
+            checks.push(Check {
+                name: "link (qemu): every valid request answered once and right, every bad frame rejected".into(),
+                passed: link.passed,
+                detail: format!("{:.4}: {}", link.resilience_score, link.score_definition),
+            });
+            parts.push(format!("link score {:.3}", link.resilience_score));
+            details.insert("link".into(), json(&link));
+        }
+        Err(why) => notes.push(format!("link experiment not run: {why}")),
+    }
+    Ok(Stage {
+        name: "chaos".into(),
+        status: verdict(&checks),
+        duration_s: 0.0,
+        summary: parts.join(", "),
+        checks,
+        notes,
+        details: serde_json::Value::Object(details),
+    })
+}
+
 /// Writes `report.json`, `report.html`, `junit.xml` and `summary.md` into `dir`.
 pub fn write_report(report: &RunReport, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -771,6 +1080,12 @@ pub fn run(args: Args) -> Result<Outcome> {
     report.stages.push(st);
     let t = Instant::now();
     let st = stage_of("device", t, stage_device(&cfg, &args, &state, &mut report));
+    report.stages.push(st);
+    let t = Instant::now();
+    let st = stage_of("load", t, stage_load(&cfg, &args, &state));
+    report.stages.push(st);
+    let t = Instant::now();
+    let st = stage_of("chaos", t, stage_chaos(&cfg, &args, &state, &mut report));
     report.stages.push(st);
     let t = Instant::now();
     let st = stage_of("ab", t, stage_ab(&cfg, &state, &mut report));

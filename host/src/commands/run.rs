@@ -148,7 +148,7 @@ impl Default for LoadConfig {
             enabled: true,
             rps: 2000.0,
             requests: 4000,
-            max_p99_us: 2000.0,
+            max_p99_us: 50_000.0,
             device_rps: 50.0,
             device_requests: 200,
         }

@@ -114,31 +114,7 @@ impl Scanner {
             }
             let text = std::str::from_utf8(line)
                 .map_err(|_| err(line_no, 0, "the header is not UTF-8 text".into()))?;
-            let names: Vec<String> = data::split_fields(text)
-                .map_err(|m| err(line_no, 0, m))?
-                .into_iter()
-                .map(|s| s.trim().to_string())
-                .collect();
-            for (i, name) in names.iter().enumerate() {
-                if name.is_empty() {
-                    return Err(err(
-                        line_no,
-                        i + 1,
-                        "empty column name in the header".into(),
-                    ));
-                }
-                if let Some(j) = names[..i].iter().position(|n| n == name) {
-                    return Err(err(
-                        line_no,
-                        i + 1,
-                        format!(
-                            "column `{name}` appears twice (columns {} and {})",
-                            j + 1,
-                            i + 1
-                        ),
-                    ));
-                }
-            }
+            let names = data::parse_header(text).map_err(|(column, m)| err(line_no, column, m))?;
             let rest = match nl {
                 Some(i) => buf.split_off(i + 1),
                 None => Vec::new(),

@@ -104,6 +104,32 @@ pub fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {
     Ok(fields)
 }
 
+/// Splits and checks a header line: trimmed names, none empty, none twice. On error, the
+/// 1-based column at fault (0 for the whole line) and the message.
+pub fn parse_header(line: &str) -> std::result::Result<Vec<String>, (usize, String)> {
+    let names: Vec<String> = split_fields(line)
+        .map_err(|m| (0, m))?
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            return Err((i + 1, "empty column name in the header".into()));
+        }
+        if let Some(j) = names[..i].iter().position(|n| n == name) {
+            return Err((
+                i + 1,
+                format!(
+                    "column `{name}` appears twice (columns {} and {})",
+                    j + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(names)
+}
+
 /// Parses a cell as a number; `None` for text that is not one. Empty, `NaN` and `NA` are
 /// missing values (`NaN`).
 pub fn parse_cell(cell: &str) -> Option<f32> {
@@ -152,31 +178,7 @@ pub fn parse(path: &Path, text: &str, labels: Labels<'_>) -> Result<Dataset> {
             "the file is empty: expected a header row of column names, then rows of numbers".into(),
         ));
     };
-    let names: Vec<String> = split_fields(header)
-        .map_err(|m| err(header_line, 0, m))?
-        .into_iter()
-        .map(|s| s.trim().to_string())
-        .collect();
-    for (i, name) in names.iter().enumerate() {
-        if name.is_empty() {
-            return Err(err(
-                header_line,
-                i + 1,
-                "empty column name in the header".into(),
-            ));
-        }
-        if let Some(j) = names[..i].iter().position(|n| n == name) {
-            return Err(err(
-                header_line,
-                i + 1,
-                format!(
-                    "column `{name}` appears twice (columns {} and {})",
-                    j + 1,
-                    i + 1
-                ),
-            ));
-        }
-    }
+    let names = parse_header(header).map_err(|(column, m)| err(header_line, column, m))?;
     let (label_name, required) = match labels {
         Labels::Required(l) => (l, true),
         Labels::Optional(l) => (l, false),

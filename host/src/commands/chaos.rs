@@ -13,15 +13,14 @@
 //!   process for `--target host`); every valid request must be answered exactly once and
 //!   bit-exactly, every bad frame rejected once, and nothing lost.
 
-use crate::commands::Outcome;
 use crate::commands::eval::{check_fit, latency_of};
 use crate::commands::load::TargetReport;
+use crate::commands::{Outcome, emit};
 use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};
 use crate::link::{Client, Link};
 use crate::loadgen::{self, Device, DeviceOptions, DeviceTarget, HostTarget, Inputs, TargetSpec};
 use crate::model_io::{self, HostModel};
-use crate::output;
 use mlprobe_core::chaos::{BitClass, InputFault, Layer, below, chance, flips_for_ber, inject};
 use mlprobe_core::load::Target;
 use mlprobe_core::mlp::argmax;
@@ -297,16 +296,7 @@ pub fn execute(a: &Args) -> Result<ChaosReport> {
 /// Runs `mlprobe chaos`.
 pub fn run(a: Args) -> Result<Outcome> {
     let report = execute(&a)?;
-    if a.json {
-        output::print_json(&report)?;
-    } else {
-        output::print(&render(&report))?;
-    }
-    Ok(if report.passed {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
+    emit(a.json, &report, render, report.passed)
 }
 
 fn name(e: Experiment) -> &'static str {

@@ -5,8 +5,8 @@
 //! (`MLPROBE_MODEL`). `validate` sends every CSV row to the device over a [`Link`], and
 //! compares each logit's bits with the host's [`mlprobe_core`] computation of the same row.
 
-use crate::commands::Outcome;
 use crate::commands::eval::check_fit;
+use crate::commands::{Outcome, emit};
 use crate::data::{self, Labels};
 use crate::error::{Error, Result};
 use crate::link::{Client, Link, LinkError, SerialLink};
@@ -701,16 +701,7 @@ fn validate_cmd(a: ValidateArgs) -> Result<Outcome> {
         report.ram_bytes = Some(s.ram_bytes);
     }
     report.elf = elf;
-    if a.json {
-        output::print_json(&report)?;
-    } else {
-        output::print(&human(&report))?;
-    }
-    Ok(if report.bit_exact {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
+    emit(a.json, &report, human, report.bit_exact)
 }
 
 fn human(r: &ValidateReport) -> String {

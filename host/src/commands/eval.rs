@@ -10,7 +10,7 @@
 //! max exact). Memory is the model's bytes (normalizer and weights, `f32`) plus the inference
 //! scratch, and the process's peak RSS (`VmHWM` of `/proc/self/status`, Linux only).
 
-use crate::commands::Outcome;
+use crate::commands::{Outcome, emit};
 use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};
 use crate::gate::{Baseline, GateJson, GateReport, Policy, Predicate};
@@ -552,6 +552,33 @@ pub fn evaluate_gated(
     })
 }
 
+/// A baseline of an evaluation: its metrics and those of its non-empty slices. Latency and peak
+/// RSS depend on the machine and its load, so they are left out unless `machine_metrics`.
+pub fn baseline_of(
+    overall: &Metrics,
+    slices: &[(String, usize, Metrics)],
+    machine_metrics: bool,
+) -> Baseline {
+    let mut keep = *overall;
+    if !machine_metrics {
+        for m in [
+            Metric::LatencyP50,
+            Metric::LatencyP95,
+            Metric::LatencyP99,
+            Metric::LatencyP999,
+            Metric::PeakRssBytes,
+        ] {
+            keep.unset(m);
+        }
+    }
+    let slices: Vec<(String, Metrics)> = slices
+        .iter()
+        .filter(|(_, n, _)| *n > 0)
+        .map(|(e, _, m)| (e.clone(), *m))
+        .collect();
+    Baseline::new(&keep, &slices)
+}
+
 /// The policy of the flags: `--policy` first, then the threshold flags over it.
 fn policy_of(args: &Args) -> Result<Policy> {
     let mut policy = match &args.gate.policy {
@@ -643,24 +670,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
 
     if let Some(path) = &args.gate.save_baseline {
-        let mut keep = overall;
-        if !args.gate.baseline_latency {
-            for m in [
-                Metric::LatencyP50,
-                Metric::LatencyP95,
-                Metric::LatencyP99,
-                Metric::LatencyP999,
-                Metric::PeakRssBytes,
-            ] {
-                keep.unset(m);
-            }
-        }
-        let slices: Vec<(String, Metrics)> = slice_metrics
-            .iter()
-            .filter(|(_, n, _)| *n > 0)
-            .map(|(e, _, m)| (e.clone(), *m))
-            .collect();
-        let mut b = Baseline::new(&keep, &slices);
+        let mut b = baseline_of(&overall, &slice_metrics, args.gate.baseline_latency);
         b.info
             .insert("model".into(), args.model.display().to_string());
         b.info
@@ -687,16 +697,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
     }
 
-    if args.json {
-        output::print_json(&report)?;
-    } else {
-        output::print(&render(&report))?;
-    }
-    Ok(if report.passed {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
+    emit(args.json, &report, render, report.passed)
 }
 
 #[cfg(test)]

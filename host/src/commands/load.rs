@@ -5,8 +5,8 @@
 //! The schedule and the accounting are [`mlprobe_core::load`]'s; [`crate::loadgen`] runs the
 //! worker threads and the targets.
 
-use crate::commands::Outcome;
 use crate::commands::eval::{Latency, check_fit, latency_of};
+use crate::commands::{Outcome, emit};
 use crate::data::{self, Labels};
 use crate::error::{Error, Result};
 use crate::loadgen::{
@@ -345,16 +345,7 @@ pub fn execute(a: &Args) -> Result<LoadReport> {
 /// Runs `mlprobe load`.
 pub fn run(a: Args) -> Result<Outcome> {
     let report = execute(&a)?;
-    if a.json {
-        output::print_json(&report)?;
-    } else {
-        output::print(&render(&report))?;
-    }
-    Ok(if report.passed {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
+    emit(a.json, &report, render, report.passed)
 }
 
 fn progress_bar(a: &Args, plan: &Plan) -> Option<ProgressBar> {

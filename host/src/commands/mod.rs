@@ -22,3 +22,26 @@ pub enum Outcome {
     /// The run worked and a check failed (exit 1).
     Fail,
 }
+
+impl Outcome {
+    /// `Pass` when `passed`, else `Fail`.
+    pub fn from_passed(passed: bool) -> Self {
+        if passed { Self::Pass } else { Self::Fail }
+    }
+}
+
+/// Prints a command's report, as JSON (`--json`) or as the text `human` renders, and returns
+/// the outcome of its checks.
+pub fn emit<T: serde::Serialize>(
+    json: bool,
+    report: &T,
+    human: impl FnOnce(&T) -> String,
+    passed: bool,
+) -> crate::error::Result<Outcome> {
+    if json {
+        crate::output::print_json(report)?;
+    } else {
+        crate::output::print(&human(report))?;
+    }
+    Ok(Outcome::from_passed(passed))
+}

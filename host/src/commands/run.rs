@@ -26,7 +26,6 @@ use crate::run_report::{
 };
 use crate::{bayes, csvstream::ScanOptions, model_io, output, qemu, suite::Suite};
 use mlprobe_core::abtest::{self, Alternative, Variant};
-use mlprobe_core::validate::Metric;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
@@ -474,24 +473,8 @@ fn stage_eval(cfg: &Config, state: &mut State, report: &mut RunReport) -> Result
         (None, Some(prev)) => {
             eval::check_fit(prev, &fitted.data)?;
             let g = eval::evaluate_gated(prev, &fitted.data, rows, &cfg.label, &policy, None, 1)?;
-            let mut keep = g.overall;
-            for m in [
-                Metric::LatencyP50,
-                Metric::LatencyP95,
-                Metric::LatencyP99,
-                Metric::LatencyP999,
-                Metric::PeakRssBytes,
-            ] {
-                keep.unset(m);
-            }
-            let slices: Vec<(String, _)> = g
-                .slice_metrics
-                .iter()
-                .filter(|(_, n, _)| *n > 0)
-                .map(|(e, _, m)| (e.clone(), *m))
-                .collect();
             notes.push("baseline: the previous model's metrics on the same held-out rows".into());
-            Some(Baseline::new(&keep, &slices))
+            Some(eval::baseline_of(&g.overall, &g.slice_metrics, false))
         }
         (None, None) => {
             notes.push("no baseline file and no previous model: regression not checked".into());

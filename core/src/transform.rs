@@ -174,6 +174,22 @@ impl<F: AsRef<[f32]>> Standardizer<F> {
         }
     }
 
+    /// The value to standardise: `v` itself when finite (one comparison on the common path),
+    /// else the fill for `NaN` and `±f32::MAX` for `±inf`.
+    #[inline(always)]
+    fn clean(&self, v: f32, mean: f32) -> f32 {
+        if v.abs() <= f32::MAX {
+            v
+        } else if v.is_nan() {
+            match self.fill {
+                Fill::Value(c) => c,
+                Fill::Mean => mean,
+            }
+        } else {
+            clamp_inf(v)
+        }
+    }
+
     /// Standardises one row into `out`.
     #[inline]
     pub fn transform(&self, x: &[f32], out: &mut [f32]) -> Result<(), TransformError> {
@@ -183,15 +199,7 @@ impl<F: AsRef<[f32]>> Standardizer<F> {
             return Err(TransformError::DimensionMismatch { expected: n, found });
         }
         for (((o, &v), &mu), &sd) in out.iter_mut().zip(x).zip(self.mean()).zip(self.std()) {
-            let v = if v.is_nan() {
-                match self.fill {
-                    Fill::Value(c) => c,
-                    Fill::Mean => mu,
-                }
-            } else {
-                clamp_inf(v)
-            };
-            *o = (v - mu) / sd;
+            *o = (self.clean(v, mu) - mu) / sd;
         }
         Ok(())
     }
@@ -206,15 +214,7 @@ impl<F: AsRef<[f32]>> Standardizer<F> {
             });
         }
         for ((v, &mu), &sd) in x.iter_mut().zip(self.mean()).zip(self.std()) {
-            let raw = if v.is_nan() {
-                match self.fill {
-                    Fill::Value(c) => c,
-                    Fill::Mean => mu,
-                }
-            } else {
-                clamp_inf(*v)
-            };
-            *v = (raw - mu) / sd;
+            *v = (self.clean(*v, mu) - mu) / sd;
         }
         Ok(())
     }

@@ -52,7 +52,7 @@ use core::cell::Cell;
 
 /// A monotonic clock in nanoseconds (from any origin), and a way to wait for a moment.
 ///
-/// The host's is `std::time::Instant` with a sleep-then-spin wait; tests use a mock that
+/// The host's is the standard library's `Instant` with a sleep-then-spin wait; tests use a mock that
 /// jumps to the deadline.
 pub trait Clock {
     /// Nanoseconds since the clock's origin.

@@ -1220,7 +1220,7 @@ mod tests {
             gs += usize::from(c);
         }
         let rate = |k: usize| k as f64 / RUNS as f64;
-        std::println!(
+        println!(
             "A/A false-positive rates over {RUNS} runs, {LOOKS} looks every {EVERY} events: naive {:.4}, mSPRT {:.4}, OBF {:.4}",
             rate(naive),
             rate(msprt),

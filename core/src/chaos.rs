@@ -255,7 +255,7 @@ mod tests {
             let mut p = clean;
             let region = Layer::Fc2Weight.range(&dims);
             inject(&mut p, region.clone(), class, 1, &mut rng);
-            let changed: std::vec::Vec<_> = (0..n).filter(|&i| p[i] != clean[i]).collect();
+            let changed: crate::StdVec<_> = (0..n).filter(|&i| p[i] != clean[i]).collect();
             assert_eq!(changed.len(), 1);
             assert!(region.contains(&changed[0]));
             let diff = p[changed[0]].to_bits() ^ clean[0].to_bits();

@@ -1071,14 +1071,14 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::vec::Vec as StdVec;
+    use crate::StdVec;
 
     fn r(lo: f64, hi: f64) -> Range {
         Range::new(Some(lo), Some(hi)).unwrap()
     }
 
     fn kinds() -> StdVec<Kind> {
-        std::vec![
+        vec![
             Kind::ColumnToExist,
             Kind::ValuesToNotBeNull { mostly: 0.9 },
             Kind::ValuesToBeBetween {
@@ -1096,7 +1096,7 @@ mod tests {
             Kind::QuantileValuesToBeBetween(
                 QuantileRanges::new(
                     &[0.0, 0.5, 1.0],
-                    &[Range::any(), r(-1.0, 1.0), Range::any()]
+                    &[Range::any(), r(-1.0, 1.0), Range::any()],
                 )
                 .unwrap(),
             ),

@@ -858,10 +858,9 @@ mod tests {
     //! Rust counterparts of the seed's `TestSimpleClassifier`, and checks of the backward pass
     //! against finite differences.
     use super::*;
+    use crate::StdVec as Vec;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
-    use std::vec;
-    use std::vec::Vec;
 
     fn net(i: usize, h: usize, o: usize, seed: u64) -> Mlp<Vec<f32>> {
         let d = Dims::new(i, h, o).unwrap();
@@ -1054,7 +1053,7 @@ mod tests {
             worst = worst.max(((approx - exact) / exact).abs());
             x += 1.0 / 1024.0;
         }
-        std::println!("micromath exp: worst relative error {worst:.3e} over [-20, 0]");
+        println!("micromath exp: worst relative error {worst:.3e} over [-20, 0]");
         assert!(worst < 5e-3, "worst relative error {worst}");
         // Probabilities move by at most about twice that.
         let logits = [1.5f32, -0.25, 3.0, 0.0];

@@ -356,8 +356,7 @@ pub fn encode<F: AsRef<[f32]>>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::vec;
-    use std::vec::Vec;
+    use crate::StdVec as Vec;
 
     fn sample() -> Vec<u8> {
         let dims = Dims::new(2, 2, 2).unwrap();

@@ -405,8 +405,7 @@ impl<const N: usize> FrameDecoder<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::vec;
-    use std::vec::Vec as StdVec;
+    use crate::StdVec;
 
     fn frame<T: Serialize>(msg: &T) -> StdVec<u8> {
         let mut out = [0u8; MAX_FRAME];

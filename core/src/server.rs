@@ -287,10 +287,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StdVec as Vec;
     use crate::mlp::{Dims, Mlp, param_count};
     use crate::protocol::{FrameError, decode, encode};
     use crate::transform::{Fill, Standardizer};
-    use std::vec::Vec;
 
     struct MockClock(u32);
     impl Clock for MockClock {

@@ -327,10 +327,10 @@ pub fn nearest_rank(q: f64, n: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StdVec as Vec;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
     use rand_core::Rng;
-    use std::vec::Vec;
 
     /// Exact nearest-rank order statistic of a stream (the reference the bound is checked
     /// against).
@@ -479,7 +479,7 @@ mod tests {
     #[test]
     fn bound_on_constant_and_small_values() {
         for c in [0u32, 1, 127, 128, 1_000, 123_456_789, u32::MAX] {
-            let v = std::vec![c; 1000];
+            let v = vec![c; 1000];
             assert_eq!(check_bound(&v), 0.0, "constant {c} is reported exactly");
             check_bound(&with_outliers(v));
         }
@@ -543,7 +543,7 @@ mod tests {
         assert!((m.mean - 19.9).abs() < 1e-12);
         assert_eq!(
             s.buckets().collect::<Vec<_>>(),
-            std::vec![(10, 10, 99), (1000, 1007, 1)]
+            vec![(10, 10, 99), (1000, 1007, 1)]
         );
     }
 

@@ -638,8 +638,8 @@ impl RegressionReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::StdVec as Vec;
     use crate::metrics::ConfusionMatrix;
-    use std::vec::Vec;
 
     #[test]
     fn names_round_trip_and_directions() {
@@ -827,7 +827,7 @@ mod tests {
         t.set(Metric::Accuracy, 0.9).unwrap();
         let r = t.check(&Metrics::new().with(Metric::Accuracy, 0.8));
         assert_eq!(
-            std::format!("{}", r.iter().next().unwrap()),
+            format!("{}", r.iter().next().unwrap()),
             "accuracy 0.8 violates min 0.9"
         );
         let p = RegressionPolicy::new(5.0).unwrap();
@@ -836,7 +836,7 @@ mod tests {
             &Metrics::new().with(Metric::Accuracy, 0.6),
         );
         assert_eq!(
-            std::format!("{}", r.iter().next().unwrap()),
+            format!("{}", r.iter().next().unwrap()),
             "accuracy 0.8 -> 0.6 (-25.00 %, allowed 5 %): regressed"
         );
     }

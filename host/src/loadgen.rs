@@ -195,11 +195,13 @@ pub struct Device {
 }
 
 /// How to reach a device target.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, clap::Args)]
 pub struct DeviceOptions {
-    /// A firmware ELF already built for the model (QEMU).
+    /// A firmware ELF already built for the model (--target qemu).
+    #[arg(long, value_name = "ELF")]
     pub elf: Option<PathBuf>,
-    /// Baud rate for `serial:`.
+    /// Baud rate for --target serial:PATH.
+    #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
 }
 

@@ -138,12 +138,9 @@ pub struct Args {
     /// Fail (exit 1) when the resilience score is below this.
     #[arg(long, value_name = "SCORE")]
     pub min_score: Option<f64>,
-    /// A firmware ELF already built for the model (--target qemu).
-    #[arg(long, value_name = "ELF")]
-    pub elf: Option<PathBuf>,
-    /// Baud rate for --target serial:PATH.
-    #[arg(long, default_value_t = 115_200)]
-    pub baud: u32,
+    /// How to reach a device (ELF for QEMU, baud rate for a serial port).
+    #[command(flatten)]
+    pub device: DeviceOptions,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -250,11 +247,7 @@ pub fn execute(a: &Args) -> Result<ChaosReport> {
             (host_report(), r)
         }
         _ => {
-            let opts = DeviceOptions {
-                elf: a.elf.clone(),
-                baud: a.baud,
-            };
-            let mut device = loadgen::open_device(&ctx.spec, &a.model, &opts)?;
+            let mut device = loadgen::open_device(&ctx.spec, &a.model, &a.device)?;
             let target = TargetReport {
                 kind: ctx.spec.kind().into(),
                 board: device.info.board.to_string(),

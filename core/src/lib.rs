@@ -40,6 +40,10 @@
 #[cfg(test)]
 type StdVec<T> = Vec<T>;
 
+// The `std` feature (host builds) links the standard library for `f32::sqrt` only.
+#[cfg(all(feature = "std", not(test)))]
+extern crate std;
+
 pub mod abtest;
 pub mod chaos;
 pub mod crc;

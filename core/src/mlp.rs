@@ -412,19 +412,33 @@ impl<P: AsRef<[f32]> + AsMut<[f32]>> Mlp<P> {
     }
 }
 
-/// Mini-batch training: gradients, Adam's moments and the batch's activations in one
-/// caller-provided buffer of [`Trainer::buffer_len`] values (an array on a device, a `Vec` on
-/// the host).
+/// Mini-batch training: a working copy of the parameters, their gradients, Adam's moments and
+/// the batch's activations in one caller-provided buffer of [`Trainer::buffer_len`] values (an
+/// array on a device, a `Vec` on the host).
 ///
 /// [`Trainer::step`] computes what [`Mlp::train_step`] for each example of a batch followed by
-/// [`Adam::step`] computes, but as five matrix products over the whole batch (forward through
-/// both layers, the gradients of both weight matrices and of the hidden activations), using
-/// `nalgebra` views over the buffers: no allocation, no copies, transposes as strides. With the
-/// crate feature `std-gemm` (host only), the products run through `matrixmultiply`'s SIMD
-/// kernels. Training is deterministic for a seed on one machine, but its sums are blocked
-/// differently from [`Mlp::forward`] (and may use fused multiply-adds where the CPU has them),
-/// so trained weights agree with the per-example path to rounding, not bit for bit. Inference
+/// [`Adam::step`] computes, but as six matrix products over the whole batch (forward through
+/// both layers; the gradients of both weight matrices and of the hidden activations), using
+/// `nalgebra` views over the buffers: no allocation, transposes as strides. The working copy
+/// holds the first weight matrix column-major, the layout its products want, so that it is
+/// never transposed during training: [`Trainer::new`] takes it from a network and
+/// [`Trainer::write_to`] gives it back in PyTorch's layout. With the crate feature `std-gemm`
+/// (host only), the products run through `matrixmultiply`'s SIMD kernels. Training is
+/// deterministic for a seed on one machine, but its sums are blocked differently from
+/// [`Mlp::forward`] (and may use fused multiply-adds where the CPU has them), so trained
+/// weights agree with the per-example path to rounding, not bit for bit. Inference
 /// ([`Mlp::forward`], [`Model::infer`]) is unaffected and stays bit-identical across targets.
+///
+/// ```
+/// use mlprobe_core::mlp::{Adam, Dims, Mlp, Trainer};
+/// let d = Dims::new(2, 4, 2).unwrap();
+/// let mut mlp = Mlp::new(d, vec![0.1f32; d.param_count()]).unwrap();
+/// let buf = vec![0.0; Trainer::<Vec<f32>>::buffer_len(&d, 2)];
+/// let mut t = Trainer::new(&mlp, 2, Adam::new(0.01), buf).unwrap();
+/// let (loss, correct) = t.step(&[1.0, -1.0, -1.0, 1.0], &[0, 1]).unwrap();
+/// assert!(loss > 0.0 && correct <= 2);
+/// t.write_to(&mut mlp).unwrap();
+/// ```
 #[derive(Clone, Debug)]
 pub struct Trainer<B> {
     dims: Dims,
@@ -455,18 +469,20 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// Values of buffer that a network of these dimensions needs for batches of up to
     /// `max_batch` examples.
     pub const fn buffer_len(dims: &Dims, max_batch: usize) -> usize {
-        // grads, m, v; column-major copies of both weight matrices; hidden activations and
-        // their gradient; logits and their gradient
-        3 * dims.param_count()
-            + dims.hidden * dims.inputs
-            + dims.outputs * dims.hidden
-            + 2 * dims.hidden * max_batch
-            + 2 * dims.outputs * max_batch
+        // working parameters, grads, m, v; hidden activations and their gradient; logits and
+        // their gradient
+        4 * dims.param_count() + 2 * dims.hidden * max_batch + 2 * dims.outputs * max_batch
     }
 
-    /// A trainer for batches of up to `max_batch` examples over `buf` (zeroed here), with the
-    /// optimiser `adam`.
-    pub fn new(dims: Dims, max_batch: usize, adam: Adam, mut buf: B) -> Result<Self, MlpError> {
+    /// A trainer that starts from the parameters of `mlp`, for batches of up to `max_batch`
+    /// examples, over `buf` (overwritten here), with the optimiser `adam`.
+    pub fn new<P: AsRef<[f32]>>(
+        mlp: &Mlp<P>,
+        max_batch: usize,
+        adam: Adam,
+        mut buf: B,
+    ) -> Result<Self, MlpError> {
+        let dims = mlp.dims();
         let expected = Self::buffer_len(&dims, max_batch);
         if max_batch == 0 || buf.as_ref().len() != expected {
             return Err(MlpError::Length {
@@ -474,7 +490,14 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
                 found: buf.as_ref().len(),
             });
         }
-        buf.as_mut().fill(0.0);
+        let b = buf.as_mut();
+        b.fill(0.0);
+        let (h, i) = (dims.hidden, dims.inputs);
+        let (work, _) = b.split_at_mut(dims.param_count());
+        let (w1c, rest) = work.split_at_mut(h * i);
+        let l = mlp.layers();
+        transpose_into(l.w1, h, i, w1c);
+        rest.copy_from_slice(&mlp.params()[h * i..]);
         Ok(Self {
             dims,
             batch: max_batch,
@@ -488,20 +511,30 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         &self.adam
     }
 
-    /// One mini-batch: `xs` holds `labels.len()` (at most `max_batch`) standardised rows,
-    /// row-major. Takes one Adam step on the mean cross-entropy gradient over the batch and
-    /// returns the summed loss and the number of examples predicted right before the step.
-    pub fn step<P: AsRef<[f32]> + AsMut<[f32]>>(
-        &mut self,
+    /// Writes the trained parameters into `mlp` (of the same dimensions) in its layout.
+    pub fn write_to<P: AsRef<[f32]> + AsMut<[f32]>>(
+        &self,
         mlp: &mut Mlp<P>,
-        xs: &[f32],
-        labels: &[u8],
-    ) -> Result<(f32, usize), MlpError> {
+    ) -> Result<(), MlpError> {
         let d = self.dims;
-        let n = labels.len();
         if mlp.dims() != d {
             return Err(MlpError::BadDims);
         }
+        let (h, i) = (d.hidden, d.inputs);
+        let work = &self.buf.as_ref()[..d.param_count()];
+        let (w1c, rest) = work.split_at(h * i);
+        let params = mlp.params_mut();
+        transpose_into(w1c, i, h, &mut params[..h * i]);
+        params[h * i..].copy_from_slice(rest);
+        Ok(())
+    }
+
+    /// One mini-batch: `xs` holds `labels.len()` (at most `max_batch`) standardised rows,
+    /// row-major. Takes one Adam step on the mean cross-entropy gradient over the batch and
+    /// returns the summed loss and the number of examples predicted right before the step.
+    pub fn step(&mut self, xs: &[f32], labels: &[u8]) -> Result<(f32, usize), MlpError> {
+        let d = self.dims;
+        let n = labels.len();
         if n > self.batch {
             return Err(MlpError::Length {
                 expected: self.batch,
@@ -526,11 +559,10 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         let (h, o, i) = (d.hidden, d.outputs, d.inputs);
         let p = d.param_count();
         let buf = self.buf.as_mut();
-        let (grads, rest) = buf.split_at_mut(p);
+        let (work, rest) = buf.split_at_mut(p);
+        let (grads, rest) = rest.split_at_mut(p);
         let (m, rest) = rest.split_at_mut(p);
         let (v, rest) = rest.split_at_mut(p);
-        let (w1c, rest) = rest.split_at_mut(h * i);
-        let (w2c, rest) = rest.split_at_mut(o * h);
         let (ht, rest) = rest.split_at_mut(h * self.batch);
         let (dht, rest) = rest.split_at_mut(h * self.batch);
         let (zt, dzt) = rest.split_at_mut(o * self.batch);
@@ -541,14 +573,13 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
             &mut dzt[..o * n],
         );
 
-        let l = mlp.layers();
+        // The working copy: W1 column-major (h × i), then b1, W2 (PyTorch's o × h), b2.
+        let l = split(&d, work);
         // Every left operand of a product is column-major: nalgebra's portable product (no_std,
         // and with `std-gemm` whenever a dimension is 5 or less, e.g. a short last batch)
         // assumes it.
-        transpose_into(l.w1, h, i, w1c);
-        transpose_into(l.w2, o, h, w2c);
-        // Hidden activations, one column per example: Hᵀ = W1 · Xᵀ, + b1, ReLU.
-        col_major_mut(ht, h, n).gemm(1.0, &col_major(w1c, h, i), &col_major(xs, i, n), 0.0);
+        // Hidden activations, one column per example: H = ReLU(W1 · Xᵀ + b1).
+        col_major_mut(ht, h, n).gemm(1.0, &col_major(l.w1, h, i), &col_major(xs, i, n), 0.0);
         for col in ht.chunks_exact_mut(h) {
             for (a, &bias) in col.iter_mut().zip(l.b1) {
                 *a += bias;
@@ -557,27 +588,52 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
                 }
             }
         }
-        // The output layer is narrow (a handful of classes): per-example loops over the hidden
-        // units beat a matrix product there.
-        let scale = 1.0 / n as f32;
-        let (mut loss, mut correct) = (0.0f32, 0usize);
-        let g = split_mut(&d, grads);
-        g.w2.fill(0.0);
-        g.b2.fill(0.0);
-        let examples = ht.chunks_exact(h).zip(dht.chunks_exact_mut(h));
-        for (((hcol, dhcol), (z, dz)), &label) in examples
-            .zip(zt.chunks_exact_mut(o).zip(dzt.chunks_exact_mut(o)))
-            .zip(labels)
-        {
-            dense_cols(w2c, l.b2, hcol, z);
-            correct += usize::from(argmax(z) == usize::from(label));
-            loss += softmax_cross_entropy(z, label.into(), scale, dz);
-            fc2_backward(l.w2, hcol, dz, g.w2, g.b2, dhcol);
+        // The output layer: matrixmultiply's products when nalgebra uses them for these
+        // dimensions (then any strides are fine), otherwise loops over the hidden units, eight
+        // lanes at a time (nalgebra's portable product is slower for a handful of classes).
+        let fast = fast_product(&[o, h, n]);
+        // Logits, one column per example: Z = W2 · H + b2.
+        if fast {
+            col_major_mut(zt, o, n).gemm(1.0, &row_major(l.w2, o, h), &col_major(ht, h, n), 0.0);
+            for col in zt.chunks_exact_mut(o) {
+                for (z, &bias) in col.iter_mut().zip(l.b2) {
+                    *z += bias;
+                }
+            }
+        } else {
+            for (hcol, zcol) in ht.chunks_exact(h).zip(zt.chunks_exact_mut(o)) {
+                for ((z, wrow), &bias) in zcol.iter_mut().zip(l.w2.chunks_exact(h)).zip(l.b2) {
+                    *z = bias + dot(wrow, hcol);
+                }
+            }
         }
-        // dW1ᵀ = Xᵀ · dH ; db1 = Σ dH
-        col_major_mut(g.w1, i, h).gemm(1.0, &col_major(xs, i, n), &row_major(dht, n, h), 0.0);
+        let (loss, correct) = batch_cross_entropy(zt, labels, 1.0 / n as f32, dzt);
+        let g = split_mut(&d, grads);
+        // dW2 = dZ · Hᵀ ; db2 = Σ dZ ; dH = W2ᵀ · dZ, masked by the ReLU.
+        sum_columns(dzt, o, g.b2);
+        if fast {
+            col_major_mut(g.w2, h, o).gemm(1.0, &col_major(ht, h, n), &row_major(dzt, n, o), 0.0);
+            col_major_mut(dht, h, n).gemm(1.0, &col_major(l.w2, h, o), &col_major(dzt, o, n), 0.0);
+        } else {
+            outer_sum(dzt, ht, o, h, g.w2);
+            for (dcol, dzcol) in dht.chunks_exact_mut(h).zip(dzt.chunks_exact(o)) {
+                dcol.fill(0.0);
+                for (&dz, wrow) in dzcol.iter().zip(l.w2.chunks_exact(h)) {
+                    for (dh, &w) in dcol.iter_mut().zip(wrow) {
+                        *dh += dz * w;
+                    }
+                }
+            }
+        }
+        for (dh, &a) in dht.iter_mut().zip(ht.iter()) {
+            if a <= 0.0 {
+                *dh = 0.0;
+            }
+        }
+        // dW1 (column-major, as the working copy) = dH · X ; db1 = Σ dH
+        col_major_mut(g.w1, h, i).gemm(1.0, &col_major(dht, h, n), &row_major(xs, n, i), 0.0);
         sum_columns(dht, h, g.b1);
-        self.adam.step(mlp.params_mut(), grads, m, v)?;
+        self.adam.step(work, grads, m, v)?;
         Ok((loss, correct))
     }
 }
@@ -618,15 +674,61 @@ fn fc2_backward(
     }
 }
 
-/// `dense` over a column-major (transposed) weight matrix `wt` (`inputs` columns of
-/// `out.len()` values): `out = b`, then for each input `i` in order `out += wt[:, i] · x[i]`.
-/// Each output accumulates exactly as in `dense`; the inner loop runs over outputs.
+/// Whether nalgebra's product runs through `matrixmultiply` for operands with these
+/// dimensions: with `std-gemm` and every dimension above 5 (`SMALL_DIM` in nalgebra's
+/// `blas_uninit.rs`). Only then may a left operand be row-major; the trainer's test covers
+/// shapes on both sides of the threshold.
+fn fast_product(dims: &[usize]) -> bool {
+    cfg!(feature = "std-gemm") && dims.iter().all(|&d| d > 5)
+}
+
+/// Lanes of the output layer's loops: two SSE or one AVX register of `f32`.
+const LANES: usize = 8;
+
+/// `Σ a[k] · b[k]` summed in [`LANES`] interleaved partial sums (so that it vectorises), then
+/// the tail.
 #[inline(always)]
-fn dense_cols(wt: &[f32], b: &[f32], x: &[f32], out: &mut [f32]) {
-    out.copy_from_slice(b);
-    for (&xi, col) in x.iter().zip(wt.chunks_exact(out.len())) {
-        for (o, &w) in out.iter_mut().zip(col) {
-            *o += w * xi;
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let (ca, ta) = a.as_chunks::<LANES>();
+    let (cb, tb) = b.as_chunks::<LANES>();
+    let mut acc = [0.0f32; LANES];
+    for (x, y) in ca.iter().zip(cb) {
+        for l in 0..LANES {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let tail: f32 = ta.iter().zip(tb).map(|(x, y)| x * y).sum();
+    // Summed in order: LLVM then keeps the lanes in two full SSE registers (a pairwise sum
+    // made it use half-width ones).
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `out[r, :] = Σ_b d[r, b] · x[:, b]` for `d` column-major (`rows × n`), `x` column-major
+/// (`cols × n`) and `out` row-major (`rows × cols`): a sum of outer products, accumulated
+/// [`LANES`] columns at a time in registers.
+fn outer_sum(d: &[f32], x: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
+    let full = cols / LANES * LANES;
+    for (r, orow) in out.chunks_exact_mut(cols).enumerate() {
+        let (chunks, tail) = orow.as_chunks_mut::<LANES>();
+        for (c, chunk) in chunks.iter_mut().enumerate() {
+            let mut acc = [0.0f32; LANES];
+            for (dcol, xcol) in d.chunks_exact(rows).zip(x.chunks_exact(cols)) {
+                let dv = dcol[r];
+                let xs = xcol[c * LANES..]
+                    .first_chunk::<LANES>()
+                    .unwrap_or(&[0.0; LANES]);
+                for l in 0..LANES {
+                    acc[l] += dv * xs[l];
+                }
+            }
+            *chunk = acc;
+        }
+        tail.fill(0.0);
+        for (dcol, xcol) in d.chunks_exact(rows).zip(x.chunks_exact(cols)) {
+            let dv = dcol[r];
+            for (t, &xv) in tail.iter_mut().zip(&xcol[full..]) {
+                *t += dv * xv;
+            }
         }
     }
 }
@@ -680,6 +782,20 @@ fn exp(x: f32) -> f32 {
     micromath::F32Ext::exp(x)
 }
 
+/// The square root: the standard library's (a vectorisable instruction) on the host, `libm`'s
+/// without `std`; both are correctly rounded, so the values are the same.
+#[inline(always)]
+fn sqrt(x: f32) -> f32 {
+    #[cfg(any(test, feature = "std"))]
+    {
+        x.sqrt()
+    }
+    #[cfg(not(any(test, feature = "std")))]
+    {
+        libm::sqrtf(x)
+    }
+}
+
 /// Softmax of `logits` into `out` (same length), shifted by the maximum for stability.
 pub fn softmax(logits: &[f32], out: &mut [f32]) {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -709,6 +825,66 @@ pub fn softmax_cross_entropy(logits: &[f32], label: usize, scale: f32, dlogits: 
     }
     // −log softmax[label] = log Σ exp(z − max) − (z[label] − max)
     libm::logf(sum) - (logits.get(label).copied().unwrap_or(max) - max)
+}
+
+/// Mean cross-entropy over a batch of logit columns (`zt`, one column of `outputs` values per
+/// label) in one pass each for the maxima, the exponentials (vectorised, [`exp_poly`]) and the
+/// normalisation: the summed loss, the count of columns whose argmax is the label, and the
+/// gradient `(softmax − onehot) · scale` into `dzt`. Used by [`Trainer`]; agrees with
+/// [`softmax_cross_entropy`] to within a few ulps.
+fn batch_cross_entropy(zt: &[f32], labels: &[u8], scale: f32, dzt: &mut [f32]) -> (f32, usize) {
+    let o = zt.len() / labels.len();
+    for (z, d) in zt.chunks_exact(o).zip(dzt.chunks_exact_mut(o)) {
+        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        for (d, &z) in d.iter_mut().zip(z) {
+            *d = z - max;
+        }
+    }
+    for d in dzt.iter_mut() {
+        *d = exp_poly(*d);
+    }
+    let (mut loss, mut correct) = (0.0f32, 0usize);
+    for ((z, d), &label) in zt.chunks_exact(o).zip(dzt.chunks_exact_mut(o)).zip(labels) {
+        let label = usize::from(label);
+        correct += usize::from(argmax(z) == label);
+        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum: f32 = d.iter().sum();
+        // −log softmax[label] = log Σ exp(z − max) − (z[label] − max)
+        loss += libm::logf(sum) - (z[label] - max);
+        let inv = scale / sum;
+        for d in d.iter_mut() {
+            *d *= inv;
+        }
+        d[label] -= scale;
+    }
+    (loss, correct)
+}
+
+/// `eˣ` without branches or calls, so that loops over it vectorise: Cephes' `expf` (range
+/// reduction by `ln 2` in two parts, degree-5 polynomial; relative error ≤ 2 ulp on the
+/// clamped range, checked against `libm::expf` in the tests). Arguments are clamped to
+/// `[−87.3, 88]`: below, the result is ≈ 1.2·10⁻³⁸ instead of a subnormal or zero, which
+/// only the training loss (a softmax whose largest term is 1) ever sees.
+#[inline(always)]
+fn exp_poly(x: f32) -> f32 {
+    const LOG2E: f32 = core::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // 1.5 · 2²³: adding it rounds to the nearest integer, which then sits in the low bits.
+    const ROUND: f32 = 12_582_912.0;
+    let x = x.clamp(-87.3, 88.0);
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let r2 = r * r;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r
+        + 1.666_666_5e-1)
+        * r
+        + 0.5;
+    let e = p * r2 + r + 1.0;
+    // 2ⁿ from the rounded integer in t's low mantissa bits: the clamp keeps n in −126..=127.
+    let biased = (t.to_bits() as i32 - 0x4b40_0000 + 127) as u32;
+    e * f32::from_bits(biased << 23)
 }
 
 /// The Adam optimiser (Kingma & Ba 2015, Algorithm 1) with PyTorch's defaults and update
@@ -772,31 +948,13 @@ impl Adam {
         let step = self.lr / bc1;
         let inv_bc2_sqrt = 1.0 / libm::sqrtf(bc2);
         let (b1, b2, eps, wd) = (self.beta1, self.beta2, self.eps, self.weight_decay);
-        // Blocks of three passes: the moment updates and the parameter update vectorise; the
-        // square roots between them do not (`libm::sqrtf` is an instruction behind inline
-        // assembly on x86-64, which stops the vectoriser), so they get a pass of their own.
-        // Every element sees the same operations in the same order as a single loop would.
-        const BLOCK: usize = 64;
-        let mut root = [0.0f32; BLOCK];
-        let blocks = params
-            .chunks_mut(BLOCK)
-            .zip(grads.chunks(BLOCK))
-            .zip(m.chunks_mut(BLOCK))
-            .zip(v.chunks_mut(BLOCK));
-        for (((p, g), m), v) in blocks {
-            let len = p.len();
-            let (g, m, v, root) = (&g[..len], &mut m[..len], &mut v[..len], &mut root[..len]);
-            for k in 0..len {
-                let gk = g[k] + wd * p[k];
-                m[k] = b1 * m[k] + (1.0 - b1) * gk;
-                v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
-            }
-            for (r, &vk) in root.iter_mut().zip(v.iter()) {
-                *r = libm::sqrtf(vk);
-            }
-            for k in 0..len {
-                p[k] -= step * m[k] / (root[k] * inv_bc2_sqrt + eps);
-            }
+        // One pass; with the `std` feature the square root is an instruction and the loop
+        // vectorises (libm's `sqrtf` is inline assembly on x86-64, which stops the vectoriser).
+        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m).zip(v) {
+            let g = g + wd * *p;
+            *m = b1 * *m + (1.0 - b1) * g;
+            *v = b2 * *v + (1.0 - b2) * g * g;
+            *p -= step * *m / (sqrt(*v) * inv_bc2_sqrt + eps);
         }
         Ok(())
     }
@@ -1135,50 +1293,89 @@ mod tests {
 
     #[test]
     fn trainer_matches_train_step_then_adam() {
-        // The batched products compute the per-example sums in another order: the results
-        // agree to rounding (checked at 1e-5 relative over three steps).
-        let mut a = net(9, 7, 6, 21);
-        let mut b = a.clone();
-        let mut rng = ChaCha8Rng::seed_from_u64(8);
-        let xs = randn(&mut rng, 8 * 9);
-        let labels = [0u8, 2, 1, 5, 3, 4, 4, 1];
-        let d = a.dims();
-        let mut t = Trainer::new(
-            d,
-            8,
-            Adam::new(0.01),
-            vec![0.0; Trainer::<Vec<f32>>::buffer_len(&d, 8)],
-        )
-        .unwrap();
-        let n = d.param_count();
-        let (mut g, mut m, mut v) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-        let mut scratch = vec![0.0; d.train_scratch_len()];
-        let mut adam = Adam::new(0.01);
-        for _ in 0..3 {
-            let (loss_t, correct_t) = t.step(&mut a, &xs, &labels).unwrap();
-            g.fill(0.0);
-            let (mut loss, mut correct) = (0.0, 0);
-            for (x, &y) in xs.chunks_exact(9).zip(&labels) {
-                let (l, c) = b
-                    .train_step(x, y.into(), 0.125, &mut g, &mut scratch)
-                    .unwrap();
-                loss += l;
-                correct += usize::from(c);
-            }
-            adam.step(b.params_mut(), &g, &mut m, &mut v).unwrap();
-            assert!((loss_t - loss).abs() <= 1e-5 * loss.abs());
-            assert_eq!(correct_t, correct);
-            for (k, (p, q)) in a.params().iter().zip(b.params()).enumerate() {
+        // The batched products compute the per-example sums in another order and the batched
+        // softmax uses `exp_poly`: the results agree to rounding (checked at 1e-5 relative over
+        // three steps). Shapes with a dimension of 5 or less take nalgebra's portable product
+        // even with `std-gemm`; the others take matrixmultiply's kernels there.
+        for (inputs, hidden, outputs, batch, seed) in [
+            (9, 7, 6, 8, 21),
+            (4, 3, 2, 5, 22),
+            (13, 32, 3, 12, 23),
+            (64, 32, 10, 9, 24),
+        ] {
+            let mut a = net(inputs, hidden, outputs, seed);
+            let mut b = a.clone();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let xs = randn(&mut rng, batch * inputs);
+            let labels: Vec<u8> = (0..batch).map(|k| ((k * 7 + 3) % outputs) as u8).collect();
+            let d = a.dims();
+            let mut t = Trainer::new(
+                &a,
+                batch,
+                Adam::new(0.01),
+                vec![0.0; Trainer::<Vec<f32>>::buffer_len(&d, batch)],
+            )
+            .unwrap();
+            let n = d.param_count();
+            let (mut g, mut m, mut v) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            let mut scratch = vec![0.0; d.train_scratch_len()];
+            let mut adam = Adam::new(0.01);
+            for _ in 0..3 {
+                let (loss_t, correct_t) = t.step(&xs, &labels).unwrap();
+                t.write_to(&mut a).unwrap();
+                g.fill(0.0);
+                let (mut loss, mut correct) = (0.0, 0);
+                for (x, &y) in xs.chunks_exact(inputs).zip(&labels) {
+                    let (l, c) = b
+                        .train_step(x, y.into(), 1.0 / batch as f32, &mut g, &mut scratch)
+                        .unwrap();
+                    loss += l;
+                    correct += usize::from(c);
+                }
+                adam.step(b.params_mut(), &g, &mut m, &mut v).unwrap();
                 assert!(
-                    (p - q).abs() <= 1e-5 * q.abs().max(1e-2),
-                    "parameter {k}: {p} vs {q}"
+                    (loss_t - loss).abs() <= 1e-5 * loss.abs(),
+                    "{loss_t} vs {loss}"
                 );
+                assert_eq!(correct_t, correct);
+                for (k, (p, q)) in a.params().iter().zip(b.params()).enumerate() {
+                    assert!(
+                        (p - q).abs() <= 1e-5 * q.abs().max(1e-2),
+                        "{inputs}-{hidden}-{outputs}, parameter {k}: {p} vs {q}"
+                    );
+                }
             }
         }
         // A short batch is fine; a longer one, a bad label or the wrong shape is an error.
-        assert!(t.step(&mut a, &xs[..18], &labels[..2]).is_ok());
-        assert!(t.step(&mut a, &xs[..18], &[0, 6]).is_err());
-        assert!(t.step(&mut a, &xs[..17], &labels[..2]).is_err());
+        let a = net(9, 7, 6, 21);
+        let d = a.dims();
+        let buf = vec![0.0; Trainer::<Vec<f32>>::buffer_len(&d, 2)];
+        let mut t = Trainer::new(&a, 2, Adam::new(0.01), buf).unwrap();
+        let xs = [0.5; 27];
+        assert!(t.step(&xs[..9], &[1]).is_ok());
+        assert!(t.step(&xs, &[0, 1, 2]).is_err());
+        assert!(t.step(&xs[..18], &[0, 6]).is_err());
+        assert!(t.step(&xs[..17], &[0, 1]).is_err());
+        assert!(t.write_to(&mut net(9, 8, 6, 0)).is_err());
+        assert!(Trainer::new(&a, 2, Adam::new(0.01), vec![0.0; 3]).is_err());
+    }
+
+    #[test]
+    fn exp_poly_against_libm() {
+        // Cephes' expf claims a relative error of about 1 ulp; allow 2 (2.4e-7) over the range
+        // the softmax feeds it, [−87.3, 0], and up to 88.
+        let mut worst = 0.0f64;
+        let mut x = -87.3f32;
+        while x <= 88.0 {
+            let (got, want) = (f64::from(exp_poly(x)), f64::from(libm::expf(x)));
+            worst = worst.max((got - want).abs() / want);
+            x += 0.001_37;
+        }
+        println!("exp_poly: worst relative error {worst:e}");
+        assert!(worst <= 2.4e-7, "worst relative error {worst:e}");
+        assert_eq!(exp_poly(0.0), 1.0);
+        assert!(exp_poly(-1e4) > 0.0 && exp_poly(-1e4) < 1.3e-38);
+        assert!(exp_poly(f32::NEG_INFINITY) > 0.0);
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub fn train(
     let mut mlp = Mlp::new(dims, vec![0.0f32; dims.param_count()])?;
     mlp.init(&mut rng);
     let mut trainer = Trainer::new(
-        dims,
+        &mlp,
         opts.batch,
         Adam::new(opts.lr),
         vec![0.0f32; Trainer::<Vec<f32>>::buffer_len(&dims, opts.batch)],
@@ -162,8 +162,7 @@ pub fn train(
                 bx[k * width..(k + 1) * width].copy_from_slice(&xs[i * width..(i + 1) * width]);
                 by[k] = y[i];
             }
-            let (loss, right) =
-                trainer.step(&mut mlp, &bx[..batch.len() * width], &by[..batch.len()])?;
+            let (loss, right) = trainer.step(&bx[..batch.len() * width], &by[..batch.len()])?;
             loss_sum += f64::from(loss);
             correct += right;
         }
@@ -187,6 +186,7 @@ pub fn train(
             }
         }
     }
+    trainer.write_to(&mut mlp)?;
     Ok((Model::new(norm, mlp)?, history))
 }
 

@@ -276,6 +276,28 @@ impl<P: AsRef<[f32]>> Mlp<P> {
         dense(l.w2, l.b2, hidden, logits, false);
     }
 
+    /// The forward pass as [`Mlp::forward_into`] computes it, without storing the hidden
+    /// activations: each hidden unit, once through the ReLU, is added into every logit at
+    /// once. Each logit still accumulates from its bias over the hidden units in order, so the
+    /// logits are bit for bit those of `forward_into`; the hidden activations never go through
+    /// memory (on the device: no store and reload per hidden unit).
+    #[inline(always)]
+    fn forward_fused(&self, x: &[f32], logits: &mut [f32]) {
+        let l = self.layers();
+        let hidden = self.dims.hidden;
+        logits.copy_from_slice(l.b2);
+        for (j, (row, &bias)) in l.w1.chunks_exact(x.len()).zip(l.b1).enumerate() {
+            let mut acc = bias;
+            for (&wi, &xi) in row.iter().zip(x) {
+                acc += wi * xi;
+            }
+            let h = if acc < 0.0 { 0.0 } else { acc };
+            for (o, w_row) in logits.iter_mut().zip(l.w2.chunks_exact(hidden)) {
+                *o += w_row[j] * h;
+            }
+        }
+    }
+
     /// Accumulates into `grads` the gradient of a loss whose gradient with respect to the
     /// logits is `dlogits`, for one input `x` whose hidden activations (after ReLU) are
     /// `hidden`. `dhidden` is scratch of `hidden` values.
@@ -987,7 +1009,9 @@ impl<F: AsRef<[f32]>, P: AsRef<[f32]>> Model<F, P> {
     }
 
     /// Logits for one raw input row: standardise, then the forward pass. `scratch` needs
-    /// [`Dims::scratch_len`] values; the logits are returned from it.
+    /// [`Dims::scratch_len`] values; the logits are returned from it. The logits are those
+    /// of [`Mlp::forward`] on the standardised row, bit for bit, but the hidden activations
+    /// are not stored (their part of `scratch` is left as it was).
     #[inline]
     pub fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
         let d = self.dims();
@@ -999,9 +1023,8 @@ impl<F: AsRef<[f32]>, P: AsRef<[f32]>> Model<F, P> {
         }
         let (x, rest) = scratch.split_at_mut(d.inputs);
         self.norm.transform(raw, x)?;
-        let (hidden, rest) = rest.split_at_mut(d.hidden);
-        let logits = &mut rest[..d.outputs];
-        self.mlp.forward_into(x, hidden, logits);
+        let logits = &mut rest[d.hidden..d.hidden + d.outputs];
+        self.mlp.forward_fused(x, logits);
         Ok(logits)
     }
 
@@ -1149,6 +1172,72 @@ mod tests {
         // Same seed, same network.
         assert_eq!(net(10, 32, 3, 5), net(10, 32, 3, 5));
         assert_ne!(net(10, 32, 3, 5), net(10, 32, 3, 6));
+    }
+
+    #[test]
+    fn infer_matches_standardise_then_forward_bit_for_bit() {
+        let (i, h, o) = (7, 19, 4);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut mlp = net(i, h, o, 3);
+        // Biases of both signs of zero, and a dead hidden unit.
+        let l = mlp.layers_mut();
+        l.b2[1] = -0.0;
+        l.b2[2] = 0.0;
+        l.w1[..i].fill(0.0);
+        l.b1[0] = -1.0;
+        let mean = randn(&mut rng, i);
+        let mut std: Vec<f32> = randn(&mut rng, i).iter().map(|v| v.abs() + 0.1).collect();
+        // f32::MAX standardises to +inf in feature 0; times the dead unit's zero weight: NaN.
+        std[0] = 0.25;
+        let norm = Standardizer::new(mean, std, crate::transform::Fill::Value(0.5)).unwrap();
+        let mut x = vec![0.0; i];
+        norm.transform(&[f32::MAX; 7], &mut x).unwrap();
+        assert_eq!(x[0], f32::INFINITY);
+        let model = Model::new(norm, mlp.clone()).unwrap();
+        let mut rows: Vec<Vec<f32>> = (0..200).map(|_| randn(&mut rng, i)).collect();
+        rows.push(vec![0.0; i]);
+        rows.push(vec![-0.0; i]);
+        rows.push(vec![f32::NAN; i]);
+        let mut special = randn(&mut rng, i);
+        special[1] = f32::INFINITY;
+        special[4] = f32::NAN;
+        rows.push(special);
+        rows.push(vec![f32::MAX; i]);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        for raw in &rows {
+            let mut x = vec![0.0; i];
+            model.norm.transform(raw, &mut x).unwrap();
+            let mut s1 = vec![0.0; h + o];
+            let want = bits(mlp.forward(&x, &mut s1).unwrap());
+            let mut s2 = vec![0.0; model.dims().scratch_len()];
+            assert_eq!(bits(model.infer(raw, &mut s2).unwrap()), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn infer_keeps_nan_through_relu() {
+        // Feature 0 standardises to +inf: unit 0 (zero weight on it) gets 0·inf = NaN, which
+        // the ReLU must pass on; every other unit gets -inf, which it zeroes.
+        let (i, h, o) = (3, 4, 2);
+        let mut mlp = net(i, h, o, 9);
+        let l = mlp.layers_mut();
+        for j in 0..h {
+            l.w1[j * i] = if j == 0 { 0.0 } else { -1.0 };
+        }
+        let norm = Standardizer::new(vec![0.0; i], vec![0.5; i], crate::transform::Fill::Mean);
+        let model = Model::new(norm.unwrap(), mlp.clone()).unwrap();
+        let raw = [f32::MAX, 0.25, -0.5];
+        let mut x = [0.0; 3];
+        model.norm.transform(&raw, &mut x).unwrap();
+        assert_eq!(x[0], f32::INFINITY);
+        let want = mlp.forward(&x, &mut [0.0; 6]).unwrap().to_vec();
+        assert!(want.iter().all(|v| v.is_nan()));
+        let mut scratch = [0.0; 9];
+        let got = model.infer(&raw, &mut scratch).unwrap();
+        assert_eq!(
+            got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -81,6 +81,17 @@ fn clamp_inf(x: f32) -> f32 {
     }
 }
 
+/// True when no value is `NaN` or infinite (and a little more often false: when the finite
+/// values' sum overflows). One addition per value and one test per row, where checking each
+/// value costs a test and a branch: a row that passes needs no `clean`.
+/// A non-finite value makes the sum non-finite, and it stays so: `NaN` absorbs everything,
+/// `±inf` plus a finite value is `±inf`, and `inf + -inf` is `NaN`.
+#[inline(always)]
+fn all_finite(x: &[f32]) -> bool {
+    // Starting from -0.0, the first addition is exact (`-0.0 + v == v`) and folds away.
+    x.iter().fold(-0.0f32, |sum, &v| sum + v).is_finite()
+}
+
 /// Fitted standardisation parameters: `(x - mean) / std` with the missing-value policy.
 ///
 /// ```
@@ -174,8 +185,8 @@ impl<F: AsRef<[f32]>> Standardizer<F> {
         }
     }
 
-    /// The value to standardise: `v` itself when finite (one comparison on the common path),
-    /// else the fill for `NaN` and `±f32::MAX` for `±inf`.
+    /// The value to standardise: `v` itself when finite, else the fill for `NaN` and
+    /// `±f32::MAX` for `±inf`. Only rows that fail [`all_finite`] go through it.
     #[inline(always)]
     fn clean(&self, v: f32, mean: f32) -> f32 {
         if v.abs() <= f32::MAX {
@@ -198,9 +209,15 @@ impl<F: AsRef<[f32]>> Standardizer<F> {
             let found = if x.len() != n { x.len() } else { out.len() };
             return Err(TransformError::DimensionMismatch { expected: n, found });
         }
-        for (((o, &v), &mu), &sd) in out.iter_mut().zip(x).zip(self.mean()).zip(self.std()) {
-            *o = (self.clean(v, mu) - mu) / sd;
+        if all_finite(x) {
+            // `clean` is the identity on finite values.
+            out.copy_from_slice(x);
+        } else {
+            for ((o, &v), &mu) in out.iter_mut().zip(x).zip(self.mean()) {
+                *o = self.clean(v, mu);
+            }
         }
+        self.standardize(out);
         Ok(())
     }
 
@@ -213,10 +230,23 @@ impl<F: AsRef<[f32]>> Standardizer<F> {
                 found: x.len(),
             });
         }
-        for ((v, &mu), &sd) in x.iter_mut().zip(self.mean()).zip(self.std()) {
-            *v = (self.clean(*v, mu) - mu) / sd;
+        if !all_finite(x) {
+            for (v, &mu) in x.iter_mut().zip(self.mean()) {
+                *v = self.clean(*v, mu);
+            }
         }
+        self.standardize(x);
         Ok(())
+    }
+
+    /// `(v - mean) / std` in place, over values already cleaned. Both paths of
+    /// [`transform`](Self::transform) end here, so the arithmetic exists once: the two paths
+    /// join on the cleaned values rather than on the results.
+    #[inline(always)]
+    fn standardize(&self, x: &mut [f32]) {
+        for ((v, &mu), &sd) in x.iter_mut().zip(self.mean()).zip(self.std()) {
+            *v = (*v - mu) / sd;
+        }
     }
 }
 
@@ -585,6 +615,59 @@ mod tests {
         );
         let mut t3 = Normalizer::<2>::new(Fill::Mean);
         assert!(t3.partial_fit(&[1.0]).is_err());
+    }
+
+    /// `(clean(v) - mean) / std` per value, the definition both paths of `transform` follow.
+    fn reference(s: &Standardizer<[f32; 3]>, x: &[f32; 3]) -> [u32; 3] {
+        core::array::from_fn(|j| {
+            let (v, mu, sd) = (x[j], s.mean()[j], s.std()[j]);
+            let c = if v.is_nan() {
+                match s.fill() {
+                    Fill::Value(c) => c,
+                    Fill::Mean => mu,
+                }
+            } else if v == f32::INFINITY {
+                f32::MAX
+            } else if v == f32::NEG_INFINITY {
+                f32::MIN
+            } else {
+                v
+            };
+            ((c - mu) / sd).to_bits()
+        })
+    }
+
+    #[test]
+    fn rows_with_non_finite_values_take_the_cleaning_path() {
+        let rows: [[f32; 3]; 10] = [
+            [1.5, -2.0, 0.25],
+            [f32::NAN, -2.0, 0.25],
+            [1.5, f32::INFINITY, 0.25],
+            [1.5, -2.0, f32::NEG_INFINITY],
+            [f32::INFINITY, f32::NEG_INFINITY, 3.0],
+            [f32::NAN, f32::INFINITY, f32::NEG_INFINITY],
+            // Finite values whose sum overflows: the check fails, the slow path agrees.
+            [f32::MAX, f32::MAX, 1.0],
+            [f32::MIN, -1.0, f32::MIN],
+            // Finite values whose standardised value overflows.
+            [f32::MAX, 0.0, -0.0],
+            [-0.0, f32::MIN_POSITIVE, -f32::MIN_POSITIVE],
+        ];
+        for fill in [Fill::Mean, Fill::Value(-7.5)] {
+            let s = Standardizer::new([0.5f32, -1.0, 2.0], [0.25f32, 3.0, 0.5], fill).unwrap();
+            for row in &rows {
+                let mut out = [0.0; 3];
+                s.transform(row, &mut out).unwrap();
+                assert_eq!(
+                    out.map(f32::to_bits),
+                    reference(&s, row),
+                    "{row:?} {fill:?}"
+                );
+                let mut in_place = *row;
+                s.transform_in_place(&mut in_place).unwrap();
+                assert_eq!(in_place.map(f32::to_bits), reference(&s, row), "{row:?}");
+            }
+        }
     }
 
     #[test]

@@ -176,18 +176,6 @@ fn split_mut<'a>(dims: &Dims, p: &'a mut [f32]) -> LayersMut<'a> {
     LayersMut { w1, b1, w2, b2 }
 }
 
-/// `out[j] = b[j] + Σ_i w[j, i]·x[i]`, accumulated in input order; ReLU when asked.
-#[inline(always)]
-fn dense(w: &[f32], b: &[f32], x: &[f32], out: &mut [f32], relu: bool) {
-    for ((o, &bias), row) in out.iter_mut().zip(b).zip(w.chunks_exact(x.len())) {
-        let mut acc = bias;
-        for (&wi, &xi) in row.iter().zip(x) {
-            acc += wi * xi;
-        }
-        *o = if relu && acc < 0.0 { 0.0 } else { acc };
-    }
-}
-
 /// The network: dimensions and a flat parameter buffer `P`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mlp<P> {
@@ -264,27 +252,23 @@ impl<P: AsRef<[f32]>> Mlp<P> {
         }
         let (hidden, rest) = scratch.split_at_mut(d.hidden);
         let logits = &mut rest[..d.outputs];
-        self.forward_into(x, hidden, logits);
+        self.forward_into(x, Some(hidden), logits);
         Ok(logits)
     }
 
-    /// The forward pass over exact-size buffers (lengths already checked by the caller).
+    /// The forward pass over exact-size buffers (lengths already checked by the caller),
+    /// storing the hidden activations (after the ReLU) into `hidden` when given.
+    ///
+    /// The one forward pass of the crate, for inference on every target and for the
+    /// per-example training path. Hidden unit `j` accumulates from its bias over the inputs in
+    /// order; once through the ReLU (which passes NaN on) it is added into every logit at once,
+    /// so each logit accumulates from its bias over the hidden units in order: the dense layer
+    /// by layer sums, operation for operation. Without `hidden` the activations never go
+    /// through memory (on the device: no store and reload per hidden unit).
     #[inline(always)]
-    fn forward_into(&self, x: &[f32], hidden: &mut [f32], logits: &mut [f32]) {
+    fn forward_into(&self, x: &[f32], mut hidden: Option<&mut [f32]>, logits: &mut [f32]) {
         let l = self.layers();
-        dense(l.w1, l.b1, x, hidden, true);
-        dense(l.w2, l.b2, hidden, logits, false);
-    }
-
-    /// The forward pass as [`Mlp::forward_into`] computes it, without storing the hidden
-    /// activations: each hidden unit, once through the ReLU, is added into every logit at
-    /// once. Each logit still accumulates from its bias over the hidden units in order, so the
-    /// logits are bit for bit those of `forward_into`; the hidden activations never go through
-    /// memory (on the device: no store and reload per hidden unit).
-    #[inline(always)]
-    fn forward_fused(&self, x: &[f32], logits: &mut [f32]) {
-        let l = self.layers();
-        let hidden = self.dims.hidden;
+        let width = self.dims.hidden;
         logits.copy_from_slice(l.b2);
         for (j, (row, &bias)) in l.w1.chunks_exact(x.len()).zip(l.b1).enumerate() {
             let mut acc = bias;
@@ -292,7 +276,10 @@ impl<P: AsRef<[f32]>> Mlp<P> {
                 acc += wi * xi;
             }
             let h = if acc < 0.0 { 0.0 } else { acc };
-            for (o, w_row) in logits.iter_mut().zip(l.w2.chunks_exact(hidden)) {
+            if let Some(out) = hidden.as_deref_mut() {
+                out[j] = h;
+            }
+            for (o, w_row) in logits.iter_mut().zip(l.w2.chunks_exact(width)) {
                 *o += w_row[j] * h;
             }
         }
@@ -426,7 +413,7 @@ impl<P: AsRef<[f32]> + AsMut<[f32]>> Mlp<P> {
         let (logits, rest) = rest.split_at_mut(d.outputs);
         let (dlogits, rest) = rest.split_at_mut(d.outputs);
         let dhidden = &mut rest[..d.hidden];
-        self.forward_into(x, hidden, logits);
+        self.forward_into(x, Some(hidden), logits);
         let correct = argmax(logits) == label;
         let loss = softmax_cross_entropy(logits, label, scale, dlogits);
         self.backward_into(x, hidden, dlogits, dhidden, grads);
@@ -1024,7 +1011,7 @@ impl<F: AsRef<[f32]>, P: AsRef<[f32]>> Model<F, P> {
         let (x, rest) = scratch.split_at_mut(d.inputs);
         self.norm.transform(raw, x)?;
         let logits = &mut rest[d.hidden..d.hidden + d.outputs];
-        self.mlp.forward_fused(x, logits);
+        self.mlp.forward_into(x, None, logits);
         Ok(logits)
     }
 
@@ -1174,8 +1161,28 @@ mod tests {
         assert_ne!(net(10, 32, 3, 5), net(10, 32, 3, 6));
     }
 
+    /// The textbook forward pass, one dense layer after the other (the test's oracle for the
+    /// fused loop in `forward_into`): each sum from its bias, in input order.
+    fn layer_by_layer(mlp: &Mlp<Vec<f32>>, x: &[f32]) -> Vec<f32> {
+        let l = mlp.layers();
+        let dense = |w: &[f32], b: &[f32], x: &[f32], relu: bool| -> Vec<f32> {
+            w.chunks_exact(x.len())
+                .zip(b)
+                .map(|(row, &bias)| {
+                    let mut acc = bias;
+                    for (&wi, &xi) in row.iter().zip(x) {
+                        acc += wi * xi;
+                    }
+                    if relu && acc < 0.0 { 0.0 } else { acc }
+                })
+                .collect()
+        };
+        let h = dense(l.w1, l.b1, x, true);
+        dense(l.w2, l.b2, &h, false)
+    }
+
     #[test]
-    fn infer_matches_standardise_then_forward_bit_for_bit() {
+    fn forward_and_infer_match_the_layer_by_layer_pass_bit_for_bit() {
         let (i, h, o) = (7, 19, 4);
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut mlp = net(i, h, o, 3);
@@ -1208,7 +1215,9 @@ mod tests {
             let mut x = vec![0.0; i];
             model.norm.transform(raw, &mut x).unwrap();
             let mut s1 = vec![0.0; h + o];
-            let want = bits(mlp.forward(&x, &mut s1).unwrap());
+            let got = bits(mlp.forward(&x, &mut s1).unwrap());
+            let want = bits(&layer_by_layer(&mlp, &x));
+            assert_eq!(got, want, "{raw:?}");
             let mut s2 = vec![0.0; model.dims().scratch_len()];
             assert_eq!(bits(model.infer(raw, &mut s2).unwrap()), want, "{raw:?}");
         }

@@ -843,28 +843,31 @@ pub fn softmax_cross_entropy(logits: &[f32], label: usize, scale: f32, dlogits: 
 /// [`softmax_cross_entropy`] to within a few ulps.
 fn batch_cross_entropy(zt: &[f32], labels: &[u8], scale: f32, dzt: &mut [f32]) -> (f32, usize) {
     let o = zt.len() / labels.len();
-    for (z, d) in zt.chunks_exact(o).zip(dzt.chunks_exact_mut(o)) {
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (mut loss, mut correct) = (0.0f32, 0usize);
+    // Per column: the argmax (checked against the label), the maximum subtracted for
+    // stability, and the label's term of −log softmax[label] = log Σ exp(z − max) − (z[label]
+    // − max).
+    for ((z, d), &label) in zt.chunks_exact(o).zip(dzt.chunks_exact_mut(o)).zip(labels) {
+        let label = usize::from(label);
+        let best = argmax(z);
+        correct += usize::from(best == label);
+        let max = z[best];
         for (d, &z) in d.iter_mut().zip(z) {
             *d = z - max;
         }
+        loss -= d[label];
     }
     for d in dzt.iter_mut() {
         *d = exp_poly(*d);
     }
-    let (mut loss, mut correct) = (0.0f32, 0usize);
-    for ((z, d), &label) in zt.chunks_exact(o).zip(dzt.chunks_exact_mut(o)).zip(labels) {
-        let label = usize::from(label);
-        correct += usize::from(argmax(z) == label);
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for (d, &label) in dzt.chunks_exact_mut(o).zip(labels) {
         let sum: f32 = d.iter().sum();
-        // −log softmax[label] = log Σ exp(z − max) − (z[label] − max)
-        loss += libm::logf(sum) - (z[label] - max);
+        loss += libm::logf(sum);
         let inv = scale / sum;
         for d in d.iter_mut() {
             *d *= inv;
         }
-        d[label] -= scale;
+        d[usize::from(label)] -= scale;
     }
     (loss, correct)
 }

@@ -541,6 +541,10 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// One mini-batch: `xs` holds `labels.len()` (at most `max_batch`) standardised rows,
     /// row-major. Takes one Adam step on the mean cross-entropy gradient over the batch and
     /// returns the summed loss and the number of examples predicted right before the step.
+    ///
+    /// Inlined (with the loops it calls) so that a caller can compile it for a wider vector
+    /// unit, as the host does for AVX2.
+    #[inline(always)]
     pub fn step(&mut self, xs: &[f32], labels: &[u8]) -> Result<(f32, usize), MlpError> {
         let d = self.dims;
         let n = labels.len();
@@ -715,6 +719,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `out[r, :] = Σ_b d[r, b] · x[:, b]` for `d` column-major (`rows × n`), `x` column-major
 /// (`cols × n`) and `out` row-major (`rows × cols`): a sum of outer products, accumulated
 /// [`LANES`] columns at a time in registers.
+#[inline(always)]
 fn outer_sum(d: &[f32], x: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     let full = cols / LANES * LANES;
     for (r, orow) in out.chunks_exact_mut(cols).enumerate() {
@@ -752,6 +757,7 @@ fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
 }
 
 /// `out[r] = Σ_c m[r, c]` for a column-major matrix of `rows` rows.
+#[inline(always)]
 fn sum_columns(m: &[f32], rows: usize, out: &mut [f32]) {
     out.fill(0.0);
     for col in m.chunks_exact(rows) {
@@ -841,6 +847,7 @@ pub fn softmax_cross_entropy(logits: &[f32], label: usize, scale: f32, dlogits: 
 /// normalisation: the summed loss, the count of columns whose argmax is the label, and the
 /// gradient `(softmax − onehot) · scale` into `dzt`. Used by [`Trainer`]; agrees with
 /// [`softmax_cross_entropy`] to within a few ulps.
+#[inline(always)]
 fn batch_cross_entropy(zt: &[f32], labels: &[u8], scale: f32, dzt: &mut [f32]) -> (f32, usize) {
     let o = zt.len() / labels.len();
     let (mut loss, mut correct) = (0.0f32, 0usize);
@@ -937,6 +944,7 @@ impl Adam {
 
     /// One update of `params` from `grads`, with the moment estimates `m` and `v` (all of the
     /// same length; `m` and `v` start at zero).
+    #[inline(always)]
     pub fn step(
         &mut self,
         params: &mut [f32],

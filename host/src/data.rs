@@ -133,11 +133,38 @@ pub fn parse_header(line: &str) -> std::result::Result<Vec<String>, (usize, Stri
 /// Parses a cell as a number; `None` for text that is not one. Empty, `NaN` and `NA` are
 /// missing values (`NaN`).
 pub fn parse_cell(cell: &str) -> Option<f32> {
+    if let Some(v) = small_integer(cell) {
+        return Some(v);
+    }
     let t = cell.trim();
     if t.is_empty() || t.eq_ignore_ascii_case("nan") || t == "NA" || t == "N/A" {
         return Some(f32::NAN);
     }
     t.parse::<f32>().ok()
+}
+
+/// A cell that is an integer of at most 7 digits (optionally negative), the common case of
+/// pixel and count columns, without the general float parser: such integers are below 2²⁴,
+/// so the value is exactly the one `f32::from_str` gives.
+#[inline]
+fn small_integer(cell: &str) -> Option<f32> {
+    let b = cell.as_bytes();
+    let (negative, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 7 {
+        return None;
+    }
+    let mut v = 0u32;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(d - b'0');
+    }
+    let v = v as f32;
+    Some(if negative { -v } else { v })
 }
 
 /// Reads `path` and parses it; see the [module docs](self) for the format.
@@ -210,17 +237,22 @@ pub fn parse(path: &Path, text: &str, labels: Labels<'_>) -> Result<Dataset> {
     let mut features = Vec::new();
     let mut label_values = label_col.map(|_| Vec::new());
     let mut row_lines = Vec::new();
+    let mut split: Vec<&str> = Vec::with_capacity(names.len());
     for (line_no, line) in lines {
         if line.trim().is_empty() {
             continue;
         }
-        // Fast path: a line without quotes splits on commas without copying its fields.
-        let owned;
-        let fields: Vec<&str> = if line.contains('"') {
+        // Fast path: a line without quotes splits on commas without copying its fields, into
+        // one buffer for all rows.
+        let (owned, quoted): (Vec<String>, Vec<&str>);
+        let fields: &[&str] = if line.contains('"') {
             owned = split_fields(line).map_err(|m| err(line_no, 0, m))?;
-            owned.iter().map(String::as_str).collect()
+            quoted = owned.iter().map(String::as_str).collect();
+            &quoted
         } else {
-            line.split(',').collect()
+            split.clear();
+            split.extend(line.split(','));
+            &split
         };
         if fields.len() != names.len() {
             let column = fields.len().min(names.len()) + 1;
@@ -296,6 +328,24 @@ fn parse_label(cell: &str) -> std::result::Result<u8, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_integer_fast_path_gives_the_float_parser_s_bits() {
+        let mut cells: Vec<String> = (-1200..1200).map(|v: i32| v.to_string()).collect();
+        cells.extend(
+            [
+                "0", "-0", "007", "9999999", "-9999999", "16777217", "12345678", "+5", "1e3", "5.",
+            ]
+            .map(String::from),
+        );
+        for c in &cells {
+            let want = c.parse::<f32>().ok().map(f32::to_bits);
+            assert_eq!(parse_cell(c).map(f32::to_bits), want, "{c}");
+        }
+        assert_eq!(small_integer("12345678"), None);
+        assert_eq!(small_integer("1.5"), None);
+        assert_eq!(small_integer("-"), None);
+    }
 
     fn p(text: &str) -> Result<Dataset> {
         parse(Path::new("t.csv"), text, Labels::Required("label"))

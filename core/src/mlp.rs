@@ -478,9 +478,12 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// Values of buffer that a network of these dimensions needs for batches of up to
     /// `max_batch` examples.
     pub const fn buffer_len(dims: &Dims, max_batch: usize) -> usize {
-        // working parameters, grads, m, v; hidden activations and their gradient; logits and
-        // their gradient
-        4 * dims.param_count() + 2 * dims.hidden * max_batch + 2 * dims.outputs * max_batch
+        // working parameters, grads, m, v; a column-major copy of W2 (fused products); hidden
+        // activations and their gradient; logits and their gradient
+        4 * dims.param_count()
+            + dims.outputs * dims.hidden
+            + 2 * dims.hidden * max_batch
+            + 2 * dims.outputs * max_batch
     }
 
     /// A trainer that starts from the parameters of `mlp`, for batches of up to `max_batch`
@@ -546,6 +549,26 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// unit, as the host does for AVX2.
     #[inline(always)]
     pub fn step(&mut self, xs: &[f32], labels: &[u8]) -> Result<(f32, usize), MlpError> {
+        self.step_impl::<false>(xs, labels)
+    }
+
+    /// [`Trainer::step`] with every matrix product computed by fused multiply-adds
+    /// (`f32::mul_add`, each sum from zero in order) in blocks of 32 rows × 2 columns, instead
+    /// of nalgebra's product: for a CPU with FMA, where the host compiles it with the `fma`
+    /// target feature (elsewhere `mul_add` is a slow, exact software routine, so the numbers
+    /// are the same, only slower). Needs the `std` feature.
+    #[cfg(any(test, feature = "std"))]
+    #[inline(always)]
+    pub fn step_fused(&mut self, xs: &[f32], labels: &[u8]) -> Result<(f32, usize), MlpError> {
+        self.step_impl::<true>(xs, labels)
+    }
+
+    #[inline(always)]
+    fn step_impl<const FUSED: bool>(
+        &mut self,
+        xs: &[f32],
+        labels: &[u8],
+    ) -> Result<(f32, usize), MlpError> {
         let d = self.dims;
         let n = labels.len();
         if n > self.batch {
@@ -576,6 +599,7 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         let (grads, rest) = rest.split_at_mut(p);
         let (m, rest) = rest.split_at_mut(p);
         let (v, rest) = rest.split_at_mut(p);
+        let (w2c, rest) = rest.split_at_mut(o * h);
         let (ht, rest) = rest.split_at_mut(h * self.batch);
         let (dht, rest) = rest.split_at_mut(h * self.batch);
         let (zt, dzt) = rest.split_at_mut(o * self.batch);
@@ -588,19 +612,37 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
 
         // The working copy: W1 column-major (h × i), then b1, W2 (PyTorch's o × h), b2.
         let l = split(&d, work);
+        #[cfg(any(test, feature = "std"))]
+        if FUSED {
+            // Every product as `fma_product`: C (column-major) = A (column-major) · B (strided).
+            fma_product(ht, l.w1, xs, (h, i, n), (1, i));
+            relu_bias(ht, l.b1);
+            transpose_into(l.w2, o, h, w2c);
+            fma_product(zt, w2c, ht, (o, h, n), (1, h));
+            for col in zt.chunks_exact_mut(o) {
+                for (z, &bias) in col.iter_mut().zip(l.b2) {
+                    *z += bias;
+                }
+            }
+            let (loss, correct) = batch_cross_entropy(zt, labels, 1.0 / n as f32, dzt);
+            let g = split_mut(&d, grads);
+            // dW2ᵀ = H · dZᵀ ; db2 = Σ dZ ; dH = W2ᵀ · dZ, masked ; dW1 = dH · X ; db1 = Σ dH
+            fma_product(g.w2, ht, dzt, (h, n, o), (o, 1));
+            sum_columns(dzt, o, g.b2);
+            fma_product(dht, l.w2, dzt, (h, o, n), (1, o));
+            relu_mask(dht, ht);
+            fma_product(g.w1, dht, xs, (h, n, i), (i, 1));
+            sum_columns(dht, h, g.b1);
+            self.adam.step(work, grads, m, v)?;
+            return Ok((loss, correct));
+        }
+        let _ = w2c;
         // Every left operand of a product is column-major: nalgebra's portable product (no_std,
         // and with `std-gemm` whenever a dimension is 5 or less, e.g. a short last batch)
         // assumes it.
         // Hidden activations, one column per example: H = ReLU(W1 · Xᵀ + b1).
         col_major_mut(ht, h, n).gemm(1.0, &col_major(l.w1, h, i), &col_major(xs, i, n), 0.0);
-        for col in ht.chunks_exact_mut(h) {
-            for (a, &bias) in col.iter_mut().zip(l.b1) {
-                *a += bias;
-                if *a < 0.0 {
-                    *a = 0.0;
-                }
-            }
-        }
+        relu_bias(ht, l.b1);
         // The output layer: matrixmultiply's products when nalgebra uses them for these
         // dimensions (then any strides are fine), otherwise loops over the hidden units, eight
         // lanes at a time (nalgebra's portable product is slower for a handful of classes).
@@ -638,11 +680,7 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
                 }
             }
         }
-        for (dh, &a) in dht.iter_mut().zip(ht.iter()) {
-            if a <= 0.0 {
-                *dh = 0.0;
-            }
-        }
+        relu_mask(dht, ht);
         // dW1 (column-major, as the working copy) = dH · X ; db1 = Σ dH
         col_major_mut(g.w1, h, i).gemm(1.0, &col_major(dht, h, n), &row_major(xs, n, i), 0.0);
         sum_columns(dht, h, g.b1);
@@ -744,6 +782,114 @@ fn outer_sum(d: &[f32], x: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
                 *t += dv * xv;
             }
         }
+    }
+}
+
+/// Adds the bias to each column of the column-major `hidden` (one column per example) and
+/// applies the ReLU.
+#[inline(always)]
+fn relu_bias(hidden: &mut [f32], bias: &[f32]) {
+    for col in hidden.chunks_exact_mut(bias.len()) {
+        for (a, &b) in col.iter_mut().zip(bias) {
+            *a += b;
+            if *a < 0.0 {
+                *a = 0.0;
+            }
+        }
+    }
+}
+
+/// Zeroes the gradient of every hidden activation the ReLU switched off.
+#[inline(always)]
+fn relu_mask(dhidden: &mut [f32], hidden: &[f32]) {
+    for (dh, &a) in dhidden.iter_mut().zip(hidden) {
+        if a <= 0.0 {
+            *dh = 0.0;
+        }
+    }
+}
+
+/// `c = a · b` by fused multiply-adds, for `dims = (m, k, n)`: `a` column-major (`m × k`),
+/// element `(kk, j)` of `b` at `kk · strides.0 + j · strides.1`, `c` column-major (`m × n`).
+/// Each element is one chain of `mul_add` from zero in `kk` order; blocks of 32 rows × 2
+/// columns (16 AVX registers of sums), then 8 rows, then single rows and columns.
+#[cfg(any(test, feature = "std"))]
+#[inline(always)]
+fn fma_product(
+    c: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    dims: (usize, usize, usize),
+    strides: (usize, usize),
+) {
+    let (m, _, n) = dims;
+    let mut j = 0;
+    while j < n {
+        let pair = j + 2 <= n;
+        let mut r = 0;
+        while r + 32 <= m {
+            if pair {
+                fma_block::<32, 2>(c, a, b, dims, strides, (r, j));
+            } else {
+                fma_block::<32, 1>(c, a, b, dims, strides, (r, j));
+            }
+            r += 32;
+        }
+        while r + 8 <= m {
+            if pair {
+                fma_block::<8, 2>(c, a, b, dims, strides, (r, j));
+            } else {
+                fma_block::<8, 1>(c, a, b, dims, strides, (r, j));
+            }
+            r += 8;
+        }
+        while r < m {
+            if pair {
+                fma_block::<1, 2>(c, a, b, dims, strides, (r, j));
+            } else {
+                fma_block::<1, 1>(c, a, b, dims, strides, (r, j));
+            }
+            r += 1;
+        }
+        j += if pair { 2 } else { 1 };
+    }
+}
+
+/// One `R × C` block of [`fma_product`] at row `r0`, column `j0`.
+#[cfg(any(test, feature = "std"))]
+#[inline(always)]
+fn fma_block<const R: usize, const C: usize>(
+    c: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    (m, k, _): (usize, usize, usize),
+    (brs, bcs): (usize, usize),
+    (r0, j0): (usize, usize),
+) {
+    let mut s0 = [0.0f32; R];
+    let mut s1 = [0.0f32; R];
+    let b = &b[j0 * bcs..];
+    for (kk, acol) in a.chunks_exact(m).take(k).enumerate() {
+        let Some(av) = acol[r0..].first_chunk::<R>() else {
+            return;
+        };
+        let at = kk * brs;
+        let b0 = b[at];
+        if C == 2 {
+            let b1 = b[at + bcs];
+            for l in 0..R {
+                s0[l] = av[l].mul_add(b0, s0[l]);
+                s1[l] = av[l].mul_add(b1, s1[l]);
+            }
+        } else {
+            for l in 0..R {
+                s0[l] = av[l].mul_add(b0, s0[l]);
+            }
+        }
+    }
+    c[j0 * m + r0..][..R].copy_from_slice(&s0);
+    if C == 2 {
+        c[(j0 + 1) * m + r0..][..R].copy_from_slice(&s1);
     }
 }
 
@@ -1406,12 +1552,16 @@ mod tests {
         // softmax uses `exp_poly`: the results agree to rounding (checked at 1e-5 relative over
         // three steps). Shapes with a dimension of 5 or less take nalgebra's portable product
         // even with `std-gemm`; the others take matrixmultiply's kernels there.
-        for (inputs, hidden, outputs, batch, seed) in [
+        // `step_fused` (fused multiply-adds) is checked the same way.
+        let shapes = [
             (9, 7, 6, 8, 21),
             (4, 3, 2, 5, 22),
             (13, 32, 3, 12, 23),
             (64, 32, 10, 9, 24),
-        ] {
+        ];
+        for ((inputs, hidden, outputs, batch, seed), fused) in
+            shapes.into_iter().flat_map(|s| [(s, false), (s, true)])
+        {
             let mut a = net(inputs, hidden, outputs, seed);
             let mut b = a.clone();
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -1430,7 +1580,11 @@ mod tests {
             let mut scratch = vec![0.0; d.train_scratch_len()];
             let mut adam = Adam::new(0.01);
             for _ in 0..3 {
-                let (loss_t, correct_t) = t.step(&xs, &labels).unwrap();
+                let (loss_t, correct_t) = if fused {
+                    t.step_fused(&xs, &labels).unwrap()
+                } else {
+                    t.step(&xs, &labels).unwrap()
+                };
                 t.write_to(&mut a).unwrap();
                 g.fill(0.0);
                 let (mut loss, mut correct) = (0.0, 0);
@@ -1450,7 +1604,7 @@ mod tests {
                 for (k, (p, q)) in a.params().iter().zip(b.params()).enumerate() {
                     assert!(
                         (p - q).abs() <= 1e-5 * q.abs().max(1e-2),
-                        "{inputs}-{hidden}-{outputs}, parameter {k}: {p} vs {q}"
+                        "{inputs}-{hidden}-{outputs} (fused {fused}), parameter {k}: {p} vs {q}"
                     );
                 }
             }
@@ -1467,6 +1621,41 @@ mod tests {
         assert!(t.step(&xs[..17], &[0, 1]).is_err());
         assert!(t.write_to(&mut net(9, 8, 6, 0)).is_err());
         assert!(Trainer::new(&a, 2, Adam::new(0.01), vec![0.0; 3]).is_err());
+    }
+
+    #[test]
+    fn fma_product_is_one_fused_chain_per_element() {
+        // Against the textbook triple loop with the same `mul_add` chain: bit for bit, over
+        // shapes that exercise every block size (32, 8, 1 rows; 2 and 1 columns) and both
+        // layouts of `b`.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (m, k, n) in [
+            (37, 5, 3),
+            (32, 64, 32),
+            (10, 32, 9),
+            (1, 1, 1),
+            (41, 13, 2),
+        ] {
+            let a = randn(&mut rng, m * k);
+            let b = randn(&mut rng, k * n);
+            for (brs, bcs) in [(1, k), (n, 1)] {
+                let mut c = vec![f32::NAN; m * n];
+                fma_product(&mut c, &a, &b, (m, k, n), (brs, bcs));
+                for r in 0..m {
+                    for j in 0..n {
+                        let mut want = 0.0f32;
+                        for kk in 0..k {
+                            want = a[kk * m + r].mul_add(b[kk * brs + j * bcs], want);
+                        }
+                        assert_eq!(
+                            c[j * m + r].to_bits(),
+                            want.to_bits(),
+                            "{m}x{k}x{n} ({r}, {j})"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

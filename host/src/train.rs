@@ -103,16 +103,41 @@ pub enum TrainError {
     Transform(#[from] TransformError),
 }
 
-/// One [`Trainer::step`], compiled a second time for AVX2 and taken where the CPU has it: the
-/// trainer's own loops (Adam, the softmax, bias and ReLU) then run eight lanes wide instead of
-/// SSE2's four. The same operations in the same order (nothing is fused), so the same numbers.
+/// One trainer step in the best build this CPU runs, chosen at run time:
+/// - AVX2 and FMA: [`Trainer::step_fused`] compiled for both: every matrix product as register
+///   blocks of fused multiply-adds, the trainer's own loops (Adam, softmax, bias, ReLU) eight
+///   lanes wide;
+/// - AVX2 alone: [`Trainer::step`] compiled for AVX2 (its loops eight lanes wide, the products
+///   through matrixmultiply);
+/// - otherwise the baseline build of [`Trainer::step`].
+///
+/// Each build computes exactly what its function computes in the baseline build (nothing is
+/// reassociated, and `mul_add` is exact in software too); the fused and unfused steps differ
+/// by rounding, as any two orders of summation do.
 fn step(trainer: &mut Trainer<Vec<f32>>, xs: &[f32], ys: &[u8]) -> Result<(f32, usize), MlpError> {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { step_avx2(trainer, xs, ys) };
+    {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA, checked just above.
+            return unsafe { step_avx2_fma(trainer, xs, ys) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { step_avx2(trainer, xs, ys) };
+        }
     }
     trainer.step(xs, ys)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn step_avx2_fma(
+    trainer: &mut Trainer<Vec<f32>>,
+    xs: &[f32],
+    ys: &[u8],
+) -> Result<(f32, usize), MlpError> {
+    trainer.step_fused(xs, ys)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -217,9 +242,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_avx2_step_computes_the_same_numbers_as_the_baseline_one() {
-        // `step` takes the AVX2 build where the CPU has it; `Trainer::step` called here is the
-        // baseline (SSE2) build. Same operations, same order: the same bits.
+    fn the_dispatched_step_computes_what_its_baseline_build_computes() {
+        // `step` takes an AVX2 (and FMA) build where the CPU has them; the trainer methods
+        // called here are the baseline (SSE2) build, `mul_add` in software. Same operations,
+        // same order: the same bits.
+        #[cfg(target_arch = "x86_64")]
+        let fused = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma");
+        #[cfg(not(target_arch = "x86_64"))]
+        let fused = false;
         let d = Dims::new(13, 32, 3).unwrap();
         let mut mlp = Mlp::new(d, vec![0.0f32; d.param_count()]).unwrap();
         mlp.init(&mut ChaCha8Rng::seed_from_u64(5));
@@ -232,7 +263,11 @@ mod tests {
         let mut b = Trainer::new(&mlp, 32, Adam::new(0.01), buf()).unwrap();
         for _ in 0..20 {
             let ra = step(&mut a, &xs, &ys).unwrap();
-            let rb = b.step(&xs, &ys).unwrap();
+            let rb = if fused {
+                b.step_fused(&xs, &ys).unwrap()
+            } else {
+                b.step(&xs, &ys).unwrap()
+            };
             assert_eq!(ra.0.to_bits(), rb.0.to_bits());
             assert_eq!(ra.1, rb.1);
         }

@@ -268,13 +268,10 @@ impl<P: AsRef<[f32]>> Mlp<P> {
     #[inline(always)]
     fn forward_into(&self, x: &[f32], mut hidden: Option<&mut [f32]>, logits: &mut [f32]) {
         let l = self.layers();
-        let width = self.dims.hidden;
+        let (inputs, width) = (x.len(), self.dims.hidden);
         logits.copy_from_slice(l.b2);
-        for (j, (row, &bias)) in l.w1.chunks_exact(x.len()).zip(l.b1).enumerate() {
-            let mut acc = bias;
-            for (&wi, &xi) in row.iter().zip(x) {
-                acc += wi * xi;
-            }
+        // Unit `j` after the ReLU: stored when asked, then added into every logit.
+        let mut emit = |j: usize, acc: f32| {
             let h = if acc < 0.0 { 0.0 } else { acc };
             if let Some(out) = hidden.as_deref_mut() {
                 out[j] = h;
@@ -282,6 +279,34 @@ impl<P: AsRef<[f32]>> Mlp<P> {
             for (o, w_row) in logits.iter_mut().zip(l.w2.chunks_exact(width)) {
                 *o += w_row[j] * h;
             }
+        };
+        // Four units at a time: four independent sums (each still from its bias, in input
+        // order), so that a CPU overlaps them instead of waiting on one chain of additions.
+        let groups = l.w1.chunks_exact(4 * inputs).zip(l.b1.chunks_exact(4));
+        let mut j = 0;
+        for (rows, bias) in groups {
+            let mut acc = [bias[0], bias[1], bias[2], bias[3]];
+            let (r0, rest) = rows.split_at(inputs);
+            let (r1, rest) = rest.split_at(inputs);
+            let (r2, r3) = rest.split_at(inputs);
+            for (ii, &xi) in x.iter().enumerate() {
+                acc[0] += r0[ii] * xi;
+                acc[1] += r1[ii] * xi;
+                acc[2] += r2[ii] * xi;
+                acc[3] += r3[ii] * xi;
+            }
+            for a in acc {
+                emit(j, a);
+                j += 1;
+            }
+        }
+        for (row, &bias) in l.w1.chunks_exact(inputs).zip(l.b1).skip(j) {
+            let mut acc = bias;
+            for (&wi, &xi) in row.iter().zip(x) {
+                acc += wi * xi;
+            }
+            emit(j, acc);
+            j += 1;
         }
     }
 

@@ -237,36 +237,33 @@ pub fn parse(path: &Path, text: &str, labels: Labels<'_>) -> Result<Dataset> {
     let mut features = Vec::new();
     let mut label_values = label_col.map(|_| Vec::new());
     let mut row_lines = Vec::new();
-    let mut split: Vec<&str> = Vec::with_capacity(names.len());
     for (line_no, line) in lines {
         if line.trim().is_empty() {
             continue;
         }
-        // Fast path: a line without quotes splits on commas without copying its fields, into
-        // one buffer for all rows.
-        let (owned, quoted): (Vec<String>, Vec<&str>);
-        let fields: &[&str] = if line.contains('"') {
-            owned = split_fields(line).map_err(|m| err(line_no, 0, m))?;
-            quoted = owned.iter().map(String::as_str).collect();
-            &quoted
+        // Fast path: a line without quotes is read field by field, splitting on commas, with
+        // no copy and no list of its fields.
+        let owned = if line.contains('"') {
+            Some(split_fields(line).map_err(|m| err(line_no, 0, m))?)
         } else {
-            split.clear();
-            split.extend(line.split(','));
-            &split
+            None
         };
-        if fields.len() != names.len() {
-            let column = fields.len().min(names.len()) + 1;
+        let count = match &owned {
+            Some(fields) => fields.len(),
+            None => line.bytes().filter(|&b| b == b',').count() + 1,
+        };
+        if count != names.len() {
+            let column = count.min(names.len()) + 1;
             return Err(err(
                 line_no,
                 column,
                 format!(
-                    "the row has {} fields but the header has {} columns",
-                    fields.len(),
+                    "the row has {count} fields but the header has {} columns",
                     names.len()
                 ),
             ));
         }
-        for (i, cell) in fields.iter().enumerate() {
+        let mut cell = |i: usize, cell: &str| -> Result<()> {
             if Some(i) == label_col {
                 let label = parse_label(cell).map_err(|m| {
                     err(line_no, i + 1, format!("label column `{}`: {m}", names[i]))
@@ -274,7 +271,7 @@ pub fn parse(path: &Path, text: &str, labels: Labels<'_>) -> Result<Dataset> {
                 if let Some(v) = label_values.as_mut() {
                     v.push(label);
                 }
-                continue;
+                return Ok(());
             }
             let value = parse_cell(cell).ok_or_else(|| {
                 err(
@@ -288,6 +285,19 @@ pub fn parse(path: &Path, text: &str, labels: Labels<'_>) -> Result<Dataset> {
                 )
             })?;
             features.push(value);
+            Ok(())
+        };
+        match &owned {
+            Some(fields) => {
+                for (i, c) in fields.iter().enumerate() {
+                    cell(i, c)?;
+                }
+            }
+            None => {
+                for (i, c) in line.split(',').enumerate() {
+                    cell(i, c)?;
+                }
+            }
         }
         row_lines.push(line_no);
     }

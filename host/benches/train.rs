@@ -208,7 +208,7 @@ fn nalgebra_vs_core() -> (f64, f64) {
 
 fn main() {
     println!("mlprobe training benchmark: 200 epochs held (--tol 0), hidden 32, batch 32, lr 0.01");
-    for (dataset, reps) in [("wine.csv", 7), ("digits.csv", 3)] {
+    for (dataset, reps) in [("wine.csv", 9), ("digits.csv", 7)] {
         let (cli, acc) = time_cli(dataset, reps);
         let in_proc = time_in_process(dataset);
         let naive = time_per_example_path(dataset);

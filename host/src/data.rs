@@ -294,9 +294,16 @@ pub fn parse(path: &Path, text: &str, labels: Labels<'_>) -> Result<Dataset> {
                 }
             }
             None => {
-                for (i, c) in line.split(',').enumerate() {
-                    cell(i, c)?;
+                // Byte by byte: cheaper than `str::split` for many short fields.
+                let (mut i, mut start) = (0, 0);
+                for (pos, &b) in line.as_bytes().iter().enumerate() {
+                    if b == b',' {
+                        cell(i, &line[start..pos])?;
+                        i += 1;
+                        start = pos + 1;
+                    }
                 }
+                cell(i, &line[start..])?;
             }
         }
         row_lines.push(line_no);

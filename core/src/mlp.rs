@@ -580,9 +580,8 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// [`Trainer::step`] with every matrix product computed by fused multiply-adds
     /// (`f32::mul_add`, each sum from zero in order) in blocks of 32 rows × 2 columns, instead
     /// of nalgebra's product: for a CPU with FMA, where the host compiles it with the `fma`
-    /// target feature (elsewhere `mul_add` is a slow, exact software routine, so the numbers
-    /// are the same, only slower). Needs the `std` feature.
-    #[cfg(any(test, feature = "std"))]
+    /// target feature (elsewhere, and without the `std` feature, the fused multiply-add is an
+    /// exact software routine: the same numbers, only slower).
     #[inline(always)]
     pub fn step_fused(&mut self, xs: &[f32], labels: &[u8]) -> Result<(f32, usize), MlpError> {
         self.step_impl::<true>(xs, labels)
@@ -637,61 +636,46 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
 
         // The working copy: W1 column-major (h × i), then b1, W2 (PyTorch's o × h), b2.
         let l = split(&d, work);
-        #[cfg(any(test, feature = "std"))]
+        // Every product's left operand is column-major: nalgebra's portable product (no_std,
+        // and with `std-gemm` whenever a dimension is 5 or less, e.g. a short last batch)
+        // assumes it. Fused: every product is `fma_product`. Otherwise nalgebra's, and for the
+        // output layer matrixmultiply's when nalgebra uses it for these dimensions (then any
+        // strides are fine), else loops over the hidden units, eight lanes at a time
+        // (nalgebra's portable product is slow for a handful of classes).
+        let fast = !FUSED && fast_product(&[o, h, n]);
+        // Hidden activations, one column per example: H = ReLU(W1 · Xᵀ + b1).
         if FUSED {
-            // Every product as `fma_product`: C (column-major) = A (column-major) · B (strided).
             fma_product(ht, l.w1, xs, (h, i, n), (1, i));
-            relu_bias(ht, l.b1);
+        } else {
+            col_major_mut(ht, h, n).gemm(1.0, &col_major(l.w1, h, i), &col_major(xs, i, n), 0.0);
+        }
+        relu_bias(ht, l.b1);
+        // Logits, one column per example: Z = W2 · H + b2.
+        if FUSED {
             transpose_into(l.w2, o, h, w2c);
             fma_product(zt, w2c, ht, (o, h, n), (1, h));
-            for col in zt.chunks_exact_mut(o) {
-                for (z, &bias) in col.iter_mut().zip(l.b2) {
-                    *z += bias;
-                }
-            }
-            let (loss, correct) = batch_cross_entropy(zt, labels, 1.0 / n as f32, dzt);
-            let g = split_mut(&d, grads);
-            // dW2ᵀ = H · dZᵀ ; db2 = Σ dZ ; dH = W2ᵀ · dZ, masked ; dW1 = dH · X ; db1 = Σ dH
-            fma_product(g.w2, ht, dzt, (h, n, o), (o, 1));
-            sum_columns(dzt, o, g.b2);
-            fma_product(dht, l.w2, dzt, (h, o, n), (1, o));
-            relu_mask(dht, ht);
-            fma_product(g.w1, dht, xs, (h, n, i), (i, 1));
-            sum_columns(dht, h, g.b1);
-            self.adam.step(work, grads, m, v)?;
-            return Ok((loss, correct));
-        }
-        let _ = w2c;
-        // Every left operand of a product is column-major: nalgebra's portable product (no_std,
-        // and with `std-gemm` whenever a dimension is 5 or less, e.g. a short last batch)
-        // assumes it.
-        // Hidden activations, one column per example: H = ReLU(W1 · Xᵀ + b1).
-        col_major_mut(ht, h, n).gemm(1.0, &col_major(l.w1, h, i), &col_major(xs, i, n), 0.0);
-        relu_bias(ht, l.b1);
-        // The output layer: matrixmultiply's products when nalgebra uses them for these
-        // dimensions (then any strides are fine), otherwise loops over the hidden units, eight
-        // lanes at a time (nalgebra's portable product is slower for a handful of classes).
-        let fast = fast_product(&[o, h, n]);
-        // Logits, one column per example: Z = W2 · H + b2.
-        if fast {
+        } else if fast {
             col_major_mut(zt, o, n).gemm(1.0, &row_major(l.w2, o, h), &col_major(ht, h, n), 0.0);
-            for col in zt.chunks_exact_mut(o) {
-                for (z, &bias) in col.iter_mut().zip(l.b2) {
-                    *z += bias;
-                }
-            }
         } else {
             for (hcol, zcol) in ht.chunks_exact(h).zip(zt.chunks_exact_mut(o)) {
-                for ((z, wrow), &bias) in zcol.iter_mut().zip(l.w2.chunks_exact(h)).zip(l.b2) {
-                    *z = bias + dot(wrow, hcol);
+                for (z, wrow) in zcol.iter_mut().zip(l.w2.chunks_exact(h)) {
+                    *z = dot(wrow, hcol);
                 }
+            }
+        }
+        for col in zt.chunks_exact_mut(o) {
+            for (z, &bias) in col.iter_mut().zip(l.b2) {
+                *z += bias;
             }
         }
         let (loss, correct) = batch_cross_entropy(zt, labels, 1.0 / n as f32, dzt);
         let g = split_mut(&d, grads);
-        // dW2 = dZ · Hᵀ ; db2 = Σ dZ ; dH = W2ᵀ · dZ, masked by the ReLU.
+        // dW2ᵀ = H · dZᵀ ; db2 = Σ dZ ; dH = W2ᵀ · dZ, masked by the ReLU.
         sum_columns(dzt, o, g.b2);
-        if fast {
+        if FUSED {
+            fma_product(g.w2, ht, dzt, (h, n, o), (o, 1));
+            fma_product(dht, l.w2, dzt, (h, o, n), (1, o));
+        } else if fast {
             col_major_mut(g.w2, h, o).gemm(1.0, &col_major(ht, h, n), &row_major(dzt, n, o), 0.0);
             col_major_mut(dht, h, n).gemm(1.0, &col_major(l.w2, h, o), &col_major(dzt, o, n), 0.0);
         } else {
@@ -707,7 +691,11 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         }
         relu_mask(dht, ht);
         // dW1 (column-major, as the working copy) = dH · X ; db1 = Σ dH
-        col_major_mut(g.w1, h, i).gemm(1.0, &col_major(dht, h, n), &row_major(xs, n, i), 0.0);
+        if FUSED {
+            fma_product(g.w1, dht, xs, (h, n, i), (i, 1));
+        } else {
+            col_major_mut(g.w1, h, i).gemm(1.0, &col_major(dht, h, n), &row_major(xs, n, i), 0.0);
+        }
         sum_columns(dht, h, g.b1);
         self.adam.step(work, grads, m, v)?;
         Ok((loss, correct))
@@ -838,7 +826,6 @@ fn relu_mask(dhidden: &mut [f32], hidden: &[f32]) {
 /// element `(kk, j)` of `b` at `kk · strides.0 + j · strides.1`, `c` column-major (`m × n`).
 /// Each element is one chain of `mul_add` from zero in `kk` order; blocks of 32 rows × 2
 /// columns (16 AVX registers of sums), then 8 rows, then single rows and columns.
-#[cfg(any(test, feature = "std"))]
 #[inline(always)]
 fn fma_product(
     c: &mut [f32],
@@ -881,7 +868,6 @@ fn fma_product(
 }
 
 /// One `R × C` block of [`fma_product`] at row `r0`, column `j0`.
-#[cfg(any(test, feature = "std"))]
 #[inline(always)]
 fn fma_block<const R: usize, const C: usize>(
     c: &mut [f32],
@@ -903,12 +889,12 @@ fn fma_block<const R: usize, const C: usize>(
         if C == 2 {
             let b1 = b[at + bcs];
             for l in 0..R {
-                s0[l] = av[l].mul_add(b0, s0[l]);
-                s1[l] = av[l].mul_add(b1, s1[l]);
+                s0[l] = mul_add(av[l], b0, s0[l]);
+                s1[l] = mul_add(av[l], b1, s1[l]);
             }
         } else {
             for l in 0..R {
-                s0[l] = av[l].mul_add(b0, s0[l]);
+                s0[l] = mul_add(av[l], b0, s0[l]);
             }
         }
     }
@@ -966,6 +952,20 @@ fn exp(x: f32) -> f32 {
 #[inline(always)]
 fn exp(x: f32) -> f32 {
     micromath::F32Ext::exp(x)
+}
+
+/// `a · b + c` rounded once: the standard library's `mul_add` (an instruction where the CPU
+/// has FMA), `libm`'s exact software `fmaf` without `std`; the same values either way.
+#[inline(always)]
+fn mul_add(a: f32, b: f32, c: f32) -> f32 {
+    #[cfg(any(test, feature = "std"))]
+    {
+        a.mul_add(b, c)
+    }
+    #[cfg(not(any(test, feature = "std")))]
+    {
+        libm::fmaf(a, b, c)
+    }
 }
 
 /// The square root: the standard library's (a vectorisable instruction) on the host, `libm`'s

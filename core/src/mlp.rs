@@ -815,17 +815,21 @@ fn relu_bias(hidden: &mut [f32], bias: &[f32]) {
 /// Zeroes the gradient of every hidden activation the ReLU switched off.
 #[inline(always)]
 fn relu_mask(dhidden: &mut [f32], hidden: &[f32]) {
+    // A mask and a plain store: a conditional store (or a select, which LLVM turns into one)
+    // compiles to `vmaskmovps`, which is microcoded and slow on AMD.
     for (dh, &a) in dhidden.iter_mut().zip(hidden) {
-        if a <= 0.0 {
-            *dh = 0.0;
-        }
+        let keep = if a <= 0.0 { 0 } else { u32::MAX };
+        *dh = f32::from_bits(dh.to_bits() & keep);
     }
 }
 
 /// `c = a · b` by fused multiply-adds, for `dims = (m, k, n)`: `a` column-major (`m × k`),
 /// element `(kk, j)` of `b` at `kk · strides.0 + j · strides.1`, `c` column-major (`m × n`).
-/// Each element is one chain of `mul_add` from zero in `kk` order; blocks of 32 rows × 2
-/// columns (16 AVX registers of sums), then 8 rows, then single rows and columns.
+/// Each element is one chain of `mul_add` from zero in `kk` order, so any blocking gives the
+/// same bits. Blocks of 32 rows × 2 columns (eight AVX registers of sums); the rows left
+/// over in blocks of 8 rows × 8 columns (the last 8-row block overlapping the one before it
+/// when 8 does not divide what is left: those rows are computed twice, to the same bits);
+/// single rows only when `m < 8`.
 #[inline(always)]
 fn fma_product(
     c: &mut [f32],
@@ -834,36 +838,54 @@ fn fma_product(
     dims: (usize, usize, usize),
     strides: (usize, usize),
 ) {
-    let (m, _, n) = dims;
-    let mut j = 0;
-    while j < n {
-        let pair = j + 2 <= n;
-        let mut r = 0;
-        while r + 32 <= m {
-            if pair {
-                fma_block::<32, 2>(c, a, b, dims, strides, (r, j));
-            } else {
-                fma_block::<32, 1>(c, a, b, dims, strides, (r, j));
-            }
-            r += 32;
+    let m = dims.0;
+    let big = m / 32 * 32;
+    for r in (0..big).step_by(32) {
+        fma_columns::<32, 2>(c, a, b, dims, strides, r);
+    }
+    if m < 8 {
+        for r in 0..m {
+            fma_columns::<1, 8>(c, a, b, dims, strides, r);
         }
-        while r + 8 <= m {
-            if pair {
-                fma_block::<8, 2>(c, a, b, dims, strides, (r, j));
-            } else {
-                fma_block::<8, 1>(c, a, b, dims, strides, (r, j));
-            }
+    } else {
+        // Eight columns of 8-row sums: eight independent chains, where two (or one row's
+        // scalar chain) would leave each multiply-add waiting on the one before.
+        let mut r = big;
+        while r < m {
+            r = r.min(m - 8);
+            fma_columns::<8, 8>(c, a, b, dims, strides, r);
             r += 8;
         }
-        while r < m {
-            if pair {
-                fma_block::<1, 2>(c, a, b, dims, strides, (r, j));
-            } else {
-                fma_block::<1, 1>(c, a, b, dims, strides, (r, j));
-            }
-            r += 1;
-        }
-        j += if pair { 2 } else { 1 };
+    }
+}
+
+/// Rows `r0..r0 + R` of [`fma_product`]: blocks of `C` columns, then of fewer (halving) for
+/// the columns left.
+#[inline(always)]
+fn fma_columns<const R: usize, const C: usize>(
+    c: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    dims: (usize, usize, usize),
+    strides: (usize, usize),
+    r0: usize,
+) {
+    let n = dims.2;
+    let mut j = 0;
+    while j + C <= n {
+        fma_block::<R, C>(c, a, b, dims, strides, (r0, j));
+        j += C;
+    }
+    if C >= 8 && j + 4 <= n {
+        fma_block::<R, 4>(c, a, b, dims, strides, (r0, j));
+        j += 4;
+    }
+    if C >= 4 && j + 2 <= n {
+        fma_block::<R, 2>(c, a, b, dims, strides, (r0, j));
+        j += 2;
+    }
+    if C >= 2 && j < n {
+        fma_block::<R, 1>(c, a, b, dims, strides, (r0, j));
     }
 }
 
@@ -877,30 +899,22 @@ fn fma_block<const R: usize, const C: usize>(
     (brs, bcs): (usize, usize),
     (r0, j0): (usize, usize),
 ) {
-    let mut s0 = [0.0f32; R];
-    let mut s1 = [0.0f32; R];
+    let mut s = [[0.0f32; R]; C];
     let b = &b[j0 * bcs..];
     for (kk, acol) in a.chunks_exact(m).take(k).enumerate() {
         let Some(av) = acol[r0..].first_chunk::<R>() else {
             return;
         };
         let at = kk * brs;
-        let b0 = b[at];
-        if C == 2 {
-            let b1 = b[at + bcs];
-            for l in 0..R {
-                s0[l] = mul_add(av[l], b0, s0[l]);
-                s1[l] = mul_add(av[l], b1, s1[l]);
-            }
-        } else {
-            for l in 0..R {
-                s0[l] = mul_add(av[l], b0, s0[l]);
+        for (col, sums) in s.iter_mut().enumerate() {
+            let bv = b[at + col * bcs];
+            for (sum, &x) in sums.iter_mut().zip(av) {
+                *sum = mul_add(x, bv, *sum);
             }
         }
     }
-    c[j0 * m + r0..][..R].copy_from_slice(&s0);
-    if C == 2 {
-        c[(j0 + 1) * m + r0..][..R].copy_from_slice(&s1);
+    for (col, sums) in s.iter().enumerate() {
+        c[(j0 + col) * m + r0..][..R].copy_from_slice(sums);
     }
 }
 
@@ -933,11 +947,16 @@ fn uniform<R: Rng + ?Sized>(rng: &mut R, bound: f32) -> f32 {
 /// Index of the largest value (the first one on ties, as `torch.argmax`); 0 for an empty slice.
 #[inline]
 pub fn argmax(values: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in values.iter().enumerate().skip(1) {
-        if v > values[best] {
-            best = i;
-        }
+    let Some((&first, rest)) = values.split_first() else {
+        return 0;
+    };
+    // Selects rather than branches: which value wins is data, and a mispredicted branch per
+    // class cost the trainer a tenth of its time.
+    let (mut best, mut top) = (0, first);
+    for (i, &v) in rest.iter().enumerate() {
+        let wins = v > top;
+        best = if wins { i + 1 } else { best };
+        top = if wins { v } else { top };
     }
     best
 }
@@ -1651,8 +1670,8 @@ mod tests {
     #[test]
     fn fma_product_is_one_fused_chain_per_element() {
         // Against the textbook triple loop with the same `mul_add` chain: bit for bit, over
-        // shapes that exercise every block size (32, 8, 1 rows; 2 and 1 columns) and both
-        // layouts of `b`.
+        // shapes that exercise every block size (32, 8, 1 rows; 8, 4, 2, 1 columns), a last
+        // 8-row block that overlaps (37, 10, 41, 12) or not (48), and both layouts of `b`.
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for (m, k, n) in [
             (37, 5, 3),
@@ -1660,6 +1679,11 @@ mod tests {
             (10, 32, 9),
             (1, 1, 1),
             (41, 13, 2),
+            (48, 3, 4),
+            (12, 7, 1),
+            (7, 6, 5),
+            (10, 3, 15),
+            (3, 2, 14),
         ] {
             let a = randn(&mut rng, m * k);
             let b = randn(&mut rng, k * n);

@@ -574,7 +574,7 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// unit, as the host does for AVX2.
     #[inline(always)]
     pub fn step(&mut self, xs: &[f32], labels: &[u8]) -> Result<(f32, usize), MlpError> {
-        self.step_impl::<false>(xs, labels)
+        self.step_impl::<0>(xs, labels)
     }
 
     /// [`Trainer::step`] with every matrix product computed by fused multiply-adds
@@ -584,11 +584,21 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// exact software routine: the same numbers, only slower).
     #[inline(always)]
     pub fn step_fused(&mut self, xs: &[f32], labels: &[u8]) -> Result<(f32, usize), MlpError> {
-        self.step_impl::<true>(xs, labels)
+        self.step_impl::<2>(xs, labels)
     }
 
+    /// [`Trainer::step_fused`] in blocks of 32 rows × 4 columns: for a CPU with 32 vector
+    /// registers (AVX-512), where the sixteen of AVX2 would spill. The same bits as
+    /// [`Trainer::step_fused`]: each element is still one chain of `mul_add` in order.
     #[inline(always)]
-    fn step_impl<const FUSED: bool>(
+    pub fn step_fused_wide(&mut self, xs: &[f32], labels: &[u8]) -> Result<(f32, usize), MlpError> {
+        self.step_impl::<4>(xs, labels)
+    }
+
+    /// The step; `COLS` is the column count of the fused products' 32-row blocks, or 0 for
+    /// nalgebra's products.
+    #[inline(always)]
+    fn step_impl<const COLS: usize>(
         &mut self,
         xs: &[f32],
         labels: &[u8],
@@ -642,18 +652,19 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         // output layer matrixmultiply's when nalgebra uses it for these dimensions (then any
         // strides are fine), else loops over the hidden units, eight lanes at a time
         // (nalgebra's portable product is slow for a handful of classes).
-        let fast = !FUSED && fast_product(&[o, h, n]);
+        let fused = COLS > 0;
+        let fast = !fused && fast_product(&[o, h, n]);
         // Hidden activations, one column per example: H = ReLU(W1 · Xᵀ + b1).
-        if FUSED {
-            fma_product(ht, l.w1, xs, (h, i, n), (1, i));
+        if fused {
+            fma_product::<COLS>(ht, l.w1, xs, (h, i, n), (1, i));
         } else {
             col_major_mut(ht, h, n).gemm(1.0, &col_major(l.w1, h, i), &col_major(xs, i, n), 0.0);
         }
         relu_bias(ht, l.b1);
         // Logits, one column per example: Z = W2 · H + b2.
-        if FUSED {
+        if fused {
             transpose_into(l.w2, o, h, w2c);
-            fma_product(zt, w2c, ht, (o, h, n), (1, h));
+            fma_product::<COLS>(zt, w2c, ht, (o, h, n), (1, h));
         } else if fast {
             col_major_mut(zt, o, n).gemm(1.0, &row_major(l.w2, o, h), &col_major(ht, h, n), 0.0);
         } else {
@@ -672,9 +683,9 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         let g = split_mut(&d, grads);
         // dW2ᵀ = H · dZᵀ ; db2 = Σ dZ ; dH = W2ᵀ · dZ, masked by the ReLU.
         sum_columns(dzt, o, g.b2);
-        if FUSED {
-            fma_product(g.w2, ht, dzt, (h, n, o), (o, 1));
-            fma_product(dht, l.w2, dzt, (h, o, n), (1, o));
+        if fused {
+            fma_product::<COLS>(g.w2, ht, dzt, (h, n, o), (o, 1));
+            fma_product::<COLS>(dht, l.w2, dzt, (h, o, n), (1, o));
         } else if fast {
             col_major_mut(g.w2, h, o).gemm(1.0, &col_major(ht, h, n), &row_major(dzt, n, o), 0.0);
             col_major_mut(dht, h, n).gemm(1.0, &col_major(l.w2, h, o), &col_major(dzt, o, n), 0.0);
@@ -691,8 +702,8 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         }
         relu_mask(dht, ht);
         // dW1 (column-major, as the working copy) = dH · X ; db1 = Σ dH
-        if FUSED {
-            fma_product(g.w1, dht, xs, (h, n, i), (i, 1));
+        if fused {
+            fma_product::<COLS>(g.w1, dht, xs, (h, n, i), (i, 1));
         } else {
             col_major_mut(g.w1, h, i).gemm(1.0, &col_major(dht, h, n), &row_major(xs, n, i), 0.0);
         }
@@ -826,12 +837,13 @@ fn relu_mask(dhidden: &mut [f32], hidden: &[f32]) {
 /// `c = a · b` by fused multiply-adds, for `dims = (m, k, n)`: `a` column-major (`m × k`),
 /// element `(kk, j)` of `b` at `kk · strides.0 + j · strides.1`, `c` column-major (`m × n`).
 /// Each element is one chain of `mul_add` from zero in `kk` order, so any blocking gives the
-/// same bits. Blocks of 32 rows × 2 columns (eight AVX registers of sums); the rows left
+/// same bits. Blocks of 32 rows × `C` columns (`C` = 2: eight AVX registers of sums; 4 where
+/// there are 32 registers, as with AVX-512); the rows left
 /// over in blocks of 8 rows × 8 columns (the last 8-row block overlapping the one before it
 /// when 8 does not divide what is left: those rows are computed twice, to the same bits);
 /// single rows only when `m < 8`.
 #[inline(always)]
-fn fma_product(
+fn fma_product<const C: usize>(
     c: &mut [f32],
     a: &[f32],
     b: &[f32],
@@ -841,7 +853,7 @@ fn fma_product(
     let m = dims.0;
     let big = m / 32 * 32;
     for r in (0..big).step_by(32) {
-        fma_columns::<32, 2>(c, a, b, dims, strides, r);
+        fma_columns::<32, C>(c, a, b, dims, strides, r);
     }
     if m < 8 {
         for r in 0..m {
@@ -1668,12 +1680,42 @@ mod tests {
     }
 
     #[test]
+    fn wide_fused_step_gives_the_fused_step_bit_for_bit() {
+        // Only the blocking differs (32 × 4 instead of 32 × 2), and every element is one
+        // `mul_add` chain in order either way.
+        for (inputs, hidden, outputs, batch, seed) in [(64, 32, 10, 32, 31), (13, 40, 3, 7, 32)] {
+            let a = net(inputs, hidden, outputs, seed);
+            let d = a.dims();
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let xs = randn(&mut rng, batch * inputs);
+            let labels: Vec<u8> = (0..batch).map(|k| (k % outputs) as u8).collect();
+            let trainer = || {
+                let buf = vec![0.0; Trainer::<Vec<f32>>::buffer_len(&d, batch)];
+                Trainer::new(&a, batch, Adam::new(0.01), buf).unwrap()
+            };
+            let (mut narrow, mut wide) = (trainer(), trainer());
+            for _ in 0..3 {
+                let x = narrow.step_fused(&xs, &labels).unwrap();
+                let y = wide.step_fused_wide(&xs, &labels).unwrap();
+                assert_eq!((x.0.to_bits(), x.1), (y.0.to_bits(), y.1));
+            }
+            let (mut p, mut q) = (a.clone(), a.clone());
+            narrow.write_to(&mut p).unwrap();
+            wide.write_to(&mut q).unwrap();
+            let bits =
+                |m: &Mlp<Vec<f32>>| m.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&p), bits(&q));
+        }
+    }
+
+    #[test]
     fn fma_product_is_one_fused_chain_per_element() {
         // Against the textbook triple loop with the same `mul_add` chain: bit for bit, over
         // shapes that exercise every block size (32, 8, 1 rows; 8, 4, 2, 1 columns), a last
-        // 8-row block that overlaps (37, 10, 41, 12) or not (48), and both layouts of `b`.
+        // 8-row block that overlaps (37, 10, 41, 12) or not (48), both layouts of `b`, and
+        // 32-row blocks of 2 or 4 columns (n = 9 leaves 1 after the fours, 3 leaves 2 + 1).
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for (m, k, n) in [
+        for ((m, k, n), wide) in [
             (37, 5, 3),
             (32, 64, 32),
             (10, 32, 9),
@@ -1684,12 +1726,20 @@ mod tests {
             (7, 6, 5),
             (10, 3, 15),
             (3, 2, 14),
-        ] {
+            (64, 4, 9),
+        ]
+        .into_iter()
+        .flat_map(|shape| [(shape, false), (shape, true)])
+        {
             let a = randn(&mut rng, m * k);
             let b = randn(&mut rng, k * n);
             for (brs, bcs) in [(1, k), (n, 1)] {
                 let mut c = vec![f32::NAN; m * n];
-                fma_product(&mut c, &a, &b, (m, k, n), (brs, bcs));
+                if wide {
+                    fma_product::<4>(&mut c, &a, &b, (m, k, n), (brs, bcs));
+                } else {
+                    fma_product::<2>(&mut c, &a, &b, (m, k, n), (brs, bcs));
+                }
                 for r in 0..m {
                     for j in 0..n {
                         let mut want = 0.0f32;

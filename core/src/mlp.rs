@@ -448,7 +448,8 @@ impl<P: AsRef<[f32]> + AsMut<[f32]>> Mlp<P> {
 
 /// Mini-batch training: a working copy of the parameters, their gradients, Adam's moments and
 /// the batch's activations in one caller-provided buffer of [`Trainer::buffer_len`] values (an
-/// array on a device, a `Vec` on the host).
+/// array on a device, a `Vec` on the host), laid out in segments on 64-byte boundaries (a
+/// buffer that does not move, such as a `Vec`'s, stays aligned).
 ///
 /// [`Trainer::step`] computes what [`Mlp::train_step`] for each example of a batch followed by
 /// [`Adam::step`] computes, but as six matrix products over the whole batch (forward through
@@ -479,6 +480,25 @@ pub struct Trainer<B> {
     batch: usize,
     adam: Adam,
     buf: B,
+    /// Values of `buf` skipped so that the segments start on 64-byte boundaries.
+    skip: usize,
+}
+
+/// Alignment of the trainer's segments, in `f32` values: 64 bytes, a cache line and one
+/// AVX-512 register. A 16-byte aligned heap buffer made every vector load of the products
+/// straddle two lines, and the process's heap layout decided how fast a fit ran.
+const SEGMENT: usize = 16;
+
+/// `len` rounded up to whole segments.
+const fn padded(len: usize) -> usize {
+    len.div_ceil(SEGMENT) * SEGMENT
+}
+
+/// The next `len` values of `buf` (which starts on a segment boundary) and what follows the
+/// padding after them (also on a boundary).
+fn carve(buf: &mut [f32], len: usize) -> (&mut [f32], &mut [f32]) {
+    let (segment, rest) = buf.split_at_mut(padded(len));
+    (&mut segment[..len], rest)
 }
 
 type View<'a> = nalgebra::DMatrixView<'a, f32, nalgebra::Dyn, nalgebra::Dyn>;
@@ -504,11 +524,13 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// `max_batch` examples.
     pub const fn buffer_len(dims: &Dims, max_batch: usize) -> usize {
         // working parameters, grads, m, v; a column-major copy of W2 (fused products); hidden
-        // activations and their gradient; logits and their gradient
-        4 * dims.param_count()
-            + dims.outputs * dims.hidden
-            + 2 * dims.hidden * max_batch
-            + 2 * dims.outputs * max_batch
+        // activations and their gradient; logits and their gradient: each padded to whole
+        // segments, after up to a segment's worth of values skipped for alignment
+        SEGMENT - 1
+            + 4 * padded(dims.param_count())
+            + padded(dims.outputs * dims.hidden)
+            + 2 * padded(dims.hidden * max_batch)
+            + 2 * padded(dims.outputs * max_batch)
     }
 
     /// A trainer that starts from the parameters of `mlp`, for batches of up to `max_batch`
@@ -529,8 +551,11 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         }
         let b = buf.as_mut();
         b.fill(0.0);
+        // The address only chooses where the segments start: a buffer that moves later (an
+        // array inside a moved trainer) keeps working, merely unaligned.
+        let skip = b.as_ptr().addr().wrapping_neg() % (SEGMENT * 4) / 4;
         let (h, i) = (dims.hidden, dims.inputs);
-        let (work, _) = b.split_at_mut(dims.param_count());
+        let (work, _) = carve(&mut b[skip..], dims.param_count());
         let (w1c, rest) = work.split_at_mut(h * i);
         let l = mlp.layers();
         transpose_into(l.w1, h, i, w1c);
@@ -540,6 +565,7 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
             batch: max_batch,
             adam,
             buf,
+            skip,
         })
     }
 
@@ -558,7 +584,7 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
             return Err(MlpError::BadDims);
         }
         let (h, i) = (d.hidden, d.inputs);
-        let work = &self.buf.as_ref()[..d.param_count()];
+        let work = &self.buf.as_ref()[self.skip..][..d.param_count()];
         let (w1c, rest) = work.split_at(h * i);
         let params = mlp.params_mut();
         transpose_into(w1c, i, h, &mut params[..h * i]);
@@ -628,15 +654,16 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
         }
         let (h, o, i) = (d.hidden, d.outputs, d.inputs);
         let p = d.param_count();
-        let buf = self.buf.as_mut();
-        let (work, rest) = buf.split_at_mut(p);
-        let (grads, rest) = rest.split_at_mut(p);
-        let (m, rest) = rest.split_at_mut(p);
-        let (v, rest) = rest.split_at_mut(p);
-        let (w2c, rest) = rest.split_at_mut(o * h);
-        let (ht, rest) = rest.split_at_mut(h * self.batch);
-        let (dht, rest) = rest.split_at_mut(h * self.batch);
-        let (zt, dzt) = rest.split_at_mut(o * self.batch);
+        let buf = &mut self.buf.as_mut()[self.skip..];
+        let (work, rest) = carve(buf, p);
+        let (grads, rest) = carve(rest, p);
+        let (m, rest) = carve(rest, p);
+        let (v, rest) = carve(rest, p);
+        let (w2c, rest) = carve(rest, o * h);
+        let (ht, rest) = carve(rest, h * self.batch);
+        let (dht, rest) = carve(rest, h * self.batch);
+        let (zt, rest) = carve(rest, o * self.batch);
+        let (dzt, _) = carve(rest, o * self.batch);
         let (ht, dht, zt, dzt) = (
             &mut ht[..h * n],
             &mut dht[..h * n],
@@ -1677,6 +1704,45 @@ mod tests {
         assert!(t.step(&xs[..17], &[0, 1]).is_err());
         assert!(t.write_to(&mut net(9, 8, 6, 0)).is_err());
         assert!(Trainer::new(&a, 2, Adam::new(0.01), vec![0.0; 3]).is_err());
+    }
+
+    #[test]
+    fn trainer_results_do_not_depend_on_where_its_buffer_starts() {
+        // The trainer skips up to 15 values to align its segments: buffers at every offset
+        // within a cache line train to the same bits, and a trainer moved after it was made
+        // (an array inside it moves with it) still computes the same.
+        let a = net(13, 40, 3, 41);
+        let d = a.dims();
+        let len = Trainer::<Vec<f32>>::buffer_len(&d, 8);
+        let mut rng = ChaCha8Rng::seed_from_u64(41);
+        let xs = randn(&mut rng, 8 * 13);
+        let labels = [0, 1, 2, 0, 1, 2, 0, 1];
+        let mut backing = vec![0.0f32; len + 16];
+        let mut results = Vec::new();
+        for offset in 0..16 {
+            let buf = &mut backing[offset..offset + len];
+            let mut t = Trainer::new(&a, 8, Adam::new(0.01), buf).unwrap();
+            for _ in 0..3 {
+                t.step(&xs, &labels).unwrap();
+                t.step_fused(&xs, &labels).unwrap();
+            }
+            let mut out = a.clone();
+            t.write_to(&mut out).unwrap();
+            results.push(out.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+        }
+        let moved = {
+            let t = Trainer::new(&a, 8, Adam::new(0.01), vec![0.0f32; len]).unwrap();
+            let mut t = Box::new(t.clone());
+            for _ in 0..3 {
+                t.step(&xs, &labels).unwrap();
+                t.step_fused(&xs, &labels).unwrap();
+            }
+            let mut out = a.clone();
+            t.write_to(&mut out).unwrap();
+            out.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        };
+        assert!(results.iter().all(|r| *r == results[0]));
+        assert_eq!(moved, results[0]);
     }
 
     #[test]

@@ -133,8 +133,8 @@ fn time_per_example_path(dataset: &str) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
-/// In-process 200-epoch fit through `mlprobe::train::train` (seconds).
-fn time_in_process(dataset: &str) -> f64 {
+/// In-process 200-epoch fit through `mlprobe::train::train` (seconds, median of `reps`).
+fn time_in_process(dataset: &str, reps: usize) -> f64 {
     let d = data::load(
         &root().join("data").join(dataset),
         Labels::Required("label"),
@@ -157,9 +157,14 @@ fn time_in_process(dataset: &str) -> f64 {
         fill: Fill::Mean,
         convergence: None,
     };
-    let start = Instant::now();
-    train(&xs, &ys, d.width(), d.classes(), &opts, |_| {}).unwrap();
-    start.elapsed().as_secs_f64()
+    let times = (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            train(&xs, &ys, d.width(), d.classes(), &opts, |_| {}).unwrap();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    median(times)
 }
 
 /// Batch forward pass (1,258 digits rows, 64 → 32): nalgebra `DMatrix` product against core's
@@ -210,7 +215,7 @@ fn main() {
     println!("mlprobe training benchmark: 200 epochs held (--tol 0), hidden 32, batch 32, lr 0.01");
     for (dataset, reps) in [("wine.csv", 9), ("digits.csv", 7)] {
         let (cli, acc) = time_cli(dataset, reps);
-        let in_proc = time_in_process(dataset);
+        let in_proc = time_in_process(dataset, reps);
         let naive = time_per_example_path(dataset);
         println!("{dataset}:");
         println!(

@@ -187,35 +187,25 @@ impl Build {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-fn step_avx512(
-    trainer: &mut Trainer<Vec<f32>>,
-    xs: &[f32],
-    ys: &[u8],
-) -> Result<(f32, usize), MlpError> {
-    trainer.step_fused_wide(xs, ys)
+/// A wrapper that compiles a trainer method for the given target features (the method and
+/// the loops it calls are `#[inline(always)]`, so the features reach them).
+macro_rules! build_step {
+    ($name:ident, $features:literal, $method:ident) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        fn $name(
+            trainer: &mut Trainer<Vec<f32>>,
+            xs: &[f32],
+            ys: &[u8],
+        ) -> Result<(f32, usize), MlpError> {
+            trainer.$method(xs, ys)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn step_avx2_fma(
-    trainer: &mut Trainer<Vec<f32>>,
-    xs: &[f32],
-    ys: &[u8],
-) -> Result<(f32, usize), MlpError> {
-    trainer.step_fused(xs, ys)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn step_avx2(
-    trainer: &mut Trainer<Vec<f32>>,
-    xs: &[f32],
-    ys: &[u8],
-) -> Result<(f32, usize), MlpError> {
-    trainer.step(xs, ys)
-}
+build_step!(step_avx512, "avx512f,avx512vl,avx2,fma", step_fused_wide);
+build_step!(step_avx2_fma, "avx2,fma", step_fused);
+build_step!(step_avx2, "avx2", step);
 
 /// Fits the normalizer and the network on `rows × width` raw features `x` with labels `y`,
 /// calling `on_epoch` after each epoch.

@@ -865,10 +865,9 @@ fn relu_mask(dhidden: &mut [f32], hidden: &[f32]) {
 /// element `(kk, j)` of `b` at `kk · strides.0 + j · strides.1`, `c` column-major (`m × n`).
 /// Each element is one chain of `mul_add` from zero in `kk` order, so any blocking gives the
 /// same bits. Blocks of 32 rows × `C` columns (`C` = 2: eight AVX registers of sums; 4 where
-/// there are 32 registers, as with AVX-512); the rows left
-/// over in blocks of 8 rows × 8 columns (the last 8-row block overlapping the one before it
-/// when 8 does not divide what is left: those rows are computed twice, to the same bits);
-/// single rows only when `m < 8`.
+/// there are 32 registers, as with AVX-512); the rows left over in blocks of 8 rows × 8
+/// columns (the last 8-row block overlapping the one before it when 8 does not divide what is
+/// left: those rows are computed twice, to the same bits); single rows only when `m < 8`.
 #[inline(always)]
 fn fma_product<const C: usize>(
     c: &mut [f32],

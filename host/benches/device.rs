@@ -6,7 +6,8 @@
 //! ≤ 32 KiB flash, ≤ 8 KiB RAM including the stack. For comparison: emlearn's C MLP needs
 //! about 4,400 instructions for the same network on the same emulated board (`-O2`).
 
-use mlprobe::commands::device::{Board, build_firmware, elf_sizes, firmware_dir, validate};
+use mlprobe::commands::device::validate;
+use mlprobe::firmware::{Board, build_firmware, elf_sizes, firmware_dir};
 use mlprobe::link::Client;
 use mlprobe::qemu::Qemu;
 use std::path::Path;

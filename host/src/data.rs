@@ -65,6 +65,37 @@ impl Dataset {
     }
 }
 
+/// Reads a CSV file of text cells (RFC 4180 through the `csv` crate, no header handling, rows
+/// of any width, blank lines skipped): each record with its 1-based line. For small files of
+/// words such as `variant,converted` events; numeric tables go through [`load`] or
+/// [`crate::csvstream`].
+pub fn read_records(path: &Path) -> Result<Vec<(u64, csv::StringRecord)>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(std::io::BufReader::new(file));
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            Error::Parse {
+                path: path.to_path_buf(),
+                line,
+                column: 0,
+                message: e.to_string(),
+            }
+        })?;
+        let line = record.position().map_or(0, csv::Position::line);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        out.push((line, record));
+    }
+    Ok(out)
+}
+
 /// Splits one CSV line into fields, honouring double quotes. Returns the fields and, on an
 /// unterminated quote, an error message.
 pub fn split_fields(line: &str) -> std::result::Result<Vec<String>, String> {

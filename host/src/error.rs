@@ -2,7 +2,7 @@
 //!
 //! `0` success and every check passed · `1` the run worked and a check failed ·
 //! `2` bad input or usage (the message names the file, line and column or the flag) ·
-//! `3` internal failure.
+//! `3` internal failure · `4` the device, its link or its emulator failed.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,8 @@ pub mod exit {
     pub const INPUT: u8 = 2;
     /// Internal failure.
     pub const INTERNAL: u8 = 3;
+    /// The device, its link or its emulator failed.
+    pub const DEVICE: u8 = 4;
 }
 
 /// An error a command can end with.
@@ -52,6 +54,10 @@ pub enum Error {
     /// A flag or argument is wrong.
     #[error("{0}")]
     Usage(String),
+    /// The device, its link, its emulator or its firmware build failed: not the input's fault,
+    /// and not a bug of mlprobe's (QEMU missing, no answer, a firmware that does not build).
+    #[error("device: {0}")]
+    Device(String),
     /// A bug or an unexpected state: not the user's fault.
     #[error("internal error: {0}")]
     Internal(String),
@@ -62,6 +68,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Internal(_) => exit::INTERNAL,
+            Error::Device(_) => exit::DEVICE,
             _ => exit::INPUT,
         }
     }

@@ -3,8 +3,8 @@
 //! tallies. The schedule, drop rule and accounting are core's; nothing here decides when a
 //! request is due or how it is counted.
 
-use crate::commands::device::{Board, build_firmware, firmware_dir, model_checksum};
 use crate::error::{Error, Result};
+use crate::firmware::{Board, build_firmware, firmware_dir, model_checksum};
 use crate::link::{Client, Link, LinkError, SerialLink, TcpLink};
 use crate::model_io::HostModel;
 use crate::qemu::{Qemu, QemuError};

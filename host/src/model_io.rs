@@ -1,6 +1,7 @@
 //! Model files on disk: mlprobe's own format (through [`mlprobe_core::model`]) and
 //! safetensors with PyTorch `state_dict` names.
 
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use mlprobe_core::mlp::{Dims, Mlp, Model};
 use mlprobe_core::model::{ModelFile, encode, encoded_len};
@@ -11,6 +12,35 @@ use std::path::Path;
 
 /// A model held by the host: vectors for any dimensions.
 pub type HostModel = Model<Vec<f32>, Vec<f32>>;
+
+/// Checks that a dataset fits a model: same number of features, labels within the classes.
+pub fn check_fit(model: &HostModel, data: &Dataset) -> Result<()> {
+    let d = model.dims();
+    if data.width() != d.inputs {
+        return Err(Error::file(
+            &data.path,
+            format!(
+                "has {} feature columns but the model takes {} inputs",
+                data.width(),
+                d.inputs
+            ),
+        ));
+    }
+    if let (Some(labels), Some(name)) = (&data.labels, &data.label_name)
+        && let Some(i) = labels.iter().position(|&l| usize::from(l) >= d.outputs)
+    {
+        return Err(Error::Parse {
+            path: data.path.clone(),
+            line: data.lines[i],
+            column: 0,
+            message: format!(
+                "label {} in column `{name}` is out of range for a model of {} classes",
+                labels[i], d.outputs
+            ),
+        });
+    }
+    Ok(())
+}
 
 /// Reads and checks an mlprobe model file.
 pub fn load(path: &Path) -> Result<HostModel> {

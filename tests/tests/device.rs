@@ -3,7 +3,7 @@
 //!
 //! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target (`.ci/run` installs both).
 
-use mlprobe::commands::device::{Board, build_firmware, firmware_dir};
+use mlprobe::firmware::{Board, build_firmware, firmware_dir};
 use mlprobe::link::Client;
 use mlprobe::qemu::Qemu;
 use mlprobe_core::protocol::{DeviceError, MAX_FRAME, Request, Response};

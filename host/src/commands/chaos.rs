@@ -13,13 +13,14 @@
 //!   process for `--target host`); every valid request must be answered exactly once and
 //!   bit-exactly, every bad frame rejected once, and nothing lost.
 
-use crate::commands::eval::{check_fit, latency_of};
 use crate::commands::load::TargetReport;
 use crate::commands::{Outcome, emit};
 use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};
 use crate::link::{Client, Link};
 use crate::loadgen::{self, Device, DeviceOptions, DeviceTarget, HostTarget, Inputs, TargetSpec};
+use crate::measure::latency_of;
+use crate::model_io::check_fit;
 use crate::model_io::{self, HostModel};
 use mlprobe_core::chaos::{BitClass, InputFault, Layer, below, chance, flips_for_ber, inject};
 use mlprobe_core::load::Target;
@@ -556,34 +557,6 @@ struct InputRow {
     failed_expectations: Vec<String>,
 }
 
-fn write_csv(path: &std::path::Path, d: &Dataset, values: &[f32]) -> Result<()> {
-    use std::fmt::Write;
-    let mut s = d.feature_names.join(",");
-    if let Some(l) = &d.label_name {
-        s += ",";
-        s += l;
-    }
-    s.push('\n');
-    let w = d.width();
-    for r in 0..d.rows() {
-        for (j, v) in values[r * w..(r + 1) * w].iter().enumerate() {
-            if j > 0 {
-                s.push(',');
-            }
-            if v.is_nan() {
-                // Empty: missing.
-            } else {
-                let _ = write!(s, "{v}");
-            }
-        }
-        if let Some(l) = &d.labels {
-            let _ = write!(s, ",{}", l[r]);
-        }
-        s.push('\n');
-    }
-    std::fs::write(path, s).map_err(|e| Error::io(path, e))
-}
-
 fn input(a: &Args, ctx: &Ctx, mut device: Option<&mut Device>) -> Result<Measured> {
     let d = need_data(ctx, "input")?;
     let model = &*ctx.model;
@@ -592,12 +565,9 @@ fn input(a: &Args, ctx: &Ctx, mut device: Option<&mut Device>) -> Result<Measure
         Some(p) => Some(crate::suite::Suite::load(p)?),
         None => None,
     };
-    let dir = tempfile_dir()?;
-    let run_suite = |values: &[f32], name: &str| -> Result<Option<(bool, Vec<String>)>> {
+    let run_suite = |values: &[f32]| -> Result<Option<(bool, Vec<String>)>> {
         let Some(s) = &suite else { return Ok(None) };
-        let path = dir.join(format!("{name}.csv"));
-        write_csv(&path, d, values)?;
-        let v = crate::commands::expect::validate(s, &path, Default::default())?;
+        let v = crate::expect::validate_dataset(s, d, values)?;
         let failed = v
             .results
             .iter()
@@ -609,7 +579,7 @@ fn input(a: &Args, ctx: &Ctx, mut device: Option<&mut Device>) -> Result<Measure
             .collect();
         Ok(Some((v.success, failed)))
     };
-    let clean_suite = run_suite(&d.features, "clean")?;
+    let clean_suite = run_suite(&d.features)?;
     let mut predict = |row: &[f32]| -> Result<Option<usize>> {
         match device.as_deref_mut() {
             None => Ok(model
@@ -671,7 +641,7 @@ fn input(a: &Args, ctx: &Ctx, mut device: Option<&mut Device>) -> Result<Measure
                 right += 1;
             }
         }
-        let caught = run_suite(&values, fault.name())?;
+        let caught = run_suite(&values)?;
         rows.push(InputRow {
             fault: fault.name(),
             rows: d.rows(),
@@ -683,7 +653,6 @@ fn input(a: &Args, ctx: &Ctx, mut device: Option<&mut Device>) -> Result<Measure
             failed_expectations: caught.map(|c| c.1).unwrap_or_default(),
         });
     }
-    let _ = std::fs::remove_dir_all(&dir);
     let score = 1.0 - rows.iter().map(|r| r.changed_rate).sum::<f64>() / rows.len() as f64;
     Ok((
         score,
@@ -697,16 +666,6 @@ fn input(a: &Args, ctx: &Ctx, mut device: Option<&mut Device>) -> Result<Measure
         }),
         vec![],
     ))
-}
-
-fn tempfile_dir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "mlprobe-chaos-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    Ok(dir)
 }
 
 /// Core's device server in this process, behind a [`Link`]: `chaos link --target host`

@@ -14,6 +14,8 @@ use crate::commands::{Outcome, emit};
 use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};
 use crate::gate::{Baseline, GateJson, GateReport, Policy, Predicate};
+pub use crate::measure::{Latency, latency_of, peak_rss_bytes};
+pub use crate::model_io::check_fit;
 use crate::model_io::{self, HostModel};
 use crate::output;
 use crate::report::Report;
@@ -125,21 +127,6 @@ pub struct ClassReport {
     pub support: u32,
 }
 
-/// Latency percentiles in microseconds.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct Latency {
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-    /// 99th percentile.
-    pub p99: f64,
-    /// 99.9th percentile.
-    pub p999: f64,
-    /// Largest.
-    pub max: f64,
-}
-
 /// The `eval` JSON document (DESIGN.md).
 #[derive(Clone, Debug, Serialize)]
 pub struct EvalReport {
@@ -201,35 +188,6 @@ pub struct SliceReport {
     pub recall_macro: f64,
     /// Macro F1 on the slice.
     pub f1_macro: f64,
-}
-
-/// Checks that a dataset fits a model: same number of features, labels within the classes.
-pub fn check_fit(model: &HostModel, data: &Dataset) -> Result<()> {
-    let d = model.dims();
-    if data.width() != d.inputs {
-        return Err(Error::file(
-            &data.path,
-            format!(
-                "has {} feature columns but the model takes {} inputs",
-                data.width(),
-                d.inputs
-            ),
-        ));
-    }
-    if let (Some(labels), Some(name)) = (&data.labels, &data.label_name)
-        && let Some(i) = labels.iter().position(|&l| usize::from(l) >= d.outputs)
-    {
-        return Err(Error::Parse {
-            path: data.path.clone(),
-            line: data.lines[i],
-            column: 0,
-            message: format!(
-                "label {} in column `{name}` is out of range for a model of {} classes",
-                labels[i], d.outputs
-            ),
-        });
-    }
-    Ok(())
 }
 
 /// Single-row inferences before timing starts (caches, branch predictors, CPU frequency).
@@ -302,31 +260,6 @@ pub fn memory(model: &HostModel) -> Memory {
         total_bytes: model_bytes + scratch_bytes,
         peak_rss_bytes: peak_rss_bytes(),
     }
-}
-
-/// `VmHWM` of `/proc/self/status` in bytes (Linux); `None` elsewhere.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    parse_vm_hwm(&status)
-}
-
-fn parse_vm_hwm(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let mut it = line["VmHWM:".len()..].split_whitespace();
-    let kb: u64 = it.next()?.parse().ok()?;
-    (it.next() == Some("kB")).then_some(kb * 1024)
-}
-
-/// Sketch nanoseconds as microsecond percentiles (zeros for an empty sketch).
-pub fn latency_of(sketch: &Sketch) -> Latency {
-    let us = |ns: u32| f64::from(ns) / 1000.0;
-    sketch.summary().map_or_else(Latency::default, |s| Latency {
-        p50: us(s.p50),
-        p95: us(s.p95),
-        p99: us(s.p99),
-        p999: us(s.p999),
-        max: us(s.max),
-    })
 }
 
 /// Evaluates `model` on the given rows of `data` (which must have labels and fit the model),
@@ -698,20 +631,4 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
 
     emit(args.json, &report, render, report.passed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vm_hwm_is_read_in_bytes() {
-        let status = "Name:\tmlprobe\nVmPeak:\t  10000 kB\nVmHWM:\t    2048 kB\nVmRSS:\t 1000 kB\n";
-        assert_eq!(parse_vm_hwm(status), Some(2048 * 1024));
-        assert_eq!(parse_vm_hwm("VmHWM: x kB"), None);
-        assert_eq!(parse_vm_hwm(""), None);
-        if cfg!(target_os = "linux") {
-            assert!(peak_rss_bytes().is_some_and(|b| b > 0));
-        }
-    }
 }

@@ -292,7 +292,7 @@ pub fn validate(suite: &Suite, data: &Path, options: ScanOptions) -> Result<Vali
         data: data.to_path_buf(),
         rows,
         seconds: start.elapsed().as_secs_f64(),
-        peak_rss_bytes: crate::commands::eval::peak_rss_bytes(),
+        peak_rss_bytes: crate::measure::peak_rss_bytes(),
     })
 }
 

@@ -5,14 +5,15 @@
 //! The schedule and the accounting are [`mlprobe_core::load`]'s; [`crate::loadgen`] runs the
 //! worker threads and the targets.
 
-use crate::commands::eval::{Latency, check_fit, latency_of};
 use crate::commands::{Outcome, emit};
 use crate::data::{self, Labels};
 use crate::error::{Error, Result};
 use crate::loadgen::{
     self, DeviceOptions, DeviceTarget, HostTarget, Inputs, IntervalLine, Stall, TargetSpec,
 };
+use crate::measure::{Latency, latency_of};
 use crate::model_io;
+use crate::model_io::check_fit;
 use crate::output;
 use indicatif::{ProgressBar, ProgressStyle};
 use mlprobe_core::load::{Mode, Plan, Tally, Target};

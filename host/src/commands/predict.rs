@@ -1,10 +1,10 @@
 //! `mlprobe predict`: class, probabilities and logits for every row of a CSV file.
 
 use crate::commands::Outcome;
-use crate::commands::eval::check_fit;
 use crate::data::{self, Labels};
 use crate::error::{Error, Result};
 use crate::model_io;
+use crate::model_io::check_fit;
 use crate::output;
 use mlprobe_core::mlp::{argmax, softmax};
 use serde::Serialize;

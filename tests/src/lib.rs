@@ -1,10 +1,9 @@
-//! Helpers for mlprobe's end-to-end tests: find (or build) the real `mlprobe` binary and the
-//! bundled data, and run commands against them.
+//! Helpers for mlprobe's end-to-end tests: the real `mlprobe` binary, the bundled data, and one
+//! policy for tests that need an external tool.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use std::time::SystemTime;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -19,62 +18,44 @@ pub fn data(name: &str) -> PathBuf {
     root().join("data").join(name)
 }
 
-/// Newest modification time of the files below `dir` (recursively).
-fn newest(dir: &Path) -> Option<SystemTime> {
-    let mut latest = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        let t = if path.is_dir() {
-            newest(&path)
-        } else {
-            entry.metadata().ok()?.modified().ok()
-        };
-        latest = latest.max(t);
-    }
-    latest
-}
-
-/// Path of the `mlprobe` binary of the current profile.
+/// Path of the `mlprobe` binary under test.
 ///
-/// `cargo test --workspace` builds it first (the `mlprobe` package has integration tests of its
-/// own), and that build is the one to use: a nested `cargo build -p mlprobe` resolves features
-/// differently from the workspace build and would rebuild the binary. So it is built here only
-/// when it is missing or older than the sources of `core/` and `host/` (for example when this
-/// package's tests run alone after an edit).
+/// The end-to-end tests are integration tests of the `mlprobe` package (`host/Cargo.toml`
+/// lists them from this folder), so cargo builds the binary first and names it in
+/// `CARGO_BIN_EXE_mlprobe` when it runs them.
 pub fn bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        // target/<profile>/deps/<test-exe> → target/<profile>/mlprobe
-        let exe = std::env::current_exe().expect("current exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>")
-            .to_path_buf();
-        let path = profile_dir.join(format!("mlprobe{}", std::env::consts::EXE_SUFFIX));
-        let built = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
-        let sources = ["core", "host"]
-            .iter()
-            .filter_map(|d| newest(&root().join(d)))
-            .max();
-        if built.is_some() && built >= sources {
-            return path;
-        }
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cargo
-            .args(["build", "--quiet", "-p", "mlprobe", "--bin", "mlprobe"])
-            .current_dir(root());
-        if release {
-            cargo.arg("--release");
-        }
-        if let Some(target_dir) = profile_dir.parent() {
-            cargo.env("CARGO_TARGET_DIR", target_dir);
-        }
-        let status = cargo.status().expect("run cargo build");
-        assert!(status.success(), "cargo build -p mlprobe failed");
-        path
+        std::env::var_os("CARGO_BIN_EXE_mlprobe")
+            .map(PathBuf::from)
+            .expect("CARGO_BIN_EXE_mlprobe is unset: run the tests with `cargo test -p mlprobe`")
     })
+}
+
+/// Whether an external `tool` a test needs (QEMU, a browser) can be used: one policy for every
+/// test. Present: `true`. Missing under `CI=true`: the test fails, since CI installs every tool
+/// (`.ci/run`) and a skipped check there would pass silently. Missing elsewhere: prints why the
+/// check is skipped and returns `false`.
+pub fn require(tool: &str, present: bool, install: &str) -> bool {
+    if present {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "{tool} is not installed, and CI must run every check ({install})"
+    );
+    eprintln!("SKIPPED: {tool} is not installed ({install})");
+    false
+}
+
+/// QEMU's Arm system emulator, by the [`require`] policy.
+pub fn qemu() -> bool {
+    let present = Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    require("qemu-system-arm", present, "./scripts/setup.sh installs it")
 }
 
 /// A `Command` for the `mlprobe` binary with `args`.

@@ -81,6 +81,18 @@ impl Error {
         }
     }
 
+    /// A TOML file that does not parse or does not fit its schema, located at the line and
+    /// column of `error`'s span in `text` (line 0 when the error has no span).
+    pub fn toml(path: &Path, text: &str, error: &toml::de::Error) -> Self {
+        let (line, column) = error.span().map_or((0, 0), |s| line_col(text, s.start));
+        Error::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: error.message().to_string(),
+        }
+    }
+
     /// A whole-file error on `path`.
     pub fn file(path: &Path, message: impl Into<String>) -> Self {
         Error::File {
@@ -88,6 +100,14 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// The 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (u64, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() as u64 + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
 }
 
 /// Result of a command.

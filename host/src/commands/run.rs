@@ -236,15 +236,7 @@ impl Config {
     /// Reads a configuration; relative paths become relative to the file's directory.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut c: Config = toml::from_str(&text).map_err(|e| {
-            let (line, column) = e.span().map_or((0, 0), |s| line_col(&text, s.start));
-            Error::Parse {
-                path: path.into(),
-                line,
-                column,
-                message: e.message().to_string(),
-            }
-        })?;
+        let mut c: Config = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -267,13 +259,6 @@ impl Config {
         }
         Ok(c)
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (u64, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() as u64 + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// What the stages hand each other.

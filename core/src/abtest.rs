@@ -321,6 +321,16 @@ pub enum Effect {
     Relative,
 }
 
+impl Effect {
+    /// The treatment's rate for an effect `mde` over `baseline` (unchecked).
+    pub fn treatment_rate(self, baseline: f64, mde: f64) -> f64 {
+        match self {
+            Effect::Absolute => baseline + mde,
+            Effect::Relative => baseline * (1.0 + mde),
+        }
+    }
+}
+
 /// The design of a test: baseline rate, effect, alpha, power.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -357,10 +367,7 @@ fn rates(baseline: f64, mde: f64, effect: Effect) -> Result<(f64, f64), AbError>
     if mde == 0.0 {
         return Err(AbError::ZeroEffect);
     }
-    let p2 = match effect {
-        Effect::Absolute => baseline + mde,
-        Effect::Relative => baseline * (1.0 + mde),
-    };
+    let p2 = effect.treatment_rate(baseline, mde);
     if !(p2 > 0.0 && p2 < 1.0) || p2 == baseline {
         return Err(AbError::EffectOutOfRange);
     }

@@ -115,6 +115,10 @@ pub struct Look {
 
 /// The test's running state.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocation in core: the O'Brien–Fleming grid is held inline, as documented"
+)]
 enum Test {
     Msprt(Msprt),
     Obf(ObfBoundaries),

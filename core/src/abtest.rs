@@ -15,11 +15,12 @@
 //! - Sequential testing, for looking at the data as it arrives without inflating false
 //!   positives: the mixture SPRT's always-valid p-value ([`Msprt`], Johari et al. 2017), and
 //!   group-sequential boundaries with Lan–DeMets O'Brien–Fleming alpha spending
-//!   ([`obf_boundaries`]).
+//!   ([`obf_boundaries`], or [`ObfBoundaries`] one look at a time). [`crate::sequential`]
+//!   runs either over a stream of events and reads the decision.
 //!
 //! When not to use it: for counts so small that the normal approximation fails (fewer than
 //! about 5 conversions or non-conversions per arm), prefer an exact test; for a Bayesian
-//! reading of the same counters, see the host's `bayes` module.
+//! reading of the same counters, see [`crate::bayes`].
 //!
 //! Every input a caller can get wrong is a typed [`AbError`]; no function panics on its input,
 //! and no function returns `NaN` for valid input.
@@ -64,6 +65,10 @@ pub enum AbError {
     FractionsOutOfOrder,
     /// too many looks for one group-sequential design
     TooManyLooks,
+    /// a look needs more events than the previous one, and no more than the horizon
+    LookOutOfOrder,
+    /// the O'Brien–Fleming design needs a planned maximum number of events
+    NoHorizon,
 }
 
 impl fmt::Display for AbError {
@@ -89,13 +94,19 @@ impl fmt::Display for AbError {
                 "information fractions must increase strictly and lie in (0, 1]"
             }
             Self::TooManyLooks => "too many looks for one group-sequential design",
+            Self::LookOutOfOrder => {
+                "a look needs more events than the previous one, and no more than the horizon"
+            }
+            Self::NoHorizon => {
+                "the O'Brien–Fleming design needs a planned maximum number of events"
+            }
         })
     }
 }
 
 impl core::error::Error for AbError {}
 
-fn check_alpha(alpha: f64) -> Result<(), AbError> {
+pub(crate) fn check_alpha(alpha: f64) -> Result<(), AbError> {
     if alpha > 0.0 && alpha < 1.0 {
         Ok(())
     } else {
@@ -310,6 +321,16 @@ pub enum Effect {
     Relative,
 }
 
+impl Effect {
+    /// The treatment's rate for an effect `mde` over `baseline` (unchecked).
+    pub fn treatment_rate(self, baseline: f64, mde: f64) -> f64 {
+        match self {
+            Effect::Absolute => baseline + mde,
+            Effect::Relative => baseline * (1.0 + mde),
+        }
+    }
+}
+
 /// The design of a test: baseline rate, effect, alpha, power.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -346,10 +367,7 @@ fn rates(baseline: f64, mde: f64, effect: Effect) -> Result<(f64, f64), AbError>
     if mde == 0.0 {
         return Err(AbError::ZeroEffect);
     }
-    let p2 = match effect {
-        Effect::Absolute => baseline + mde,
-        Effect::Relative => baseline * (1.0 + mde),
-    };
+    let p2 = effect.treatment_rate(baseline, mde);
     if !(p2 > 0.0 && p2 < 1.0) || p2 == baseline {
         return Err(AbError::EffectOutOfRange);
     }
@@ -727,7 +745,9 @@ pub const MAX_LOOKS: usize = 1000;
 /// is computed by the recursive numerical integration of Armitage, McPherson & Rowe (1969) as
 /// in Jennison & Turnbull, *Group Sequential Methods*, 2000, ch. 19 (Simpson's rule on a
 /// 401-point grid over the continuation region), and `c_k` by bisection; boundaries agree with
-/// the published tables to 4 decimals. Uses about 6.5 KiB of stack, no allocation.
+/// the published tables to 4 decimals. Uses about 6.5 KiB of stack, no allocation. The same
+/// computation one look at a time, when the looks are not known in advance, is
+/// [`ObfBoundaries`].
 ///
 /// ```
 /// use mlprobe_core::abtest::obf_boundaries;
@@ -740,7 +760,7 @@ pub fn obf_boundaries(
     fractions: &[f64],
     boundaries: &mut [f64],
 ) -> Result<(), AbError> {
-    check_alpha(alpha)?;
+    let mut design = ObfBoundaries::new(alpha)?;
     if fractions.is_empty() {
         return Err(AbError::Empty);
     }
@@ -757,17 +777,70 @@ pub fn obf_boundaries(
         }
         prev_t = t;
     }
-    // Densities of S_k = W(t_k) on the continuation region, on GRID points of [-b, b].
-    let mut dens = [0.0_f64; GRID];
-    let mut next = [0.0_f64; GRID];
-    let mut half_width = 0.0; // b_{k-1} = c_{k-1}·√t_{k-1}
-    let mut spent = 0.0;
-    prev_t = 0.0;
-    for (k, (&t, c_out)) in fractions.iter().zip(boundaries.iter_mut()).enumerate() {
+    for (&t, c) in fractions.iter().zip(boundaries.iter_mut()) {
+        *c = design.look(t)?;
+    }
+    Ok(())
+}
+
+/// [`obf_boundaries`] one look at a time: the boundary of each look as its information
+/// fraction becomes known (the same numbers, bit for bit, as the whole design at once).
+///
+/// Holds the density of the continuation region (401 `f64`, about 3.2 KiB); each look costs
+/// about 401² normal densities.
+///
+/// ```
+/// use mlprobe_core::abtest::ObfBoundaries;
+/// let mut design = ObfBoundaries::new(0.05).unwrap();
+/// let c1 = design.look(0.5).unwrap();
+/// let c2 = design.look(1.0).unwrap();
+/// assert!((c1 - 2.9626).abs() < 1e-4 && (c2 - 1.9686).abs() < 1e-3);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObfBoundaries {
+    alpha: f64,
+    /// Densities of `S_k = W(t_k)` on the continuation region, on GRID points of [-b, b].
+    dens: [f64; GRID],
+    /// `b_{k-1} = c_{k-1}·√t_{k-1}`.
+    half_width: f64,
+    /// Alpha spent by the previous look.
+    spent: f64,
+    /// The previous look's information fraction (0 before the first).
+    prev_t: f64,
+    looks: usize,
+}
+
+impl ObfBoundaries {
+    /// A design at two-sided level `alpha`, before its first look.
+    pub fn new(alpha: f64) -> Result<Self, AbError> {
+        check_alpha(alpha)?;
+        Ok(Self {
+            alpha,
+            dens: [0.0; GRID],
+            half_width: 0.0,
+            spent: 0.0,
+            prev_t: 0.0,
+            looks: 0,
+        })
+    }
+
+    /// Looks taken.
+    pub const fn looks(&self) -> usize {
+        self.looks
+    }
+
+    /// The boundary of the next look, at information fraction `t` (greater than the previous
+    /// look's, at most 1).
+    pub fn look(&mut self, t: f64) -> Result<f64, AbError> {
+        if !(t > self.prev_t && t <= 1.0) {
+            return Err(AbError::FractionsOutOfOrder);
+        }
+        let (alpha, prev_t, half_width, dens) =
+            (self.alpha, self.prev_t, self.half_width, &self.dens);
         let cum = obf_spending(alpha, t);
-        let target = cum - spent;
+        let target = cum - self.spent;
         let sqrt_t = libm::sqrt(t);
-        let c = if k == 0 {
+        let c = if self.looks == 0 {
             // Z_1 ~ N(0, 1): P(|Z_1| ≥ c) = target.
             -norm_ppf(0.5 * target.max(f64::MIN_POSITIVE))
         } else {
@@ -799,10 +872,10 @@ pub fn obf_boundaries(
             }
             0.5 * (lo + hi)
         };
-        *c_out = c;
         // The density on the new continuation region |s| < c√t.
         let new_half = c * sqrt_t;
-        if k == 0 {
+        let mut next = [0.0_f64; GRID];
+        if self.looks == 0 {
             let h = 2.0 * new_half / (GRID - 1) as f64;
             for (i, g) in next.iter_mut().enumerate() {
                 let s = -new_half + h * i as f64;
@@ -822,12 +895,13 @@ pub fn obf_boundaries(
                 *g = sum * h_old / 3.0;
             }
         }
-        dens = next;
-        half_width = new_half;
-        spent = cum;
-        prev_t = t;
+        self.dens = next;
+        self.half_width = new_half;
+        self.spent = cum;
+        self.prev_t = t;
+        self.looks += 1;
+        Ok(c)
     }
-    Ok(())
 }
 
 fn simpson_weight(i: usize) -> f64 {
@@ -1157,6 +1231,71 @@ mod tests {
         assert_eq!(
             obf_boundaries(0.05, &[1.0], &mut c),
             Err(AbError::LengthMismatch)
+        );
+    }
+
+    // Boundaries printed by `obf_boundaries` before it was split into `ObfBoundaries` looks
+    // (`{:?}` round-trips): the same numbers, bit for bit, whole or one look at a time.
+    #[test]
+    fn obf_boundaries_are_unchanged_bit_for_bit() {
+        let designs: [(f64, &[f64], &[f64]); 5] = [
+            (
+                0.05,
+                &[0.2, 0.4, 0.6, 0.8, 1.0],
+                &[
+                    4.876884948790762,
+                    3.357011921434605,
+                    2.680280064632825,
+                    2.289816768061428,
+                    2.031032043705636,
+                ],
+            ),
+            (0.05, &[0.5, 1.0], &[2.962588042727566, 1.9685956406101468]),
+            (
+                0.05,
+                &[0.3, 0.7, 0.9],
+                &[3.9285725426260356, 2.438742375197762, 2.145928971549438],
+            ),
+            (0.05, &[1.0], &[1.959963984540054]),
+            (
+                0.05,
+                &[0.05, 0.1, 0.15, 0.5, 0.75, 1.0],
+                &[
+                    9.955145577455841,
+                    6.9913517070745,
+                    5.669682616535283,
+                    2.962588606569625,
+                    2.359017738745024,
+                    2.01408367651311,
+                ],
+            ),
+        ];
+        for (alpha, fractions, want) in designs {
+            let mut got = [0.0; 6];
+            let got = &mut got[..fractions.len()];
+            obf_boundaries(alpha, fractions, got).unwrap();
+            let mut design = ObfBoundaries::new(alpha).unwrap();
+            for ((&t, &g), &w) in fractions.iter().zip(got.iter()).zip(want) {
+                assert_eq!(g.to_bits(), w.to_bits(), "{fractions:?}: {g:?} vs {w:?}");
+                assert_eq!(design.look(t).unwrap().to_bits(), w.to_bits());
+            }
+            assert_eq!(design.looks(), fractions.len());
+            assert_eq!(
+                design.look(fractions[fractions.len() - 1]),
+                Err(AbError::FractionsOutOfOrder)
+            );
+        }
+        // Twenty looks at alpha = 0.01: the first, the tenth and the last.
+        let fractions: [f64; 20] = core::array::from_fn(|k| (k + 1) as f64 / 20.0);
+        let mut c = [0.0; 20];
+        obf_boundaries(0.01, &fractions, &mut c).unwrap();
+        assert_eq!(c[0], 12.498445862292046);
+        assert_eq!(c[9], 3.836310820443032);
+        assert_eq!(c[19], 2.6929334602391464);
+        assert_eq!(ObfBoundaries::new(1.0), Err(AbError::AlphaOutOfRange));
+        assert_eq!(
+            ObfBoundaries::new(0.05).unwrap().look(0.0),
+            Err(AbError::FractionsOutOfOrder)
         );
     }
 

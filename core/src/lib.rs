@@ -18,6 +18,10 @@
 //! - [`validate`]: thresholds and regression against a baseline, with violations as data.
 //! - [`abtest`]: A/B testing from counters: two-proportion z-test, sample size and power, SRM,
 //!   Bonferroni/Holm/BH, mixture SPRT always-valid p-values, O'Brien–Fleming group-sequential.
+//! - [`sequential`]: a sequential monitor over a stream of events (mSPRT or O'Brien–Fleming
+//!   looks): feed events or counts, read continue / stop and which arm.
+//! - [`bayes`]: Beta–Binomial A/B analysis, exact: P(B > A) (Evan Miller's sum, tanh-sinh
+//!   quadrature), credible intervals, expected lift and loss, the decision rule.
 //! - [`crc`]: CRC-32 used by the model file (and the device protocol).
 //! - [`special`]: normal CDF/quantile, log-gamma/log-beta, regularized incomplete beta and its
 //!   inverse, chi-square survival, on `libm`.
@@ -45,6 +49,7 @@ type StdVec<T> = Vec<T>;
 extern crate std;
 
 pub mod abtest;
+pub mod bayes;
 pub mod chaos;
 pub mod crc;
 pub mod expect;
@@ -54,6 +59,7 @@ pub mod mlp;
 pub mod model;
 pub mod moments;
 pub mod protocol;
+pub mod sequential;
 pub mod server;
 pub mod sketch;
 pub mod special;

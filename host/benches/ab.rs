@@ -6,7 +6,8 @@
 //! for the exact probability, one million uniform draws for the Monte-Carlo), so the numbers
 //! compare across machines.
 
-use mlprobe::bayes::{BetaDist, monte_carlo, prob_greater, prob_greater_quadrature};
+use mlprobe::ab::bayes::monte_carlo;
+use mlprobe_core::bayes::{BetaDist, prob_greater, prob_greater_quadrature};
 use mlprobe_core::special::ln_beta;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

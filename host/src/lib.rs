@@ -4,7 +4,7 @@
 //! line. Every number is computed by [`mlprobe_core`]; this crate moves bytes into core types
 //! and prints what core computed.
 
-pub mod bayes;
+pub mod ab;
 pub mod cli;
 pub mod commands;
 pub mod csvstream;

@@ -352,6 +352,171 @@ fn sequential_reports_the_line_of_a_bad_row() {
     assert_eq!(code(&o), 2);
 }
 
+/// The keys of a JSON object, sorted.
+fn keys(v: &serde_json::Value) -> Vec<&str> {
+    let mut k: Vec<&str> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+#[track_caller]
+fn has_keys(v: &serde_json::Value, want: &[&str]) {
+    let mut want = want.to_vec();
+    want.sort_unstable();
+    assert_eq!(keys(v), want);
+}
+
+// The `--json` field names of every `ab` subcommand (DESIGN.md's contract and its extras):
+// none renamed, none dropped, none added by accident.
+#[test]
+fn json_field_names_of_every_subcommand() {
+    const ARM: &[&str] = &["conversions", "total", "rate"];
+    let v = ab_json(
+        &["ztest", "--control", "20/100", "--treatment", "25/100"],
+        0,
+    );
+    has_keys(
+        &v,
+        &[
+            "z",
+            "p_value",
+            "significant",
+            "alpha",
+            "alternative",
+            "control",
+            "treatment",
+            "absolute_lift",
+            "relative_lift",
+            "ci",
+        ],
+    );
+    has_keys(&v["control"], ARM);
+    has_keys(&v["treatment"], ARM);
+    let v = ab_json(&["size", "--baseline", "0.1", "--mde", "0.02"], 0);
+    has_keys(
+        &v,
+        &[
+            "per_variant",
+            "total",
+            "baseline",
+            "treatment_rate",
+            "absolute_mde",
+            "relative_mde",
+            "alpha",
+            "power",
+            "alternative",
+        ],
+    );
+    let v = ab_json(&["power", "--baseline", "0.1", "--n", "100"], 0);
+    has_keys(
+        &v,
+        &[
+            "per_variant",
+            "baseline",
+            "alpha",
+            "alternative",
+            "power",
+            "treatment_rate",
+            "target_power",
+            "detectable_mde",
+            "detectable_mde_relative",
+        ],
+    );
+    let v = ab_json(
+        &[
+            "bayes",
+            "--control",
+            "2/10",
+            "--treatment",
+            "3/10",
+            "--samples",
+            "10",
+        ],
+        0,
+    );
+    has_keys(
+        &v,
+        &[
+            "prob_treatment_better",
+            "prob_treatment_better_mc",
+            "control",
+            "treatment",
+            "expected_lift",
+            "lift_ci",
+            "expected_lift_mc",
+            "expected_loss",
+            "decision",
+            "rule",
+            "level",
+            "prior",
+            "samples",
+            "seed",
+        ],
+    );
+    for arm in ["control", "treatment"] {
+        has_keys(&v[arm], &["mean", "ci", "posterior"]);
+        has_keys(&v[arm]["posterior"], &["alpha", "beta"]);
+    }
+    has_keys(&v["expected_loss"], &["control", "treatment"]);
+    has_keys(&v["rule"], &["rule", "threshold"]);
+    has_keys(&v["prior"], &["alpha", "beta"]);
+    let v = ab_json(&["srm", "--observed", "10,12"], 0);
+    has_keys(
+        &v,
+        &[
+            "chi2",
+            "df",
+            "p_value",
+            "mismatch",
+            "threshold",
+            "observed",
+            "expected_shares",
+        ],
+    );
+    let v = ab_json(&["adjust", "--method", "holm", "0.01", "0.2"], 0);
+    has_keys(&v, &["method", "alpha", "p_values", "adjusted", "rejected"]);
+    let f = events_file(stream(200, 10));
+    let v = ab_json(&["sequential", "--events", f.path().to_str().unwrap()], 0);
+    has_keys(
+        &v,
+        &[
+            "method",
+            "alpha",
+            "events",
+            "analysed",
+            "look_every",
+            "looks",
+            "planned_looks",
+            "stopped",
+            "stopped_at_look",
+            "stopped_at_event",
+            "p_value",
+            "z",
+            "boundary",
+            "tau",
+            "control",
+            "treatment",
+        ],
+    );
+    has_keys(&v["control"], ARM);
+}
+
+// The events file is read as RFC 4180 CSV: a quoted field is its text.
+#[test]
+fn sequential_reads_quoted_fields() {
+    let mut f = tempfile::Builder::new().suffix(".csv").tempfile().unwrap();
+    writeln!(f, "\"variant\",\"converted\"\n\"A\",1\nB,\"0\"").unwrap();
+    let v = ab_json(&["sequential", "--events", f.path().to_str().unwrap()], 0);
+    assert_eq!(v["events"], 2);
+    assert_eq!(v["control"]["conversions"], 1);
+    assert_eq!(v["treatment"]["total"], 1);
+}
+
 #[test]
 fn input_errors_exit_2_naming_the_flag() {
     input_error(

@@ -16,6 +16,7 @@
 //!
 //! Paths in the configuration are relative to the configuration file.
 
+use crate::ab::bayes;
 use crate::commands::Outcome;
 use crate::commands::{chaos, device, eval, expect, load, train};
 use crate::error::{Error, Result};
@@ -24,7 +25,7 @@ use crate::report::{Status, html};
 use crate::run_report::{
     BetaParams, Check, LatencyChart, Line, Posteriors, RunReport, Stage, StageStatus,
 };
-use crate::{bayes, csvstream::ScanOptions, model_io, output, qemu, suite::Suite};
+use crate::{csvstream::ScanOptions, model_io, output, qemu, suite::Suite};
 use mlprobe_core::abtest::{self, Alternative, Variant};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -682,9 +683,9 @@ fn stage_ab(cfg: &Config, state: &State, report: &mut RunReport) -> Result<Stage
     let bayes = bayes::analyze(
         &control,
         &treatment,
-        &bayes::Options {
+        &bayes::BayesOptions {
             seed: cfg.train.seed,
-            ..bayes::Options::default()
+            ..bayes::BayesOptions::default()
         },
     )
     .map_err(|e| Error::Usage(format!("A/B analysis: {e}")))?;

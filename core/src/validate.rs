@@ -45,6 +45,13 @@ pub enum ValidateError {
     },
     /// An allowed regression percentage is negative or not a finite number.
     InvalidAllowedPct,
+    /// A threshold key is not `min_<metric>` or `max_<metric>` with a known metric.
+    UnknownThreshold,
+    /// A threshold key names a known metric with the wrong direction (`max_accuracy`).
+    WrongDirection {
+        /// The metric named.
+        metric: Metric,
+    },
 }
 
 impl fmt::Display for ValidateError {
@@ -55,6 +62,16 @@ impl fmt::Display for ValidateError {
             }
             Self::InvalidAllowedPct => {
                 f.write_str("an allowed regression percentage is negative or not a finite number")
+            }
+            Self::UnknownThreshold => {
+                f.write_str("a threshold key is min_<metric> or max_<metric> with a known metric")
+            }
+            Self::WrongDirection { metric } => {
+                write!(
+                    f,
+                    "the threshold of {metric} is `{}`",
+                    metric.threshold_key()
+                )
             }
         }
     }
@@ -70,6 +87,24 @@ pub enum Direction {
     HigherIsBetter,
     /// Smaller is better (latency, memory): a threshold is a maximum.
     LowerIsBetter,
+}
+
+impl Direction {
+    /// What a threshold is in this direction: `"min"` or `"max"` (the policy key's prefix).
+    pub const fn limit_kind(self) -> &'static str {
+        match self {
+            Self::HigherIsBetter => "min",
+            Self::LowerIsBetter => "max",
+        }
+    }
+
+    /// The comparison a threshold in this direction holds to: `">="` or `"<="`.
+    pub const fn operator(self) -> &'static str {
+        match self {
+            Self::HigherIsBetter => ">=",
+            Self::LowerIsBetter => "<=",
+        }
+    }
 }
 
 /// A metric the gate knows. Names are stable: they are the keys of baseline files and the
@@ -153,8 +188,73 @@ impl Metric {
         }
     }
 
+    /// True for the metrics of predictions (accuracy, precision, recall, F1): a subgroup of the
+    /// rows (a slice) has them too. Latency and memory belong to the model and the machine.
+    pub const fn is_quality(self) -> bool {
+        matches!(
+            self,
+            Self::Accuracy | Self::Precision | Self::Recall | Self::F1
+        )
+    }
+
+    /// True for the metrics that depend on the machine and its load (latency percentiles, peak
+    /// RSS) rather than on the model alone: a baseline leaves them out unless asked.
+    pub const fn is_machine_dependent(self) -> bool {
+        matches!(
+            self,
+            Self::LatencyP50
+                | Self::LatencyP95
+                | Self::LatencyP99
+                | Self::LatencyP999
+                | Self::PeakRssBytes
+        )
+    }
+
+    /// The policy key of the metric's threshold; displays as `min_accuracy`,
+    /// `max_latency_p99_us`.
+    pub const fn threshold_key(self) -> ThresholdKey {
+        ThresholdKey(self)
+    }
+
+    /// The metric of a threshold key: `min_` or `max_` (by the metric's [`Direction`]) and a
+    /// name [`from_name`](Self::from_name) knows.
+    ///
+    /// ```
+    /// use mlprobe_core::validate::{Metric, ValidateError};
+    /// assert_eq!(Metric::from_threshold_key("min_f1"), Ok(Metric::F1));
+    /// assert_eq!(
+    ///     Metric::from_threshold_key("max_accuracy"),
+    ///     Err(ValidateError::WrongDirection { metric: Metric::Accuracy })
+    /// );
+    /// assert_eq!(Metric::from_threshold_key("min_speed"), Err(ValidateError::UnknownThreshold));
+    /// ```
+    pub fn from_threshold_key(key: &str) -> Result<Self, ValidateError> {
+        let (kind, name) = match (key.strip_prefix("min_"), key.strip_prefix("max_")) {
+            (Some(n), _) => ("min", n),
+            (_, Some(n)) => ("max", n),
+            _ => return Err(ValidateError::UnknownThreshold),
+        };
+        let metric = Self::from_name(name).ok_or(ValidateError::UnknownThreshold)?;
+        if metric.direction().limit_kind() == kind {
+            Ok(metric)
+        } else {
+            Err(ValidateError::WrongDirection { metric })
+        }
+    }
+
     const fn index(self) -> usize {
         self as usize
+    }
+}
+
+/// The policy key of a metric's threshold (see [`Metric::threshold_key`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ThresholdKey(pub Metric);
+
+impl fmt::Display for ThresholdKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.0;
+        write!(f, "{}_{}", m.direction().limit_kind(), m.name())
     }
 }
 
@@ -207,6 +307,17 @@ impl Metrics {
     /// A metric's value.
     pub fn get(&self, metric: Metric) -> Option<f64> {
         self.values[metric.index()]
+    }
+
+    /// These metrics without the machine-dependent ones
+    /// ([`Metric::is_machine_dependent`]).
+    #[must_use]
+    pub fn without_machine_dependent(&self) -> Self {
+        let mut m = *self;
+        for metric in Metric::ALL.into_iter().filter(|m| m.is_machine_dependent()) {
+            m.unset(metric);
+        }
+        m
     }
 
     /// The measured metrics and their values, in [`Metric::ALL`] order.
@@ -274,20 +385,19 @@ impl ThresholdCheck {
 
     /// `"min"` or `"max"`, for the policy key (`min_accuracy`) and messages.
     pub const fn kind(&self) -> &'static str {
-        match self.metric.direction() {
-            Direction::HigherIsBetter => "min",
-            Direction::LowerIsBetter => "max",
-        }
+        self.metric.direction().limit_kind()
+    }
+
+    /// `">="` or `"<="`: what the check held the metric to.
+    pub const fn operator(&self) -> &'static str {
+        self.metric.direction().operator()
     }
 }
 
 impl fmt::Display for ThresholdCheck {
     /// `accuracy 0.8 >= 0.9 failed`-style one-liners.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = match self.metric.direction() {
-            Direction::HigherIsBetter => ">=",
-            Direction::LowerIsBetter => "<=",
-        };
+        let op = self.operator();
         let (metric, limit) = (self.metric, self.limit);
         match (self.outcome, self.actual) {
             (Outcome::Passed, Some(a)) => write!(f, "{metric} {a} {op} {limit}: passed"),
@@ -348,6 +458,17 @@ impl Thresholds {
     /// True when no limit is set.
     pub fn is_empty(&self) -> bool {
         self.limits.iter().all(Option::is_none)
+    }
+
+    /// The limits on [quality](Metric::is_quality) metrics only: what gates a slice of the
+    /// rows (latency and memory belong to the model, not to a subgroup of rows).
+    #[must_use]
+    pub fn quality_only(&self) -> Self {
+        let mut t = *self;
+        for m in Metric::ALL.into_iter().filter(|m| !m.is_quality()) {
+            t.unset(m);
+        }
+        t
     }
 
     /// Checks every limit against measured metrics.
@@ -427,6 +548,18 @@ pub enum Change {
     Missing,
 }
 
+impl Change {
+    /// `regressed`, `improved`, `unchanged` or `missing`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Regressed => "regressed",
+            Self::Improved => "improved",
+            Self::Unchanged => "unchanged",
+            Self::Missing => "missing",
+        }
+    }
+}
+
 /// One metric compared with its baseline.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -456,12 +589,7 @@ impl Comparison {
 impl fmt::Display for Comparison {
     /// `accuracy 0.9 -> 0.8 (-11.11 %, allowed 5 %): regressed`-style one-liners.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = match self.change {
-            Change::Regressed => "regressed",
-            Change::Improved => "improved",
-            Change::Unchanged => "unchanged",
-            Change::Missing => "missing",
-        };
+        let verdict = self.change.name();
         let (metric, baseline, allowed) = (self.metric, self.baseline, self.allowed_pct);
         match (self.current, self.change_pct) {
             (None, _) => write!(f, "{metric} {baseline} -> not measured: {verdict}"),
@@ -493,7 +621,19 @@ pub struct RegressionPolicy {
     allowed_pct: [f64; Metric::COUNT],
 }
 
+impl Default for RegressionPolicy {
+    /// [`RegressionPolicy::DEFAULT_ALLOWED_PCT`] for every metric.
+    fn default() -> Self {
+        Self {
+            allowed_pct: [Self::DEFAULT_ALLOWED_PCT; Metric::COUNT],
+        }
+    }
+}
+
 impl RegressionPolicy {
+    /// The allowed regression when none is given: 5 %, the seed's `allowed_regression_pct`.
+    pub const DEFAULT_ALLOWED_PCT: f64 = 5.0;
+
     /// The same allowed regression for every metric (the seed's `allowed_regression_pct`,
     /// 5.0 by default there).
     pub fn new(allowed_pct: f64) -> Result<Self, ValidateError> {
@@ -630,6 +770,79 @@ impl RegressionReport {
     }
 
     /// True when the baseline held no metric.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A quality gate: limits on metrics and the allowed regression against a baseline.
+///
+/// ```
+/// use mlprobe_core::validate::{Gate, Metric, Metrics};
+/// let mut gate = Gate::default(); // no limit, 5 % allowed regression
+/// gate.thresholds.set(Metric::Accuracy, 0.9).unwrap();
+/// gate.thresholds.set(Metric::LatencyP99, 100.0).unwrap();
+/// let base = Metrics::new().with(Metric::Accuracy, 0.96);
+/// let run = Metrics::new().with(Metric::Accuracy, 0.95).with(Metric::LatencyP99, 50.0);
+/// assert!(gate.check(&run, Some(&base)).passed());
+/// // A slice of the rows is held to the quality limits only.
+/// assert_eq!(gate.for_slice().thresholds.get(Metric::LatencyP99), None);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Gate {
+    /// Limits on metrics.
+    pub thresholds: Thresholds,
+    /// Allowed regression against a baseline.
+    pub regression: RegressionPolicy,
+}
+
+impl Gate {
+    /// Checks metrics against the limits and, when there is a baseline, against it.
+    pub fn check(&self, metrics: &Metrics, baseline: Option<&Metrics>) -> Verdict {
+        Verdict {
+            thresholds: self.thresholds.check(metrics),
+            regression: baseline.map(|b| self.regression.compare(b, metrics)),
+        }
+    }
+
+    /// The gate of a slice of the rows: the [quality](Thresholds::quality_only) limits, the
+    /// same allowed regression.
+    #[must_use]
+    pub fn for_slice(&self) -> Self {
+        Self {
+            thresholds: self.thresholds.quality_only(),
+            regression: self.regression,
+        }
+    }
+}
+
+/// The result of [`Gate::check`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Verdict {
+    /// Threshold checks.
+    pub thresholds: ThresholdReport,
+    /// Comparison with the baseline, when there was one.
+    pub regression: Option<RegressionReport>,
+}
+
+impl Verdict {
+    /// True when every threshold held and nothing regressed or went missing.
+    pub fn passed(&self) -> bool {
+        self.thresholds.passed()
+            && self
+                .regression
+                .as_ref()
+                .is_none_or(RegressionReport::passed)
+    }
+
+    /// Number of checks: thresholds and comparisons.
+    pub fn len(&self) -> usize {
+        self.thresholds.len() + self.regression.as_ref().map_or(0, RegressionReport::len)
+    }
+
+    /// True when nothing was checked.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -848,5 +1061,118 @@ mod tests {
         let mut m = Metrics::new();
         m.set_latency_ns(&s.summary().unwrap());
         assert_eq!(m.get(Metric::LatencyP99), Some(0.1));
+    }
+    #[test]
+    fn threshold_keys_name_metric_and_direction() {
+        for m in Metric::ALL {
+            let key = format!("{}", m.threshold_key());
+            assert_eq!(Metric::from_threshold_key(&key), Ok(m), "{key}");
+        }
+        assert_eq!(
+            format!("{}", Metric::LatencyP99.threshold_key()),
+            "max_latency_p99_us"
+        );
+        assert_eq!(
+            Metric::from_threshold_key("min_precision"),
+            Ok(Metric::Precision)
+        );
+        assert_eq!(
+            Metric::from_threshold_key("min_memory_bytes"),
+            Err(ValidateError::WrongDirection {
+                metric: Metric::MemoryBytes
+            })
+        );
+        for bad in ["accuracy", "min_", "min_acuracy", "mean_accuracy", ""] {
+            assert_eq!(
+                Metric::from_threshold_key(bad),
+                Err(ValidateError::UnknownThreshold),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            format!(
+                "{}",
+                ValidateError::WrongDirection {
+                    metric: Metric::Accuracy
+                }
+            ),
+            "the threshold of accuracy is `min_accuracy`"
+        );
+    }
+
+    #[test]
+    fn metric_groups_and_operators() {
+        let quality: Vec<_> = Metric::ALL.into_iter().filter(|m| m.is_quality()).collect();
+        assert_eq!(
+            quality,
+            [
+                Metric::Accuracy,
+                Metric::Precision,
+                Metric::Recall,
+                Metric::F1
+            ]
+        );
+        // Memory is the model's: neither a quality metric nor a machine's.
+        assert!(!Metric::MemoryBytes.is_quality() && !Metric::MemoryBytes.is_machine_dependent());
+        assert!(
+            Metric::ALL
+                .into_iter()
+                .all(|m| !(m.is_quality() && m.is_machine_dependent()))
+        );
+        assert_eq!(Direction::HigherIsBetter.operator(), ">=");
+        assert_eq!(Direction::LowerIsBetter.limit_kind(), "max");
+        let all = Metric::ALL
+            .into_iter()
+            .fold(Metrics::new(), |m, k| m.with(k, 1.0));
+        let kept: Vec<_> = all
+            .without_machine_dependent()
+            .iter()
+            .map(|(m, _)| m)
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                Metric::Accuracy,
+                Metric::Precision,
+                Metric::Recall,
+                Metric::F1,
+                Metric::MemoryBytes
+            ]
+        );
+        assert_eq!(
+            [
+                Change::Regressed,
+                Change::Improved,
+                Change::Unchanged,
+                Change::Missing
+            ]
+            .map(Change::name),
+            ["regressed", "improved", "unchanged", "missing"]
+        );
+    }
+
+    #[test]
+    fn gate_checks_thresholds_and_baseline_and_slices_see_quality_limits() {
+        let mut gate = Gate::default();
+        assert_eq!(gate.regression, RegressionPolicy::new(5.0).unwrap());
+        gate.thresholds.set(Metric::Accuracy, 0.9).unwrap();
+        gate.thresholds.set(Metric::MemoryBytes, 100.0).unwrap();
+        let run = Metrics::new()
+            .with(Metric::Accuracy, 0.95)
+            .with(Metric::MemoryBytes, 50.0);
+        let v = gate.check(&run, None);
+        assert!(v.passed() && v.regression.is_none());
+        assert_eq!(v.len(), 2);
+        // −10 % against the baseline: beyond the allowed 5 %.
+        let base = Metrics::new().with(Metric::Accuracy, 0.95 / 0.9);
+        let v = gate.check(&run, Some(&base));
+        assert!(!v.passed());
+        assert_eq!(v.len(), 3);
+        let slice = gate.for_slice();
+        assert_eq!(slice.thresholds.get(Metric::Accuracy), Some(0.9));
+        assert_eq!(slice.thresholds.get(Metric::MemoryBytes), None);
+        let v = slice.check(&Metrics::new(), None);
+        assert!(!v.passed(), "a slice without rows misses its accuracy");
+        assert!(Gate::default().check(&Metrics::new(), None).is_empty());
     }
 }

@@ -11,7 +11,7 @@
 //! Run: `cargo bench -p mlprobe --bench train`.
 
 use mlprobe::data::{self, Labels};
-use mlprobe::train::{TrainOptions, stratified_split, train};
+use mlprobe::train::{Hyper, stratified_split, train};
 use mlprobe_core::mlp::{Adam, Dims, Mlp};
 use mlprobe_core::transform::Fill;
 use rand::SeedableRng;
@@ -178,7 +178,7 @@ fn time_in_process(dataset: &str, reps: usize) -> f64 {
         .flat_map(|&i| d.row(i).to_vec())
         .collect();
     let ys: Vec<u8> = split.train.iter().map(|&i| labels[i]).collect();
-    let opts = TrainOptions {
+    let opts = Hyper {
         hidden: 32,
         epochs: 200,
         lr: 0.01,

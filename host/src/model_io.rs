@@ -1,5 +1,6 @@
 //! Model files on disk: mlprobe's own format (through [`mlprobe_core::model`]) and
-//! safetensors with PyTorch `state_dict` names.
+//! safetensors with PyTorch `state_dict` names; the library behind `mlprobe import` and
+//! `mlprobe export`.
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -7,8 +8,9 @@ use mlprobe_core::mlp::{Dims, Mlp, Model};
 use mlprobe_core::model::{ModelFile, encode, encoded_len};
 use mlprobe_core::transform::{Fill, Standardizer};
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use serde::Serialize;
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// A model held by the host: vectors for any dimensions.
 pub type HostModel = Model<Vec<f32>, Vec<f32>>;
@@ -73,9 +75,125 @@ pub fn to_bytes(model: &HostModel) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Writes a model file.
-pub fn save(path: &Path, model: &HostModel) -> Result<()> {
-    std::fs::write(path, to_bytes(model)?).map_err(|e| Error::io(path, e))
+/// Writes a model file (atomically), refusing to replace any of `inputs`.
+pub fn save(path: &Path, model: &HostModel, inputs: &[&Path]) -> Result<()> {
+    crate::output::write_new(path, &to_bytes(model)?, inputs)
+}
+
+/// What `mlprobe import` reads and writes.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// The safetensors file (PyTorch `state_dict` names).
+    pub input: PathBuf,
+    /// The mlprobe model file to write.
+    pub out: PathBuf,
+}
+
+/// The `import` JSON document.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImportReport {
+    /// Hidden units.
+    pub hidden: usize,
+    /// Input features.
+    pub inputs: usize,
+    /// The model file written.
+    pub model: PathBuf,
+    /// Classes.
+    pub outputs: usize,
+    /// What the user should know, each with advice.
+    pub warnings: Vec<String>,
+}
+
+impl ImportReport {
+    /// One line for people: the file written and the network's sizes.
+    pub fn human(&self) -> String {
+        format!(
+            "wrote {} ({}-{}-{})",
+            self.model.display(),
+            self.inputs,
+            self.hidden,
+            self.outputs
+        )
+    }
+}
+
+/// Reads a safetensors model and writes it as an mlprobe model file.
+pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
+    let bytes = std::fs::read(&opts.input).map_err(|e| Error::io(&opts.input, e))?;
+    let (model, notes) = from_safetensors(&bytes).map_err(|m| Error::file(&opts.input, m))?;
+    save(&opts.out, &model, &[&opts.input])?;
+    let d = model.dims();
+    Ok(ImportReport {
+        hidden: d.hidden,
+        inputs: d.inputs,
+        model: opts.out.clone(),
+        outputs: d.outputs,
+        warnings: notes.warnings,
+    })
+}
+
+/// Formats `mlprobe export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// safetensors with PyTorch `state_dict` names ([`to_safetensors`]).
+    Safetensors,
+}
+
+impl ExportFormat {
+    /// The format's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Safetensors => "safetensors",
+        }
+    }
+}
+
+/// What `mlprobe export` reads and writes.
+#[derive(Clone, Debug)]
+pub struct ExportOptions {
+    /// The mlprobe model file.
+    pub model: PathBuf,
+    /// The format to write.
+    pub format: ExportFormat,
+    /// Where to write (`-`: stdout).
+    pub out: PathBuf,
+}
+
+/// The `export` JSON document.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportReport {
+    /// Bytes written.
+    pub bytes: usize,
+    /// The format written.
+    pub format: &'static str,
+    /// Where.
+    pub out: PathBuf,
+}
+
+impl ExportReport {
+    /// One line for people: the file written, its size and format.
+    pub fn human(&self) -> String {
+        format!(
+            "wrote {} ({} bytes, {})",
+            self.out.display(),
+            self.bytes,
+            self.format
+        )
+    }
+}
+
+/// Writes a model in another format.
+pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
+    let model = load(&opts.model)?;
+    let bytes = match opts.format {
+        ExportFormat::Safetensors => to_safetensors(&model)?,
+    };
+    crate::output::write_new(&opts.out, &bytes, &[&opts.model])?;
+    Ok(ExportReport {
+        bytes: bytes.len(),
+        format: opts.format.name(),
+        out: opts.out.clone(),
+    })
 }
 
 /// Metadata key holding the missing-value policy (`mean` or a number).
@@ -266,6 +384,41 @@ mod tests {
         assert_eq!(back, m);
         assert!(notes.warnings.is_empty());
         assert_eq!(to_bytes(&back).unwrap(), to_bytes(&m).unwrap());
+    }
+
+    #[test]
+    fn import_and_export_write_files_and_never_over_their_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let mlpb = dir.path().join("m.mlpb");
+        save(&mlpb, &model(), &[]).unwrap();
+        let st = dir.path().join("m.safetensors");
+        let e = export(&ExportOptions {
+            model: mlpb.clone(),
+            format: ExportFormat::Safetensors,
+            out: st.clone(),
+        })
+        .unwrap();
+        assert_eq!(e.bytes as u64, std::fs::metadata(&st).unwrap().len());
+        assert_eq!(
+            e.human(),
+            format!("wrote {} ({} bytes, safetensors)", st.display(), e.bytes)
+        );
+        let back = dir.path().join("back.mlpb");
+        let i = import(&ImportOptions {
+            input: st.clone(),
+            out: back.clone(),
+        })
+        .unwrap();
+        assert_eq!((i.inputs, i.hidden, i.outputs), (3, 4, 2));
+        assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&mlpb).unwrap());
+        let json = serde_json::to_value(&i).unwrap();
+        let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
+        assert_eq!(keys, ["hidden", "inputs", "model", "outputs", "warnings"]);
+        let over = import(&ImportOptions {
+            input: st.clone(),
+            out: st.clone(),
+        });
+        assert!(matches!(over, Err(Error::Usage(_))));
     }
 
     #[test]

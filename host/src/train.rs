@@ -1,8 +1,25 @@
-//! The training loop over a dataset: stratified split, standardisation, mini-batch Adam with
-//! cross-entropy. Every computation is a call into [`mlprobe_core`]; this module only orders
-//! them (epochs, shuffles, batches) and keeps the history.
+//! Training: the library behind `mlprobe train` and the `train` stage of `mlprobe run`.
+//!
+//! [`fit`] loads a labelled CSV file, splits it (stratified), fits the normalizer and the
+//! network on the training rows, writes the model and its history, and evaluates the held-out
+//! rows. Below it, [`train`] is the training loop over rows in memory: standardisation,
+//! mini-batch Adam with cross-entropy. Every computation is a call into [`mlprobe_core`]; this
+//! module only orders them (epochs, shuffles, batches) and keeps the history.
+//!
+//! ```no_run
+//! use mlprobe::train::{TrainOptions, fit};
+//! let mut opts = TrainOptions::new("data/wine.csv", "wine.mlpb");
+//! opts.epochs = 100;
+//! let fitted = fit(&opts)?;
+//! println!("{}", fitted.report.human());
+//! # Ok::<(), mlprobe::error::Error>(())
+//! ```
 
-use crate::model_io::HostModel;
+use crate::data::{self, Dataset, Labels};
+use crate::error::{self, Error};
+use crate::eval::{self, EvalReport};
+use crate::model_io::{self, HostModel};
+use indicatif::{ProgressBar, ProgressStyle};
 use mlprobe_core::mlp::{Adam, Dims, Mlp, MlpError, Model, Trainer};
 use mlprobe_core::moments::Moments;
 use mlprobe_core::transform::{FeatureTransformer, Fill, TransformError};
@@ -10,10 +27,283 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
-/// Hyper-parameters of a fit.
+/// What to train on, how, and where the model goes.
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
+    /// CSV file: a header row, numeric feature columns and a label column.
+    pub data: PathBuf,
+    /// Name of the label column (`label`).
+    pub label: String,
+    /// The model file to write; the history goes beside it ([`history_path`]).
+    pub out: PathBuf,
+    /// Hidden units, 1 to 4096 (32).
+    pub hidden: usize,
+    /// Passes over the training rows at most (200).
+    pub epochs: usize,
+    /// Adam's learning rate (0.01).
+    pub lr: f32,
+    /// Rows per mini-batch (32).
+    pub batch: usize,
+    /// Seed of the initial weights and the shuffles (0).
+    pub seed: u64,
+    /// Seed of the train/test split (42).
+    pub split_seed: u64,
+    /// Fraction of rows held out for testing, in [0, 1) (0.3).
+    pub test_split: f64,
+    /// How the normalizer fills missing values ([`Fill::Mean`]).
+    pub fill: Fill,
+    /// Stop early when the epoch loss has not improved by more than this for
+    /// `n_iter_no_change` epochs in a row; 0 runs every epoch (1e-4).
+    pub tol: f32,
+    /// Epochs without improvement before stopping early (10).
+    pub n_iter_no_change: usize,
+}
+
+impl TrainOptions {
+    /// Training on `data` into `out` with the defaults of `mlprobe train`.
+    pub fn new(data: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        Self {
+            data: data.into(),
+            label: "label".into(),
+            out: out.into(),
+            hidden: 32,
+            epochs: 200,
+            lr: 0.01,
+            batch: 32,
+            seed: 0,
+            split_seed: 42,
+            test_split: 0.3,
+            fill: Fill::Mean,
+            tol: 1e-4,
+            n_iter_no_change: 10,
+        }
+    }
+
+    /// Rejects values a fit cannot run with, naming the flag.
+    pub fn validate(&self) -> error::Result<()> {
+        let usage = |m: String| Err(Error::Usage(m));
+        if !(0.0..1.0).contains(&self.test_split) {
+            return usage(format!(
+                "--test-split {}: expected a fraction in [0, 1)",
+                self.test_split
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return usage(format!("--lr {}: expected a positive number", self.lr));
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return usage(format!("--tol {}: expected a number >= 0", self.tol));
+        }
+        if self.epochs == 0 {
+            return usage("--epochs must be at least 1".into());
+        }
+        if !(1..=4096).contains(&self.hidden) {
+            return usage(format!("--hidden {}: expected 1 to 4096", self.hidden));
+        }
+        if self.batch == 0 {
+            return usage("--batch must be at least 1".into());
+        }
+        if let Fill::Value(v) = self.fill
+            && !v.is_finite()
+        {
+            return usage(format!(
+                "--fill-na `{v}`: expected `mean` or a finite number"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The hyper-parameters of the training loop.
+    pub fn hyper(&self) -> Hyper {
+        Hyper {
+            hidden: self.hidden,
+            epochs: self.epochs,
+            lr: self.lr,
+            batch: self.batch,
+            seed: self.seed,
+            fill: self.fill,
+            convergence: (self.tol > 0.0).then_some((self.tol, self.n_iter_no_change)),
+        }
+    }
+}
+
+/// The missing-value policy of `--fill-na`: `mean` or a finite number.
+pub fn parse_fill(s: &str) -> error::Result<Fill> {
+    if s == "mean" {
+        return Ok(Fill::Mean);
+    }
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() => Ok(Fill::Value(v)),
+        _ => Err(Error::Usage(format!(
+            "--fill-na `{s}`: expected `mean` or a finite number"
+        ))),
+    }
+}
+
+/// `<dir>/<stem>.history.json` beside the model.
+pub fn history_path(model: &Path) -> PathBuf {
+    let stem = model
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "model".into());
+    model.with_file_name(format!("{stem}.history.json"))
+}
+
+/// The `train` JSON document (DESIGN.md).
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainReport {
+    /// Path of the model written.
+    pub model: PathBuf,
+    /// Path of the history written.
+    pub history: PathBuf,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Mean loss of the last epoch.
+    pub final_loss: f32,
+    /// Accuracy of the final model on the training rows.
+    pub train_accuracy: f64,
+    /// The `eval` figures on the held-out rows (absent with a test split of 0).
+    pub test: Option<EvalReport>,
+    /// The network's sizes.
+    #[serde(skip)]
+    pub dims: Dims,
+    /// Rows trained on.
+    #[serde(skip)]
+    pub train_rows: usize,
+    /// Rows held out.
+    #[serde(skip)]
+    pub test_rows: usize,
+}
+
+impl TrainReport {
+    /// The report for people: the fit in one line, the files written, the held-out figures.
+    pub fn human(&self) -> String {
+        let d = self.dims;
+        let mut s = format!(
+            "trained {}-{}-{} on {} rows ({} held out) for {} epochs: final loss {:.4}, train accuracy {:.4}\n",
+            d.inputs,
+            d.hidden,
+            d.outputs,
+            self.train_rows,
+            self.test_rows,
+            self.epochs,
+            self.final_loss,
+            self.train_accuracy
+        );
+        s += &format!(
+            "wrote {} and {}\n",
+            self.model.display(),
+            self.history.display()
+        );
+        if let Some(t) = &self.test {
+            s += "held-out test rows:\n";
+            s += &t.human();
+        }
+        s
+    }
+}
+
+/// A fit and what it was made from.
+#[derive(Debug)]
+pub struct Fitted {
+    /// The trained model (also written to the options' `out`).
+    pub model: HostModel,
+    /// Loss and accuracy per epoch.
+    pub history: Vec<EpochRecord>,
+    /// The data, all rows.
+    pub data: Dataset,
+    /// Which rows trained and which were held out.
+    pub split: Split,
+    /// The `train` JSON document.
+    pub report: TrainReport,
+}
+
+/// Checks the options, loads the data, trains, writes the model and its history (never over
+/// the data), and evaluates the held-out rows. A progress bar shows on a terminal.
+pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
+    opts.validate()?;
+    let data = data::load(&opts.data, Labels::Required(&opts.label))?;
+    let labels = data
+        .labels
+        .as_ref()
+        .ok_or_else(|| Error::Internal("labels were required".into()))?;
+    let classes = data.classes();
+    if classes < 2 {
+        return Err(Error::file(
+            &opts.data,
+            format!(
+                "column `{}` holds a single class; training needs two or more",
+                opts.label
+            ),
+        ));
+    }
+    let split = stratified_split(labels, opts.test_split, opts.split_seed);
+    let width = data.width();
+    let mut x = Vec::with_capacity(split.train.len() * width);
+    let mut y = Vec::with_capacity(split.train.len());
+    for &i in &split.train {
+        x.extend_from_slice(data.row(i));
+        y.push(labels[i]);
+    }
+    let bar = ProgressBar::new(opts.epochs as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} {bar:30} {pos}/{len} epochs {msg} [{elapsed}<{eta}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix("training");
+    let (model, history) = train(&x, &y, width, classes, &opts.hyper(), |r: &EpochRecord| {
+        bar.set_position(r.epoch as u64);
+        bar.set_message(format!("loss {:.4} acc {:.3}", r.loss, r.accuracy));
+    })
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    bar.finish_and_clear();
+
+    let inputs = [opts.data.as_path()];
+    model_io::save(&opts.out, &model, &inputs)?;
+    let hist_path = history_path(&opts.out);
+    let hist = serde_json::json!({
+        "data": opts.data, "seed": opts.seed, "split_seed": opts.split_seed, "hidden": opts.hidden,
+        "lr": opts.lr, "batch": opts.batch, "test_split": opts.test_split,
+        "train_rows": split.train.len(), "test_rows": split.test.len(),
+        "epochs": history,
+    });
+    let text = serde_json::to_string_pretty(&hist).map_err(|e| Error::Internal(e.to_string()))?;
+    crate::output::write_new(&hist_path, text.as_bytes(), &inputs)?;
+
+    let train_accuracy = eval::confusion(&model, &data, &split.train)?.accuracy();
+    let test = if split.test.is_empty() {
+        None
+    } else {
+        let t = &split.test;
+        Some(eval::evaluate_rows(&model, &data, t, t.len())?)
+    };
+    let report = TrainReport {
+        model: opts.out.clone(),
+        history: hist_path,
+        epochs: history.len(),
+        final_loss: history.last().map_or(f32::NAN, |r| r.loss),
+        train_accuracy,
+        test,
+        dims: model.dims(),
+        train_rows: split.train.len(),
+        test_rows: split.test.len(),
+    };
+    Ok(Fitted {
+        model,
+        history,
+        data,
+        split,
+        report,
+    })
+}
+
+/// Hyper-parameters of the training loop ([`train`]).
+#[derive(Clone, Debug)]
+pub struct Hyper {
     /// Hidden units.
     pub hidden: usize,
     /// Passes over the training set.
@@ -214,7 +504,7 @@ pub fn train(
     y: &[u8],
     width: usize,
     classes: usize,
-    opts: &TrainOptions,
+    opts: &Hyper,
     mut on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<(HostModel, Vec<EpochRecord>), TrainError> {
     let n = y.len();

@@ -121,7 +121,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     let v = validate(&suite, &args.data, options)?;
     if let Some(path) = &args.junit {
-        output::write_file(path, to_report(&v).to_junit().as_bytes())?;
+        to_report(&v).write(&report::Junit, path)?;
     }
     if args.json {
         output::print_json(&v)?;
@@ -503,8 +503,5 @@ pub fn to_report(v: &Validation) -> Report {
                 .with_property("suite_line", r.suite_line),
         );
     }
-    Report {
-        name: "mlprobe expect".into(),
-        suites: vec![suite],
-    }
+    Report::new("mlprobe expect").with_suite(suite)
 }

@@ -2,7 +2,8 @@
 
 use crate::commands::Outcome;
 use crate::error::Result;
-use crate::{model_io, output};
+use crate::model_io::{ExportFormat, ExportOptions, export};
+use crate::output;
 use std::path::PathBuf;
 
 /// Formats `export` writes.
@@ -33,23 +34,21 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Runs `mlprobe export`.
+/// Runs `mlprobe export`: the summary line goes to stderr (unless the model went to stdout),
+/// `--json` to stdout.
 pub fn run(args: Args) -> Result<Outcome> {
-    let model = model_io::load(&args.model)?;
-    let bytes = match args.format {
-        Format::Safetensors => model_io::to_safetensors(&model)?,
+    let format = match args.format {
+        Format::Safetensors => ExportFormat::Safetensors,
     };
-    output::write_file(&args.out, &bytes)?;
+    let report = export(&ExportOptions {
+        model: args.model,
+        format,
+        out: args.out,
+    })?;
     if args.json {
-        output::print_json(
-            &serde_json::json!({ "out": args.out, "bytes": bytes.len(), "format": "safetensors" }),
-        )?;
-    } else if args.out.as_os_str() != "-" {
-        eprintln!(
-            "wrote {} ({} bytes, safetensors)",
-            args.out.display(),
-            bytes.len()
-        );
+        output::print_json(&report)?;
+    } else if report.out.as_os_str() != "-" {
+        eprintln!("{}", report.human());
     }
     Ok(Outcome::Pass)
 }

@@ -1,8 +1,9 @@
 //! `mlprobe import`: a safetensors file (PyTorch names) into an mlprobe model file.
 
 use crate::commands::Outcome;
-use crate::error::{Error, Result};
-use crate::{model_io, output};
+use crate::error::Result;
+use crate::model_io::{ImportOptions, import};
+use crate::output;
 use std::path::PathBuf;
 
 /// Read a safetensors model into an mlprobe model file.
@@ -22,30 +23,19 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Runs `mlprobe import`.
+/// Runs `mlprobe import`: warnings and the summary line go to stderr, `--json` to stdout.
 pub fn run(args: Args) -> Result<Outcome> {
-    let bytes = std::fs::read(&args.input).map_err(|e| Error::io(&args.input, e))?;
-    let (model, notes) =
-        model_io::from_safetensors(&bytes).map_err(|m| Error::file(&args.input, m))?;
-    for w in &notes.warnings {
+    let report = import(&ImportOptions {
+        input: args.input,
+        out: args.out,
+    })?;
+    for w in &report.warnings {
         eprintln!("mlprobe: warning: {w}");
     }
-    model_io::save(&args.out, &model)?;
-    let d = model.dims();
     if args.json {
-        output::print_json(&serde_json::json!({
-            "model": args.out,
-            "inputs": d.inputs, "hidden": d.hidden, "outputs": d.outputs,
-            "warnings": notes.warnings,
-        }))?;
+        output::print_json(&report)?;
     } else {
-        eprintln!(
-            "wrote {} ({}-{}-{})",
-            args.out.display(),
-            d.inputs,
-            d.hidden,
-            d.outputs
-        );
+        eprintln!("{}", report.human());
     }
     Ok(Outcome::Pass)
 }

@@ -18,13 +18,14 @@
 
 use crate::ab::bayes;
 use crate::commands::Outcome;
-use crate::commands::{chaos, device, eval, expect, load, train};
+use crate::commands::{chaos, device, expect, load};
 use crate::error::{Error, Result};
-use crate::gate::{Baseline, Policy, Predicate};
-use crate::report::{Status, html};
-use crate::run_report::{
-    BetaParams, Check, LatencyChart, Line, Posteriors, RunReport, Stage, StageStatus,
+use crate::eval::{self, Baseline, Policy, Predicate};
+use crate::report::{
+    BetaParams, Case, LatencyChart, Line, Posteriors, Report, RunInfo, StageStatus, Status,
+    Suite as Stage,
 };
+use crate::train;
 use crate::{csvstream::ScanOptions, model_io, output, qemu, suite::Suite};
 use mlprobe_core::abtest::{self, Alternative, Variant};
 use serde::Deserialize;
@@ -271,11 +272,12 @@ struct State {
 
 fn stage_of(name: &str, start: Instant, result: Result<Stage>) -> Stage {
     let mut st = result.unwrap_or_else(|e| Stage {
+        properties: Vec::new(),
         name: name.into(),
-        status: StageStatus::Error,
+        status: Some(StageStatus::Error),
         duration_s: 0.0,
         summary: e.to_string(),
-        checks: Vec::new(),
+        cases: Vec::new(),
         notes: Vec::new(),
         details: serde_json::Value::Null,
     });
@@ -283,7 +285,7 @@ fn stage_of(name: &str, start: Instant, result: Result<Stage>) -> Stage {
     eprintln!(
         "mlprobe run: [{:<6}] {:<7} {:>6.2}s  {}",
         st.name,
-        st.status.word(),
+        st.status().word(),
         st.duration_s,
         st.summary
     );
@@ -293,8 +295,8 @@ fn stage_of(name: &str, start: Instant, result: Result<Stage>) -> Stage {
     st
 }
 
-fn verdict(checks: &[Check]) -> StageStatus {
-    if checks.iter().all(|c| c.passed) {
+fn verdict(checks: &[Case]) -> StageStatus {
+    if checks.iter().all(|c| c.is_ok()) {
         StageStatus::Passed
     } else {
         StageStatus::Failed
@@ -308,65 +310,63 @@ fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
 fn stage_expect(cfg: &Config) -> Result<Stage> {
     let Some(suite_path) = &cfg.suite else {
         return Ok(Stage {
+            properties: Vec::new(),
             name: "expect".into(),
-            status: StageStatus::Skipped,
+            status: Some(StageStatus::Skipped),
             duration_s: 0.0,
             summary: "no expectation suite configured".into(),
-            checks: Vec::new(),
+            cases: Vec::new(),
             notes: vec!["set `suite = \"FILE.toml\"` (write one with `mlprobe profile`)".into()],
             details: serde_json::Value::Null,
         });
     };
     let suite = Suite::load(suite_path)?;
     let v = expect::validate(&suite, &cfg.data, ScanOptions::default())?;
-    let checks: Vec<Check> = v
+    let checks: Vec<Case> = v
         .results
         .iter()
-        .map(|r| Check {
-            name: match &r.column {
-                Some(c) => format!("{} ({c})", r.expectation_type),
-                None => r.expectation_type.clone(),
-            },
-            passed: r.success,
-            detail: serde_json::to_string(&r.result).unwrap_or_default(),
+        .map(|r| {
+            Case::check(
+                match &r.column {
+                    Some(c) => format!("{} ({c})", r.expectation_type),
+                    None => r.expectation_type.clone(),
+                },
+                r.success,
+                serde_json::to_string(&r.result).unwrap_or_default(),
+            )
         })
         .collect();
     Ok(Stage {
+        properties: Vec::new(),
         name: "expect".into(),
-        status: verdict(&checks),
+        status: Some(verdict(&checks)),
         duration_s: 0.0,
         summary: format!(
             "{} rows against suite `{}`: {} of {} expectations met",
             v.rows, v.suite, v.statistics.successful, v.statistics.evaluated
         ),
-        checks,
+        cases: checks,
         notes: Vec::new(),
         details: json(&v),
     })
 }
 
-fn stage_train(
-    cfg: &Config,
-    out: &Path,
-    state: &mut State,
-    report: &mut RunReport,
-) -> Result<Stage> {
+fn stage_train(cfg: &Config, out: &Path, state: &mut State, report: &mut Report) -> Result<Stage> {
     let t = &cfg.train;
-    let args = train::Args {
+    let args = train::TrainOptions {
         data: cfg.data.clone(),
         label: cfg.label.clone(),
-        hidden: t.hidden,
+        hidden: t.hidden.into(),
         epochs: t.epochs,
         lr: t.lr,
-        batch: t.batch,
+        batch: t.batch as usize,
         seed: t.seed,
         split_seed: t.split_seed,
         test_split: t.test_split,
-        fill_na: "mean".into(),
+        fill: mlprobe_core::transform::Fill::Mean,
         tol: t.tol,
         n_iter_no_change: 10,
         out: out.join("model.mlpb"),
-        json: true,
     };
     let fitted = train::fit(&args)?;
     let r = &fitted.report;
@@ -404,39 +404,42 @@ fn stage_train(
     state.model_path = args.out.clone();
     state.fitted = Some(fitted);
     Ok(Stage {
+        properties: Vec::new(),
         name: "train".into(),
-        status: StageStatus::Passed,
+        status: Some(StageStatus::Passed),
         duration_s: 0.0,
         summary,
-        checks: Vec::new(),
+        cases: Vec::new(),
         notes: Vec::new(),
         details,
     })
 }
 
-fn checks_of(r: &crate::report::Report) -> Vec<Check> {
+fn checks_of(r: &crate::report::Report) -> Vec<Case> {
     r.suites
         .iter()
         .flat_map(|s| {
-            s.cases.iter().map(move |c| Check {
-                name: if s.name.is_empty() {
-                    c.name.clone()
-                } else {
-                    format!("{}: {}", s.name, c.name)
-                },
-                passed: c.is_ok(),
-                detail: match &c.status {
-                    Status::Failed { message, .. } | Status::Error { message, .. } => {
-                        message.clone()
-                    }
-                    _ => c.summary.clone(),
-                },
+            s.cases.iter().map(move |c| {
+                Case::check(
+                    if s.name.is_empty() {
+                        c.name.clone()
+                    } else {
+                        format!("{}: {}", s.name, c.name)
+                    },
+                    c.is_ok(),
+                    match &c.status {
+                        Status::Failed { message, .. } | Status::Error { message, .. } => {
+                            message.clone()
+                        }
+                        _ => c.summary.clone(),
+                    },
+                )
             })
         })
         .collect()
 }
 
-fn stage_eval(cfg: &Config, state: &mut State, report: &mut RunReport) -> Result<Stage> {
+fn stage_eval(cfg: &Config, state: &mut State, report: &mut Report) -> Result<Stage> {
     let fitted = state
         .fitted
         .as_ref()
@@ -457,7 +460,7 @@ fn stage_eval(cfg: &Config, state: &mut State, report: &mut RunReport) -> Result
     let baseline = match (&cfg.gate.baseline, &state.previous) {
         (Some(p), _) => Some(Baseline::load(p)?),
         (None, Some(prev)) => {
-            eval::check_fit(prev, &fitted.data)?;
+            model_io::check_fit(prev, &fitted.data)?;
             let g = eval::evaluate_gated(prev, &fitted.data, rows, &cfg.label, &policy, None, 1)?;
             notes.push("baseline: the previous model's metrics on the same held-out rows".into());
             Some(eval::baseline_of(&g.overall, &g.slice_metrics, false))
@@ -497,19 +500,20 @@ fn stage_eval(cfg: &Config, state: &mut State, report: &mut RunReport) -> Result
         g.report.accuracy,
         g.report.f1_macro,
         l.p99,
-        checks.iter().filter(|c| c.passed).count(),
+        checks.iter().filter(|c| c.is_ok()).count(),
         checks.len()
     );
     Ok(Stage {
+        properties: Vec::new(),
         name: "eval".into(),
-        status: if g.gate.passed() {
+        status: Some(if g.gate.passed() {
             StageStatus::Passed
         } else {
             StageStatus::Failed
-        },
+        }),
         duration_s: 0.0,
         summary,
-        checks,
+        cases: checks,
         notes,
         details: json(&g.report),
     })
@@ -542,17 +546,18 @@ fn latency_histogram(
 
 fn skipped(name: &str, summary: &str, note: String) -> Stage {
     Stage {
+        properties: Vec::new(),
         name: name.into(),
-        status: StageStatus::Skipped,
+        status: Some(StageStatus::Skipped),
         duration_s: 0.0,
         summary: summary.into(),
-        checks: Vec::new(),
+        cases: Vec::new(),
         notes: vec![note],
         details: serde_json::Value::Null,
     }
 }
 
-fn stage_device(cfg: &Config, args: &Args, state: &State, report: &mut RunReport) -> Result<Stage> {
+fn stage_device(cfg: &Config, args: &Args, state: &State, report: &mut Report) -> Result<Stage> {
     if let Err(why) = device_available(cfg, args) {
         return Ok(skipped("device", "on-device validation not run", why));
     }
@@ -591,16 +596,16 @@ fn stage_device(cfg: &Config, args: &Args, state: &State, report: &mut RunReport
         });
     }
     let checks = vec![
-        Check {
-            name: "bit-exact logits".into(),
-            passed: v.bit_exact,
-            detail: format!("{} mismatching logits over {} rows", v.mismatches, v.n),
-        },
-        Check {
-            name: "device accuracy equals host accuracy".into(),
-            passed: v.device_accuracy == v.host_accuracy,
-            detail: format!("device {:?}, host {:?}", v.device_accuracy, v.host_accuracy),
-        },
+        Case::check(
+            "bit-exact logits",
+            v.bit_exact,
+            format!("{} mismatching logits over {} rows", v.mismatches, v.n),
+        ),
+        Case::check(
+            "device accuracy equals host accuracy",
+            v.device_accuracy == v.host_accuracy,
+            format!("device {:?}, host {:?}", v.device_accuracy, v.host_accuracy),
+        ),
     ];
     let summary = format!(
         "{} rows in QEMU: {}, {} instructions per inference (p50), flash {} B, RAM {} B, stack peak {} B",
@@ -616,11 +621,12 @@ fn stage_device(cfg: &Config, args: &Args, state: &State, report: &mut RunReport
         v.stack_peak_bytes
     );
     Ok(Stage {
+        properties: Vec::new(),
         name: "device".into(),
-        status: verdict(&checks),
+        status: Some(verdict(&checks)),
         duration_s: 0.0,
         summary,
-        checks,
+        cases: checks,
         notes: Vec::new(),
         details: json(&v),
     })
@@ -659,7 +665,7 @@ fn which(program: &str) -> Option<PathBuf> {
     })
 }
 
-fn stage_ab(cfg: &Config, state: &State, report: &mut RunReport) -> Result<Stage> {
+fn stage_ab(cfg: &Config, state: &State, report: &mut Report) -> Result<Stage> {
     let (Some(prev), Some(fitted)) = (&state.previous, &state.fitted) else {
         return Ok(skipped(
             "ab",
@@ -705,24 +711,25 @@ fn stage_ab(cfg: &Config, state: &State, report: &mut RunReport) -> Result<Stage
             },
         ),
     });
-    let checks = vec![Check {
-        name: "new model not significantly worse than the previous one".into(),
-        passed: !worse.significant,
-        detail: format!(
+    let checks = vec![Case::check(
+        "new model not significantly worse than the previous one",
+        !worse.significant,
+        format!(
             "one-sided z = {:.3}, p = {:.4} at alpha {alpha}",
             worse.z, worse.p_value
         ),
-    }];
+    )];
     let summary = format!(
         "previous {c_prev}/{n} vs new {c_new}/{n} correct: z = {:.3}, p = {:.4} (two-sided), P(new better) = {:.4}, decision: {:?}",
         two.z, two.p_value, bayes.prob_treatment_better, bayes.decision
     );
     Ok(Stage {
+        properties: Vec::new(),
         name: "ab".into(),
-        status: verdict(&checks),
+        status: Some(verdict(&checks)),
         duration_s: 0.0,
         summary,
-        checks,
+        cases: checks,
         notes: vec!["conversions are correct predictions on the held-out rows; both models see the same rows".into()],
         details: serde_json::json!({
             "control": { "model": "previous", "conversions": c_prev, "total": n },
@@ -801,30 +808,30 @@ fn stage_load(cfg: &Config, args: &Args, state: &State) -> Result<Stage> {
         .concat(),
     )?)?;
     let mut checks = vec![
-        Check {
-            name: "host: every request accounted for".into(),
-            passed: accounted(&host),
-            detail: format!(
+        Case::check(
+            "host: every request accounted for",
+            accounted(&host),
+            format!(
                 "{} = {} ok + {} failed + {} dropped",
                 host.total, host.successful, host.failed, host.dropped
             ),
-        },
-        Check {
-            name: format!(
+        ),
+        Case::check(
+            format!(
                 "host: p99 latency <= {} µs at {} req/s (open model)",
                 l.max_p99_us, l.rps
             ),
-            passed: host.latency_us.p99 <= l.max_p99_us && host.successful > 0,
-            detail: format!(
+            host.latency_us.p99 <= l.max_p99_us && host.successful > 0,
+            format!(
                 "p99 {:.1} µs, throughput {:.0} req/s",
                 host.latency_us.p99, host.throughput_rps
             ),
-        },
-        Check {
-            name: "host: no failed or dropped requests".into(),
-            passed: host.failed == 0 && host.dropped == 0,
-            detail: format!("error rate {:.4}", host.error_rate),
-        },
+        ),
+        Case::check(
+            "host: no failed or dropped requests",
+            host.failed == 0 && host.dropped == 0,
+            format!("error rate {:.4}", host.error_rate),
+        ),
     ];
     let mut notes = Vec::new();
     let mut summary = format!(
@@ -847,19 +854,19 @@ fn stage_load(cfg: &Config, args: &Args, state: &State) -> Result<Stage> {
                 ]
                 .concat(),
             )?)?;
-            checks.push(Check {
-                name: "qemu: every request accounted for".into(),
-                passed: accounted(&d),
-                detail: format!(
+            checks.push(Case::check(
+                "qemu: every request accounted for",
+                accounted(&d),
+                format!(
                     "{} = {} ok + {} failed + {} dropped",
                     d.total, d.successful, d.failed, d.dropped
                 ),
-            });
-            checks.push(Check {
-                name: "qemu: no failed requests".into(),
-                passed: d.failed == 0,
-                detail: format!("{} failed, {} late", d.failed, d.late),
-            });
+            ));
+            checks.push(Case::check(
+                "qemu: no failed requests",
+                d.failed == 0,
+                format!("{} failed, {} late", d.failed, d.late),
+            ));
             summary += &format!(
                 "; qemu {} requests at {} req/s: p99 {:.0} µs",
                 d.total, l.device_rps, d.latency_us.p99
@@ -873,17 +880,18 @@ fn stage_load(cfg: &Config, args: &Args, state: &State) -> Result<Stage> {
         }
     };
     Ok(Stage {
+        properties: Vec::new(),
         name: "load".into(),
-        status: verdict(&checks),
+        status: Some(verdict(&checks)),
         duration_s: 0.0,
         summary,
-        checks,
+        cases: checks,
         notes,
         details: serde_json::json!({ "host": json(&host), "qemu": device }),
     })
 }
 
-fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut RunReport) -> Result<Stage> {
+fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut Report) -> Result<Stage> {
     if !cfg.chaos.enabled {
         return Ok(skipped(
             "chaos",
@@ -931,14 +939,14 @@ fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut RunReport)
             });
         }
     }
-    checks.push(Check {
-        name: format!("bitflip: resilience score >= {}", c.min_bitflip_score),
-        passed: bitflip.passed,
-        detail: format!(
+    checks.push(Case::check(
+        format!("bitflip: resilience score >= {}", c.min_bitflip_score),
+        bitflip.passed,
+        format!(
             "{:.4}: {}",
             bitflip.resilience_score, bitflip.score_definition
         ),
-    });
+    ));
     parts.push(format!("bitflip score {:.3}", bitflip.resilience_score));
     details.insert("bitflip".into(), json(&bitflip));
 
@@ -947,11 +955,11 @@ fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut RunReport)
         input_flags.extend(strings(&["--suite", &suite.display().to_string()]));
     }
     let input = chaos::execute(&args_of::<chaos::Args>("chaos", &input_flags)?)?;
-    checks.push(Check {
-        name: "input: every fault ran".into(),
-        passed: input.passed,
-        detail: format!("{:.4}: {}", input.resilience_score, input.score_definition),
-    });
+    checks.push(Case::check(
+        "input: every fault ran",
+        input.passed,
+        format!("{:.4}: {}", input.resilience_score, input.score_definition),
+    ));
     parts.push(format!("input score {:.3}", input.resilience_score));
     details.insert("input".into(), json(&input));
 
@@ -974,44 +982,27 @@ fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut RunReport)
                 ]
                 .concat(),
             )?)?;
-            checks.push(Check {
-                name: "link (qemu): every valid request answered once and right, every bad frame rejected".into(),
-                passed: link.passed,
-                detail: format!("{:.4}: {}", link.resilience_score, link.score_definition),
-            });
+            checks.push(Case::check("link (qemu): every valid request answered once and right, every bad frame rejected", link.passed, format!("{:.4}: {}", link.resilience_score, link.score_definition)));
             parts.push(format!("link score {:.3}", link.resilience_score));
             details.insert("link".into(), json(&link));
         }
         Err(why) => notes.push(format!("link experiment not run: {why}")),
     }
     Ok(Stage {
+        properties: Vec::new(),
         name: "chaos".into(),
-        status: verdict(&checks),
+        status: Some(verdict(&checks)),
         duration_s: 0.0,
         summary: parts.join(", "),
-        checks,
+        cases: checks,
         notes,
         details: serde_json::Value::Object(details),
     })
 }
 
 /// Writes `report.json`, `report.html`, `junit.xml` and `summary.md` into `dir`.
-pub fn write_report(report: &RunReport, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let write = |name: &str, bytes: &[u8]| {
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).map_err(|e| Error::io(&p, e))
-    };
-    write(
-        "report.json",
-        serde_json::to_string_pretty(report)
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .as_bytes(),
-    )?;
-    write("report.html", html::render(report).as_bytes())?;
-    write("junit.xml", report.to_report().to_junit().as_bytes())?;
-    write("summary.md", report.to_markdown().as_bytes())?;
-    Ok(())
+pub fn write_report(report: &Report, dir: &Path) -> Result<()> {
+    report.write_dir(dir, &crate::report::ALL)
 }
 
 /// Runs `mlprobe run`.
@@ -1020,16 +1011,17 @@ pub fn run(args: Args) -> Result<Outcome> {
     let out = args.out.clone().unwrap_or_else(|| cfg.out.clone());
     std::fs::create_dir_all(&out).map_err(|e| Error::io(&out, e))?;
     let previous = cfg.ab.previous.as_deref().map(model_io::load).transpose()?;
-    let mut report = RunReport {
-        version: crate::run_report::VERSION,
-        mlprobe: env!("CARGO_PKG_VERSION").into(),
-        started_unix_s: SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        config: args.config.display().to_string(),
-        dataset: cfg.data.display().to_string(),
-        passed: true,
-        stages: Vec::new(),
+    let mut report = Report {
+        name: "mlprobe run".into(),
+        run: Some(RunInfo {
+            mlprobe: env!("CARGO_PKG_VERSION").into(),
+            started_unix_s: SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            config: args.config.display().to_string(),
+            dataset: cfg.data.display().to_string(),
+        }),
+        suites: Vec::new(),
         charts: Default::default(),
     };
     let mut state = State {
@@ -1040,37 +1032,34 @@ pub fn run(args: Args) -> Result<Outcome> {
 
     let t = Instant::now();
     let st = stage_of("expect", t, stage_expect(&cfg));
-    report.stages.push(st);
+    report.suites.push(st);
     let t = Instant::now();
     let st = stage_of("train", t, stage_train(&cfg, &out, &mut state, &mut report));
-    report.stages.push(st);
+    report.suites.push(st);
     let t = Instant::now();
     let st = stage_of("eval", t, stage_eval(&cfg, &mut state, &mut report));
-    report.stages.push(st);
+    report.suites.push(st);
     let t = Instant::now();
     let st = stage_of("device", t, stage_device(&cfg, &args, &state, &mut report));
-    report.stages.push(st);
+    report.suites.push(st);
     let t = Instant::now();
     let st = stage_of("load", t, stage_load(&cfg, &args, &state));
-    report.stages.push(st);
+    report.suites.push(st);
     let t = Instant::now();
     let st = stage_of("chaos", t, stage_chaos(&cfg, &args, &state, &mut report));
-    report.stages.push(st);
+    report.suites.push(st);
     let t = Instant::now();
     let st = stage_of("ab", t, stage_ab(&cfg, &state, &mut report));
-    report.stages.push(st);
+    report.suites.push(st);
 
-    report.passed = report
-        .stages
-        .iter()
-        .all(|s| matches!(s.status, StageStatus::Passed | StageStatus::Skipped));
+    let passed = report.passed();
     write_report(&report, &out)?;
     if args.json {
         output::print_json(&report)?;
     } else {
         output::print(&format!(
             "{}: report in {} (report.html, report.json, junit.xml, summary.md)\n",
-            if report.passed {
+            if passed {
                 "every gate passed"
             } else {
                 "A GATE FAILED"
@@ -1078,9 +1067,5 @@ pub fn run(args: Args) -> Result<Outcome> {
             out.display()
         ))?;
     }
-    Ok(if report.passed {
-        Outcome::Pass
-    } else {
-        Outcome::Fail
-    })
+    Ok(if passed { Outcome::Pass } else { Outcome::Fail })
 }

@@ -2,8 +2,23 @@
 //! script and no network access, so it opens anywhere (a CI artifact, a mail attachment).
 
 use super::svg::{self, Axes, Series, esc};
-use crate::run_report::{Line, RunReport, StageStatus};
+use super::{Exporter, Line, Report, StageStatus};
+use crate::error::Result;
 use mlprobe_core::special;
+
+/// The HTML format (`report.html`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Html;
+
+impl Exporter for Html {
+    fn file_name(&self) -> &'static str {
+        "report.html"
+    }
+
+    fn export(&self, report: &Report) -> Result<Vec<u8>> {
+        Ok(render(report).into_bytes())
+    }
+}
 
 const CSS: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}\
 main{max-width:1180px;margin:0 auto;padding:24px}h1{margin:0 0 4px}h2{margin:28px 0 10px;border-bottom:1px solid #ddd;padding-bottom:4px}\
@@ -47,7 +62,7 @@ fn missing(what: &str) -> String {
 }
 
 /// Densities of the two Beta posteriors on a common grid (mean ± 6 standard deviations).
-fn posterior_lines(r: &RunReport) -> Vec<Line> {
+fn posterior_lines(r: &Report) -> Vec<Line> {
     let Some(p) = &r.charts.posteriors else {
         return Vec::new();
     };
@@ -78,38 +93,45 @@ fn posterior_lines(r: &RunReport) -> Vec<Line> {
         .collect()
 }
 
-/// Renders the report.
-pub fn render(r: &RunReport) -> String {
+/// The page: a run's context, the stage table, the charts, the checks and each stage's figures.
+fn render(r: &Report) -> String {
+    let passed = r.passed();
+    let verdict = if passed {
+        "Every gate passed."
+    } else {
+        "A gate failed."
+    };
     let mut h = String::new();
     h += &format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>mlprobe report: {}</title><style>{CSS}</style></head><body><main>",
-        esc(&r.dataset)
+        esc(r.run.as_ref().map_or(&r.name, |run| &run.dataset))
     );
     h += &format!(
-        "<h1>mlprobe report {}</h1><p class=\"meta\">{} · dataset <code>{}</code> · config <code>{}</code> · mlprobe {} · started {} (Unix seconds)</p>",
-        badge(if r.passed {
+        "<h1>mlprobe report {}</h1><p class=\"meta\">{verdict}",
+        badge(if passed {
             StageStatus::Passed
         } else {
             StageStatus::Failed
-        }),
-        if r.passed {
-            "Every gate passed."
-        } else {
-            "A gate failed."
-        },
-        esc(&r.dataset),
-        esc(&r.config),
-        esc(&r.mlprobe),
-        r.started_unix_s
+        })
     );
+    if let Some(run) = &r.run {
+        h += &format!(
+            " · dataset <code>{}</code> · config <code>{}</code> · mlprobe {} · started {} (Unix seconds)",
+            esc(&run.dataset),
+            esc(&run.config),
+            esc(&run.mlprobe),
+            run.started_unix_s
+        );
+    }
+    h += "</p>";
 
     // Gate summary.
     h += "<h2>Gates</h2><table><tr><th>stage</th><th>verdict</th><th>seconds</th><th>summary</th></tr>";
-    for st in &r.stages {
+    for st in &r.suites {
         h += &format!(
             "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
             esc(&st.name),
-            badge(st.status),
+            badge(st.status()),
             st.duration_s,
             esc(&st.summary)
         );
@@ -250,26 +272,26 @@ pub fn render(r: &RunReport) -> String {
     // Checks, open where one failed.
     h += "<h2>Checks</h2>";
     for st in r
-        .stages
+        .suites
         .iter()
-        .filter(|s| !s.checks.is_empty() || !s.notes.is_empty())
+        .filter(|s| !s.cases.is_empty() || !s.notes.is_empty())
     {
-        let failed = st.checks.iter().filter(|c| !c.passed).count();
+        let failed = st.cases.iter().filter(|c| !c.is_ok()).count();
         h += &format!(
             "<details{}><summary><b>{}</b>: {} checks, {} failed, {} notes</summary><ul>",
             if failed > 0 { " open" } else { "" },
             esc(&st.name),
-            st.checks.len(),
+            st.cases.len(),
             failed,
             st.notes.len()
         );
-        for c in &st.checks {
+        for c in &st.cases {
             h += &format!(
                 "<li><span class=\"{}\">{}</span> {} <span class=\"meta\">{}</span></li>",
-                if c.passed { "ok" } else { "ko" },
-                if c.passed { "✔" } else { "✘" },
+                if c.is_ok() { "ok" } else { "ko" },
+                if c.is_ok() { "✔" } else { "✘" },
                 esc(&c.name),
-                esc(&c.detail)
+                esc(c.detail())
             );
         }
         for n in &st.notes {
@@ -280,12 +302,12 @@ pub fn render(r: &RunReport) -> String {
 
     // Details.
     h += "<h2>Stage details</h2>";
-    for st in &r.stages {
+    for st in &r.suites {
         let json = serde_json::to_string_pretty(&st.details).unwrap_or_default();
         h += &format!(
             "<details><summary>{} {}</summary><pre>{}</pre></details>",
             esc(&st.name),
-            badge(st.status),
+            badge(st.status()),
             esc(&json)
         );
     }

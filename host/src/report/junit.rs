@@ -1,5 +1,5 @@
-//! JUnit XML, the format GitHub Actions (test-reporter actions), GitLab (`artifacts:reports:junit`)
-//! and Jenkins (`junit` step) read.
+//! JUnit XML, the format GitHub Actions (test-reporter actions), GitLab
+//! (`artifacts:reports:junit`) and Jenkins (`junit` step) read, written by `quick-junit`.
 //!
 //! The shape is the common subset of those readers (the "Jenkins/Ant" JUnit schema,
 //! <https://github.com/testmoapp/junitxml>):
@@ -15,205 +15,112 @@
 //!     </testcase>
 //! ```
 //!
-//! Text is escaped for XML 1.0: `& < > " '` become entities, line breaks in attributes become
-//! character references (so they survive attribute-value normalisation), and the control
-//! characters XML 1.0 forbids become U+FFFD.
+//! A case without a classname gets the report's and the suite's (`mlprobe.run.eval`). An
+//! attribute value loses its line breaks to XML's attribute-value normalisation, so a failure
+//! message of several lines is also the element's text; characters XML 1.0 forbids (control
+//! characters, ANSI escapes) are dropped.
 
-use super::{Case, Report, Status, Suite};
-use std::fmt::Write;
+use super::{Case, Exporter, Report, Status};
+use crate::error::{Error, Result};
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
+use std::time::Duration;
 
-/// The report as a JUnit XML document.
-pub fn render(report: &Report) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.6}\">",
-        attr(&report.name),
-        report.tests(),
-        report.failures(),
-        report.errors(),
-        report.skipped(),
-        report.time_s()
-    );
-    for suite in &report.suites {
-        render_suite(&mut out, suite);
+/// The JUnit XML format (`junit.xml`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Junit;
+
+impl Exporter for Junit {
+    fn file_name(&self) -> &'static str {
+        "junit.xml"
     }
-    out.push_str("</testsuites>\n");
-    out
+
+    fn export(&self, report: &Report) -> Result<Vec<u8>> {
+        let mut out = quick_junit::Report::new(report.name.as_str());
+        out.set_time(seconds(report.time_s()));
+        let group = report.name.replace(' ', ".");
+        for suite in &report.suites {
+            let mut ts = TestSuite::new(suite.name.as_str());
+            ts.set_time(seconds(suite.time_s()));
+            ts.add_properties(suite.properties.iter().map(property));
+            for case in suite.reported_cases().iter() {
+                let classname = match case.classname.as_str() {
+                    "" => format!("{group}.{}", suite.name),
+                    c => c.to_string(),
+                };
+                ts.add_test_case(test_case(case, classname));
+            }
+            out.add_test_suite(ts);
+        }
+        let mut bytes = Vec::new();
+        out.serialize(&mut bytes)
+            .map_err(|e| Error::Internal(format!("writing JUnit XML: {e}")))?;
+        Ok(bytes)
+    }
 }
 
-fn render_suite(out: &mut String, suite: &Suite) {
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.6}\">",
-        attr(&suite.name),
-        suite.tests(),
-        suite.failures(),
-        suite.errors(),
-        suite.skipped(),
-        suite.time_s()
-    );
-    render_properties(out, &suite.properties, "    ");
-    for case in &suite.cases {
-        render_case(out, case);
-    }
-    out.push_str("  </testsuite>\n");
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or_default()
 }
 
-fn render_case(out: &mut String, case: &Case) {
-    let _ = write!(
-        out,
-        "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.6}\"",
-        attr(&case.name),
-        attr(&case.classname),
-        case.time_s
-    );
-    if case.properties.is_empty() && case.summary.is_empty() && case.status == Status::Passed {
-        out.push_str("/>\n");
-        return;
-    }
-    out.push_str(">\n");
-    render_properties(out, &case.properties, "      ");
-    match &case.status {
-        Status::Passed => {}
+fn property((name, value): &(String, String)) -> Property {
+    Property::new(name.as_str(), value.as_str())
+}
+
+fn test_case(case: &Case, classname: String) -> TestCase {
+    let status = match &case.status {
+        Status::Passed => TestCaseStatus::success(),
         Status::Failed {
             message,
             kind,
             detail,
-        } => {
-            let _ = write!(
-                out,
-                "      <failure message=\"{}\" type=\"{}\"",
-                attr(message),
-                attr(kind)
-            );
-            if detail.is_empty() {
-                out.push_str("/>\n");
-            } else {
-                let _ = writeln!(out, ">{}</failure>", text(detail));
-            }
-        }
-        Status::Error { message, kind } => {
-            let _ = writeln!(
-                out,
-                "      <error message=\"{}\" type=\"{}\"/>",
-                attr(message),
-                attr(kind)
-            );
-        }
+        } => non_success(NonSuccessKind::Failure, message, kind, detail),
+        Status::Error { message, kind } => non_success(NonSuccessKind::Error, message, kind, ""),
         Status::Skipped { message } => {
-            let _ = writeln!(out, "      <skipped message=\"{}\"/>", attr(message));
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(message.as_str());
+            s
         }
-    }
+    };
+    let mut tc = TestCase::new(case.name.as_str(), status);
+    tc.set_classname(classname)
+        .set_time(seconds(case.time_s))
+        .add_properties(case.properties.iter().map(property));
     if !case.summary.is_empty() {
-        let _ = writeln!(
-            out,
-            "      <system-out>{}</system-out>",
-            text(&case.summary)
-        );
+        tc.set_system_out(case.summary.as_str());
     }
-    out.push_str("    </testcase>\n");
+    tc
 }
 
-fn render_properties(out: &mut String, properties: &[(String, String)], indent: &str) {
-    if properties.is_empty() {
-        return;
+fn non_success(kind: NonSuccessKind, message: &str, ty: &str, detail: &str) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(kind);
+    s.set_message(message).set_type(ty);
+    let text = if detail.is_empty() && message.contains('\n') {
+        message
+    } else {
+        detail
+    };
+    if !text.is_empty() {
+        s.set_description(text);
     }
-    let _ = writeln!(out, "{indent}<properties>");
-    for (name, value) in properties {
-        let _ = writeln!(
-            out,
-            "{indent}  <property name=\"{}\" value=\"{}\"/>",
-            attr(name),
-            attr(value)
-        );
-    }
-    let _ = writeln!(out, "{indent}</properties>");
-}
-
-/// True for characters XML 1.0 allows (§2.2 `Char`).
-fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// Escapes text for an attribute value (double-quoted).
-pub fn attr(s: &str) -> String {
-    escape(s, true)
-}
-
-/// Escapes element content.
-pub fn text(s: &str) -> String {
-    escape(s, false)
-}
-
-fn escape(s: &str, attribute: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' if attribute => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' if attribute => out.push_str("&#9;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
-    }
-    out
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::{StageStatus, Suite};
 
-    fn sample() -> Report {
-        let mut t = Suite::new("thresholds");
-        t.properties.push(("model".into(), "wine.mlp".into()));
-        t.push(
-            Case::passed("accuracy >= 0.9", "mlprobe.eval.thresholds")
-                .with_property("actual", 0.95),
-        );
-        t.push(
-            Case::failed(
-                "latency_p99_us <= 100",
-                "mlprobe.eval.thresholds",
-                "latency_p99_us 120 violates max 100",
-                "threshold",
-            )
-            .with_summary("p99 <120> & \"quoted\"\nsecond line"),
-        );
-        t.push(Case::new(
-            "memory_bytes <= 10",
-            "mlprobe.eval.thresholds",
-            Status::Error {
-                message: "not measured".into(),
-                kind: "missing".into(),
-            },
-        ));
-        let mut s = Suite::new("slice: alcohol > 13 & label != 'x'");
-        s.push(Case::new(
-            "accuracy >= 0.9",
-            "mlprobe.eval.slice",
-            Status::Skipped {
-                message: "empty slice".into(),
-            },
-        ));
-        s.push(Case::failed("bell\u{7}", "c<l>", "a\nb", "regression").with_time(0.25));
-        Report {
-            name: "mlprobe eval".into(),
-            suites: vec![t, s],
-        }
+    fn render(report: &Report) -> String {
+        String::from_utf8(Junit.export(report).unwrap()).unwrap()
     }
 
     #[test]
     fn parses_as_xml_with_the_junit_structure_and_counts() {
-        let xml = render(&sample());
+        let xml = render(&crate::report::tests::sample());
         let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
         let root = doc.root_element();
         assert_eq!(root.tag_name().name(), "testsuites");
+        assert_eq!(root.attribute("name"), Some("mlprobe eval"));
         let counts =
             |n: roxmltree::Node, a: &str| n.attribute(a).unwrap().parse::<usize>().unwrap();
         assert_eq!(
@@ -254,23 +161,37 @@ mod tests {
             Some("latency_p99_us 120 violates max 100")
         );
         assert_eq!(failure.attribute("type"), Some("threshold"));
+        let error = suites[0]
+            .descendants()
+            .find(|n| n.has_tag_name("error"))
+            .unwrap();
+        assert_eq!(
+            (error.attribute("message"), error.attribute("type")),
+            (Some("not measured"), Some("missing"))
+        );
         let out = suites[0]
             .descendants()
             .find(|n| n.has_tag_name("system-out"))
             .unwrap();
         assert_eq!(out.text(), Some("p99 <120> & \"quoted\"\nsecond line"));
-        // Line breaks in attributes survive; a forbidden control character is replaced.
+        // A message's line break survives in the element's text; a forbidden control
+        // character is dropped.
         let f2 = suites[1]
             .descendants()
             .find(|n| n.has_tag_name("failure"))
             .unwrap();
-        assert_eq!(f2.attribute("message"), Some("a\nb"));
+        assert_eq!(f2.text(), Some("a\nb"));
+        let skipped = suites[1]
+            .descendants()
+            .find(|n| n.has_tag_name("skipped"))
+            .unwrap();
+        assert_eq!(skipped.attribute("message"), Some("empty slice"));
         let bell = suites[1]
             .descendants()
             .find(|n| n.attribute("classname") == Some("c<l>"))
             .unwrap();
-        assert_eq!(bell.attribute("name"), Some("bell\u{FFFD}"));
-        assert_eq!(bell.attribute("time"), Some("0.250000"));
+        assert_eq!(bell.attribute("name"), Some("bell"));
+        assert_eq!(bell.attribute("time").unwrap().parse::<f64>(), Ok(0.25));
         let prop = suites[0]
             .children()
             .find(|n| n.has_tag_name("properties"))
@@ -279,6 +200,43 @@ mod tests {
             prop.first_element_child().unwrap().attribute("value"),
             Some("wine.mlp")
         );
+        let case_prop = suites[0]
+            .descendants()
+            .filter(|n| n.has_tag_name("property"))
+            .find(|n| n.attribute("name") == Some("actual"))
+            .unwrap();
+        assert_eq!(case_prop.attribute("value"), Some("0.95"));
+    }
+
+    #[test]
+    fn stages_without_checks_are_one_case_and_checks_take_the_stage_classname() {
+        let mut train = Suite::new("train");
+        train.status = Some(StageStatus::Passed);
+        train.duration_s = 2.0;
+        train.summary = "trained".into();
+        let mut eval = Suite::new("eval");
+        eval.status = Some(StageStatus::Failed);
+        eval.push(Case::check("accuracy >= 0.99", false, "0.98"));
+        let xml = render(
+            &Report::new("mlprobe run")
+                .with_suite(train)
+                .with_suite(eval),
+        );
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let cases: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .collect();
+        assert_eq!(cases[0].attribute("name"), Some("train"));
+        assert_eq!(cases[0].attribute("classname"), Some("mlprobe.run.train"));
+        assert_eq!(cases[0].attribute("time").unwrap().parse::<f64>(), Ok(2.0));
+        assert_eq!(cases[1].attribute("classname"), Some("mlprobe.run.eval"));
+        let failure = cases[1].first_element_child().unwrap();
+        assert_eq!(
+            (failure.attribute("message"), failure.attribute("type")),
+            (Some("0.98"), Some("gate"))
+        );
+        assert_eq!(doc.root_element().attribute("failures"), Some("1"));
     }
 
     #[test]

@@ -1,15 +1,59 @@
-//! A Markdown summary: a headline with the verdict and counts, then one table row per case
-//! (GitHub-flavoured Markdown, as `$GITHUB_STEP_SUMMARY` and GitLab render it).
+//! A Markdown summary (GitHub-flavoured, as `$GITHUB_STEP_SUMMARY` and GitLab render it): for a
+//! run, a headline and a table of its stages; then a headline with the verdict and counts, and
+//! one table row per case.
 //!
 //! Cells are escaped: `|` becomes `\|`, line breaks become `<br>`, and `<` and `&` become
 //! entities so a message cannot open an HTML tag or spell an entity.
 
-use super::{Report, Status};
+use super::{Exporter, Report, Status};
+use crate::error::Result;
 use std::fmt::Write;
 
-/// The report as Markdown.
-pub fn render(report: &Report) -> String {
-    let mut out = String::new();
+/// The Markdown format (`summary.md`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn file_name(&self) -> &'static str {
+        "summary.md"
+    }
+
+    fn export(&self, report: &Report) -> Result<Vec<u8>> {
+        let mut out = String::new();
+        if let Some(run) = &report.run {
+            let passed = report.passed();
+            let _ = write!(
+                out,
+                "# {}: {}\n\n{} on `{}` (mlprobe {})\n\n| stage | verdict | seconds | summary |\n|---|---|---|---|\n",
+                report.name,
+                if passed { "passed" } else { "FAILED" },
+                if passed {
+                    "Every gate passed"
+                } else {
+                    "A gate failed"
+                },
+                run.dataset.replace('|', "\\|"),
+                run.mlprobe
+            );
+            for st in &report.suites {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.2} | {} |",
+                    st.name,
+                    st.status().word(),
+                    st.duration_s,
+                    st.summary.replace('|', "\\|")
+                );
+            }
+            out.push('\n');
+        }
+        cases(&mut out, report);
+        Ok(out.into_bytes())
+    }
+}
+
+/// The verdict, the counts and one row per case.
+fn cases(out: &mut String, report: &Report) {
     let verdict = if report.passed() {
         "✅ passed"
     } else {
@@ -28,12 +72,16 @@ pub fn render(report: &Report) -> String {
     out.push_str("| Suite | Check | Result | Details |\n");
     out.push_str("| --- | --- | --- | --- |\n");
     for suite in &report.suites {
-        for case in &suite.cases {
-            let (result, message) = match &case.status {
-                Status::Passed => ("✅ pass", ""),
-                Status::Failed { message, .. } => ("❌ fail", message.as_str()),
-                Status::Error { message, .. } => ("⚠️ error", message.as_str()),
-                Status::Skipped { message } => ("⏭️ skipped", message.as_str()),
+        for case in suite.reported_cases().iter() {
+            let result = match &case.status {
+                Status::Passed => "✅ pass",
+                Status::Failed { .. } => "❌ fail",
+                Status::Error { .. } => "⚠️ error",
+                Status::Skipped { .. } => "⏭️ skipped",
+            };
+            let message = match case.status {
+                Status::Passed => "",
+                _ => case.detail(),
             };
             let details = match (message.is_empty(), case.summary.is_empty()) {
                 (true, _) => case.summary.clone(),
@@ -49,7 +97,6 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
-    out
 }
 
 /// Escapes a table cell.
@@ -71,7 +118,11 @@ pub fn cell(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Case, Suite};
+    use crate::report::{Case, RunInfo, StageStatus, Suite};
+
+    fn render(report: &Report) -> String {
+        String::from_utf8(Markdown.export(report).unwrap()).unwrap()
+    }
 
     #[test]
     fn renders_a_table_with_one_row_per_case() {
@@ -83,10 +134,7 @@ mod tests {
             "0.5 < 0.8\nsee log",
             "threshold",
         ));
-        let md = render(&crate::report::Report {
-            name: "mlprobe eval".into(),
-            suites: vec![s],
-        });
+        let md = render(&Report::new("mlprobe eval").with_suite(s));
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines[0], "## mlprobe eval: ❌ failed");
         assert_eq!(
@@ -112,5 +160,35 @@ mod tests {
         for row in &table {
             assert_eq!(row.replace("\\|", "").matches('|').count(), 5, "{row}");
         }
+    }
+
+    #[test]
+    fn a_run_starts_with_its_stage_table() {
+        let mut train = Suite::new("train");
+        train.status = Some(StageStatus::Passed);
+        train.duration_s = 1.234;
+        train.summary = "13-32-3 | 42 epochs".into();
+        let mut device = Suite::new("device");
+        device.status = Some(StageStatus::Skipped);
+        device.notes = vec!["no QEMU".into()];
+        let mut r = Report::new("mlprobe run")
+            .with_suite(train)
+            .with_suite(device);
+        r.run = Some(RunInfo {
+            mlprobe: "0.1.0".into(),
+            dataset: "wine.csv".into(),
+            ..RunInfo::default()
+        });
+        let md = render(&r);
+        let lines: Vec<&str> = md.lines().collect();
+        assert_eq!(lines[0], "# mlprobe run: passed");
+        assert_eq!(lines[2], "Every gate passed on `wine.csv` (mlprobe 0.1.0)");
+        assert_eq!(
+            lines[6],
+            "| train | PASSED | 1.23 | 13-32-3 \\| 42 epochs |"
+        );
+        assert_eq!(lines[7], "| device | SKIPPED | 0.00 |  |");
+        assert!(md.contains("## mlprobe run: ✅ passed"));
+        assert!(md.contains("| device | device | ⏭️ skipped | no QEMU |"));
     }
 }

@@ -1,29 +1,58 @@
-//! A small test-report model, filled by the commands that check things (the `eval` gate,
-//! expectations, the pipeline) and written for CI by one writer per format:
-//! [`junit`] (JUnit XML for GitHub Actions, GitLab and Jenkins) and [`markdown`] (a summary
-//! table for a job summary or a pull-request comment).
+//! The one report model of mlprobe, and its exporters.
 //!
-//! A [`Report`] holds [`Suite`]s of [`Case`]s; a case passed, failed (a check said no), errored
-//! (the check could not run) or was skipped.
+//! A [`Report`] holds [`Suite`]s of [`Case`]s: one check each, which passed, failed (a check
+//! said no), errored (the check could not run) or was skipped. The commands that check things
+//! fill one: the `eval` gate (a suite per threshold group and slice), `expect` (a suite of
+//! expectations) and `run` (a suite per pipeline stage, with the stage's verdict, time,
+//! summary, notes and figures; the report then also carries the run's [`RunInfo`] and its
+//! [`Charts`]).
+//!
+//! An [`Exporter`] turns a report into a file, one format per file of this folder:
+//! [`Json`] (`report.json`, read back by [`json::load`]), [`Html`] (a self-contained page with
+//! inline SVG charts), [`Junit`] (JUnit XML for GitHub Actions, GitLab and Jenkins) and
+//! [`Markdown`] (a summary table for a job summary or a pull-request comment).
 //!
 //! ```
-//! use mlprobe::report::{Case, Report, Suite};
+//! use mlprobe::report::{Case, Exporter, Junit, Markdown, Report, Suite};
 //! let mut suite = Suite::new("thresholds");
 //! suite.push(Case::passed("accuracy >= 0.9", "mlprobe.eval").with_property("actual", "0.95"));
 //! suite.push(Case::failed("latency_p99_us <= 100", "mlprobe.eval", "120 > 100", "threshold"));
-//! let report = Report { name: "mlprobe eval".into(), suites: vec![suite] };
+//! let report = Report::new("mlprobe eval").with_suite(suite);
 //! assert_eq!((report.tests(), report.failures()), (2, 1));
-//! assert!(report.to_junit().contains("<failure message=\"120 &gt; 100\""));
-//! assert!(report.to_markdown().contains("| thresholds |"));
+//! let xml = String::from_utf8(Junit.export(&report).unwrap()).unwrap();
+//! assert!(xml.contains("<failure message=\"120 &gt; 100\""));
+//! let md = String::from_utf8(Markdown.export(&report).unwrap()).unwrap();
+//! assert!(md.contains("| thresholds |"));
 //! ```
 
 pub mod html;
+pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod svg;
 
+pub use html::Html;
+pub use json::Json;
+pub use junit::Junit;
+pub use markdown::Markdown;
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+/// A format a [`Report`] can be written in.
+pub trait Exporter {
+    /// The file's name in a report directory (`report.json`, `junit.xml` …).
+    fn file_name(&self) -> &'static str;
+
+    /// The report in this format.
+    fn export(&self, report: &Report) -> Result<Vec<u8>>;
+}
+
 /// How a test case ended.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
 pub enum Status {
     /// The check held.
     Passed,
@@ -51,11 +80,13 @@ pub enum Status {
 }
 
 /// One check.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "json::CaseJson", from = "json::CaseJson")]
 pub struct Case {
     /// What was checked, e.g. `accuracy >= 0.9`.
     pub name: String,
-    /// Group of the check, dotted, e.g. `mlprobe.eval.thresholds`.
+    /// Group of the check, dotted, e.g. `mlprobe.gate.thresholds`; empty: the report's name
+    /// and the suite's, `mlprobe.run.eval`.
     pub classname: String,
     /// Seconds spent, 0 when not timed.
     pub time_s: f64,
@@ -100,6 +131,17 @@ impl Case {
         Self::new(name, classname, status)
     }
 
+    /// A check of a pipeline stage: passed, with what was observed as its summary, or failed
+    /// (kind `gate`), with it as its message. The classname is the suite's (see
+    /// [`Case::classname`]).
+    pub fn check(name: impl Into<String>, passed: bool, detail: impl Into<String>) -> Self {
+        if passed {
+            Self::passed(name, "").with_summary(detail)
+        } else {
+            Self::failed(name, "", detail, "gate")
+        }
+    }
+
     /// Adds a property.
     #[must_use]
     pub fn with_property(mut self, name: impl Into<String>, value: impl ToString) -> Self {
@@ -125,17 +167,66 @@ impl Case {
     pub fn is_ok(&self) -> bool {
         matches!(self.status, Status::Passed | Status::Skipped { .. })
     }
+
+    /// What was observed, in one line: the message of a failure, an error or a skip, else the
+    /// summary.
+    pub fn detail(&self) -> &str {
+        match &self.status {
+            Status::Failed { message, .. }
+            | Status::Error { message, .. }
+            | Status::Skipped { message } => message,
+            Status::Passed => &self.summary,
+        }
+    }
 }
 
-/// A named group of cases (a JUnit `<testsuite>`).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// How a suite (a pipeline stage) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageStatus {
+    /// It ran and every check held.
+    Passed,
+    /// It ran and a check failed (a gate).
+    Failed,
+    /// It did not run (with a note saying why).
+    Skipped,
+    /// It could not run to the end (bad input, missing tool).
+    Error,
+}
+
+impl StageStatus {
+    /// Upper-case word for tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Passed => "PASSED",
+            Self::Failed => "FAILED",
+            Self::Skipped => "SKIPPED",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+/// A named group of cases (a JUnit `<testsuite>`; a stage of `mlprobe run`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(into = "json::SuiteJson", from = "json::SuiteJson")]
 pub struct Suite {
-    /// Name, e.g. `thresholds`, `regression`, `slice: alcohol > 13`.
+    /// Name, e.g. `thresholds`, `slice: alcohol > 13`, `train`.
     pub name: String,
     /// The cases, in order.
     pub cases: Vec<Case>,
     /// Name/value pairs of the whole suite (model, data file …).
     pub properties: Vec<(String, String)>,
+    /// How the suite ended when it says so itself (a stage that passed, was skipped or could
+    /// not run, with no case to tell); `None`: from its cases (see [`Suite::status`]).
+    pub status: Option<StageStatus>,
+    /// Wall-clock seconds of a stage.
+    pub duration_s: f64,
+    /// One line: what the stage did and found.
+    pub summary: String,
+    /// Notes for the reader (why a stage was skipped, warnings).
+    pub notes: Vec<String>,
+    /// The stage's full figures (the JSON of the matching subcommand).
+    pub details: serde_json::Value,
 }
 
 impl Suite {
@@ -152,9 +243,56 @@ impl Suite {
         self.cases.push(case);
     }
 
-    /// Number of cases.
+    /// How the suite ended: its own [`status`](Self::status) if set, else failed when a case
+    /// failed or errored, skipped when every case was skipped, passed otherwise.
+    pub fn status(&self) -> StageStatus {
+        if let Some(s) = self.status {
+            return s;
+        }
+        if self.cases.iter().any(|c| !c.is_ok()) {
+            StageStatus::Failed
+        } else if !self.cases.is_empty()
+            && self
+                .cases
+                .iter()
+                .all(|c| matches!(c.status, Status::Skipped { .. }))
+        {
+            StageStatus::Skipped
+        } else {
+            StageStatus::Passed
+        }
+    }
+
+    /// The cases as reported: the suite's own, or, for a stage that says how it ended and has
+    /// no case, one case of the stage itself (its status, summary and duration).
+    pub fn reported_cases(&self) -> Cow<'_, [Case]> {
+        let Some(status) = self.status.filter(|_| self.cases.is_empty()) else {
+            return Cow::Borrowed(&self.cases);
+        };
+        let status = match status {
+            StageStatus::Passed => Status::Passed,
+            StageStatus::Failed => Status::Failed {
+                message: self.summary.clone(),
+                kind: "gate".into(),
+                detail: String::new(),
+            },
+            StageStatus::Skipped => Status::Skipped {
+                message: self.notes.join("; "),
+            },
+            StageStatus::Error => Status::Error {
+                message: self.summary.clone(),
+                kind: "error".into(),
+            },
+        };
+        let case = Case::new(&self.name, "", status)
+            .with_time(self.duration_s)
+            .with_summary(&self.summary);
+        Cow::Owned(vec![case])
+    }
+
+    /// Number of reported cases.
     pub fn tests(&self) -> usize {
-        self.cases.len()
+        self.reported_cases().len()
     }
 
     /// Number of failed cases.
@@ -172,28 +310,104 @@ impl Suite {
         self.count(|s| matches!(s, Status::Skipped { .. }))
     }
 
-    /// Total time of the cases, seconds.
+    /// Total time of the reported cases, seconds.
     pub fn time_s(&self) -> f64 {
-        self.cases.iter().map(|c| c.time_s).sum()
+        self.reported_cases().iter().map(|c| c.time_s).sum()
     }
 
-    /// True when no case failed or errored.
+    /// True when the suite passed or was skipped.
     pub fn passed(&self) -> bool {
-        self.cases.iter().all(Case::is_ok)
+        matches!(self.status(), StageStatus::Passed | StageStatus::Skipped)
     }
 
     fn count(&self, f: impl Fn(&Status) -> bool) -> usize {
-        self.cases.iter().filter(|c| f(&c.status)).count()
+        self.reported_cases()
+            .iter()
+            .filter(|c| f(&c.status))
+            .count()
     }
 }
 
-/// A whole report (a JUnit `<testsuites>`).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Report {
-    /// Name, e.g. `mlprobe eval`.
+/// A named line of points.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// Legend text.
     pub name: String,
-    /// The suites, in order.
+    /// `(x, y)` points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Latency of one target: percentiles and a histogram.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyChart {
+    /// Where it was measured (`host`, `qemu`).
+    pub target: String,
+    /// Unit of the values (`µs` on the host, `instructions` under QEMU).
+    pub unit: String,
+    /// `(name, value)` percentiles, e.g. `("p99", 0.4)`.
+    pub percentiles: Vec<(String, f64)>,
+    /// `(bucket upper bound, count)`.
+    pub histogram: Vec<(f64, u64)>,
+}
+
+/// Parameters of a Beta posterior.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BetaParams {
+    /// α.
+    pub alpha: f64,
+    /// β.
+    pub beta: f64,
+}
+
+/// The A/B analysis' posteriors.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Posteriors {
+    /// Control arm's label and posterior.
+    pub control: (String, BetaParams),
+    /// Treatment arm's label and posterior.
+    pub treatment: (String, BetaParams),
+}
+
+/// Data behind the charts of a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Charts {
+    /// Loss and accuracy per epoch.
+    pub training: Vec<Line>,
+    /// Confusion matrix on the held-out rows (rows = true label).
+    pub confusion: Vec<Vec<u32>>,
+    /// Latency on each target.
+    pub latency: Vec<LatencyChart>,
+    /// Accuracy against bit-error rate, one line per bit class.
+    pub bitflip: Vec<Line>,
+    /// Posteriors of the A/B analysis.
+    pub posteriors: Option<Posteriors>,
+}
+
+/// What a pipeline run (`mlprobe run`) adds to a report: where and when it ran.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// mlprobe's version.
+    pub mlprobe: String,
+    /// Seconds since the Unix epoch when the run started.
+    pub started_unix_s: u64,
+    /// The configuration file used.
+    pub config: String,
+    /// The dataset.
+    pub dataset: String,
+}
+
+/// A whole report (a JUnit `<testsuites>`; the `report.json` of `mlprobe run`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(into = "json::ReportJson")]
+pub struct Report {
+    /// Name, e.g. `mlprobe eval`, `mlprobe run`.
+    pub name: String,
+    /// The suites (stages), in order.
     pub suites: Vec<Suite>,
+    /// Where and when a pipeline ran; `None` for one command's checks.
+    pub run: Option<RunInfo>,
+    /// Chart data (empty but for a run).
+    pub charts: Charts,
 }
 
 impl Report {
@@ -201,11 +415,18 @@ impl Report {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
-            suites: Vec::new(),
+            ..Self::default()
         }
     }
 
-    /// Number of cases.
+    /// Appends a suite, builder style.
+    #[must_use]
+    pub fn with_suite(mut self, suite: Suite) -> Self {
+        self.suites.push(suite);
+        self
+    }
+
+    /// Number of reported cases.
     pub fn tests(&self) -> usize {
         self.suites.iter().map(Suite::tests).sum()
     }
@@ -230,18 +451,166 @@ impl Report {
         self.suites.iter().map(Suite::time_s).sum()
     }
 
-    /// True when no case failed or errored.
+    /// True when every suite passed or was skipped.
     pub fn passed(&self) -> bool {
         self.suites.iter().all(Suite::passed)
     }
 
-    /// The report as JUnit XML.
-    pub fn to_junit(&self) -> String {
-        junit::render(self)
+    /// Writes the report in one format to `path` (`-`: stdout), atomically.
+    pub fn write(&self, exporter: &dyn Exporter, path: &Path) -> Result<()> {
+        crate::output::write_file(path, &exporter.export(self)?)
     }
 
-    /// The report as a Markdown summary.
-    pub fn to_markdown(&self) -> String {
-        markdown::render(self)
+    /// Writes the report in each format into `dir` (created if need be) under the format's
+    /// file name.
+    pub fn write_dir(&self, dir: &Path, exporters: &[&dyn Exporter]) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        for e in exporters {
+            self.write(*e, &dir.join(e.file_name()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Every format, in the order `mlprobe run` writes them.
+pub const ALL: [&dyn Exporter; 4] = [&Json, &Html, &Junit, &Markdown];
+
+/// What `mlprobe report` renders again: from a saved `report.json`, into a directory.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// The `report.json` written by `mlprobe run`.
+    pub from: PathBuf,
+    /// Directory for the files; `None`: beside `report.json`.
+    pub out: Option<PathBuf>,
+}
+
+impl RenderOptions {
+    /// The directory the files go to.
+    pub fn dir(&self) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| {
+            self.from
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| ".".into())
+        })
+    }
+}
+
+/// Reads a saved `report.json` and writes `report.html`, `summary.md` and `junit.xml` again;
+/// returns the report.
+pub fn render(opts: &RenderOptions) -> Result<Report> {
+    let report = json::load(&opts.from)?;
+    report.write_dir(&opts.dir(), &[&Html, &Markdown, &Junit])?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report of each kind of suite: a gate's (status from its cases) and a run's stages.
+    pub(crate) fn sample() -> Report {
+        let mut t = Suite::new("thresholds");
+        t.properties.push(("model".into(), "wine.mlp".into()));
+        t.push(
+            Case::passed("accuracy >= 0.9", "mlprobe.eval.thresholds")
+                .with_property("actual", 0.95),
+        );
+        t.push(
+            Case::failed(
+                "latency_p99_us <= 100",
+                "mlprobe.eval.thresholds",
+                "latency_p99_us 120 violates max 100",
+                "threshold",
+            )
+            .with_summary("p99 <120> & \"quoted\"\nsecond line"),
+        );
+        t.push(Case::new(
+            "memory_bytes <= 10",
+            "mlprobe.eval.thresholds",
+            Status::Error {
+                message: "not measured".into(),
+                kind: "missing".into(),
+            },
+        ));
+        let mut s = Suite::new("slice: alcohol > 13 & label != 'x'");
+        s.push(Case::new(
+            "accuracy >= 0.9",
+            "mlprobe.eval.slice",
+            Status::Skipped {
+                message: "empty slice".into(),
+            },
+        ));
+        s.push(Case::failed("bell\u{7}", "c<l>", "a\nb", "regression").with_time(0.25));
+        Report::new("mlprobe eval").with_suite(t).with_suite(s)
+    }
+
+    #[test]
+    fn counts_and_statuses_come_from_the_cases() {
+        let r = sample();
+        assert_eq!(
+            (r.tests(), r.failures(), r.errors(), r.skipped()),
+            (5, 2, 1, 1)
+        );
+        assert_eq!(r.suites[0].status(), StageStatus::Failed);
+        assert!(!r.passed());
+        assert_eq!(r.time_s(), 0.25);
+        let mut skipped = Suite::new("s");
+        skipped.push(Case::new(
+            "x",
+            "c",
+            Status::Skipped {
+                message: "why".into(),
+            },
+        ));
+        assert_eq!(skipped.status(), StageStatus::Skipped);
+        assert!(skipped.passed());
+        assert_eq!(Suite::new("empty").status(), StageStatus::Passed);
+        assert_eq!(Suite::new("empty").tests(), 0);
+    }
+
+    #[test]
+    fn a_stage_without_checks_reports_itself_as_one_case() {
+        let mut st = Suite::new("device");
+        st.status = Some(StageStatus::Skipped);
+        st.duration_s = 1.5;
+        st.summary = "not run".into();
+        st.notes = vec!["no QEMU".into(), "see setup".into()];
+        let cases = st.reported_cases();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].name, "device");
+        assert_eq!(
+            cases[0].status,
+            Status::Skipped {
+                message: "no QEMU; see setup".into()
+            }
+        );
+        assert_eq!(
+            (cases[0].time_s, cases[0].summary.as_str()),
+            (1.5, "not run")
+        );
+        st.status = Some(StageStatus::Error);
+        assert_eq!(st.errors(), 1);
+        assert!(!Report::new("r").with_suite(st.clone()).passed());
+        // With checks, the checks are the cases; the stage's own status still decides.
+        st.status = Some(StageStatus::Failed);
+        st.push(Case::check("accuracy >= 0.9", true, "0.95"));
+        assert_eq!(st.tests(), 1);
+        assert_eq!(st.status(), StageStatus::Failed);
+    }
+
+    #[test]
+    fn checks_carry_their_detail() {
+        let ok = Case::check("a", true, "observed");
+        assert_eq!(
+            (ok.is_ok(), ok.detail(), ok.summary.as_str()),
+            (true, "observed", "observed")
+        );
+        let ko = Case::check("b", false, "too low");
+        assert_eq!(
+            (ko.is_ok(), ko.detail(), ko.summary.as_str()),
+            (false, "too low", "")
+        );
+        assert!(matches!(ko.status, Status::Failed { ref kind, .. } if kind == "gate"));
     }
 }

@@ -1,0 +1,298 @@
+//! Evaluation and the quality gate: the library behind `mlprobe eval` and the `eval` stage of
+//! `mlprobe run`.
+//!
+//! [`evaluate`] measures a model on a labelled CSV file ([`EvalReport`]: accuracy, macro and
+//! per-class precision/recall/F1, confusion, latency, memory) and gates it: thresholds from a
+//! TOML [`Policy`] and from options, regression against a JSON [`Baseline`], [slices](Predicate)
+//! each gated on its own, and CI reports (JUnit, Markdown). The rules (which metric is checked
+//! which way, the allowed band, what a slice is held to) are core's
+//! ([`mlprobe_core::validate`]); this module reads and writes the files around them.
+//!
+//! ```no_run
+//! use mlprobe::eval::{EvalOptions, evaluate};
+//! use mlprobe_core::validate::Metric;
+//! let mut opts = EvalOptions::new("wine.mlpb", "data/wine.csv");
+//! opts.gate.thresholds.set(Metric::Accuracy, 0.9).unwrap();
+//! opts.gate.slices.push("alcohol > 13".parse()?);
+//! let report = evaluate(&opts)?;
+//! println!("{}", report.human());
+//! assert!(report.passed);
+//! # Ok::<(), mlprobe::error::Error>(())
+//! ```
+
+mod baseline;
+mod gate;
+mod metrics;
+mod policy;
+mod slices;
+
+pub use baseline::{Baseline, baseline_of};
+pub use gate::{
+    ComparisonJson, GateJson, GateReport, RegressionJson, SliceJson, ThresholdJson, num,
+    regression_suite, threshold_case_name, threshold_suite,
+};
+pub use metrics::{
+    ClassReport, EvalReport, Memory, SliceReport, confusion, evaluate_rows, measure_latency,
+    memory, metrics_of,
+};
+pub use policy::Policy;
+pub use slices::{BoundPredicate, CmpOp, Predicate};
+
+use crate::data::{self, Dataset, Labels};
+use crate::error::{Error, Result};
+use crate::model_io::{self, HostModel, check_fit};
+use crate::output;
+use crate::report::{Exporter, Junit, Markdown};
+use mlprobe_core::validate::{Metric, Metrics, RegressionPolicy, Thresholds};
+use std::path::{Path, PathBuf};
+
+/// What to evaluate, and how to gate it.
+#[derive(Clone, Debug)]
+pub struct EvalOptions {
+    /// The model file.
+    pub model: PathBuf,
+    /// The labelled CSV file.
+    pub data: PathBuf,
+    /// Name of the label column (`label`).
+    pub label: String,
+    /// Single-row inferences timed for the latency percentiles (10 000; 0 counts as 1).
+    pub latency_samples: usize,
+    /// The quality gate.
+    pub gate: GateOptions,
+}
+
+impl EvalOptions {
+    /// `model` on `data` with the defaults of `mlprobe eval` and no gate.
+    pub fn new(model: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Self {
+        Self {
+            model: model.into(),
+            data: data.into(),
+            label: "label".into(),
+            latency_samples: 10_000,
+            gate: GateOptions::default(),
+        }
+    }
+
+    /// The files the evaluation reads (the model, the data, the policy, the baseline): no
+    /// output may replace one of them.
+    pub fn inputs(&self) -> Vec<&Path> {
+        let mut v = vec![self.model.as_path(), &self.data];
+        v.extend(self.gate.policy.as_deref());
+        v.extend(self.gate.baseline.as_deref());
+        v
+    }
+}
+
+/// The quality gate's options: the policy (a file, then thresholds, allowed regression and
+/// slices over it), the baseline, and the files to write.
+#[derive(Clone, Debug, Default)]
+pub struct GateOptions {
+    /// TOML policy file, read first (`--policy`).
+    pub policy: Option<PathBuf>,
+    /// Limits over the policy's (`--min-accuracy` …).
+    pub thresholds: Thresholds,
+    /// Allowed regression of every metric against the baseline, percent, over the policy's
+    /// (`--allowed-regression-pct`; default: the policy's, else 5).
+    pub allowed_regression_pct: Option<f64>,
+    /// Slices added to the policy's (`--slice`).
+    pub slices: Vec<Predicate>,
+    /// A baseline to compare with (`--baseline`).
+    pub baseline: Option<PathBuf>,
+    /// Where to record this run's metrics as a baseline (`--save-baseline`).
+    pub save_baseline: Option<PathBuf>,
+    /// Also record latency and peak RSS in the saved baseline (`--baseline-latency`).
+    pub baseline_latency: bool,
+    /// Where to write a JUnit XML report (`--junit`).
+    pub junit: Option<PathBuf>,
+    /// Where to write a Markdown summary (`--markdown`).
+    pub markdown: Option<PathBuf>,
+}
+
+impl GateOptions {
+    /// The policy: the file's (if any), then the options over it.
+    pub fn policy(&self) -> Result<Policy> {
+        let mut policy = match &self.policy {
+            Some(p) => Policy::load(p)?,
+            None => Policy::default(),
+        };
+        for m in Metric::ALL {
+            if let Some(limit) = self.thresholds.get(m) {
+                policy
+                    .gate
+                    .thresholds
+                    .set(m, limit)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+            }
+        }
+        if let Some(pct) = self.allowed_regression_pct {
+            policy.gate.regression = RegressionPolicy::new(pct)
+                .map_err(|e| Error::Usage(format!("--allowed-regression-pct: {e}")))?;
+        }
+        for s in &self.slices {
+            policy.add_slice(s.clone());
+        }
+        Ok(policy)
+    }
+
+    /// True when any check or report of the gate was asked for: then `gate` is in the JSON.
+    pub fn requested(&self, policy: &Policy) -> bool {
+        !policy.gate.thresholds.is_empty()
+            || !policy.slices.is_empty()
+            || self.baseline.is_some()
+            || self.junit.is_some()
+            || self.markdown.is_some()
+            || self.policy.is_some()
+    }
+}
+
+/// Evaluates and gates a model on a file: reads the inputs (a bad policy, slice or baseline
+/// fails before any work), checks every row, writes the baseline and the reports asked for.
+/// `passed` and `violations` of the report say whether the gate held.
+pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport> {
+    if opts.gate.baseline_latency && opts.gate.save_baseline.is_none() {
+        return Err(Error::Usage(
+            "--baseline-latency: needs --save-baseline".into(),
+        ));
+    }
+    let policy = opts.gate.policy()?;
+    let baseline = opts
+        .gate
+        .baseline
+        .as_deref()
+        .map(Baseline::load)
+        .transpose()?;
+    let model = model_io::load(&opts.model)?;
+    let data = data::load(&opts.data, Labels::Required(&opts.label))?;
+    check_fit(&model, &data)?;
+    let rows: Vec<usize> = (0..data.rows()).collect();
+    let Gated {
+        mut report,
+        gate,
+        overall,
+        slice_metrics,
+    } = evaluate_gated(
+        &model,
+        &data,
+        &rows,
+        &opts.label,
+        &policy,
+        baseline.as_ref(),
+        opts.latency_samples.max(1),
+    )?;
+    if opts.gate.requested(&policy) {
+        report.gate = Some(gate.to_json());
+    }
+
+    let inputs = opts.inputs();
+    if let Some(path) = &opts.gate.save_baseline {
+        let mut b = baseline_of(&overall, &slice_metrics, opts.gate.baseline_latency);
+        b.info
+            .insert("model".into(), opts.model.display().to_string());
+        b.info
+            .insert("data".into(), opts.data.display().to_string());
+        b.info
+            .insert("mlprobe".into(), env!("CARGO_PKG_VERSION").to_string());
+        b.save(path, &inputs)?;
+    }
+    let files: [(&Option<PathBuf>, &dyn Exporter); 2] =
+        [(&opts.gate.junit, &Junit), (&opts.gate.markdown, &Markdown)];
+    if files.iter().any(|(p, _)| p.is_some()) {
+        let mut r = gate.to_report("mlprobe eval");
+        for suite in &mut r.suites {
+            suite
+                .properties
+                .push(("model".into(), opts.model.display().to_string()));
+            suite
+                .properties
+                .push(("data".into(), opts.data.display().to_string()));
+        }
+        for (path, exporter) in files {
+            if let Some(path) = path {
+                output::write_new(path, &exporter.export(&r)?, &inputs)?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// An evaluation with its quality gate.
+#[derive(Debug)]
+pub struct Gated {
+    /// The `eval` figures, `passed` and `violations` filled in.
+    pub report: EvalReport,
+    /// The gate's verdicts.
+    pub gate: GateReport,
+    /// The metrics the gate saw for all the rows.
+    pub overall: Metrics,
+    /// Each slice: expression, row count, metrics.
+    pub slice_metrics: Vec<(String, usize, Metrics)>,
+}
+
+/// Evaluates `model` on `rows` of `data` (labelled with column `label`) and checks the result
+/// and each slice of `policy` against its thresholds and, when given, a baseline.
+pub fn evaluate_gated(
+    model: &HostModel,
+    data: &Dataset,
+    rows: &[usize],
+    label: &str,
+    policy: &Policy,
+    baseline: Option<&Baseline>,
+    latency_samples: usize,
+) -> Result<Gated> {
+    // Slices see every feature column and the label column.
+    let mut header = data.feature_names.clone();
+    header.push(label.to_string());
+    let bound = policy
+        .slices
+        .iter()
+        .map(|p| p.bind(&header))
+        .collect::<Result<Vec<_>>>()?;
+
+    let mut report = evaluate_rows(model, data, rows, latency_samples)?;
+    let overall = metrics_of(&report);
+
+    let labels = data.labels.as_deref().unwrap_or_default();
+    let mut slice_metrics = Vec::new();
+    let mut row_buf = Vec::with_capacity(header.len());
+    for (pred, b) in policy.slices.iter().zip(&bound) {
+        let in_slice: Vec<usize> = rows
+            .iter()
+            .copied()
+            .filter(|&i| {
+                row_buf.clear();
+                row_buf.extend_from_slice(data.row(i));
+                row_buf.push(labels.get(i).map_or(f32::NAN, |&l| f32::from(l)));
+                b.matches(&row_buf)
+            })
+            .collect();
+        let mut m = Metrics::new();
+        let mut slice = SliceReport {
+            slice: pred.expr.clone(),
+            n: in_slice.len(),
+            accuracy: 0.0,
+            precision_macro: 0.0,
+            recall_macro: 0.0,
+            f1_macro: 0.0,
+        };
+        if !in_slice.is_empty() {
+            let cm = confusion(model, data, &in_slice)?;
+            m.set_classification(&*cm);
+            slice.accuracy = cm.accuracy();
+            slice.precision_macro = m.get(Metric::Precision).unwrap_or_default();
+            slice.recall_macro = m.get(Metric::Recall).unwrap_or_default();
+            slice.f1_macro = m.get(Metric::F1).unwrap_or_default();
+        }
+        report.slices.push(slice);
+        slice_metrics.push((pred.expr.clone(), in_slice.len(), m));
+    }
+
+    let gate = GateReport::new(policy, &overall, &slice_metrics, baseline);
+    report.passed = gate.passed();
+    report.violations = gate.violations();
+    Ok(Gated {
+        report,
+        gate,
+        overall,
+        slice_metrics,
+    })
+}

@@ -8,7 +8,6 @@ use crate::measure::{Latency, latency_of};
 use mlprobe_core::chaos::chance;
 use mlprobe_core::load::Target;
 use mlprobe_core::sketch::Sketch;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::time::Instant;
@@ -77,9 +76,8 @@ pub struct FailureResult {
     pub latency_us: Latency,
 }
 
-/// Runs the experiment on `target` with the RNG seeded by `seed`.
-pub fn run(seed: u64, o: &FailureOptions, target: &mut dyn Target) -> Scored {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+/// Runs the experiment on `target`, the coin flips drawn from `rng`.
+pub fn run(o: &FailureOptions, target: &mut dyn Target, rng: &mut ChaCha8Rng) -> Scored {
     let mut sketch = Sketch::new();
     let (mut successes, mut failures, mut injected, mut retried) = (0u64, 0u64, 0u64, 0u64);
     let mut target_errors = 0u64;
@@ -90,7 +88,7 @@ pub fn run(seed: u64, o: &FailureOptions, target: &mut dyn Target) -> Scored {
             if attempt > 0 {
                 retried += 1;
             }
-            if chance(&mut rng, o.failure_rate) {
+            if chance(rng, o.failure_rate) {
                 injected += 1;
                 continue;
             }

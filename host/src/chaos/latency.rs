@@ -8,7 +8,6 @@ use crate::measure::{Latency, latency_of};
 use mlprobe_core::chaos::chance;
 use mlprobe_core::load::Target;
 use mlprobe_core::sketch::Sketch;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -73,15 +72,14 @@ pub struct LatencyResult {
     pub latency_us: Latency,
 }
 
-/// Runs the experiment on `target` with the RNG seeded by `seed`.
-pub fn run(seed: u64, o: &LatencyOptions, target: &mut dyn Target) -> Scored {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+/// Runs the experiment on `target`, the coin flips drawn from `rng`.
+pub fn run(o: &LatencyOptions, target: &mut dyn Target, rng: &mut ChaCha8Rng) -> Scored {
     let mut sketch = Sketch::new();
     let slo = o.slo_ms.unwrap_or(o.latency_ms / 2.0);
     let (mut injected, mut within, mut errors) = (0u64, 0u64, 0u64);
     for i in 0..o.iterations {
         let start = Instant::now();
-        if chance(&mut rng, o.probability) {
+        if chance(rng, o.probability) {
             injected += 1;
             std::thread::sleep(Duration::from_secs_f64(o.latency_ms / 1e3));
         }

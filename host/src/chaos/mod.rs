@@ -44,6 +44,8 @@ use crate::error::{Error, Result};
 use crate::loadgen::{DeviceTarget, HostTarget, Inputs, dataset_for};
 use crate::model_io::{self, HostModel};
 use mlprobe_core::load::Target;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -307,16 +309,18 @@ pub fn execute(opts: &ChaosOptions) -> Result<ChaosReport> {
 }
 
 fn run_on(ctx: &Ctx, experiment: &Experiment, device: Option<&mut Session>) -> Result<Scored> {
-    let inject = |device: Option<&mut Session>, f: &mut dyn FnMut(&mut dyn Target) -> Scored| {
-        let inputs = ctx.inputs();
+    // Latency and failure wrap a target (the seed's `ChaosEngineer` wrappers).
+    type Wrapped<'a> = &'a mut dyn FnMut(&mut dyn Target, &mut ChaCha8Rng) -> Scored;
+    let inject = |device: Option<&mut Session>, f: Wrapped| {
+        let (inputs, mut rng) = (ctx.inputs(), ChaCha8Rng::seed_from_u64(ctx.seed));
         match device {
-            None => Ok(f(&mut HostTarget::new(ctx.model.clone(), inputs))),
-            Some(s) => Ok(f(&mut DeviceTarget::new(s, inputs)?)),
+            None => Ok(f(&mut HostTarget::new(ctx.model.clone(), inputs), &mut rng)),
+            Some(s) => Ok(f(&mut DeviceTarget::new(s, inputs)?, &mut rng)),
         }
     };
     match experiment {
-        Experiment::Latency(o) => inject(device, &mut |t| latency::run(ctx.seed, o, t)),
-        Experiment::Failure(o) => inject(device, &mut |t| failure::run(ctx.seed, o, t)),
+        Experiment::Latency(o) => inject(device, &mut |t, rng| latency::run(o, t, rng)),
+        Experiment::Failure(o) => inject(device, &mut |t, rng| failure::run(o, t, rng)),
         Experiment::Bitflip(o) => bitflip::run(ctx, o),
         Experiment::Input(o) => input::run(ctx, o, device),
         Experiment::Link(o) => link::run(ctx, o, device),
@@ -343,5 +347,177 @@ impl ChaosReport {
             s += &format!("check failed: {v}\n");
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> PathBuf {
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+    }
+
+    fn opts(experiment: Experiment) -> ChaosOptions {
+        let mut o = ChaosOptions::new(root().join("firmware/models/wine.mlpb"), experiment);
+        o.data = Some(root().join("data/wine.csv"));
+        o
+    }
+
+    fn usage(o: &ChaosOptions) -> String {
+        match o.validate() {
+            Err(Error::Usage(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_name_the_flag_they_reject() {
+        let failure = |failure_rate, iterations| {
+            opts(Experiment::Failure(FailureOptions {
+                failure_rate,
+                iterations,
+                retries: 0,
+            }))
+        };
+        assert!(failure(0.5, 1).validate().is_ok());
+        assert!(usage(&failure(2.0, 1)).starts_with("--failure-rate 2"));
+        assert!(usage(&failure(0.5, 0)).starts_with("--iterations 0"));
+        let latency = |probability, latency_ms| {
+            opts(Experiment::Latency(LatencyOptions {
+                probability,
+                latency_ms,
+                ..LatencyOptions::default()
+            }))
+        };
+        assert!(usage(&latency(-0.1, 1.0)).starts_with("--probability"));
+        assert!(usage(&latency(0.1, -1.0)).starts_with("--latency-ms"));
+        let bitflip = |sweep, trials| {
+            opts(Experiment::Bitflip(BitflipOptions {
+                sweep,
+                trials,
+                class_flips: 1,
+            }))
+        };
+        assert!(usage(&bitflip(Sweep::Ber(vec![0.1, 1.5]), 1)).starts_with("--ber 1.5"));
+        assert!(bitflip(Sweep::Flips(vec![u64::MAX]), 1).validate().is_ok());
+        assert!(usage(&bitflip(Sweep::Flips(vec![1]), 0)).starts_with("--trials 0"));
+        let mut on_device = bitflip(Sweep::Flips(vec![1]), 1);
+        on_device.target = TargetSpec::Qemu;
+        assert!(usage(&on_device).contains("use --target host"));
+        let mut no_data = opts(Experiment::Input(InputOptions::default()));
+        no_data.data = None;
+        assert_eq!(usage(&no_data), "--experiment input needs --data FILE.csv");
+        let link = |window, faults| {
+            opts(Experiment::Link(LinkOptions {
+                faults,
+                window,
+                silence_ms: 0,
+            }))
+        };
+        assert!(usage(&link(0, 1)).starts_with("--window 0"));
+        assert!(usage(&link(1, u64::MAX)).starts_with("--faults"));
+    }
+
+    fn keys(v: &serde_json::Value) -> Vec<&str> {
+        let mut k: Vec<_> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+
+    /// The `measured` fields of every experiment, as the untyped reports had them.
+    #[test]
+    fn each_experiment_measures_the_fields_it_always_had() {
+        let quick = [
+            (
+                Experiment::Latency(LatencyOptions {
+                    iterations: 5,
+                    latency_ms: 0.0,
+                    ..LatencyOptions::default()
+                }),
+                "errors injected iterations latency_ms latency_us probability slo_ms within_slo",
+            ),
+            (
+                Experiment::Failure(FailureOptions {
+                    iterations: 5,
+                    ..FailureOptions::default()
+                }),
+                "errors expected_score failure_rate failures injected_failures iterations \
+                 latency_us retries retry_attempts successes target_errors",
+            ),
+            (
+                Experiment::Bitflip(BitflipOptions {
+                    sweep: Sweep::Flips(vec![1]),
+                    trials: 1,
+                    class_flips: 1,
+                }),
+                "by_bits by_tensor clean_accuracy flips_per_trial parameters rows sweep trials \
+                 weight_bits",
+            ),
+            (
+                Experiment::Input(InputOptions::default()),
+                "faults features_damaged_per_row rows suite suite_passes_clean_data",
+            ),
+            (
+                Experiment::Link(LinkOptions {
+                    faults: 40,
+                    silence_ms: 1,
+                    window: 16,
+                }),
+                "answered_correctly bad_frames bad_frames_by_kind device_rejected device_served \
+                 duplicates frames_sent lost rejected seconds silence_ms silences unexpected \
+                 valid_requests window wrong",
+            ),
+        ];
+        for (experiment, fields) in quick {
+            let o = opts(experiment);
+            let r = execute(&o).unwrap();
+            let v = serde_json::to_value(&r).unwrap();
+            assert_eq!(v["experiment"], o.name());
+            assert_eq!(
+                keys(&v),
+                [
+                    "experiment",
+                    "measured",
+                    "passed",
+                    "resilience_score",
+                    "score_definition",
+                    "seed",
+                    "target",
+                    "violations"
+                ]
+            );
+            let want: Vec<_> = fields.split_whitespace().collect();
+            assert_eq!(keys(&v["measured"]), want, "{}", o.name());
+            assert!(
+                r.human()
+                    .starts_with(&format!("chaos {} on host", o.name()))
+            );
+        }
+    }
+
+    #[test]
+    fn link_faults_on_the_in_process_server_are_all_accounted_for() {
+        let o = opts(Experiment::Link(LinkOptions {
+            faults: 100,
+            silence_ms: 0,
+            window: 7,
+        }));
+        let r = execute(&o).unwrap();
+        let Measured::Link(m) = &r.measured else {
+            panic!("{:?}", r.measured)
+        };
+        assert_eq!(
+            (m.valid_requests, m.bad_frames, m.frames_sent),
+            (100, 100, 200)
+        );
+        assert_eq!((m.answered_correctly, m.rejected), (100, 100));
+        assert_eq!((m.lost, m.wrong, m.duplicates, m.unexpected), (0, 0, 0, 0));
+        assert_eq!((m.device_served, m.device_rejected), (100, 100));
+        let k = m.bad_frames_by_kind;
+        assert_eq!(k.corrupted + k.garbage + k.oversized + k.truncated, 100);
+        assert_eq!(r.target.link.as_deref(), Some(Loopback::NAME));
+        assert!(r.passed && r.violations.is_empty());
+        assert_eq!(r.resilience_score, 1.0);
     }
 }

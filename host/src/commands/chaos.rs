@@ -6,6 +6,7 @@ use crate::chaos::{
     self, BitflipOptions, ChaosOptions, ChaosReport, Experiment, FailureOptions, InputOptions,
     LatencyOptions, LinkOptions, Sweep,
 };
+use crate::cli::DeviceArgs;
 use crate::commands::{Outcome, emit};
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -112,12 +113,9 @@ pub struct Args {
     /// Fail (exit 1) when the resilience score is below this.
     #[arg(long, value_name = "SCORE")]
     pub min_score: Option<f64>,
-    /// A firmware ELF already built for the model (--target qemu).
-    #[arg(long, value_name = "ELF")]
-    pub elf: Option<PathBuf>,
-    /// Baud rate for --target serial:PATH.
-    #[arg(long, default_value_t = 115_200)]
-    pub baud: u32,
+    /// How to reach a device (ELF for QEMU, baud rate for a serial port).
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -170,8 +168,8 @@ impl Args {
             label: self.label.clone(),
             seed: self.seed,
             min_score: self.min_score,
-            elf: self.elf.clone(),
-            baud: self.baud,
+            elf: self.device.elf.clone(),
+            baud: self.device.baud,
         };
         opts.validate()?;
         Ok(opts)

@@ -1,6 +1,7 @@
 //! `mlprobe load`: the flags of [`crate::load`], its interval lines and progress bar on a
 //! terminal, and its report.
 
+use crate::cli::DeviceArgs;
 use crate::commands::{Outcome, emit};
 use crate::error::{Error, Result};
 use crate::load::{self, LoadOptions, LoadReport};
@@ -72,12 +73,9 @@ pub struct Args {
     /// Fail (exit 1) when (failed + dropped) / total exceeds this.
     #[arg(long, value_name = "RATE")]
     pub max_error_rate: Option<f64>,
-    /// A firmware ELF already built for the model (--target qemu).
-    #[arg(long, value_name = "ELF")]
-    pub elf: Option<PathBuf>,
-    /// Baud rate for --target serial:PATH.
-    #[arg(long, default_value_t = 115_200)]
-    pub baud: u32,
+    /// How to reach a device (ELF for QEMU, baud rate for a serial port).
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -109,8 +107,8 @@ impl Args {
             stall_ms: self.stall_ms.unwrap_or(0),
             max_p99_us: self.max_p99_us,
             max_error_rate: self.max_error_rate,
-            elf: self.elf.clone(),
-            baud: self.baud,
+            elf: self.device.elf.clone(),
+            baud: self.device.baud,
         };
         opts.validate()?;
         Ok(opts)

@@ -1,6 +1,6 @@
 //! Faults that models meet, as data: bit flips in the weights (single-event upsets), damaged
-//! input features, and the seeded coin flips of latency and failure injection. `mlprobe chaos`
-//! applies them; this module decides *what* is damaged, from any `rand_core` RNG, so a run is
+//! input features, the seeded coin flips of latency and failure injection, and damaged frames
+//! on a device link with their accounting ([`link`]). `mlprobe chaos` applies them; this module decides *what* is damaged, from any `rand_core` RNG, so a run is
 //! reproducible for a seed on any machine.
 //!
 //! Bits of an IEEE-754 `f32`: bit 31 is the sign, bits 30–23 the exponent, 22–0 the mantissa.
@@ -20,6 +20,8 @@
 use crate::mlp::Dims;
 use core::ops::Range;
 use rand_core::Rng;
+
+pub mod link;
 
 /// Which bits of a weight a flip may hit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -28,7 +28,8 @@
 //! - [`load`]: open- and closed-model load generation without coordinated omission: due
 //!   times, the drop rule and the tallies, behind a mock-able `Clock`.
 //! - [`chaos`]: faults as data: weight bit flips (sign, exponent, mantissa; per layer), damaged
-//!   input features, seeded coin flips for latency and failure injection.
+//!   input features, seeded coin flips for latency and failure injection, damaged link frames
+//!   and the accounting of what a device answered to them.
 //! - [`protocol`]: host↔device messages (postcard), COBS framing with a CRC, bounded sizes.
 //! - [`server`]: the device side of the protocol over a model, a clock and a stack meter.
 //!

@@ -6,25 +6,24 @@
 //! ≤ 32 KiB flash, ≤ 8 KiB RAM including the stack. For comparison: emlearn's C MLP needs
 //! about 4,400 instructions for the same network on the same emulated board (`-O2`).
 
-use mlprobe::commands::device::validate;
-use mlprobe::firmware::{Board, build_firmware, elf_sizes, firmware_dir};
-use mlprobe::link::Client;
-use mlprobe::qemu::Qemu;
+use mlprobe::device::{Endpoint, SessionOptions, ValidateOptions, validate};
 use std::path::Path;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let model = root.join("firmware/models/wine.mlpb");
     let data = root.join("data/wine.csv");
-    let elf = build_firmware(Some(&model), Board::Qemu, &firmware_dir(None))
-        .unwrap_or_else(|e| panic!("building the firmware: {e}"));
-    let sizes = elf_sizes(&elf).unwrap_or_else(|e| panic!("{e}"));
-    let (qemu, link) = Qemu::start(&elf, false).unwrap_or_else(|e| panic!("{e}"));
-    let mut client = Client::new(link);
-    let (report, _) =
-        validate(&mut client, &model, &data, "label").unwrap_or_else(|e| panic!("{e}"));
-    drop(client);
-    qemu.stop();
+    let opts = ValidateOptions {
+        model,
+        data,
+        label: "label".into(),
+        session: SessionOptions::new(Endpoint::Qemu { port: None }),
+    };
+    let report = validate(&opts).unwrap_or_else(|e| panic!("{e}"));
+    let (flash, ram) = (
+        report.flash_bytes.unwrap_or(0),
+        report.ram_bytes.unwrap_or(0),
+    );
     let cost = report
         .instructions_per_inference
         .unwrap_or_else(|| panic!("QEMU reports instructions"));
@@ -38,10 +37,10 @@ fn main() {
     );
     println!(
         "flash                       {:>6} bytes (target ≤ 32768)",
-        sizes.flash_bytes
+        flash
     );
     println!(
         "RAM                         {:>6} bytes static + {} bytes stack peak (target ≤ 8192 in all)",
-        sizes.ram_bytes, report.stack_peak_bytes
+        ram, report.stack_peak_bytes
     );
 }

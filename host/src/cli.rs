@@ -103,3 +103,14 @@ pub fn main() -> u8 {
         }
     }
 }
+
+/// How `load` and `chaos` reach a device target.
+#[derive(Clone, Debug, clap::Args)]
+pub struct DeviceArgs {
+    /// A firmware ELF already built for the model (--target qemu).
+    #[arg(long, value_name = "ELF")]
+    pub elf: Option<std::path::PathBuf>,
+    /// Baud rate for --target serial:PATH.
+    #[arg(long, default_value_t = 115_200)]
+    pub baud: u32,
+}

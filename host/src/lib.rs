@@ -5,15 +5,18 @@
 //! and prints what core computed.
 
 pub mod ab;
+pub mod chaos;
 pub mod cli;
 pub mod commands;
 pub mod csvstream;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod eval;
 pub mod expect;
 pub mod firmware;
 pub mod link;
+pub mod load;
 pub mod loadgen;
 pub mod measure;
 pub mod model_io;

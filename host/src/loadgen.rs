@@ -1,20 +1,18 @@
 //! The std shell around [`mlprobe_core::load`]: a clock on `Instant`, worker threads sharing an
-//! atomic claim, targets (the in-process model, a device over a [`Link`]), and per-interval
+//! atomic claim, targets (the in-process model, a device [`Session`]), and per-interval
 //! tallies. The schedule, drop rule and accounting are core's; nothing here decides when a
 //! request is due or how it is counted.
 
+use crate::data::{self, Dataset, Labels};
+use crate::device::Session;
 use crate::error::{Error, Result};
-use crate::firmware::{Board, build_firmware, firmware_dir, model_checksum};
-use crate::link::{Client, Link, LinkError, SerialLink, TcpLink};
-use crate::model_io::HostModel;
-use crate::qemu::{Qemu, QemuError};
+use crate::model_io::{HostModel, check_fit};
 use mlprobe_core::chaos::normal;
 use mlprobe_core::load::{Claim, Clock, Plan, Record, Tally, Target, drive};
-use mlprobe_core::protocol::{Info, MAX_FEATURES, Request, Response};
+use mlprobe_core::protocol::{MAX_FEATURES, Request, Response};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -103,171 +101,15 @@ impl Record for Shared<'_> {
     }
 }
 
-/// Where requests go: `host`, `qemu`, `serial:PATH` or `tcp:ADDR`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TargetSpec {
-    /// The model in this process.
-    Host,
-    /// The firmware for the model in QEMU (`mps2-an386`), built and started here.
-    Qemu,
-    /// A board on a serial port, flashed with the model.
-    Serial(String),
-    /// A device (or `mlprobe device run`) on a TCP socket.
-    Tcp(String),
-}
-
-impl FromStr for TargetSpec {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "host" => Ok(Self::Host),
-            "qemu" => Ok(Self::Qemu),
-            _ => match s.split_once(':') {
-                Some(("serial", p)) if !p.is_empty() => Ok(Self::Serial(p.into())),
-                Some(("tcp", a)) if !a.is_empty() => Ok(Self::Tcp(a.into())),
-                _ => Err(format!(
-                    "`{s}` is not a target: use host, qemu, serial:PATH or tcp:HOST:PORT"
-                )),
-            },
-        }
+/// The rows of `path` (features, and labels when the `label` column is there) as request
+/// inputs for `model`: they must fit it, and there must be at least one.
+pub fn dataset_for(model: &HostModel, path: &Path, label: &str) -> Result<Dataset> {
+    let d = data::load(path, Labels::Optional(label))?;
+    check_fit(model, &d)?;
+    if d.rows() == 0 {
+        return Err(Error::file(path, "has no rows"));
     }
-}
-
-impl TargetSpec {
-    /// `host`, `qemu`, `serial` or `tcp`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Host => "host",
-            Self::Qemu => "qemu",
-            Self::Serial(_) => "serial",
-            Self::Tcp(_) => "tcp",
-        }
-    }
-}
-
-/// A TCP or serial link.
-pub enum AnyLink {
-    /// QEMU's UART or a socket.
-    Tcp(TcpLink),
-    /// A serial port.
-    Serial(SerialLink),
-}
-
-impl Link for AnyLink {
-    fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(l) => l.send(bytes),
-            Self::Serial(l) => l.send(bytes),
-        }
-    }
-    fn recv(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Tcp(l) => l.recv(buf),
-            Self::Serial(l) => l.recv(buf),
-        }
-    }
-    fn set_timeout(&mut self, timeout: Duration) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(l) => l.set_timeout(timeout),
-            Self::Serial(l) => l.set_timeout(timeout),
-        }
-    }
-    fn describe(&self) -> String {
-        match self {
-            Self::Tcp(l) => l.describe(),
-            Self::Serial(l) => l.describe(),
-        }
-    }
-}
-
-/// A device serving the model: its client, who it is, and QEMU when we started it (stopped on
-/// drop).
-pub struct Device {
-    /// The protocol client.
-    pub client: Client<AnyLink>,
-    /// What the device said it is.
-    pub info: Info,
-    /// The link's name.
-    pub link: String,
-    /// QEMU, when the target is `qemu`.
-    pub qemu: Option<Qemu>,
-}
-
-/// How to reach a device target.
-#[derive(Clone, Debug, Default, clap::Args)]
-pub struct DeviceOptions {
-    /// A firmware ELF already built for the model (--target qemu).
-    #[arg(long, value_name = "ELF")]
-    pub elf: Option<PathBuf>,
-    /// Baud rate for --target serial:PATH.
-    #[arg(long, default_value_t = 115_200)]
-    pub baud: u32,
-}
-
-fn internal(what: &'static str) -> impl Fn(LinkError) -> Error {
-    move |e| Error::Internal(format!("{what}: {e}"))
-}
-
-/// Connects to the device of `spec` (building the firmware and starting QEMU for `qemu`) and
-/// checks that it runs the model in `model_path`.
-pub fn open_device(spec: &TargetSpec, model_path: &Path, opts: &DeviceOptions) -> Result<Device> {
-    let (link, qemu) = match spec {
-        TargetSpec::Host => return Err(Error::Internal("open_device on the host target".into())),
-        TargetSpec::Qemu => {
-            let elf = match &opts.elf {
-                Some(e) => e.clone(),
-                None => build_firmware(Some(model_path), Board::Qemu, &firmware_dir(None))?,
-            };
-            let (qemu, link) = Qemu::start(&elf, false).map_err(|e| match e {
-                QemuError::NotFound(_) => Error::Usage(e.to_string()),
-                other => Error::Internal(other.to_string()),
-            })?;
-            (AnyLink::Tcp(link), Some(qemu))
-        }
-        TargetSpec::Serial(p) => (
-            AnyLink::Serial(
-                SerialLink::open(p, opts.baud)
-                    .map_err(|e| Error::Usage(format!("--target serial:{p}: {e}")))?,
-            ),
-            None,
-        ),
-        TargetSpec::Tcp(a) => (
-            AnyLink::Tcp(
-                TcpLink::connect(a, Duration::from_secs(5))
-                    .map_err(|e| Error::Usage(format!("--target tcp:{a}: {e}")))?,
-            ),
-            None,
-        ),
-    };
-    let link_name = link.describe();
-    let mut client = Client::new(link);
-    client
-        .wait_ready(Duration::from_secs(10))
-        .map_err(internal("waiting for the device"))?;
-    let info = match client
-        .call(Request::Info)
-        .map_err(internal("asking the device"))?
-    {
-        Response::Info(i) => i,
-        other => return Err(Error::Internal(format!("unexpected answer: {other:?}"))),
-    };
-    let bytes = std::fs::read(model_path).map_err(|e| Error::io(model_path, e))?;
-    if info.model_crc != model_checksum(&bytes) {
-        return Err(Error::Usage(format!(
-            "the device on {link_name} runs another model (crc {:#010x}) than {} (crc {:#010x}): \
-             build and flash the firmware for this model",
-            info.model_crc,
-            model_path.display(),
-            model_checksum(&bytes)
-        )));
-    }
-    Ok(Device {
-        client,
-        info,
-        link: link_name,
-        qemu,
-    })
+    Ok(d)
 }
 
 /// Request inputs: rows of a dataset, or seeded random rows.
@@ -356,25 +198,22 @@ impl Target for HostTarget {
 
 /// A device behind a link: one request at a time.
 pub struct DeviceTarget<'d> {
-    device: &'d mut Device,
+    device: &'d mut Session,
     inputs: Arc<Inputs>,
     /// The first error, for the report.
     pub first_error: Option<String>,
 }
 
 impl<'d> DeviceTarget<'d> {
-    /// A target on `device`.
-    pub fn new(device: &'d mut Device, inputs: Arc<Inputs>) -> Result<Self> {
+    /// A target on `device`, its counters reset.
+    pub fn new(device: &'d mut Session, inputs: Arc<Inputs>) -> Result<Self> {
         if inputs.width > MAX_FEATURES {
             return Err(Error::Usage(format!(
                 "the model has {} inputs; the device protocol carries at most {MAX_FEATURES}",
                 inputs.width
             )));
         }
-        device
-            .client
-            .call(Request::Reset)
-            .map_err(internal("resetting the device's counters"))?;
+        device.reset()?;
         Ok(Self {
             device,
             inputs,
@@ -386,7 +225,7 @@ impl<'d> DeviceTarget<'d> {
 impl Target for DeviceTarget<'_> {
     fn call(&mut self, index: u64) -> bool {
         let features = self.inputs.row(index).iter().copied().collect();
-        match self.device.client.call(Request::Infer { features }) {
+        match self.device.client().call(Request::Infer { features }) {
             Ok(Response::Inference(_)) => true,
             Ok(other) => {
                 self.first_error
@@ -523,21 +362,6 @@ pub fn run<T: Target + Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn target_specs() {
-        assert_eq!("host".parse(), Ok(TargetSpec::Host));
-        assert_eq!(
-            "serial:/dev/ttyACM0".parse(),
-            Ok(TargetSpec::Serial("/dev/ttyACM0".into()))
-        );
-        assert_eq!(
-            "tcp:127.0.0.1:7878".parse(),
-            Ok(TargetSpec::Tcp("127.0.0.1:7878".into()))
-        );
-        assert!("serial:".parse::<TargetSpec>().is_err());
-        assert!("board".parse::<TargetSpec>().is_err());
-    }
 
     #[test]
     fn std_clock_waits_at_least_until_the_deadline() {

@@ -43,6 +43,16 @@ pub enum QemuError {
     },
 }
 
+impl From<QemuError> for crate::error::Error {
+    /// A bad ELF is a file error (exit 2); every other failure is the emulator's (exit 4).
+    fn from(e: QemuError) -> Self {
+        match e {
+            QemuError::Elf { path, message } => Self::File { path, message },
+            other => Self::Device(other.to_string()),
+        }
+    }
+}
+
 /// A running QEMU.
 pub struct Qemu {
     child: Child,

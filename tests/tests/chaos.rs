@@ -251,3 +251,24 @@ fn bitflip_on_a_device_and_experiments_without_data_are_usage_errors() {
         assert!(stderr(&o).contains(needle), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn a_refused_tcp_link_is_a_device_failure() {
+    // Nothing listens on port 1: the link fails (exit 4) after the connection retries.
+    let m = model();
+    let o = run([
+        "chaos",
+        "--model",
+        &m,
+        "--experiment",
+        "failure",
+        "--target",
+        "tcp:127.0.0.1:1",
+    ]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("device: tcp:127.0.0.1:1"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -82,6 +82,43 @@ fn validate_with_a_model_the_device_does_not_run_is_a_usage_error() {
 }
 
 #[test]
+fn a_missing_emulator_or_serial_port_is_a_device_failure() {
+    // Exit 4 (device, link or emulator failed), never a usage or internal error.
+    let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
+    let validate = |extra: &[&std::ffi::OsStr]| {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["device".as_ref(), "validate".as_ref()];
+        let (model, wine) = (wine_model(), data("wine.csv"));
+        args.extend(["--model".as_ref(), model.as_os_str()]);
+        args.extend([
+            "--data".as_ref(),
+            wine.as_os_str(),
+            "--elf".as_ref(),
+            elf.as_os_str(),
+        ]);
+        args.extend(extra);
+        // No PATH: QEMU cannot be found.
+        mlprobe_tests::mlprobe(args)
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let o = validate(&[]);
+    assert_eq!(code(&o), 4, "stderr:\n{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("qemu-system-arm not found"),
+        "{}",
+        stderr(&o)
+    );
+    let o = validate(&["--serial".as_ref(), "/nonexistent/ttyMLPROBE".as_ref()]);
+    assert_eq!(code(&o), 4, "stderr:\n{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/ttyMLPROBE"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn damaged_frames_get_errors_and_every_valid_request_its_answer() {
     let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
     let host = mlprobe::model_io::load(&wine_model()).unwrap();

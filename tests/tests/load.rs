@@ -206,3 +206,24 @@ fn open_load_on_the_qemu_device_says_where_it_ran() {
         v["latency_us"]["p50"], v["latency_us"]["p99"]
     );
 }
+
+#[test]
+fn a_device_that_cannot_be_reached_is_a_device_failure() {
+    // Exit 4 (device, link or emulator failed), not a usage error or an internal one.
+    let m = model();
+    let o = run([
+        "load",
+        "--model",
+        &m,
+        "--target",
+        "serial:/nonexistent/ttyMLPROBE",
+        "--requests",
+        "1",
+    ]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("device: /nonexistent/ttyMLPROBE"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -18,7 +18,8 @@
 
 use crate::ab::bayes;
 use crate::commands::Outcome;
-use crate::commands::{chaos, device, expect, load};
+use crate::commands::{chaos, expect, load};
+use crate::device::{self, Endpoint, SessionOptions, ValidateOptions};
 use crate::error::{Error, Result};
 use crate::eval::{self, Baseline, Policy, Predicate};
 use crate::report::{
@@ -565,21 +566,17 @@ fn stage_device(cfg: &Config, args: &Args, state: &State, report: &mut Report) -
         .fitted
         .as_ref()
         .ok_or_else(|| Error::Usage("no model: the train stage failed".into()))?;
-    let fw = device::firmware_dir(cfg.device.firmware.as_deref());
-    let elf = device::build_firmware(Some(&state.model_path), device::Board::Qemu, &fw)?;
-    let (q, link) = qemu::Qemu::start(&elf, false).map_err(|e| Error::Internal(e.to_string()))?;
-    let mut client = crate::link::Client::new(link);
     // Validate on the held-out rows: write them to a CSV beside the report.
     let held_out = state.model_path.with_file_name("held_out.csv");
     write_rows(&fitted.data, &fitted.split.test, &cfg.label, &held_out)?;
-    let result = device::validate(&mut client, &state.model_path, &held_out, &cfg.label);
-    drop(client);
-    let _ = q.stop();
-    let (mut v, _info) = result?;
-    let sizes = device::elf_sizes(&elf)?;
-    v.flash_bytes = Some(sizes.flash_bytes);
-    v.ram_bytes = Some(sizes.ram_bytes);
-    v.elf = Some(elf.clone());
+    let mut session = SessionOptions::new(Endpoint::Qemu { port: None });
+    session.firmware = cfg.device.firmware.clone();
+    let v = device::validate(&ValidateOptions {
+        model: state.model_path.clone(),
+        data: held_out,
+        label: cfg.label.clone(),
+        session,
+    })?;
     if let Some(c) = &v.instructions_per_inference {
         report.charts.latency.push(LatencyChart {
             target: "qemu (mps2-an386, Cortex-M4F)".into(),
@@ -775,7 +772,7 @@ fn device_available(cfg: &Config, args: &Args) -> std::result::Result<(), String
     Ok(())
 }
 
-fn accounted(r: &load::LoadReport) -> bool {
+fn accounted(r: &crate::load::LoadReport) -> bool {
     r.successful + r.failed + r.dropped == r.total
 }
 
@@ -793,20 +790,24 @@ fn stage_load(cfg: &Config, args: &Args, state: &State) -> Result<Stage> {
     let base = strings(&[
         "--model", &model, "--data", &data, "--label", &cfg.label, "--json",
     ]);
-    let host = load::execute(&args_of::<load::Args>(
-        "load",
-        &[
-            base.clone(),
-            strings(&["--target", "host"]),
-            vec![
-                "--rps".into(),
-                l.rps.to_string(),
-                "--requests".into(),
-                l.requests.to_string(),
-            ],
-        ]
-        .concat(),
-    )?)?;
+    let host = crate::load::execute(
+        &args_of::<load::Args>(
+            "load",
+            &[
+                base.clone(),
+                strings(&["--target", "host"]),
+                vec![
+                    "--rps".into(),
+                    l.rps.to_string(),
+                    "--requests".into(),
+                    l.requests.to_string(),
+                ],
+            ]
+            .concat(),
+        )?
+        .options()?,
+        |_, _| {},
+    )?;
     let mut checks = vec![
         Case::check(
             "host: every request accounted for",
@@ -840,20 +841,24 @@ fn stage_load(cfg: &Config, args: &Args, state: &State) -> Result<Stage> {
     );
     let device = match device_available(cfg, args) {
         Ok(()) => {
-            let d = load::execute(&args_of::<load::Args>(
-                "load",
-                &[
-                    base.clone(),
-                    strings(&["--target", "qemu", "--warmup", "5"]),
-                    vec![
-                        "--rps".into(),
-                        l.device_rps.to_string(),
-                        "--requests".into(),
-                        l.device_requests.to_string(),
-                    ],
-                ]
-                .concat(),
-            )?)?;
+            let d = crate::load::execute(
+                &args_of::<load::Args>(
+                    "load",
+                    &[
+                        base.clone(),
+                        strings(&["--target", "qemu", "--warmup", "5"]),
+                        vec![
+                            "--rps".into(),
+                            l.device_rps.to_string(),
+                            "--requests".into(),
+                            l.device_requests.to_string(),
+                        ],
+                    ]
+                    .concat(),
+                )?
+                .options()?,
+                |_, _| {},
+            )?;
             checks.push(Case::check(
                 "qemu: every request accounted for",
                 accounted(&d),
@@ -910,28 +915,33 @@ fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut Report) ->
     let mut details = serde_json::Map::new();
     let mut parts = Vec::new();
 
-    let bitflip = chaos::execute(&args_of::<chaos::Args>(
-        "chaos",
-        &[
-            base.clone(),
-            vec![
-                "--experiment".into(),
-                "bitflip".into(),
-                "--ber".into(),
-                ber.join(","),
-            ],
-            vec!["--min-score".into(), c.min_bitflip_score.to_string()],
-        ]
-        .concat(),
-    )?)?;
-    if let Some(sweep) = bitflip.measured.get("sweep").and_then(|v| v.as_array()) {
+    let bitflip = crate::chaos::execute(
+        &args_of::<chaos::Args>(
+            "chaos",
+            &[
+                base.clone(),
+                vec![
+                    "--experiment".into(),
+                    "bitflip".into(),
+                    "--ber".into(),
+                    ber.join(","),
+                ],
+                vec!["--min-score".into(), c.min_bitflip_score.to_string()],
+            ]
+            .concat(),
+        )?
+        .options()?,
+    )?;
+    if let crate::chaos::Measured::Bitflip(b) = &bitflip.measured {
+        type Of = fn(&crate::chaos::Point) -> Option<f64>;
         for (key, name) in [
-            ("accuracy", "accuracy against the labels"),
-            ("agreement", "agreement with the fault-free model"),
+            ((|p| p.accuracy) as Of, "accuracy against the labels"),
+            (|p| Some(p.agreement), "agreement with the fault-free model"),
         ] {
-            let points = sweep
+            let points = b
+                .sweep
                 .iter()
-                .filter_map(|p| Some((p.get("ber")?.as_f64()?, p.get(key)?.as_f64()?)))
+                .filter_map(|p| Some((p.ber?, key(p)?)))
                 .collect();
             report.charts.bitflip.push(Line {
                 name: name.into(),
@@ -954,7 +964,7 @@ fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut Report) ->
     if let Some(suite) = &cfg.suite {
         input_flags.extend(strings(&["--suite", &suite.display().to_string()]));
     }
-    let input = chaos::execute(&args_of::<chaos::Args>("chaos", &input_flags)?)?;
+    let input = crate::chaos::execute(&args_of::<chaos::Args>("chaos", &input_flags)?.options()?)?;
     checks.push(Case::check(
         "input: every fault ran",
         input.passed,
@@ -966,22 +976,25 @@ fn stage_chaos(cfg: &Config, args: &Args, state: &State, report: &mut Report) ->
     let mut notes = Vec::new();
     match device_available(cfg, args) {
         Ok(()) => {
-            let link = chaos::execute(&args_of::<chaos::Args>(
-                "chaos",
-                &[
-                    base.clone(),
-                    strings(&[
-                        "--experiment",
-                        "link",
-                        "--target",
-                        "qemu",
-                        "--min-score",
-                        "1",
-                    ]),
-                    vec!["--faults".into(), c.link_faults.to_string()],
-                ]
-                .concat(),
-            )?)?;
+            let link = crate::chaos::execute(
+                &args_of::<chaos::Args>(
+                    "chaos",
+                    &[
+                        base.clone(),
+                        strings(&[
+                            "--experiment",
+                            "link",
+                            "--target",
+                            "qemu",
+                            "--min-score",
+                            "1",
+                        ]),
+                        vec!["--faults".into(), c.link_faults.to_string()],
+                    ]
+                    .concat(),
+                )?
+                .options()?,
+            )?;
             checks.push(Case::check("link (qemu): every valid request answered once and right, every bad frame rejected", link.passed, format!("{:.4}: {}", link.resilience_score, link.score_definition)));
             parts.push(format!("link score {:.3}", link.resilience_score));
             details.insert("link".into(), json(&link));

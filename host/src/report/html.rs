@@ -314,3 +314,51 @@ fn render(r: &Report) -> String {
     h += "</main></body></html>\n";
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{BetaParams, Case, Posteriors, RunInfo, Suite};
+
+    #[test]
+    fn a_run_is_one_page_with_a_chart_per_data_series_and_no_script() {
+        let mut eval = Suite::new("eval");
+        eval.status = Some(StageStatus::Failed);
+        eval.push(Case::check("accuracy >= 0.99", false, "0.98 <"));
+        let mut r = Report::new("mlprobe run").with_suite(eval);
+        r.run = Some(RunInfo {
+            dataset: "wine & co.csv".into(),
+            ..RunInfo::default()
+        });
+        let html = String::from_utf8(Html.export(&r).unwrap()).unwrap();
+        assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script"));
+        assert!(html.contains("A gate failed.") && html.contains("wine &amp; co.csv"));
+        assert!(html.contains("<details open><summary><b>eval</b>: 1 checks, 1 failed"));
+        assert!(html.contains("0.98 &lt;"));
+        assert_eq!(html.matches("<svg").count(), 0, "no chart data, no chart");
+        r.charts.confusion = vec![vec![3, 1], vec![0, 4]];
+        r.charts.training.push(Line {
+            name: "loss".into(),
+            points: vec![(1.0, 0.9), (2.0, 0.5)],
+        });
+        r.charts.posteriors = Some(Posteriors {
+            control: (
+                "previous".into(),
+                BetaParams {
+                    alpha: 5.0,
+                    beta: 2.0,
+                },
+            ),
+            treatment: (
+                "new".into(),
+                BetaParams {
+                    alpha: 6.0,
+                    beta: 1.0,
+                },
+            ),
+        });
+        let html = String::from_utf8(Html.export(&r).unwrap()).unwrap();
+        // loss, accuracy (empty but drawn beside it), confusion, posteriors
+        assert_eq!(html.matches("<svg").count(), 4);
+    }
+}

@@ -487,12 +487,12 @@ pub struct RenderOptions {
 impl RenderOptions {
     /// The directory the files go to.
     pub fn dir(&self) -> PathBuf {
-        self.out.clone().unwrap_or_else(|| {
-            self.from
-                .parent()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| ".".into())
-        })
+        self.out
+            .clone()
+            .unwrap_or_else(|| match self.from.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                _ => ".".into(),
+            })
     }
 }
 
@@ -597,6 +597,35 @@ mod tests {
         st.push(Case::check("accuracy >= 0.9", true, "0.95"));
         assert_eq!(st.tests(), 1);
         assert_eq!(st.status(), StageStatus::Failed);
+    }
+
+    #[test]
+    fn render_writes_the_pages_again_from_report_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = sample();
+        r.run = Some(RunInfo::default());
+        r.write_dir(dir.path(), &ALL).unwrap();
+        let out = dir.path().join("again");
+        let opts = RenderOptions {
+            from: dir.path().join("report.json"),
+            out: Some(out.clone()),
+        };
+        assert_eq!(opts.dir(), out);
+        let back = render(&opts).unwrap();
+        assert!(!back.passed());
+        for e in [&Html as &dyn Exporter, &Markdown, &Junit] {
+            let again = std::fs::read(out.join(e.file_name())).unwrap();
+            assert_eq!(
+                again,
+                std::fs::read(dir.path().join(e.file_name())).unwrap()
+            );
+        }
+        assert!(!out.join("report.json").exists());
+        let beside = RenderOptions {
+            from: "report.json".into(),
+            out: None,
+        };
+        assert_eq!(beside.dir(), PathBuf::from("."));
     }
 
     #[test]

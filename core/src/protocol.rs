@@ -63,6 +63,150 @@ pub const MAX_FRAME: usize = MAX_PAYLOAD + MAX_PAYLOAD.div_ceil(254) + 2;
 /// Length of the checksum inside a frame.
 pub const CRC_LEN: usize = 4;
 
+/// A model dimension the protocol cannot carry: [`check_dims`]'s answer, which the firmware's
+/// build script turns into a build error (naming the limit) and [`Server::new`] into
+/// `ServerError::ModelTooLarge`.
+///
+/// [`Server::new`]: crate::server::Server::new
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum LimitError {
+    /// More inputs than an inference request carries ([`MAX_FEATURES`]).
+    Features {
+        /// The model's inputs.
+        found: usize,
+    },
+    /// More classes than an inference response carries logits ([`MAX_LOGITS`]).
+    Logits {
+        /// The model's classes.
+        found: usize,
+    },
+    /// More hidden units than [`Info::hidden`] (a `u16`) reports.
+    Hidden {
+        /// The model's hidden units.
+        found: usize,
+    },
+    /// A message for this model would not fit a frame ([`MAX_FRAME`]).
+    Frame {
+        /// The longest frame the model's messages can take.
+        found: usize,
+    },
+}
+
+impl LimitError {
+    /// The limit's name: the constant of this module (or the field) that sets it.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Features { .. } => "MAX_FEATURES",
+            Self::Logits { .. } => "MAX_LOGITS",
+            Self::Hidden { .. } => "Info::hidden (u16)",
+            Self::Frame { .. } => "MAX_FRAME",
+        }
+    }
+
+    /// The limit's value.
+    pub const fn limit(&self) -> usize {
+        match self {
+            Self::Features { .. } => MAX_FEATURES,
+            Self::Logits { .. } => MAX_LOGITS,
+            Self::Hidden { .. } => u16::MAX as usize,
+            Self::Frame { .. } => MAX_FRAME,
+        }
+    }
+
+    /// What the model has.
+    pub const fn found(&self) -> usize {
+        match self {
+            Self::Features { found }
+            | Self::Logits { found }
+            | Self::Hidden { found }
+            | Self::Frame { found } => *found,
+        }
+    }
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            Self::Features { .. } => "inputs",
+            Self::Logits { .. } => "classes",
+            Self::Hidden { .. } => "hidden units",
+            Self::Frame { .. } => "bytes in its longest frame",
+        };
+        write!(
+            f,
+            "the model has {} {what}, more than the device protocol carries ({} = {})",
+            self.found(),
+            self.name(),
+            self.limit()
+        )
+    }
+}
+
+impl core::error::Error for LimitError {}
+
+/// Bytes of `n` as a postcard varint.
+const fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+/// The longest frame on the wire of a message whose postcard encoding takes `message` bytes:
+/// its checksum, COBS's code bytes (one per 254 bytes and one more), the delimiter.
+const fn frame_len(message: usize) -> usize {
+    let payload = message + CRC_LEN;
+    payload + payload.div_ceil(254) + 2
+}
+
+/// The longest frame that a model with these dimensions sends or receives: an inference
+/// request of `inputs` features, a response of `outputs` logits, or an [`Info`] response (every
+/// other message is shorter than the latter: a unit test checks the bound against the
+/// encoder).
+pub const fn longest_frame(inputs: usize, outputs: usize) -> usize {
+    // id (a u32 varint), variant, length, the values
+    let request = 5 + 1 + varint_len(inputs) + 4 * inputs;
+    // Some(id), variant, class (a u16 varint), length, logits, cost (a u32 varint)
+    let response = 1 + 5 + 1 + 3 + varint_len(outputs) + 4 * outputs + 5;
+    // Some(id), variant, protocol, board, firmware, clock, cost unit, dimensions, model CRC
+    let info = 1 + 5 + 1 + 3 + varint_len(MAX_NAME) + MAX_NAME + 3 * 3 + 5 + 1 + 3 * 3 + 5;
+    let mut longest = info;
+    if request > longest {
+        longest = request;
+    }
+    if response > longest {
+        longest = response;
+    }
+    frame_len(longest)
+}
+
+// Every model within the count limits fits a frame.
+const _: () = assert!(longest_frame(MAX_FEATURES, MAX_LOGITS) <= MAX_FRAME);
+
+/// Whether a model of these dimensions fits the protocol: its inputs in a request, its logits
+/// in a response, its dimensions in [`Info`], its messages in a frame. A `const fn`, so that a
+/// firmware can check its compiled-in model while it is built.
+pub const fn check_dims(inputs: usize, hidden: usize, outputs: usize) -> Result<(), LimitError> {
+    if inputs > MAX_FEATURES {
+        return Err(LimitError::Features { found: inputs });
+    }
+    if outputs > MAX_LOGITS {
+        return Err(LimitError::Logits { found: outputs });
+    }
+    if hidden > u16::MAX as usize {
+        return Err(LimitError::Hidden { found: hidden });
+    }
+    let frame = longest_frame(inputs, outputs);
+    if frame > MAX_FRAME {
+        return Err(LimitError::Frame { found: frame });
+    }
+    Ok(())
+}
+
 /// What a received frame was wrong with. Sent back inside [`DeviceError::Frame`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -631,6 +775,80 @@ mod tests {
             }),
         };
         assert!(frame(&logits).len() <= MAX_FRAME);
+    }
+
+    #[test]
+    fn check_dims_names_each_limit() {
+        assert_eq!(check_dims(13, 32, 3), Ok(()));
+        assert_eq!(check_dims(MAX_FEATURES, 4096, MAX_LOGITS), Ok(()));
+        let e = check_dims(13, 32, MAX_LOGITS + 1).unwrap_err();
+        assert_eq!(e, LimitError::Logits { found: 17 });
+        assert_eq!(
+            e.to_string(),
+            "the model has 17 classes, more than the device protocol carries (MAX_LOGITS = 16)"
+        );
+        let e = check_dims(MAX_FEATURES + 1, 32, 3).unwrap_err();
+        assert_eq!((e.name(), e.found(), e.limit()), ("MAX_FEATURES", 65, 64));
+        let e = check_dims(13, 70_000, 3).unwrap_err();
+        assert_eq!(e, LimitError::Hidden { found: 70_000 });
+        assert!(e.to_string().contains("Info::hidden"));
+        // In a const, as the firmware checks its model.
+        const FITS: bool = check_dims(13, 32, 3).is_ok();
+        const TOO_MANY: Result<(), LimitError> = check_dims(13, 32, 20);
+        assert!(FITS);
+        assert_eq!(TOO_MANY.unwrap_err().name(), "MAX_LOGITS");
+    }
+
+    #[test]
+    fn longest_frame_bounds_every_message_of_a_model() {
+        let info = ResponseFrame {
+            id: Some(u32::MAX),
+            response: Response::Info(Info {
+                protocol: u16::MAX,
+                board: String::try_from("x".repeat(MAX_NAME).as_str()).unwrap(),
+                firmware: [u16::MAX; 3],
+                clock_hz: u32::MAX,
+                cost_unit: CostUnit::Cycles,
+                inputs: u16::MAX,
+                hidden: u16::MAX,
+                outputs: u16::MAX,
+                model_crc: u32::MAX,
+            }),
+        };
+        let error = ResponseFrame {
+            id: Some(u32::MAX),
+            response: Response::Error(DeviceError::FeatureCount {
+                expected: u16::MAX,
+                found: u16::MAX,
+            }),
+        };
+        let stats = ResponseFrame {
+            id: Some(u32::MAX),
+            response: Response::Stats(Stats {
+                served: u32::MAX,
+                rejected: u32::MAX,
+                stack_peak: u32::MAX,
+                stack_size: u32::MAX,
+            }),
+        };
+        let fixed = [&info, &error, &stats].map(|m| frame(m).len());
+        for inputs in [1, 2, 13, 31, 32, MAX_FEATURES] {
+            for outputs in [1, 2, 3, 10, MAX_LOGITS] {
+                let bound = longest_frame(inputs, outputs);
+                let request = frame(&infer(u32::MAX, inputs)).len();
+                let response = frame(&ResponseFrame {
+                    id: Some(u32::MAX),
+                    response: Response::Inference(Inference {
+                        class: u16::MAX,
+                        logits: core::iter::repeat_n(f32::MAX, outputs).collect(),
+                        cost: u32::MAX,
+                    }),
+                })
+                .len();
+                assert!(request.max(response) <= bound, "{inputs}-{outputs}");
+                assert!(fixed.iter().all(|&n| n <= bound), "{inputs}-{outputs}");
+            }
+        }
     }
 
     #[test]

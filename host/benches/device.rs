@@ -16,7 +16,7 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let model = root.join("firmware/models/wine.mlpb");
     let data = root.join("data/wine.csv");
-    let elf = build_firmware(Some(&model), Board::Qemu, &firmware_dir(None))
+    let elf = build_firmware(Some(&model), Board::qemu(), &firmware_dir(None))
         .unwrap_or_else(|e| panic!("building the firmware: {e}"));
     let sizes = elf_sizes(&elf).unwrap_or_else(|e| panic!("{e}"));
     let (qemu, link) = Qemu::start(&elf, false).unwrap_or_else(|e| panic!("{e}"));

@@ -217,7 +217,7 @@ pub fn open_device(spec: &TargetSpec, model_path: &Path, opts: &DeviceOptions) -
         TargetSpec::Qemu => {
             let elf = match &opts.elf {
                 Some(e) => e.clone(),
-                None => build_firmware(Some(model_path), Board::Qemu, &firmware_dir(None))?,
+                None => build_firmware(Some(model_path), Board::qemu(), &firmware_dir(None))?,
             };
             let (qemu, link) = Qemu::start(&elf, false).map_err(|e| match e {
                 QemuError::NotFound(_) => Error::Usage(e.to_string()),

@@ -66,7 +66,7 @@ fn validate_with_a_model_the_device_does_not_run_is_a_usage_error() {
         other.as_os_str(),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
+    let elf = build_firmware(None, Board::qemu(), &firmware_dir(None)).unwrap();
     let o = run([
         "device".as_ref(),
         "validate".as_ref(),
@@ -83,7 +83,7 @@ fn validate_with_a_model_the_device_does_not_run_is_a_usage_error() {
 
 #[test]
 fn damaged_frames_get_errors_and_every_valid_request_its_answer() {
-    let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
+    let elf = build_firmware(None, Board::qemu(), &firmware_dir(None)).unwrap();
     let host = mlprobe::model_io::load(&wine_model()).unwrap();
     let rows =
         mlprobe::data::load(&data("wine.csv"), mlprobe::data::Labels::Optional("label")).unwrap();

@@ -48,7 +48,7 @@ pub struct FirmwareArgs {
     #[arg(long, value_name = "ELF", conflicts_with = "board")]
     pub elf: Option<PathBuf>,
     /// The board to build for.
-    #[arg(long, value_enum)]
+    #[arg(long)]
     pub board: Option<Board>,
     /// The firmware crate (default: `firmware/` of this checkout, or $MLPROBE_FIRMWARE).
     #[arg(long, value_name = "DIR")]
@@ -63,7 +63,7 @@ pub struct BuildArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
     /// The board to build for.
-    #[arg(long, value_enum, default_value = "qemu")]
+    #[arg(long, default_value = "qemu")]
     pub board: Board,
     /// The firmware crate (default: `firmware/` of this checkout, or $MLPROBE_FIRMWARE).
     #[arg(long, value_name = "DIR")]
@@ -296,7 +296,7 @@ fn run_cmd(a: RunArgs) -> Result<Outcome> {
         Some(e) => e,
         None => build_firmware(
             a.model.as_deref(),
-            Board::Qemu,
+            Board::qemu(),
             &firmware_dir(a.firmware.as_deref()),
         )?,
     };
@@ -553,7 +553,7 @@ fn validate_cmd(a: ValidateArgs) -> Result<Outcome> {
             Some(e) => e.clone(),
             None => build_firmware(
                 Some(&a.model),
-                Board::Qemu,
+                Board::qemu(),
                 &firmware_dir(a.firmware.as_deref()),
             )?,
         };

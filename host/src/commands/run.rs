@@ -575,7 +575,7 @@ fn stage_device(cfg: &Config, args: &Args, state: &State, report: &mut RunReport
         .as_ref()
         .ok_or_else(|| Error::Usage("no model: the train stage failed".into()))?;
     let fw = device::firmware_dir(cfg.device.firmware.as_deref());
-    let elf = device::build_firmware(Some(&state.model_path), device::Board::Qemu, &fw)?;
+    let elf = device::build_firmware(Some(&state.model_path), device::Board::qemu(), &fw)?;
     let (q, link) = qemu::Qemu::start(&elf, false).map_err(|e| Error::Internal(e.to_string()))?;
     let mut client = crate::link::Client::new(link);
     // Validate on the held-out rows: write them to a CSV beside the report.

@@ -793,9 +793,9 @@ mod tests {
         assert_eq!(e, LimitError::Hidden { found: 70_000 });
         assert!(e.to_string().contains("Info::hidden"));
         // In a const, as the firmware checks its model.
-        const FITS: bool = check_dims(13, 32, 3).is_ok();
+        const FITS: Result<(), LimitError> = check_dims(13, 32, 3);
         const TOO_MANY: Result<(), LimitError> = check_dims(13, 32, 20);
-        assert!(FITS);
+        assert_eq!(FITS, Ok(()));
         assert_eq!(TOO_MANY.unwrap_err().name(), "MAX_LOGITS");
     }
 

@@ -1,29 +1,14 @@
 //! CRC-32 (IEEE 802.3, reflected polynomial `0xEDB88320`), the checksum of zlib, PNG and
 //! Ethernet. Used by the model file and the host↔device frames.
 //!
-//! A 256-entry table is built at compile time (1 KiB of flash); the check value of the
+//! Computed by the [`crc`](https://docs.rs/crc) crate's CRC-32/ISO-HDLC (its default
+//! implementation: one 256-entry table built at compile time, 1 KiB of flash, a byte per
+//! lookup, as the hand-written table this module held before). The check value of the
 //! catalogue (`"123456789"` → `0xCBF43926`, Greg Cook's "Catalogue of parametrised CRC
-//! algorithms", CRC-32/ISO-HDLC) is a unit test.
+//! algorithms") is a unit test.
 
-const TABLE: [u32; 256] = {
-    let mut table = [0u32; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u32;
-        let mut k = 0;
-        while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-            k += 1;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
+/// The algorithm and its table, in flash.
+static ISO_HDLC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
 /// An incremental CRC-32 computation.
 ///
@@ -36,7 +21,8 @@ const TABLE: [u32; 256] = {
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Crc32 {
-    state: u32,
+    /// The checksum of the bytes fed so far.
+    value: u32,
 }
 
 impl Default for Crc32 {
@@ -48,29 +34,31 @@ impl Default for Crc32 {
 impl Crc32 {
     /// A fresh computation.
     pub const fn new() -> Self {
-        Self { state: 0xFFFF_FFFF }
+        Self { value: 0 }
     }
 
     /// Feeds bytes.
     pub fn update(&mut self, bytes: &[u8]) {
-        let mut c = self.state;
-        for &b in bytes {
-            c = TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8);
-        }
-        self.state = c;
+        // Carries on from the checksum so far, as zlib's `crc32(crc, buf)`: for this reflected
+        // algorithm the crate's register starts as the given initial value bit-reversed, and a
+        // checksum is the register XOR `xorout`. (Not the crate's `Digest`, which holds a
+        // reference to its `Crc`: the encoder keeps it in memory between calls, so the
+        // algorithm's parameters were read at run time and both bit orders compiled in.)
+        let register = self.value ^ ISO_HDLC.algorithm.xorout;
+        let mut digest = ISO_HDLC.digest_with_initial(register.reverse_bits());
+        digest.update(bytes);
+        self.value = digest.finalize();
     }
 
     /// The checksum of everything fed so far.
     pub const fn finish(&self) -> u32 {
-        self.state ^ 0xFFFF_FFFF
+        self.value
     }
 }
 
 /// CRC-32 of one buffer.
 pub fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = Crc32::new();
-    c.update(bytes);
-    c.finish()
+    ISO_HDLC.checksum(bytes)
 }
 
 #[cfg(test)]
@@ -87,5 +75,36 @@ mod tests {
             crc32(b"The quick brown fox jumps over the lazy dog"),
             0x414F_A339
         );
+    }
+
+    /// The definition, one bit at a time (the reflected shift register): the crate must give
+    /// its values for every length, whole or fed in parts.
+    fn reference(bytes: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        c ^ 0xFFFF_FFFF
+    }
+
+    #[test]
+    fn same_values_as_the_bitwise_definition_and_incrementally() {
+        let data: crate::StdVec<u8> = (0..600u32).map(|i| (i * 7 + i / 3) as u8).collect();
+        for len in [0, 1, 2, 3, 4, 5, 15, 16, 17, 255, 256, 600] {
+            let bytes = &data[..len];
+            assert_eq!(crc32(bytes), reference(bytes), "len {len}");
+            let mut c = Crc32::new();
+            let (a, b) = bytes.split_at(len / 3);
+            c.update(a);
+            c.update(b);
+            assert_eq!(c.finish(), reference(bytes), "split, len {len}");
+        }
     }
 }

@@ -6,8 +6,9 @@
 //! - [`moments`]: streaming, mergeable mean and variance (Welford / Chan et al.).
 //! - [`transform`]: the feature transform of the seed notebook (`FeatureTransformer`): NaN fill,
 //!   zero-std guard, transform-before-fit is an error, partial fits merge.
-//! - [`mlp`]: the seed's `SimpleClassifier` (Linear → ReLU → Linear): forward, softmax, argmax,
-//!   backward pass, Adam, PyTorch's default initialisation.
+//! - [`mlp`]: the seed's `SimpleClassifier` (Linear → ReLU → Linear): forward, softmax, argmax;
+//!   with the `train` feature (the host's; not the firmware's) also the backward pass, Adam,
+//!   PyTorch's default initialisation and the batched `Trainer`.
 //! - [`model`]: the versioned, checksummed little-endian model file, parsed zero-copy.
 //! - [`metrics`]: confusion matrix, accuracy, per-class and macro precision/recall/F1
 //!   (scikit-learn semantics).

@@ -18,6 +18,7 @@
 
 use crate::transform::{Standardizer, TransformError};
 use core::fmt;
+#[cfg(feature = "train")]
 use rand_core::Rng;
 
 /// Largest number of inputs or hidden units a model may have.
@@ -125,6 +126,7 @@ impl Dims {
         self.inputs + self.hidden + self.outputs
     }
 
+    #[cfg(feature = "train")]
     /// Scratch length that [`Mlp::train_step`] needs.
     pub const fn train_scratch_len(&self) -> usize {
         2 * self.hidden + 2 * self.outputs
@@ -310,6 +312,7 @@ impl<P: AsRef<[f32]>> Mlp<P> {
         }
     }
 
+    #[cfg(feature = "train")]
     /// Accumulates into `grads` the gradient of a loss whose gradient with respect to the
     /// logits is `dlogits`, for one input `x` whose hidden activations (after ReLU) are
     /// `hidden`. `dhidden` is scratch of `hidden` values.
@@ -340,6 +343,7 @@ impl<P: AsRef<[f32]>> Mlp<P> {
         Ok(())
     }
 
+    #[cfg(feature = "train")]
     #[inline(always)]
     fn backward_into(
         &self,
@@ -381,6 +385,7 @@ impl<P: AsRef<[f32]> + AsMut<[f32]>> Mlp<P> {
         split_mut(&self.dims, self.params.as_mut())
     }
 
+    #[cfg(feature = "train")]
     /// PyTorch's default `nn.Linear` initialisation: weights from Kaiming-uniform with
     /// `a = √5`, which is `U(-1/√fan_in, 1/√fan_in)`, and biases from the same interval
     /// (`torch/nn/modules/linear.py`, `reset_parameters`).
@@ -397,6 +402,7 @@ impl<P: AsRef<[f32]> + AsMut<[f32]>> Mlp<P> {
         }
     }
 
+    #[cfg(feature = "train")]
     /// One training example: forward pass, softmax cross-entropy against `label`, and the
     /// gradient (scaled by `scale`, typically `1 / batch`) accumulated into `grads`.
     /// `scratch` needs [`Dims::train_scratch_len`] values. Returns the example's loss and
@@ -446,6 +452,7 @@ impl<P: AsRef<[f32]> + AsMut<[f32]>> Mlp<P> {
     }
 }
 
+#[cfg(feature = "train")]
 /// Mini-batch training: a working copy of the parameters, their gradients, Adam's moments and
 /// the batch's activations in one caller-provided buffer of [`Trainer::buffer_len`] values (an
 /// array on a device, a `Vec` on the host), laid out in segments on 64-byte boundaries (a
@@ -484,16 +491,19 @@ pub struct Trainer<B> {
     skip: usize,
 }
 
+#[cfg(feature = "train")]
 /// Alignment of the trainer's segments, in `f32` values: 64 bytes, a cache line and one
 /// AVX-512 register. A 16-byte aligned heap buffer made every vector load of the products
 /// straddle two lines, and the process's heap layout decided how fast a fit ran.
 const SEGMENT: usize = 16;
 
+#[cfg(feature = "train")]
 /// `len` rounded up to whole segments.
 const fn padded(len: usize) -> usize {
     len.div_ceil(SEGMENT) * SEGMENT
 }
 
+#[cfg(feature = "train")]
 /// The next `len` values of `buf` (which starts on a segment boundary) and what follows the
 /// padding after them (also on a boundary).
 fn carve(buf: &mut [f32], len: usize) -> (&mut [f32], &mut [f32]) {
@@ -501,24 +511,30 @@ fn carve(buf: &mut [f32], len: usize) -> (&mut [f32], &mut [f32]) {
     (&mut segment[..len], rest)
 }
 
+#[cfg(feature = "train")]
 type View<'a> = nalgebra::DMatrixView<'a, f32, nalgebra::Dyn, nalgebra::Dyn>;
+#[cfg(feature = "train")]
 type ViewMut<'a> = nalgebra::DMatrixViewMut<'a, f32, nalgebra::Dyn, nalgebra::Dyn>;
 
+#[cfg(feature = "train")]
 /// A `rows × cols` view of a row-major buffer.
 fn row_major(data: &[f32], rows: usize, cols: usize) -> View<'_> {
     View::from_slice_with_strides(data, rows, cols, cols, 1)
 }
 
+#[cfg(feature = "train")]
 /// A `rows × cols` view of a column-major buffer.
 fn col_major(data: &[f32], rows: usize, cols: usize) -> View<'_> {
     View::from_slice_with_strides(data, rows, cols, 1, rows)
 }
 
+#[cfg(feature = "train")]
 /// A mutable `rows × cols` view of a column-major buffer.
 fn col_major_mut(data: &mut [f32], rows: usize, cols: usize) -> ViewMut<'_> {
     ViewMut::from_slice_with_strides_mut(data, rows, cols, 1, rows)
 }
 
+#[cfg(feature = "train")]
 impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     /// Values of buffer that a network of these dimensions needs for batches of up to
     /// `max_batch` examples.
@@ -740,6 +756,7 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
     }
 }
 
+#[cfg(feature = "train")]
 /// The output layer's backward pass for one example: `dW2[o, :] += dl[o] · h`,
 /// `db2 += dl`, and `dh = W2ᵀ · dl` masked by the ReLU (no gradient where the unit was off).
 #[inline(always)]
@@ -776,6 +793,7 @@ fn fc2_backward(
     }
 }
 
+#[cfg(feature = "train")]
 /// Whether nalgebra's product runs through `matrixmultiply` for operands with these
 /// dimensions: with `std-gemm` and every dimension above 5 (`SMALL_DIM` in nalgebra's
 /// `blas_uninit.rs`). Only then may a left operand be row-major; the trainer's test covers
@@ -784,9 +802,11 @@ fn fast_product(dims: &[usize]) -> bool {
     cfg!(feature = "std-gemm") && dims.iter().all(|&d| d > 5)
 }
 
+#[cfg(feature = "train")]
 /// Lanes of the output layer's loops: two SSE or one AVX register of `f32`.
 const LANES: usize = 8;
 
+#[cfg(feature = "train")]
 /// `Σ a[k] · b[k]` summed in [`LANES`] interleaved partial sums (so that it vectorises), then
 /// the tail.
 #[inline(always)]
@@ -805,6 +825,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+#[cfg(feature = "train")]
 /// `out[r, :] = Σ_b d[r, b] · x[:, b]` for `d` column-major (`rows × n`), `x` column-major
 /// (`cols × n`) and `out` row-major (`rows × cols`): a sum of outer products, accumulated
 /// [`LANES`] columns at a time in registers.
@@ -836,6 +857,7 @@ fn outer_sum(d: &[f32], x: &[f32], rows: usize, cols: usize, out: &mut [f32]) {
     }
 }
 
+#[cfg(feature = "train")]
 /// Adds the bias to each column of the column-major `hidden` (one column per example) and
 /// applies the ReLU.
 #[inline(always)]
@@ -850,6 +872,7 @@ fn relu_bias(hidden: &mut [f32], bias: &[f32]) {
     }
 }
 
+#[cfg(feature = "train")]
 /// Zeroes the gradient of every hidden activation the ReLU switched off.
 #[inline(always)]
 fn relu_mask(dhidden: &mut [f32], hidden: &[f32]) {
@@ -861,6 +884,7 @@ fn relu_mask(dhidden: &mut [f32], hidden: &[f32]) {
     }
 }
 
+#[cfg(feature = "train")]
 /// `c = a · b` by fused multiply-adds, for `dims = (m, k, n)`: `a` column-major (`m × k`),
 /// element `(kk, j)` of `b` at `kk · strides.0 + j · strides.1`, `c` column-major (`m × n`).
 /// Each element is one chain of `mul_add` from zero in `kk` order, so any blocking gives the
@@ -897,6 +921,7 @@ fn fma_product<const C: usize>(
     }
 }
 
+#[cfg(feature = "train")]
 /// Rows `r0..r0 + R` of [`fma_product`]: blocks of `C` columns, then of fewer (halving) for
 /// the columns left.
 #[inline(always)]
@@ -927,6 +952,7 @@ fn fma_columns<const R: usize, const C: usize>(
     }
 }
 
+#[cfg(feature = "train")]
 /// One `R × C` block of [`fma_product`] at row `r0`, column `j0`.
 #[inline(always)]
 fn fma_block<const R: usize, const C: usize>(
@@ -956,6 +982,7 @@ fn fma_block<const R: usize, const C: usize>(
     }
 }
 
+#[cfg(feature = "train")]
 /// Writes the row-major `rows × cols` matrix `src` into `dst` column-major.
 fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     for (r, row) in src.chunks_exact(cols).enumerate().take(rows) {
@@ -965,6 +992,7 @@ fn transpose_into(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
     }
 }
 
+#[cfg(feature = "train")]
 /// `out[r] = Σ_c m[r, c]` for a column-major matrix of `rows` rows.
 #[inline(always)]
 fn sum_columns(m: &[f32], rows: usize, out: &mut [f32]) {
@@ -976,6 +1004,7 @@ fn sum_columns(m: &[f32], rows: usize, out: &mut [f32]) {
     }
 }
 
+#[cfg(feature = "train")]
 /// A uniform value in `[-bound, bound)` from 24 random bits.
 fn uniform<R: Rng + ?Sized>(rng: &mut R, bound: f32) -> f32 {
     let u = (rng.next_u32() >> 8) as f32 * (1.0 / 16_777_216.0);
@@ -1011,6 +1040,7 @@ fn exp(x: f32) -> f32 {
     micromath::F32Ext::exp(x)
 }
 
+#[cfg(feature = "train")]
 /// `a · b + c` rounded once: the standard library's `mul_add` (an instruction where the CPU
 /// has FMA), `libm`'s exact software `fmaf` without `std`; the same values either way.
 #[inline(always)]
@@ -1025,6 +1055,7 @@ fn mul_add(a: f32, b: f32, c: f32) -> f32 {
     }
 }
 
+#[cfg(feature = "train")]
 /// The square root: the standard library's (a vectorisable instruction) on the host, `libm`'s
 /// without `std`; both are correctly rounded, so the values are the same.
 #[inline(always)]
@@ -1052,6 +1083,7 @@ pub fn softmax(logits: &[f32], out: &mut [f32]) {
     }
 }
 
+#[cfg(feature = "train")]
 /// Cross-entropy of `softmax(logits)` against `label` (natural log, as
 /// `torch.nn.CrossEntropyLoss`), and its gradient `(softmax − onehot) · scale` into `dlogits`.
 pub fn softmax_cross_entropy(logits: &[f32], label: usize, scale: f32, dlogits: &mut [f32]) -> f32 {
@@ -1070,6 +1102,7 @@ pub fn softmax_cross_entropy(logits: &[f32], label: usize, scale: f32, dlogits: 
     libm::logf(sum) - (logits.get(label).copied().unwrap_or(max) - max)
 }
 
+#[cfg(feature = "train")]
 /// Mean cross-entropy over a batch of logit columns (`zt`, one column of `outputs` values per
 /// label) in one pass each for the maxima, the exponentials (vectorised, [`exp_poly`]) and the
 /// normalisation: the summed loss, the count of columns whose argmax is the label, and the
@@ -1107,6 +1140,7 @@ fn batch_cross_entropy(zt: &[f32], labels: &[u8], scale: f32, dzt: &mut [f32]) -
     (loss, correct)
 }
 
+#[cfg(feature = "train")]
 /// `eˣ` without branches or calls, so that loops over it vectorise: Cephes' `expf` (range
 /// reduction by `ln 2` in two parts, degree-5 polynomial; relative error ≤ 2 ulp on the
 /// clamped range, checked against `libm::expf` in the tests). Arguments are clamped to
@@ -1134,6 +1168,7 @@ fn exp_poly(x: f32) -> f32 {
     e * f32::from_bits(biased << 23)
 }
 
+#[cfg(feature = "train")]
 /// The Adam optimiser (Kingma & Ba 2015, Algorithm 1) with PyTorch's defaults and update
 /// form: `p ← p − lr · m̂ / (√v̂ + ε)` (`torch/optim/adam.py`, `_single_tensor_adam`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -1152,6 +1187,7 @@ pub struct Adam {
     t: u32,
 }
 
+#[cfg(feature = "train")]
 impl Adam {
     /// Adam with learning rate `lr` and PyTorch's other defaults (β = (0.9, 0.999), ε = 1e-8).
     pub const fn new(lr: f32) -> Self {

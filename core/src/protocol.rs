@@ -63,6 +63,150 @@ pub const MAX_FRAME: usize = MAX_PAYLOAD + MAX_PAYLOAD.div_ceil(254) + 2;
 /// Length of the checksum inside a frame.
 pub const CRC_LEN: usize = 4;
 
+/// A model dimension the protocol cannot carry: [`check_dims`]'s answer, which the firmware's
+/// build script turns into a build error (naming the limit) and [`Server::new`] into
+/// `ServerError::ModelTooLarge`.
+///
+/// [`Server::new`]: crate::server::Server::new
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum LimitError {
+    /// More inputs than an inference request carries ([`MAX_FEATURES`]).
+    Features {
+        /// The model's inputs.
+        found: usize,
+    },
+    /// More classes than an inference response carries logits ([`MAX_LOGITS`]).
+    Logits {
+        /// The model's classes.
+        found: usize,
+    },
+    /// More hidden units than [`Info::hidden`] (a `u16`) reports.
+    Hidden {
+        /// The model's hidden units.
+        found: usize,
+    },
+    /// A message for this model would not fit a frame ([`MAX_FRAME`]).
+    Frame {
+        /// The longest frame the model's messages can take.
+        found: usize,
+    },
+}
+
+impl LimitError {
+    /// The limit's name: the constant of this module (or the field) that sets it.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Features { .. } => "MAX_FEATURES",
+            Self::Logits { .. } => "MAX_LOGITS",
+            Self::Hidden { .. } => "Info::hidden (u16)",
+            Self::Frame { .. } => "MAX_FRAME",
+        }
+    }
+
+    /// The limit's value.
+    pub const fn limit(&self) -> usize {
+        match self {
+            Self::Features { .. } => MAX_FEATURES,
+            Self::Logits { .. } => MAX_LOGITS,
+            Self::Hidden { .. } => u16::MAX as usize,
+            Self::Frame { .. } => MAX_FRAME,
+        }
+    }
+
+    /// What the model has.
+    pub const fn found(&self) -> usize {
+        match self {
+            Self::Features { found }
+            | Self::Logits { found }
+            | Self::Hidden { found }
+            | Self::Frame { found } => *found,
+        }
+    }
+}
+
+impl fmt::Display for LimitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            Self::Features { .. } => "inputs",
+            Self::Logits { .. } => "classes",
+            Self::Hidden { .. } => "hidden units",
+            Self::Frame { .. } => "bytes in its longest frame",
+        };
+        write!(
+            f,
+            "the model has {} {what}, more than the device protocol carries ({} = {})",
+            self.found(),
+            self.name(),
+            self.limit()
+        )
+    }
+}
+
+impl core::error::Error for LimitError {}
+
+/// Bytes of `n` as a postcard varint.
+const fn varint_len(mut n: usize) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
+}
+
+/// The longest frame on the wire of a message whose postcard encoding takes `message` bytes:
+/// its checksum, COBS's code bytes (one per 254 bytes and one more), the delimiter.
+const fn frame_len(message: usize) -> usize {
+    let payload = message + CRC_LEN;
+    payload + payload.div_ceil(254) + 2
+}
+
+/// The longest frame that a model with these dimensions sends or receives: an inference
+/// request of `inputs` features, a response of `outputs` logits, or an [`Info`] response (every
+/// other message is shorter than the latter: a unit test checks the bound against the
+/// encoder).
+pub const fn longest_frame(inputs: usize, outputs: usize) -> usize {
+    // id (a u32 varint), variant, length, the values
+    let request = 5 + 1 + varint_len(inputs) + 4 * inputs;
+    // Some(id), variant, class (a u16 varint), length, logits, cost (a u32 varint)
+    let response = 1 + 5 + 1 + 3 + varint_len(outputs) + 4 * outputs + 5;
+    // Some(id), variant, protocol, board, firmware, clock, cost unit, dimensions, model CRC
+    let info = 1 + 5 + 1 + 3 + varint_len(MAX_NAME) + MAX_NAME + 3 * 3 + 5 + 1 + 3 * 3 + 5;
+    let mut longest = info;
+    if request > longest {
+        longest = request;
+    }
+    if response > longest {
+        longest = response;
+    }
+    frame_len(longest)
+}
+
+// Every model within the count limits fits a frame.
+const _: () = assert!(longest_frame(MAX_FEATURES, MAX_LOGITS) <= MAX_FRAME);
+
+/// Whether a model of these dimensions fits the protocol: its inputs in a request, its logits
+/// in a response, its dimensions in [`Info`], its messages in a frame. A `const fn`, so that a
+/// firmware can check its compiled-in model while it is built.
+pub const fn check_dims(inputs: usize, hidden: usize, outputs: usize) -> Result<(), LimitError> {
+    if inputs > MAX_FEATURES {
+        return Err(LimitError::Features { found: inputs });
+    }
+    if outputs > MAX_LOGITS {
+        return Err(LimitError::Logits { found: outputs });
+    }
+    if hidden > u16::MAX as usize {
+        return Err(LimitError::Hidden { found: hidden });
+    }
+    let frame = longest_frame(inputs, outputs);
+    if frame > MAX_FRAME {
+        return Err(LimitError::Frame { found: frame });
+    }
+    Ok(())
+}
+
 /// What a received frame was wrong with. Sent back inside [`DeviceError::Frame`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -426,6 +570,131 @@ mod tests {
         }
     }
 
+    /// One message of every request variant, with ids that take one to five varint bytes.
+    fn golden_requests() -> [RequestFrame; 5] {
+        let r = |id, request| RequestFrame { id, request };
+        [
+            r(1, Request::Ping),
+            r(300, Request::Info),
+            r(
+                70_000,
+                Request::Infer {
+                    features: [1.0, -2.5, 0.0].into_iter().collect(),
+                },
+            ),
+            r(u32::MAX, Request::Stats),
+            r(0, Request::Reset),
+        ]
+    }
+
+    /// One message of every response variant (and of every `DeviceError` variant).
+    fn golden_responses() -> [ResponseFrame; 6] {
+        let r = |id, response| ResponseFrame { id, response };
+        [
+            r(
+                Some(300),
+                Response::Info(Info {
+                    protocol: PROTOCOL_VERSION,
+                    board: String::try_from("qemu-mps2-an386").unwrap(),
+                    firmware: [0, 1, 0],
+                    clock_hz: 25_000_000,
+                    cost_unit: CostUnit::Instructions,
+                    inputs: 13,
+                    hidden: 32,
+                    outputs: 3,
+                    model_crc: 0xD806_A776,
+                }),
+            ),
+            r(
+                Some(70_000),
+                Response::Inference(Inference {
+                    class: 1,
+                    logits: [-0.0, 1.5, f32::MIN_POSITIVE].into_iter().collect(),
+                    cost: 1280,
+                }),
+            ),
+            r(
+                Some(u32::MAX),
+                Response::Stats(Stats {
+                    served: 178,
+                    rejected: 1,
+                    stack_peak: 1220,
+                    stack_size: 8172,
+                }),
+            ),
+            r(
+                None,
+                Response::Error(DeviceError::Frame(FrameError::BadChecksum)),
+            ),
+            r(
+                Some(5),
+                Response::Error(DeviceError::FeatureCount {
+                    expected: 13,
+                    found: 300,
+                }),
+            ),
+            r(Some(0), Response::Error(DeviceError::Model)),
+        ]
+    }
+
+    /// Golden frames: the exact bytes on the wire for every request and response variant, so
+    /// that an upgrade of postcard, COBS or the CRC cannot change the protocol silently.
+    ///
+    /// Generated once from this module's encoder (postcard 1.2, cobs 0.3, crc 3.4) and checked
+    /// independently of it: a short Python script built each frame from postcard's wire
+    /// specification (varints, `f32` as 4 little-endian bytes, enum variants by index, `Option`
+    /// as 0/1), `zlib.crc32` (CRC-32/ISO-HDLC) appended little-endian, and COBS as in Cheshire
+    /// & Baker's paper, and got the same bytes for all eleven. For instance `Ping` with id 1 is
+    /// the message `01 00` (id, variant 0) and its CRC `be 23 c2 58`; COBS writes `01 00` as
+    /// `02 01` and the four CRC bytes as `05 be 23 c2 58`; then the delimiter `00`.
+    #[test]
+    fn golden_frames() {
+        let requests: [&[u8]; 5] = [
+            &[0x02, 0x01, 0x05, 0xbe, 0x23, 0xc2, 0x58, 0x00],
+            &[0x08, 0xac, 0x02, 0x01, 0x02, 0x2f, 0x12, 0x6a, 0x00],
+            &[
+                0x06, 0xf0, 0xa2, 0x04, 0x02, 0x03, 0x01, 0x03, 0x80, 0x3f, 0x01, 0x03, 0x20, 0xc0,
+                0x01, 0x01, 0x01, 0x05, 0x23, 0x61, 0x59, 0xf4, 0x00,
+            ],
+            &[
+                0x0b, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x03, 0x8a, 0xb2, 0x6e, 0xe1, 0x00,
+            ],
+            &[0x01, 0x06, 0x04, 0xe6, 0xd6, 0xb4, 0x46, 0x00],
+        ];
+        for (msg, wire) in golden_requests().iter().zip(requests) {
+            assert_eq!(frame(msg), wire, "{msg:?}");
+            assert_eq!(decode_all::<RequestFrame>(wire), [Decoded::Ok(msg.clone())]);
+        }
+        let responses: [&[u8]; 6] = [
+            &[
+                0x04, 0x01, 0xac, 0x02, 0x12, 0x01, 0x0f, 0x71, 0x65, 0x6d, 0x75, 0x2d, 0x6d, 0x70,
+                0x73, 0x32, 0x2d, 0x61, 0x6e, 0x33, 0x38, 0x36, 0x02, 0x01, 0x05, 0xc0, 0xf0, 0xf5,
+                0x0b, 0x0c, 0x0d, 0x20, 0x03, 0xf6, 0xce, 0x9a, 0xc0, 0x0d, 0xf3, 0x9f, 0x06, 0x01,
+                0x00,
+            ],
+            &[
+                0x08, 0x01, 0xf0, 0xa2, 0x04, 0x01, 0x01, 0x03, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03,
+                0xc0, 0x3f, 0x01, 0x02, 0x80, 0x07, 0x80, 0x0a, 0x64, 0x72, 0xb4, 0xe4, 0x00,
+            ],
+            &[
+                0x13, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x02, 0xb2, 0x01, 0x01, 0xc4, 0x09, 0xec,
+                0x3f, 0xff, 0x9e, 0x26, 0xd2, 0x00,
+            ],
+            &[0x01, 0x02, 0x03, 0x06, 0x03, 0xff, 0x30, 0x0b, 0xba, 0x00],
+            &[
+                0x0c, 0x01, 0x05, 0x03, 0x01, 0x0d, 0xac, 0x02, 0x56, 0x59, 0xae, 0x70, 0x00,
+            ],
+            &[0x02, 0x01, 0x07, 0x03, 0x02, 0x96, 0x8a, 0xdb, 0x5c, 0x00],
+        ];
+        for (msg, wire) in golden_responses().iter().zip(responses) {
+            assert_eq!(frame(msg), wire, "{msg:?}");
+            assert_eq!(
+                decode_all::<ResponseFrame>(wire),
+                [Decoded::Ok(msg.clone())]
+            );
+        }
+    }
+
     #[test]
     fn round_trip_every_message() {
         let reqs = [
@@ -506,6 +775,80 @@ mod tests {
             }),
         };
         assert!(frame(&logits).len() <= MAX_FRAME);
+    }
+
+    #[test]
+    fn check_dims_names_each_limit() {
+        assert_eq!(check_dims(13, 32, 3), Ok(()));
+        assert_eq!(check_dims(MAX_FEATURES, 4096, MAX_LOGITS), Ok(()));
+        let e = check_dims(13, 32, MAX_LOGITS + 1).unwrap_err();
+        assert_eq!(e, LimitError::Logits { found: 17 });
+        assert_eq!(
+            e.to_string(),
+            "the model has 17 classes, more than the device protocol carries (MAX_LOGITS = 16)"
+        );
+        let e = check_dims(MAX_FEATURES + 1, 32, 3).unwrap_err();
+        assert_eq!((e.name(), e.found(), e.limit()), ("MAX_FEATURES", 65, 64));
+        let e = check_dims(13, 70_000, 3).unwrap_err();
+        assert_eq!(e, LimitError::Hidden { found: 70_000 });
+        assert!(e.to_string().contains("Info::hidden"));
+        // In a const, as the firmware checks its model.
+        const FITS: Result<(), LimitError> = check_dims(13, 32, 3);
+        const TOO_MANY: Result<(), LimitError> = check_dims(13, 32, 20);
+        assert_eq!(FITS, Ok(()));
+        assert_eq!(TOO_MANY.unwrap_err().name(), "MAX_LOGITS");
+    }
+
+    #[test]
+    fn longest_frame_bounds_every_message_of_a_model() {
+        let info = ResponseFrame {
+            id: Some(u32::MAX),
+            response: Response::Info(Info {
+                protocol: u16::MAX,
+                board: String::try_from("x".repeat(MAX_NAME).as_str()).unwrap(),
+                firmware: [u16::MAX; 3],
+                clock_hz: u32::MAX,
+                cost_unit: CostUnit::Cycles,
+                inputs: u16::MAX,
+                hidden: u16::MAX,
+                outputs: u16::MAX,
+                model_crc: u32::MAX,
+            }),
+        };
+        let error = ResponseFrame {
+            id: Some(u32::MAX),
+            response: Response::Error(DeviceError::FeatureCount {
+                expected: u16::MAX,
+                found: u16::MAX,
+            }),
+        };
+        let stats = ResponseFrame {
+            id: Some(u32::MAX),
+            response: Response::Stats(Stats {
+                served: u32::MAX,
+                rejected: u32::MAX,
+                stack_peak: u32::MAX,
+                stack_size: u32::MAX,
+            }),
+        };
+        let fixed = [&info, &error, &stats].map(|m| frame(m).len());
+        for inputs in [1, 2, 13, 31, 32, MAX_FEATURES] {
+            for outputs in [1, 2, 3, 10, MAX_LOGITS] {
+                let bound = longest_frame(inputs, outputs);
+                let request = frame(&infer(u32::MAX, inputs)).len();
+                let response = frame(&ResponseFrame {
+                    id: Some(u32::MAX),
+                    response: Response::Inference(Inference {
+                        class: u16::MAX,
+                        logits: core::iter::repeat_n(f32::MAX, outputs).collect(),
+                        cost: u32::MAX,
+                    }),
+                })
+                .len();
+                assert!(request.max(response) <= bound, "{inputs}-{outputs}");
+                assert!(fixed.iter().all(|&n| n <= bound), "{inputs}-{outputs}");
+            }
+        }
     }
 
     #[test]

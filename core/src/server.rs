@@ -43,8 +43,8 @@
 
 use crate::mlp::{Dims, MlpError, Model, argmax};
 use crate::protocol::{
-    CostUnit, Decoded, DeviceError, FrameDecoder, Inference, Info, MAX_FEATURES, MAX_FRAME,
-    MAX_LOGITS, MAX_NAME, PROTOCOL_VERSION, Request, RequestFrame, Response, ResponseFrame, Stats,
+    CostUnit, Decoded, DeviceError, FrameDecoder, Inference, Info, LimitError, MAX_FRAME, MAX_NAME,
+    PROTOCOL_VERSION, Request, RequestFrame, Response, ResponseFrame, Stats, check_dims,
 };
 use core::fmt;
 
@@ -120,9 +120,9 @@ pub struct Ident {
 pub enum ServerError {
     /// The board name is longer than `MAX_NAME` bytes.
     NameTooLong,
-    /// The model has more inputs than `MAX_FEATURES`, more classes than `MAX_LOGITS`, or a
-    /// dimension that does not fit 16 bits.
-    ModelTooLarge,
+    /// The model does not fit the protocol (more inputs than `MAX_FEATURES`, more classes than
+    /// `MAX_LOGITS`, …): which limit, from [`check_dims`].
+    ModelTooLarge(LimitError),
     /// The scratch buffer `S` is shorter than the model's `Dims::scratch_len`.
     ScratchTooSmall,
 }
@@ -131,9 +131,7 @@ impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::NameTooLong => "the board name is longer than MAX_NAME bytes",
-            Self::ModelTooLarge => {
-                "the model has more inputs than MAX_FEATURES or more classes than MAX_LOGITS"
-            }
+            Self::ModelTooLarge(e) => return e.fmt(f),
             Self::ScratchTooSmall => "the scratch buffer is shorter than the model's scratch_len",
         })
     }
@@ -166,9 +164,7 @@ where
         if d.scratch_len() > S {
             return Err(ServerError::ScratchTooSmall);
         }
-        if d.inputs > MAX_FEATURES || d.outputs > MAX_LOGITS || d.hidden > usize::from(u16::MAX) {
-            return Err(ServerError::ModelTooLarge);
-        }
+        check_dims(d.inputs, d.hidden, d.outputs).map_err(ServerError::ModelTooLarge)?;
         let board = heapless::String::<MAX_NAME>::try_from(ident.board)
             .map_err(|_| ServerError::NameTooLong)?;
         let info = Info {
@@ -480,5 +476,15 @@ mod tests {
             Server::<_, _, _, 9>::new(&m, MockClock(0), MockStack, long).err(),
             Some(ServerError::NameTooLong)
         );
+        // 20 classes: more logits than a response carries.
+        let d = Dims::new(1, 1, 20).unwrap();
+        let norm = Standardizer::new([0.0f32], [1.0f32], Fill::Mean).unwrap();
+        let wide = Model::new(norm, Mlp::new(d, vec![0.0; d.param_count()]).unwrap()).unwrap();
+        let e = Server::<_, _, _, 22>::new(&wide, MockClock(0), MockStack, ident()).err();
+        assert_eq!(
+            e,
+            Some(ServerError::ModelTooLarge(LimitError::Logits { found: 20 }))
+        );
+        assert!(e.unwrap().to_string().contains("MAX_LOGITS = 16"));
     }
 }

@@ -8,23 +8,170 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A board the firmware supports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Board {
-    /// QEMU `mps2-an386` (Cortex-M4F).
-    Qemu,
-    /// Nordic nRF52840-DK (flash with probe-rs).
-    Nrf52840,
+/// Longest board name.
+const MAX_BOARD: usize = 32;
+
+/// A board the firmware supports, by name: the firmware crate's `src/board/<name>.rs` and
+/// `memory/<name>.x` (`qemu`, the default, and `nrf52840` today). Making one checks only the
+/// name's form; [`build_firmware`] checks it against the firmware crate's boards
+/// ([`Board::available`]). `Copy` (the name is held inline), serialized as its name.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Board {
+    name: [u8; MAX_BOARD],
+    len: u8,
 }
 
 impl Board {
-    /// The firmware's cargo feature for this board.
-    pub fn feature(self) -> &'static str {
-        match self {
-            Board::Qemu => "qemu",
-            Board::Nrf52840 => "nrf52840",
+    /// QEMU `mps2-an386` (Cortex-M4F): the default, and what the tests run.
+    pub const fn qemu() -> Self {
+        let mut name = [0u8; MAX_BOARD];
+        let (bytes, mut i) = (b"qemu", 0);
+        while i < bytes.len() {
+            name[i] = bytes[i];
+            i += 1;
         }
+        Self {
+            name,
+            len: bytes.len() as u8,
+        }
+    }
+
+    /// A board name: 1 to 32 ASCII letters, digits, `-` or `_` (the stem of its files).
+    pub fn new(name: &str) -> Result<Self> {
+        let ok = (1..=MAX_BOARD).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !ok {
+            return Err(Error::Usage(format!(
+                "--board `{name}`: a board name is 1 to {MAX_BOARD} letters, digits, `-` or `_`"
+            )));
+        }
+        let mut board = Self {
+            name: [0; MAX_BOARD],
+            len: name.len() as u8,
+        };
+        board.name[..name.len()].copy_from_slice(name.as_bytes());
+        Ok(board)
+    }
+
+    /// The name.
+    pub fn name(&self) -> &str {
+        // Made from a `&str` of ASCII bytes only.
+        std::str::from_utf8(&self.name[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    /// The boards of a firmware crate, sorted: each `src/board/<name>.rs` (but `mod.rs`) that
+    /// has its `memory/<name>.x`.
+    pub fn available(firmware: &Path) -> Result<Vec<Board>> {
+        let dir = firmware.join("src/board");
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+        let mut boards: Vec<Board> = entries
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                let stem = path.file_stem()?.to_str()?;
+                let memory = firmware.join("memory").join(format!("{stem}.x"));
+                let module = path.extension()? == "rs" && stem != "mod";
+                (module && memory.is_file()).then(|| Board::new(stem).ok())?
+            })
+            .collect();
+        boards.sort_by(|a, b| a.name().cmp(b.name()));
+        Ok(boards)
+    }
+
+    /// This board if `firmware` has it, else a usage error listing the boards it has.
+    fn check(self, firmware: &Path) -> Result<Self> {
+        let boards = Board::available(firmware)?;
+        if boards.contains(&self) {
+            return Ok(self);
+        }
+        let names: Vec<&str> = boards.iter().map(Board::name).collect();
+        Err(Error::Usage(format!(
+            "--board {self}: the firmware at {} has no such board (it has {})",
+            firmware.display(),
+            names.join(", ")
+        )))
+    }
+}
+
+impl Default for Board {
+    fn default() -> Self {
+        Self::qemu()
+    }
+}
+
+impl std::fmt::Display for Board {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::fmt::Debug for Board {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Board({:?})", self.name())
+    }
+}
+
+impl std::str::FromStr for Board {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self> {
+        Board::new(name)
+    }
+}
+
+impl Serialize for Board {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// `--board NAME` for clap: any well-formed name (the firmware crate, which `--firmware` may
+/// name, is checked when building), with the default firmware crate's boards as the possible
+/// values that help lists.
+#[derive(Clone)]
+pub struct BoardParser;
+
+impl clap::builder::TypedValueParser for BoardParser {
+    type Value = Board;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<Board, clap::Error> {
+        let name = value.to_string_lossy();
+        Board::new(&name).map_err(|e| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{e}\n")).with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        let firmware = firmware_dir(None);
+        let boards = Board::available(&firmware).ok()?;
+        Some(Box::new(boards.into_iter().map(move |b| {
+            // The title of the board module's docs (`//! QEMU `mps2-an386`: …`) as its help.
+            let module = firmware.join("src/board").join(format!("{b}.rs"));
+            let text = std::fs::read_to_string(module).unwrap_or_default();
+            let first = text.lines().next().unwrap_or_default();
+            let title = first
+                .trim_start_matches("//!")
+                .split(": ")
+                .next()
+                .unwrap_or("");
+            clap::builder::PossibleValue::new(b.name().to_string()).help(title.trim().to_string())
+        })))
+    }
+}
+
+impl clap::builder::ValueParserFactory for Board {
+    type Parser = BoardParser;
+
+    fn value_parser() -> BoardParser {
+        BoardParser
     }
 }
 
@@ -55,8 +202,10 @@ pub fn model_checksum(bytes: &[u8]) -> u32 {
 }
 
 /// Builds the firmware for `board` with `model` compiled in (the bundled model when `None`)
-/// and returns the ELF. Each model gets its own target directory under `firmware/target/`, so
-/// builds for different models never overwrite each other's ELF.
+/// and returns the ELF. Each board and model gets its own target directory under
+/// `firmware/target/models/`, so builds for different models never overwrite each other's ELF.
+/// A board the firmware does not have is a usage error; a failed build (a model the protocol
+/// cannot carry, a missing Rust target, …) is [`Error::Device`] with cargo's message.
 pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Result<PathBuf> {
     let manifest = firmware.join("Cargo.toml");
     if !manifest.is_file() {
@@ -65,24 +214,26 @@ pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Re
             manifest.display()
         )));
     }
+    let board = board.check(firmware)?;
     let model = match model {
         Some(m) => m.canonicalize().map_err(|e| Error::io(m, e))?,
         None => firmware.join("models/wine.mlpb"),
     };
     let bytes = std::fs::read(&model).map_err(|e| Error::io(&model, e))?;
     model_io::from_bytes(&bytes).map_err(|m| Error::file(&model, m))?;
-    let tag = format!("{}-{:08x}", board.feature(), model_checksum(&bytes));
+    let tag = format!("{board}-{:08x}", model_checksum(&bytes));
     let target_dir = firmware.join("target").join("models").join(tag);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(firmware)
-        .args(["build", "--release", "--quiet", "--no-default-features"])
-        .args(["--features", board.feature()])
+        .args(["build", "--release", "--quiet"])
         .arg("--target-dir")
         .arg(&target_dir)
+        .env("MLPROBE_BOARD", board.name())
         .env("MLPROBE_MODEL", &model);
     // Settings of an enclosing cargo (tests, benches) must not leak into the firmware build:
-    // it has its own target and flags in firmware/.cargo/config.toml.
+    // it has its own target and flags in firmware/.cargo/config.toml. No backtrace: a build
+    // script's panic message is the whole story.
     for var in [
         "CARGO_TARGET_DIR",
         "CARGO_BUILD_TARGET",
@@ -92,18 +243,50 @@ pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Re
         "RUSTDOCFLAGS",
         "CARGO_MAKEFLAGS",
         "CARGO_PRIMARY_PACKAGE",
+        "RUST_BACKTRACE",
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd
-        .status()
-        .map_err(|e| Error::Internal(format!("running cargo: {e}")))?;
-    if !status.success() {
-        return Err(Error::Internal(format!(
-            "building the firmware failed ({status}); it needs `rustup target add thumbv7em-none-eabihf`"
+    let out = cmd
+        .output()
+        .map_err(|e| Error::Device(format!("running cargo to build the firmware: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::Device(format!(
+            "building the firmware for board {board} failed ({}): {}",
+            out.status,
+            build_failure(&String::from_utf8_lossy(&out.stderr))
         )));
     }
     Ok(target_dir.join("thumbv7em-none-eabihf/release/mlprobe-firmware"))
+}
+
+/// What a failed firmware build's stderr says: a build script's panic message (the board or
+/// the model rejected, a protocol limit exceeded) when there is one, else cargo's error lines.
+fn build_failure(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
+    let panic = lines.iter().position(|l| l.contains("panicked at"));
+    let message: Vec<&str> = match panic {
+        Some(at) => lines[at + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("note:") && !l.starts_with("stack backtrace:"))
+            .filter(|l| !l.is_empty())
+            .copied()
+            .collect(),
+        None => lines
+            .iter()
+            .filter(|l| l.starts_with("error"))
+            .copied()
+            .collect(),
+    };
+    let mut text = if message.is_empty() {
+        stderr.trim().to_string()
+    } else {
+        message.join("\n")
+    };
+    if stderr.contains("thumbv7em-none-eabihf") && stderr.contains("target may not be installed") {
+        text.push_str("\n(run `rustup target add thumbv7em-none-eabihf`)");
+    }
+    text
 }
 
 /// Flash and static RAM of a firmware ELF: flash is what a programmer writes (the file size of
@@ -133,4 +316,76 @@ pub fn elf_sizes(elf: &Path) -> Result<Sizes> {
         flash_bytes,
         ram_bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlprobe_core::mlp::{Dims, Mlp, Model};
+    use mlprobe_core::transform::{Fill, Standardizer};
+
+    #[test]
+    fn board_names_are_checked_for_form_and_against_the_firmware() {
+        assert_eq!(Board::qemu().name(), "qemu");
+        assert_eq!(Board::default(), Board::qemu());
+        assert_eq!("nrf52840".parse::<Board>().unwrap().name(), "nrf52840");
+        assert_eq!(serde_json::to_string(&Board::qemu()).unwrap(), "\"qemu\"");
+        for bad in ["", "a b", "../qemu", &"x".repeat(33)] {
+            assert!(matches!(Board::new(bad), Err(Error::Usage(_))), "{bad:?}");
+        }
+        let fw = firmware_dir(None);
+        let names: Vec<String> = Board::available(&fw)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["nrf52840", "qemu"]);
+        let Err(Error::Usage(m)) = Board::new("stm32").unwrap().check(&fw) else {
+            panic!("an unknown board must be a usage error")
+        };
+        assert!(m.contains("nrf52840, qemu"), "{m}");
+    }
+
+    #[test]
+    fn build_failure_keeps_the_build_scripts_message() {
+        let stderr = "error: failed to run custom build command for `mlprobe-firmware`\n\
+            \n  --- stderr\n\n  thread 'main' (1) panicked at build.rs:70:9:\n  \
+            /m.mlpb: the model has 20 classes, more than the device protocol carries \
+            (MAX_LOGITS = 16): this model cannot be served by the firmware\n  \
+            note: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(
+            build_failure(stderr),
+            "/m.mlpb: the model has 20 classes, more than the device protocol carries \
+             (MAX_LOGITS = 16): this model cannot be served by the firmware"
+        );
+        let stderr = "   Compiling x\nerror[E0463]: can't find crate for `core`\n  = note: \
+            the `thumbv7em-none-eabihf` target may not be installed\n";
+        let text = build_failure(stderr);
+        assert!(text.starts_with("error[E0463]"), "{text}");
+        assert!(
+            text.contains("rustup target add thumbv7em-none-eabihf"),
+            "{text}"
+        );
+    }
+
+    /// The firmware refuses, while it is built, a model with more classes than a response
+    /// carries logits: the build fails and the message names the limit.
+    #[test]
+    fn a_model_with_more_classes_than_the_protocol_carries_does_not_build() {
+        let outputs = mlprobe_core::protocol::MAX_LOGITS + 4;
+        let dims = Dims::new(2, 4, outputs).unwrap();
+        let params = (0..dims.param_count()).map(|k| k as f32 * 0.01).collect();
+        let norm = Standardizer::new(vec![0.0; 2], vec![1.0; 2], Fill::Mean).unwrap();
+        let model = Model::new(norm, Mlp::new(dims, params).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.mlpb");
+        model_io::save(&path, &model, &[]).unwrap();
+        match build_firmware(Some(&path), Board::qemu(), &firmware_dir(None)) {
+            Err(Error::Device(m)) => {
+                assert!(m.contains("MAX_LOGITS = 16"), "{m}");
+                assert!(m.contains(&format!("{outputs} classes")), "{m}");
+            }
+            other => panic!("expected a failed build, got {other:?}"),
+        }
+    }
 }

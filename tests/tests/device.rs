@@ -66,7 +66,7 @@ fn validate_with_a_model_the_device_does_not_run_is_a_usage_error() {
         other.as_os_str(),
     ]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
+    let elf = build_firmware(None, Board::qemu(), &firmware_dir(None)).unwrap();
     let o = run([
         "device".as_ref(),
         "validate".as_ref(),
@@ -84,7 +84,7 @@ fn validate_with_a_model_the_device_does_not_run_is_a_usage_error() {
 #[test]
 fn a_missing_emulator_or_serial_port_is_a_device_failure() {
     // Exit 4 (device, link or emulator failed), never a usage or internal error.
-    let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
+    let elf = build_firmware(None, Board::qemu(), &firmware_dir(None)).unwrap();
     let validate = |extra: &[&std::ffi::OsStr]| {
         let mut args: Vec<&std::ffi::OsStr> = vec!["device".as_ref(), "validate".as_ref()];
         let (model, wine) = (wine_model(), data("wine.csv"));
@@ -120,7 +120,7 @@ fn a_missing_emulator_or_serial_port_is_a_device_failure() {
 
 #[test]
 fn damaged_frames_get_errors_and_every_valid_request_its_answer() {
-    let elf = build_firmware(None, Board::Qemu, &firmware_dir(None)).unwrap();
+    let elf = build_firmware(None, Board::qemu(), &firmware_dir(None)).unwrap();
     let host = mlprobe::model_io::load(&wine_model()).unwrap();
     let rows =
         mlprobe::data::load(&data("wine.csv"), mlprobe::data::Labels::Optional("label")).unwrap();

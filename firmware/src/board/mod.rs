@@ -1,16 +1,15 @@
-//! Board support: one module per board behind a feature, each giving a UART (written against
-//! `embedded-io`), a cost clock and a way to stop.
+//! Board support: one file per board in this directory, each giving its `NAME`, a UART
+//! (written against `embedded-io`), a cost clock (`init`) and a way to stop (`fail`). The one
+//! named by `MLPROBE_BOARD` (default `qemu`) is compiled in as `selected` by build.rs, which
+//! also gives the linker its `memory/<name>.x`.
 
-#[cfg(feature = "qemu")]
-mod qemu;
-#[cfg(feature = "qemu")]
-pub use qemu::{NAME, fail, init};
+include!(concat!(env!("OUT_DIR"), "/board.rs"));
 
-// `not(qemu)`: with both features only the `compile_error!` in main.rs is reported.
-#[cfg(all(feature = "nrf52840", not(feature = "qemu")))]
-mod nrf52840;
-#[cfg(all(feature = "nrf52840", not(feature = "qemu")))]
-pub use nrf52840::{NAME, fail, init};
+// The board's name travels in `Info`: checked here so that no board can fail at boot for it.
+const _: () = assert!(
+    NAME.len() <= mlprobe_core::protocol::MAX_NAME,
+    "the board's NAME is longer than mlprobe_core::protocol::MAX_NAME"
+);
 
 /// What a board hands to `main`.
 pub struct Parts<U, C> {

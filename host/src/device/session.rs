@@ -95,7 +95,7 @@ impl SessionOptions {
             Some(e) => Ok(e.clone()),
             None => build_firmware(
                 self.model.as_deref(),
-                Board::Qemu,
+                Board::qemu(),
                 &firmware_dir(self.firmware.as_deref()),
             ),
         }

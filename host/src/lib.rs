@@ -21,6 +21,7 @@ pub mod loadgen;
 pub mod measure;
 pub mod model_io;
 pub mod output;
+pub mod pipeline;
 pub mod predict;
 pub mod qemu;
 pub mod report;

@@ -1,0 +1,329 @@
+//! The model stages of the pipeline: expectations, training, the gate, and the A/B comparison
+//! of the previous model with the new one. Each calls the library of its subcommand with typed
+//! options.
+
+use super::{Config, State, json, skipped, verdict};
+use crate::ab::bayes;
+use crate::error::{Error, Result};
+use crate::eval::{self, Baseline, Policy, Predicate};
+use crate::report::{
+    BetaParams, Case, LatencyChart, Line, Posteriors, Report, StageStatus, Status, Suite as Stage,
+};
+use crate::{model_io, suite::Suite, train};
+use mlprobe_core::abtest::{self, Alternative, Variant};
+use std::path::Path;
+
+pub(super) fn stage_expect(cfg: &Config) -> Result<Stage> {
+    let Some(suite_path) = &cfg.suite else {
+        return Ok(Stage {
+            properties: Vec::new(),
+            name: "expect".into(),
+            status: Some(StageStatus::Skipped),
+            duration_s: 0.0,
+            summary: "no expectation suite configured".into(),
+            cases: Vec::new(),
+            notes: vec!["set `suite = \"FILE.toml\"` (write one with `mlprobe profile`)".into()],
+            details: serde_json::Value::Null,
+        });
+    };
+    let suite = Suite::load(suite_path)?;
+    let v = crate::expect::validate(&suite, &cfg.data, Default::default())?;
+    let checks: Vec<Case> = v
+        .results
+        .iter()
+        .map(|r| {
+            Case::check(
+                match &r.column {
+                    Some(c) => format!("{} ({c})", r.expectation_type),
+                    None => r.expectation_type.clone(),
+                },
+                r.success,
+                serde_json::to_string(&r.result).unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok(Stage {
+        properties: Vec::new(),
+        name: "expect".into(),
+        status: Some(verdict(&checks)),
+        duration_s: 0.0,
+        summary: format!(
+            "{} rows against suite `{}`: {} of {} expectations met",
+            v.rows, v.suite, v.statistics.successful, v.statistics.evaluated
+        ),
+        cases: checks,
+        notes: Vec::new(),
+        details: json(&v),
+    })
+}
+
+pub(super) fn stage_train(cfg: &Config, out: &Path, state: &mut State, report: &mut Report) -> Result<Stage> {
+    let t = &cfg.train;
+    let args = train::TrainOptions {
+        data: cfg.data.clone(),
+        label: cfg.label.clone(),
+        hidden: t.hidden.into(),
+        epochs: t.epochs,
+        lr: t.lr,
+        batch: t.batch as usize,
+        seed: t.seed,
+        split_seed: t.split_seed,
+        test_split: t.test_split,
+        fill: mlprobe_core::transform::Fill::Mean,
+        tol: t.tol,
+        n_iter_no_change: 10,
+        out: out.join("model.mlpb"),
+    };
+    let fitted = train::fit(&args)?;
+    let r = &fitted.report;
+    let d = fitted.model.dims();
+    report.charts.training = vec![
+        Line {
+            name: "loss".into(),
+            points: fitted
+                .history
+                .iter()
+                .map(|e| (e.epoch as f64, f64::from(e.loss)))
+                .collect(),
+        },
+        Line {
+            name: "accuracy (training rows)".into(),
+            points: fitted
+                .history
+                .iter()
+                .map(|e| (e.epoch as f64, f64::from(e.accuracy)))
+                .collect(),
+        },
+    ];
+    let summary = format!(
+        "{}-{}-{} on {} rows ({} held out), {} epochs, final loss {:.4}, held-out accuracy {:.4}",
+        d.inputs,
+        d.hidden,
+        d.outputs,
+        fitted.split.train.len(),
+        fitted.split.test.len(),
+        r.epochs,
+        r.final_loss,
+        r.test.as_ref().map_or(f64::NAN, |t| t.accuracy)
+    );
+    let details = json(r);
+    state.model_path = args.out.clone();
+    state.fitted = Some(fitted);
+    Ok(Stage {
+        properties: Vec::new(),
+        name: "train".into(),
+        status: Some(StageStatus::Passed),
+        duration_s: 0.0,
+        summary,
+        cases: Vec::new(),
+        notes: Vec::new(),
+        details,
+    })
+}
+
+fn checks_of(r: &crate::report::Report) -> Vec<Case> {
+    r.suites
+        .iter()
+        .flat_map(|s| {
+            s.cases.iter().map(move |c| {
+                Case::check(
+                    if s.name.is_empty() {
+                        c.name.clone()
+                    } else {
+                        format!("{}: {}", s.name, c.name)
+                    },
+                    c.is_ok(),
+                    match &c.status {
+                        Status::Failed { message, .. } | Status::Error { message, .. } => {
+                            message.clone()
+                        }
+                        _ => c.summary.clone(),
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+pub(super) fn stage_eval(cfg: &Config, state: &mut State, report: &mut Report) -> Result<Stage> {
+    let fitted = state
+        .fitted
+        .as_ref()
+        .ok_or_else(|| Error::Usage("no model: the train stage failed".into()))?;
+    let mut policy = match &cfg.gate.policy {
+        Some(p) => Policy::load(p)?,
+        None => Policy::default(),
+    };
+    for s in &cfg.gate.slices {
+        let p: Predicate = s.parse()?;
+        if !policy.slices.iter().any(|q| q.expr == p.expr) {
+            policy.slices.push(p);
+        }
+    }
+    let samples = cfg.gate.latency_samples.unwrap_or(10_000).max(1);
+    let rows = &fitted.split.test;
+    let mut notes = Vec::new();
+    let baseline = match (&cfg.gate.baseline, &state.previous) {
+        (Some(p), _) => Some(Baseline::load(p)?),
+        (None, Some(prev)) => {
+            model_io::check_fit(prev, &fitted.data)?;
+            let g = eval::evaluate_gated(prev, &fitted.data, rows, &cfg.label, &policy, None, 1)?;
+            notes.push("baseline: the previous model's metrics on the same held-out rows".into());
+            Some(eval::baseline_of(&g.overall, &g.slice_metrics, false))
+        }
+        (None, None) => {
+            notes.push("no baseline file and no previous model: regression not checked".into());
+            None
+        }
+    };
+    let g = eval::evaluate_gated(
+        &fitted.model,
+        &fitted.data,
+        rows,
+        &cfg.label,
+        &policy,
+        baseline.as_ref(),
+        samples,
+    )?;
+    report.charts.confusion = g.report.confusion.clone();
+    let l = &g.report.latency_us;
+    report.charts.latency.push(LatencyChart {
+        target: "host".into(),
+        unit: "µs".into(),
+        percentiles: vec![
+            ("p50".into(), l.p50),
+            ("p95".into(), l.p95),
+            ("p99".into(), l.p99),
+            ("p99.9".into(), l.p999),
+            ("max".into(), l.max),
+        ],
+        histogram: latency_histogram(&fitted.model, &fitted.data, rows, samples)?,
+    });
+    let checks = checks_of(&g.gate.to_report("eval"));
+    let summary = format!(
+        "{} held-out rows: accuracy {:.4}, macro F1 {:.4}, p99 {:.2} µs; {} of {} checks passed",
+        g.report.n,
+        g.report.accuracy,
+        g.report.f1_macro,
+        l.p99,
+        checks.iter().filter(|c| c.is_ok()).count(),
+        checks.len()
+    );
+    Ok(Stage {
+        properties: Vec::new(),
+        name: "eval".into(),
+        status: Some(if g.gate.passed() {
+            StageStatus::Passed
+        } else {
+            StageStatus::Failed
+        }),
+        duration_s: 0.0,
+        summary,
+        cases: checks,
+        notes,
+        details: json(&g.report),
+    })
+}
+
+/// A histogram of single-row latency on the host (µs), from the same sketch the gate uses.
+fn latency_histogram(
+    model: &model_io::HostModel,
+    data: &crate::data::Dataset,
+    rows: &[usize],
+    samples: usize,
+) -> Result<Vec<(f64, u64)>> {
+    let sketch = eval::measure_latency(model, data, rows, samples)?;
+    let p999 = sketch.quantile(0.999).unwrap_or(0);
+    let lo = sketch.min().unwrap_or(0);
+    // 24 equal-width bins between the minimum and p99.9 (the rest in the last bin).
+    let width = (f64::from(p999.saturating_sub(lo)) / 24.0).max(1.0);
+    let mut bins = [0u64; 24];
+    for (low, high, count) in sketch.buckets() {
+        let mid = low / 2 + high / 2;
+        let k = (f64::from(mid.saturating_sub(lo)) / width) as usize;
+        bins[k.min(23)] += u64::from(count);
+    }
+    Ok(bins
+        .iter()
+        .enumerate()
+        .map(|(k, &c)| ((f64::from(lo) + width * (k + 1) as f64) / 1000.0, c))
+        .collect())
+}
+
+pub(super) fn stage_ab(cfg: &Config, state: &State, report: &mut Report) -> Result<Stage> {
+    let (Some(prev), Some(fitted)) = (&state.previous, &state.fitted) else {
+        return Ok(skipped(
+            "ab",
+            "no previous model to compare with",
+            "set [ab] previous = \"MODEL\"".into(),
+        ));
+    };
+    let rows = &fitted.split.test;
+    let n = rows.len() as u64;
+    let correct = |m: &model_io::HostModel| -> Result<u64> {
+        Ok(eval::confusion(m, &fitted.data, rows)?.correct())
+    };
+    let (c_prev, c_new) = (correct(prev)?, correct(&fitted.model)?);
+    let ab_err = |e: abtest::AbError| Error::Usage(format!("A/B analysis: {e}"));
+    let control = Variant::from_counts(c_prev, n).map_err(ab_err)?;
+    let treatment = Variant::from_counts(c_new, n).map_err(ab_err)?;
+    let alpha = cfg.ab.alpha.unwrap_or(0.05);
+    // "Is the new model worse?": one-sided, treatment smaller than control.
+    let worse = abtest::ztest(&control, &treatment, alpha, Alternative::Smaller).map_err(ab_err)?;
+    let two = abtest::ztest(&control, &treatment, alpha, Alternative::TwoSided).map_err(ab_err)?;
+    let bayes = bayes::analyze(
+        &control,
+        &treatment,
+        &bayes::BayesOptions {
+            seed: cfg.train.seed,
+            ..bayes::BayesOptions::default()
+        },
+    )
+    .map_err(|e| Error::Usage(format!("A/B analysis: {e}")))?;
+    report.charts.posteriors = Some(Posteriors {
+        control: (
+            "previous".into(),
+            BetaParams {
+                alpha: bayes.control.posterior.alpha,
+                beta: bayes.control.posterior.beta,
+            },
+        ),
+        treatment: (
+            "new".into(),
+            BetaParams {
+                alpha: bayes.treatment.posterior.alpha,
+                beta: bayes.treatment.posterior.beta,
+            },
+        ),
+    });
+    let checks = vec![Case::check(
+        "new model not significantly worse than the previous one",
+        !worse.significant,
+        format!(
+            "one-sided z = {:.3}, p = {:.4} at alpha {alpha}",
+            worse.z, worse.p_value
+        ),
+    )];
+    let summary = format!(
+        "previous {c_prev}/{n} vs new {c_new}/{n} correct: z = {:.3}, p = {:.4} (two-sided), P(new better) = {:.4}, decision: {:?}",
+        two.z, two.p_value, bayes.prob_treatment_better, bayes.decision
+    );
+    Ok(Stage {
+        properties: Vec::new(),
+        name: "ab".into(),
+        status: Some(verdict(&checks)),
+        duration_s: 0.0,
+        summary,
+        cases: checks,
+        notes: vec!["conversions are correct predictions on the held-out rows; both models see the same rows".into()],
+        details: serde_json::json!({
+            "control": { "model": "previous", "conversions": c_prev, "total": n },
+            "treatment": { "model": "new", "conversions": c_new, "total": n },
+            "ztest": { "z": two.z, "p_value": two.p_value, "significant": two.significant, "alpha": alpha,
+                       "absolute_lift": two.absolute_lift, "relative_lift": two.relative_lift },
+            "ztest_new_worse": { "z": worse.z, "p_value": worse.p_value, "significant": worse.significant },
+            "bayes": json(&bayes),
+        }),
+    })
+}
+

@@ -7,7 +7,6 @@
 pub mod bayes;
 pub mod cli;
 pub mod commands;
-pub mod csvstream;
 pub mod data;
 pub mod error;
 pub mod expect;

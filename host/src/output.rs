@@ -22,10 +22,24 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     print(&text)
 }
 
-/// Writes `bytes` to `path`, or to stdout when `path` is `-`.
+/// Writes `bytes` to `path`, or to stdout when `path` is `-`. The file is written atomically:
+/// to a temporary file in the same directory, then renamed over `path`, so a reader never sees
+/// half a file and a failed write leaves the old one.
 pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     if path.as_os_str() == "-" {
         return print(&String::from_utf8_lossy(bytes));
     }
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".mlprobe-");
+    // The permissions `fs::write` gives (0o666 less the umask), not a temporary file's 0o600.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(path, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
 }

@@ -17,14 +17,14 @@
 //! Paths in the configuration are relative to the configuration file.
 
 use crate::commands::Outcome;
-use crate::commands::{chaos, device, eval, expect, load, train};
+use crate::commands::{chaos, device, eval, load, train};
 use crate::error::{Error, Result};
 use crate::gate::{Baseline, Policy, Predicate};
 use crate::report::{Status, html};
 use crate::run_report::{
     BetaParams, Check, LatencyChart, Line, Posteriors, RunReport, Stage, StageStatus,
 };
-use crate::{bayes, csvstream::ScanOptions, model_io, output, qemu, suite::Suite};
+use crate::{bayes, data::ScanOptions, expect, model_io, output, qemu, suite::Suite};
 use mlprobe_core::abtest::{self, Alternative, Variant};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};

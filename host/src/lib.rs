@@ -8,7 +8,6 @@ pub mod ab;
 pub mod chaos;
 pub mod cli;
 pub mod commands;
-pub mod csvstream;
 pub mod data;
 pub mod device;
 pub mod error;

@@ -12,29 +12,21 @@
 //! mostly = 0.95          # optional, default 1.0
 //! ```
 //!
-//! Types and parameters are Great Expectations' own. An absent bound is open; in
-//! `quantile_ranges.value_ranges`, where TOML has no `null`, `-inf` and `inf` stand for
-//! Great Expectations' `None`. Every expectation may carry a `meta` table (free-form notes,
+//! Types and parameters are Great Expectations' own. Which keys each type takes, and how its
+//! values are checked, is [`mlprobe_core::expect`]'s ([`Type::spec`], [`Kind::parse`],
+//! [`Kind::write`]): this module only reads and writes TOML values for it, with no list of
+//! types of its own. The one type outside core is `expect_table_columns_to_match_ordered_list`
+//! (`column_list`, a list of names: core does not allocate). An absent bound is open; in
+//! `quantile_ranges.value_ranges`, where TOML has no `null`, `-inf` and `inf` stand for Great
+//! Expectations' `None`. Every expectation may carry a `meta` table (free-form notes,
 //! ignored), as in Great Expectations.
 //!
-//! | type | required | optional |
-//! |---|---|---|
-//! | `expect_column_to_exist` | `column` | |
-//! | `expect_column_values_to_not_be_null` | `column` | `mostly` |
-//! | `expect_column_values_to_be_between` | `column`, one bound at least | `min_value` `max_value` `strict_min` `strict_max` `mostly` |
-//! | `expect_column_values_to_be_in_set` | `column` `value_set` | `mostly` |
-//! | `expect_column_mean_to_be_between`, `…_stdev_…`, `…_min_…`, `…_max_…` | `column`, one bound at least | `min_value` `max_value` `strict_min` `strict_max` |
-//! | `expect_column_quantile_values_to_be_between` | `column` `quantile_ranges = { quantiles = […], value_ranges = [[lo, hi], …] }` | |
-//! | `expect_column_psi_to_be_less_than` | `column` `partition_object = { bins = […], weights = […] }` | `threshold` (default 0.25) |
-//! | `expect_table_row_count_to_be_between` | one bound at least | `min_value` `max_value` `strict_min` `strict_max` |
-//! | `expect_table_columns_to_match_ordered_list` | `column_list` | |
-//!
 //! Errors (exit code 2) name the file and line: an unknown type, a missing or unknown
-//! parameter, a parameter of the wrong type, `min_value > max_value`, `mostly` outside [0, 1],
-//! and the bounds of [`mlprobe_core::expect`] (256 set values, 16 quantiles, 32 bins).
+//! parameter, a parameter of the wrong type, and what core rejects (`min_value > max_value`,
+//! `mostly` outside [0, 1], 256 set values, 16 quantiles, 32 bins).
 
 use crate::error::{Error, Result};
-use mlprobe_core::expect::{self, ExpectError, Kind, Partition, QuantileRanges, Range, ValueSet};
+use mlprobe_core::expect::{Kind, ParamError, ParamWriter, Params, Spec, Type};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -69,7 +61,7 @@ pub enum Check {
     /// A value or aggregate expectation, evaluated by [`mlprobe_core::expect`] (boxed: a
     /// `Kind` holds its parameters inline, up to 2 KiB for a 256-value set).
     Core(Box<Kind>),
-    /// `expect_table_columns_to_match_ordered_list`.
+    /// `expect_table_columns_to_match_ordered_list`: the header, in order.
     ColumnList(Vec<String>),
 }
 
@@ -83,54 +75,20 @@ impl Expectation {
     }
 }
 
-const COLUMN_LIST: &str = "expect_table_columns_to_match_ordered_list";
-const RANGE_KEYS: &[&str] = &["min_value", "max_value", "strict_min", "strict_max"];
-
-/// Parameters of each type: (type, required, optional). `type` and `meta` are always allowed.
-const TYPES: &[(&str, &[&str], &[&str])] = &[
-    ("expect_column_to_exist", &["column"], &[]),
-    (
-        "expect_column_values_to_not_be_null",
-        &["column"],
-        &["mostly"],
-    ),
-    (
-        "expect_column_values_to_be_between",
-        &["column"],
-        &[
-            "min_value",
-            "max_value",
-            "strict_min",
-            "strict_max",
-            "mostly",
-        ],
-    ),
-    (
-        "expect_column_values_to_be_in_set",
-        &["column", "value_set"],
-        &["mostly"],
-    ),
-    ("expect_column_mean_to_be_between", &["column"], RANGE_KEYS),
-    ("expect_column_stdev_to_be_between", &["column"], RANGE_KEYS),
-    ("expect_column_min_to_be_between", &["column"], RANGE_KEYS),
-    ("expect_column_max_to_be_between", &["column"], RANGE_KEYS),
-    (
-        "expect_column_quantile_values_to_be_between",
-        &["column", "quantile_ranges"],
-        &[],
-    ),
-    (
-        "expect_column_psi_to_be_less_than",
-        &["column", "partition_object"],
-        &["threshold"],
-    ),
-    ("expect_table_row_count_to_be_between", &[], RANGE_KEYS),
-    (COLUMN_LIST, &["column_list"], &[]),
-];
+/// The type of [`Check::ColumnList`].
+pub const COLUMN_LIST: &str = "expect_table_columns_to_match_ordered_list";
+const COLUMN_LIST_SPEC: Spec = Spec {
+    column: false,
+    required: &["column_list"],
+    optional: &[],
+};
 
 /// The expectation types a suite may use.
 pub fn type_names() -> impl Iterator<Item = &'static str> {
-    TYPES.iter().map(|t| t.0)
+    Type::ALL
+        .iter()
+        .map(|t| t.name())
+        .chain(std::iter::once(COLUMN_LIST))
 }
 
 #[derive(serde::Deserialize)]
@@ -138,7 +96,7 @@ pub fn type_names() -> impl Iterator<Item = &'static str> {
 struct RawSuite {
     name: Option<Spanned<String>>,
     #[serde(default)]
-    expectations: Vec<Spanned<BTreeMap<Spanned<String>, Spanned<toml::Value>>>>,
+    expectations: Vec<Spanned<Table>>,
     #[allow(dead_code)] // free-form, as Great Expectations' suite `meta`
     meta: Option<toml::Value>,
 }
@@ -223,326 +181,274 @@ impl Suite {
             if let Some(c) = &e.column {
                 let _ = writeln!(out, "column = {}", toml_string(c));
             }
-            write_params(&mut out, &e.check);
+            let mut w = TomlWriter {
+                out: &mut out,
+                table: None,
+            };
+            match &e.check {
+                Check::Core(kind) => kind.write(&mut w),
+                Check::ColumnList(list) => {
+                    let items: Vec<String> = list.iter().map(|c| toml_string(c)).collect();
+                    w.put("column_list", format!("[{}]", items.join(", ")));
+                }
+            }
+            w.finish();
         }
         out
     }
 }
 
+/// The top-level keys of `keys` (`a` of `a.b`), in order, once each.
+fn top_keys<'k>(keys: impl IntoIterator<Item = &'k &'static str>) -> Vec<&'static str> {
+    let mut tops: Vec<&'static str> = Vec::new();
+    for k in keys {
+        let top = k.split('.').next().unwrap_or(k);
+        if !tops.contains(&top) {
+            tops.push(top);
+        }
+    }
+    tops
+}
+
 fn parse_expectation(cx: &Ctx<'_>, at: usize, table: &Table) -> Result<Expectation> {
     let get = |k: &str| table.iter().find(|(key, _)| key.get_ref() == k);
+    let expected = || type_names().collect::<Vec<_>>().join(", ");
     let Some((_, ty)) = get("type") else {
         return Err(cx.err(
             at,
             format!(
                 "the expectation has no `type`; expected one of: {}",
-                type_names().collect::<Vec<_>>().join(", ")
+                expected()
             ),
         ));
     };
     let type_at = ty.span().start;
-    let Some(ty) = ty.get_ref().as_str() else {
+    let Some(name) = ty.get_ref().as_str() else {
         return Err(cx.err(type_at, "`type` must be a string"));
     };
-    let Some(&(name, required, optional)) = TYPES.iter().find(|t| t.0 == ty) else {
-        return Err(cx.err(
-            type_at,
-            format!(
-                "unknown expectation type `{ty}`; expected one of: {}",
-                type_names().collect::<Vec<_>>().join(", ")
-            ),
-        ));
+    let (core_type, spec) = match Type::from_name(name) {
+        Some(t) => (Some(t), t.spec()),
+        None if name == COLUMN_LIST => (None, COLUMN_LIST_SPEC),
+        None => {
+            return Err(cx.err(
+                type_at,
+                format!(
+                    "unknown expectation type `{name}`; expected one of: {}",
+                    expected()
+                ),
+            ));
+        }
     };
+    let column: &[&'static str] = if spec.column { &["column"] } else { &[] };
+    let required = top_keys(column.iter().chain(spec.required));
+    let mut allowed = required.clone();
+    allowed.extend(
+        top_keys(spec.optional)
+            .into_iter()
+            .filter(|k| !required.contains(k)),
+    );
     for key in table.keys() {
         let k = key.get_ref().as_str();
-        if k != "type" && k != "meta" && !required.contains(&k) && !optional.contains(&k) {
-            let mut allowed: Vec<&str> = required.iter().chain(optional).copied().collect();
-            allowed.push("meta");
+        if k != "type" && k != "meta" && !allowed.contains(&k) {
             return Err(cx.err(
                 key.span().start,
                 format!(
-                    "`{name}` has no parameter `{k}`; its parameters are: {}",
+                    "`{name}` has no parameter `{k}`; its parameters are: {}, meta",
                     allowed.join(", ")
                 ),
             ));
         }
     }
-    for r in required {
+    for r in &required {
         if get(r).is_none() {
             return Err(cx.err(type_at, format!("`{name}` needs the parameter `{r}`")));
         }
     }
-    let p = Params { cx, table };
+    let mut p = TomlParams { cx, table, at };
     let column = match get("column") {
-        Some(_) => Some(p.string("column")?),
+        Some((_, v)) => Some(
+            v.get_ref()
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| p.wrong("column", v.get_ref(), v.span().start, "a string"))?,
+        ),
         None => None,
     };
-    let mostly = || -> Result<f64> {
-        match get("mostly") {
-            None => Ok(1.0),
-            Some((_, v)) => {
-                let m = p.number("mostly")?;
-                expect::check_mostly(m)
-                    .map_err(|e| cx.err(v.span().start, format!("mostly = {m}: {e}")))
-            }
-        }
-    };
-    let check = match name {
-        "expect_column_to_exist" => Kind::ColumnToExist,
-        "expect_column_values_to_not_be_null" => Kind::ValuesToNotBeNull { mostly: mostly()? },
-        "expect_column_values_to_be_between" => Kind::ValuesToBeBetween {
-            range: p.range(at)?,
-            mostly: mostly()?,
-        },
-        "expect_column_values_to_be_in_set" => {
-            let (values, v_at) = p.numbers("value_set")?;
-            let set = ValueSet::new(&values).map_err(|e| cx.err(v_at, e.to_string()))?;
-            Kind::ValuesToBeInSet {
-                set,
-                mostly: mostly()?,
-            }
-        }
-        "expect_column_mean_to_be_between" => Kind::MeanToBeBetween(p.range(at)?),
-        "expect_column_stdev_to_be_between" => Kind::StdevToBeBetween(p.range(at)?),
-        "expect_column_min_to_be_between" => Kind::MinToBeBetween(p.range(at)?),
-        "expect_column_max_to_be_between" => Kind::MaxToBeBetween(p.range(at)?),
-        "expect_column_quantile_values_to_be_between" => {
-            Kind::QuantileValuesToBeBetween(p.quantile_ranges()?)
-        }
-        "expect_column_psi_to_be_less_than" => {
-            let partition = p.partition()?;
-            let threshold = match get("threshold") {
-                None => 0.25,
-                Some((_, v)) => {
-                    let t = p.number("threshold")?;
-                    if !(t.is_finite() && t >= 0.0) {
-                        return Err(cx.err(v.span().start, ExpectError::Threshold.to_string()));
-                    }
-                    t
-                }
-            };
-            Kind::PsiToBeLessThan {
-                partition,
-                threshold,
-            }
-        }
-        "expect_table_row_count_to_be_between" => Kind::TableRowCountToBeBetween(p.range(at)?),
-        _ => {
-            let (list, list_at) = p.strings("column_list")?;
+    check_inline_tables(cx, table, &spec)?;
+    let check = match core_type {
+        Some(t) => Check::Core(Box::new(Kind::parse(t, &mut p)?)),
+        None => {
+            let (_, v) = get("column_list").ok_or_else(|| Error::Internal("column_list".into()))?;
+            let list = v
+                .get_ref()
+                .as_array()
+                .and_then(|a| {
+                    a.iter()
+                        .map(|x| x.as_str().map(str::to_string))
+                        .collect::<Option<Vec<_>>>()
+                })
+                .ok_or_else(|| {
+                    p.wrong(
+                        "column_list",
+                        v.get_ref(),
+                        v.span().start,
+                        "a list of strings",
+                    )
+                })?;
             if list.is_empty() {
-                return Err(cx.err(list_at, "column_list is empty"));
+                return Err(cx.err(v.span().start, "column_list is empty"));
             }
-            return Ok(Expectation {
-                check: Check::ColumnList(list),
-                column: None,
-                line: cx.line(at),
-            });
+            Check::ColumnList(list)
         }
     };
     Ok(Expectation {
-        check: Check::Core(Box::new(check)),
+        check,
         column,
         line: cx.line(at),
     })
 }
 
-struct Params<'a> {
-    cx: &'a Ctx<'a>,
-    table: &'a Table,
+/// Checks the inline tables of `spec` (keys `table.field`): a table, with the required fields
+/// and no others.
+fn check_inline_tables(cx: &Ctx<'_>, table: &Table, spec: &Spec) -> Result<()> {
+    let dotted = || {
+        spec.required
+            .iter()
+            .chain(spec.optional)
+            .filter(|k| k.contains('.'))
+    };
+    for top in top_keys(dotted()) {
+        let Some((_, v)) = table.iter().find(|(k, _)| k.get_ref() == top) else {
+            continue;
+        };
+        let fields: Vec<&str> = dotted()
+            .filter_map(|k| k.strip_prefix(top)?.strip_prefix('.'))
+            .collect();
+        let at = v.span().start;
+        let Some(t) = v.get_ref().as_table() else {
+            return Err(cx.err(
+                at,
+                format!(
+                    "`{top}` must be a table {{ {} }}, not {}",
+                    fields.join(", "),
+                    v.get_ref().type_str()
+                ),
+            ));
+        };
+        if let Some(k) = t.keys().find(|k| !fields.contains(&k.as_str())) {
+            return Err(cx.err(
+                at,
+                format!(
+                    "`{top}` has no field `{k}`; its fields are: {}",
+                    fields.join(", ")
+                ),
+            ));
+        }
+        let required = spec
+            .required
+            .iter()
+            .filter_map(|k| k.strip_prefix(top)?.strip_prefix('.'));
+        for f in required {
+            if !t.contains_key(f) {
+                return Err(cx.err(at, format!("`{top}` needs the field `{f}`")));
+            }
+        }
+    }
+    Ok(())
 }
 
-impl Params<'_> {
-    fn value(&self, key: &str) -> Option<&Spanned<toml::Value>> {
-        self.table
-            .iter()
-            .find(|(k, _)| k.get_ref() == key)
-            .map(|(_, v)| v)
-    }
+/// An expectation's TOML table as core's [`Params`]: values by key (`table.field` inside an
+/// inline table), errors at the value's place in the file.
+struct TomlParams<'a> {
+    cx: &'a Ctx<'a>,
+    table: &'a Table,
+    /// Offset of the `[[expectations]]` table.
+    at: usize,
+}
 
-    fn wrong(&self, key: &str, v: &Spanned<toml::Value>, want: &str) -> Error {
-        self.cx.err(
-            v.span().start,
-            format!("`{key}` must be {want}, not {}", v.get_ref().type_str()),
-        )
-    }
-
-    fn string(&self, key: &str) -> Result<String> {
-        let v = self
-            .value(key)
-            .ok_or_else(|| Error::Internal(format!("no {key}")))?;
-        v.get_ref()
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| self.wrong(key, v, "a string"))
-    }
-
-    fn number(&self, key: &str) -> Result<f64> {
-        let v = self
-            .value(key)
-            .ok_or_else(|| Error::Internal(format!("no {key}")))?;
-        as_number(v.get_ref()).ok_or_else(|| self.wrong(key, v, "a number"))
-    }
-
-    fn optional_number(&self, key: &str) -> Result<Option<f64>> {
-        self.value(key).map(|_| self.number(key)).transpose()
-    }
-
-    fn optional_bool(&self, key: &str) -> Result<bool> {
-        match self.value(key) {
-            None => Ok(false),
-            Some(v) => v
-                .get_ref()
-                .as_bool()
-                .ok_or_else(|| self.wrong(key, v, "true or false")),
+impl TomlParams<'_> {
+    /// The value at `key` and the offset to point at (an inline table's, for its fields).
+    fn lookup(&self, key: &str) -> Option<(&toml::Value, usize)> {
+        let (top, field) = match key.split_once('.') {
+            Some((t, f)) => (t, Some(f)),
+            None => (key, None),
+        };
+        let (_, v) = self.table.iter().find(|(k, _)| k.get_ref() == top)?;
+        let at = v.span().start;
+        match field {
+            None => Some((v.get_ref(), at)),
+            Some(f) => v.get_ref().as_table()?.get(f).map(|x| (x, at)),
         }
     }
 
-    fn numbers(&self, key: &str) -> Result<(Vec<f64>, usize)> {
-        let v = self
-            .value(key)
-            .ok_or_else(|| Error::Internal(format!("no {key}")))?;
-        let list = v
-            .get_ref()
-            .as_array()
-            .ok_or_else(|| self.wrong(key, v, "a list of numbers"))?;
-        let values = list
-            .iter()
-            .map(as_number)
-            .collect::<Option<Vec<f64>>>()
-            .ok_or_else(|| self.wrong(key, v, "a list of numbers"))?;
-        Ok((values, v.span().start))
+    fn wrong(&self, key: &str, v: &toml::Value, at: usize, want: &str) -> Error {
+        self.cx
+            .err(at, format!("`{key}` must be {want}, not {}", v.type_str()))
     }
 
-    fn strings(&self, key: &str) -> Result<(Vec<String>, usize)> {
-        let v = self
-            .value(key)
-            .ok_or_else(|| Error::Internal(format!("no {key}")))?;
-        let list = v
-            .get_ref()
+    /// The list at `key`, each item through `item`, into `out`; the list's length.
+    fn list<T>(
+        &self,
+        key: &'static str,
+        out: &mut [T],
+        want: &str,
+        item: impl Fn(&toml::Value) -> Option<T>,
+    ) -> Result<usize> {
+        let Some((v, at)) = self.lookup(key) else {
+            return Ok(0);
+        };
+        let items = v
             .as_array()
-            .and_then(|a| {
-                a.iter()
-                    .map(|x| x.as_str().map(str::to_string))
-                    .collect::<Option<Vec<_>>>()
-            })
-            .ok_or_else(|| self.wrong(key, v, "a list of strings"))?;
-        Ok((list, v.span().start))
+            .and_then(|a| a.iter().map(&item).collect::<Option<Vec<T>>>())
+            .ok_or_else(|| self.wrong(key, v, at, want))?;
+        let n = items.len();
+        for (o, x) in out.iter_mut().zip(items) {
+            *o = x;
+        }
+        Ok(n)
+    }
+}
+
+impl Params for TomlParams<'_> {
+    type Error = Error;
+
+    fn number(&mut self, key: &'static str) -> Result<Option<f64>> {
+        match self.lookup(key) {
+            None => Ok(None),
+            Some((v, at)) => as_number(v)
+                .map(Some)
+                .ok_or_else(|| self.wrong(key, v, at, "a number")),
+        }
     }
 
-    fn range(&self, at: usize) -> Result<Range> {
-        let min = self.optional_number("min_value")?;
-        let max = self.optional_number("max_value")?;
-        let strict_min = self.optional_bool("strict_min")?;
-        let strict_max = self.optional_bool("strict_max")?;
-        Range::with_strictness(min, max, strict_min, strict_max).map_err(|e| {
-            let offset = match e {
-                ExpectError::Unbounded => at,
-                _ => self
-                    .value("min_value")
-                    .or(self.value("max_value"))
-                    .map_or(at, |v| v.span().start),
-            };
-            let detail = match (e, min, max) {
-                (ExpectError::MinAboveMax, Some(lo), Some(hi)) => {
-                    format!("min_value {lo} is greater than max_value {hi}")
-                }
-                _ => e.to_string(),
-            };
-            self.cx.err(offset, detail)
+    fn flag(&mut self, key: &'static str) -> Result<Option<bool>> {
+        match self.lookup(key) {
+            None => Ok(None),
+            Some((v, at)) => v
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| self.wrong(key, v, at, "true or false")),
+        }
+    }
+
+    fn numbers(&mut self, key: &'static str, out: &mut [f64]) -> Result<usize> {
+        self.list(key, out, "a list of numbers", as_number)
+    }
+
+    fn pairs(&mut self, key: &'static str, out: &mut [[f64; 2]]) -> Result<usize> {
+        let want = "a list of [min, max] pairs (-inf / inf for no bound)";
+        self.list(key, out, want, |r| match r.as_array()?.as_slice() {
+            [lo, hi] => Some([as_number(lo)?, as_number(hi)?]),
+            _ => None,
         })
     }
 
-    fn inline_table<'t>(
-        &self,
-        key: &str,
-        v: &'t Spanned<toml::Value>,
-        keys: &[&str],
-    ) -> Result<&'t toml::Table> {
-        let t = v
-            .get_ref()
-            .as_table()
-            .ok_or_else(|| self.wrong(key, v, &format!("a table {{ {} }}", keys.join(", "))))?;
-        for k in t.keys() {
-            if !keys.contains(&k.as_str()) {
-                return Err(self.cx.err(
-                    v.span().start,
-                    format!(
-                        "`{key}` has no field `{k}`; its fields are: {}",
-                        keys.join(", ")
-                    ),
-                ));
-            }
-        }
-        for k in keys {
-            if !t.contains_key(*k) {
-                return Err(self
-                    .cx
-                    .err(v.span().start, format!("`{key}` needs the field `{k}`")));
-            }
-        }
-        Ok(t)
-    }
-
-    fn quantile_ranges(&self) -> Result<QuantileRanges> {
-        let key = "quantile_ranges";
-        let v = self
-            .value(key)
-            .ok_or_else(|| Error::Internal(format!("no {key}")))?;
-        let t = self.inline_table(key, v, &["quantiles", "value_ranges"])?;
-        let at = v.span().start;
-        let bad = |m: &str| self.cx.err(at, format!("`{key}`: {m}"));
-        let quantiles = t["quantiles"]
-            .as_array()
-            .and_then(|a| a.iter().map(as_number).collect::<Option<Vec<_>>>())
-            .ok_or_else(|| bad("quantiles must be a list of numbers"))?;
-        let ranges = t["value_ranges"]
-            .as_array()
-            .and_then(|a| {
-                a.iter()
-                    .map(|r| {
-                        let r = r.as_array()?;
-                        let (lo, hi) = match r.as_slice() {
-                            [lo, hi] => (as_number(lo)?, as_number(hi)?),
-                            _ => return None,
-                        };
-                        Some((lo, hi))
-                    })
-                    .collect::<Option<Vec<_>>>()
-            })
-            .ok_or_else(|| {
-                bad("value_ranges must be a list of [min, max] pairs (-inf / inf for no bound)")
-            })?;
-        let ranges = ranges
-            .iter()
-            .map(|&(lo, hi)| {
-                let bound = |x: f64| (!x.is_infinite()).then_some(x);
-                match (bound(lo), bound(hi)) {
-                    (None, None) if !lo.is_nan() && !hi.is_nan() => Ok(Range::any()),
-                    (lo, hi) => Range::new(lo, hi),
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| bad(&e.to_string()))?;
-        QuantileRanges::new(&quantiles, &ranges).map_err(|e| bad(&e.to_string()))
-    }
-
-    fn partition(&self) -> Result<Partition> {
-        let key = "partition_object";
-        let v = self
-            .value(key)
-            .ok_or_else(|| Error::Internal(format!("no {key}")))?;
-        let t = self.inline_table(key, v, &["bins", "weights"])?;
-        let at = v.span().start;
-        let list = |k: &str| {
-            t[k].as_array()
-                .and_then(|a| a.iter().map(as_number).collect::<Option<Vec<_>>>())
-                .ok_or_else(|| {
-                    self.cx
-                        .err(at, format!("`{key}`: {k} must be a list of numbers"))
-                })
-        };
-        let (bins, weights) = (list("bins")?, list("weights")?);
-        Partition::new(&bins, &weights).map_err(|e| self.cx.err(at, format!("`{key}`: {e}")))
+    fn reject(&mut self, error: ParamError) -> Error {
+        let at = error
+            .key()
+            .and_then(|k| self.lookup(k))
+            .map_or(self.at, |(_, at)| at);
+        self.cx.err(at, error.to_string())
     }
 }
 
@@ -554,8 +460,57 @@ fn as_number(v: &toml::Value) -> Option<f64> {
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Writing
+/// Core's [`ParamWriter`] as TOML lines; the fields of an inline table (`table.field` keys,
+/// written together) on one line.
+struct TomlWriter<'a> {
+    out: &'a mut String,
+    /// The inline table being written: its key and its `field = value` items.
+    table: Option<(&'static str, Vec<String>)>,
+}
+
+impl TomlWriter<'_> {
+    fn put(&mut self, key: &'static str, value: String) {
+        match key.split_once('.') {
+            None => {
+                self.finish();
+                let _ = writeln!(self.out, "{key} = {value}");
+            }
+            Some((top, field)) => {
+                if self.table.as_ref().is_some_and(|(t, _)| *t != top) {
+                    self.finish();
+                }
+                let (_, items) = self.table.get_or_insert_with(|| (top, Vec::new()));
+                items.push(format!("{field} = {value}"));
+            }
+        }
+    }
+
+    /// Ends the inline table being written, if any.
+    fn finish(&mut self) {
+        if let Some((top, items)) = self.table.take() {
+            let _ = writeln!(self.out, "{top} = {{ {} }}", items.join(", "));
+        }
+    }
+}
+
+impl ParamWriter for TomlWriter<'_> {
+    fn number(&mut self, key: &'static str, x: f64) {
+        self.put(key, toml_float(x));
+    }
+
+    fn flag(&mut self, key: &'static str, on: bool) {
+        self.put(key, on.to_string());
+    }
+
+    fn numbers(&mut self, key: &'static str, xs: &[f64]) {
+        self.put(key, floats(xs));
+    }
+
+    fn pairs(&mut self, key: &'static str, pairs: &[[f64; 2]]) {
+        let items: Vec<String> = pairs.iter().map(|p| floats(p)).collect();
+        self.put(key, format!("[{}]", items.join(", ")));
+    }
+}
 
 /// A TOML basic string.
 pub fn toml_string(s: &str) -> String {
@@ -581,84 +536,6 @@ pub fn toml_float(x: f64) -> String {
 fn floats(xs: &[f64]) -> String {
     let items: Vec<String> = xs.iter().map(|&x| toml_float(x)).collect();
     format!("[{}]", items.join(", "))
-}
-
-fn write_range(out: &mut String, r: &Range) {
-    if let Some(v) = r.min {
-        let _ = writeln!(out, "min_value = {}", toml_float(v));
-    }
-    if let Some(v) = r.max {
-        let _ = writeln!(out, "max_value = {}", toml_float(v));
-    }
-    if r.strict_min {
-        out.push_str("strict_min = true\n");
-    }
-    if r.strict_max {
-        out.push_str("strict_max = true\n");
-    }
-}
-
-fn write_mostly(out: &mut String, mostly: f64) {
-    if mostly != 1.0 {
-        let _ = writeln!(out, "mostly = {}", toml_float(mostly));
-    }
-}
-
-fn write_params(out: &mut String, check: &Check) {
-    let kind = match check {
-        Check::ColumnList(list) => {
-            let items: Vec<String> = list.iter().map(|c| toml_string(c)).collect();
-            let _ = writeln!(out, "column_list = [{}]", items.join(", "));
-            return;
-        }
-        Check::Core(k) => &**k,
-    };
-    match kind {
-        Kind::ValuesToNotBeNull { mostly } => write_mostly(out, *mostly),
-        Kind::ValuesToBeBetween { range, mostly } => {
-            write_range(out, range);
-            write_mostly(out, *mostly);
-        }
-        Kind::ValuesToBeInSet { set, mostly } => {
-            let _ = writeln!(out, "value_set = {}", floats(set.as_slice()));
-            write_mostly(out, *mostly);
-        }
-        Kind::MeanToBeBetween(r)
-        | Kind::StdevToBeBetween(r)
-        | Kind::MinToBeBetween(r)
-        | Kind::MaxToBeBetween(r)
-        | Kind::TableRowCountToBeBetween(r) => write_range(out, r),
-        Kind::QuantileValuesToBeBetween(qr) => {
-            let ranges: Vec<String> = qr
-                .ranges()
-                .iter()
-                .map(|r| {
-                    let lo = r.min.unwrap_or(f64::NEG_INFINITY);
-                    let hi = r.max.unwrap_or(f64::INFINITY);
-                    format!("[{}, {}]", toml_float(lo), toml_float(hi))
-                })
-                .collect();
-            let _ = writeln!(
-                out,
-                "quantile_ranges = {{ quantiles = {}, value_ranges = [{}] }}",
-                floats(qr.quantiles()),
-                ranges.join(", ")
-            );
-        }
-        Kind::PsiToBeLessThan {
-            partition,
-            threshold,
-        } => {
-            let _ = writeln!(
-                out,
-                "partition_object = {{ bins = {}, weights = {} }}",
-                floats(partition.edges()),
-                floats(partition.weights())
-            );
-            let _ = writeln!(out, "threshold = {}", toml_float(*threshold));
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]

@@ -30,7 +30,6 @@ pub struct Args {
     pub json: bool,
 }
 
-
 /// Runs `mlprobe run`: stage lines on stderr as each stage ends, then the report's place (or
 /// the report itself with `--json`).
 pub fn run(args: Args) -> Result<Outcome> {

@@ -212,4 +212,3 @@ impl Config {
         Ok(c)
     }
 }
-

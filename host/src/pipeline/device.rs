@@ -3,9 +3,7 @@
 //! with typed options.
 
 use super::{Config, RunOptions, State, json, skipped, verdict};
-use crate::chaos::{
-    BitflipOptions, ChaosOptions, Experiment, InputOptions, LinkOptions, Sweep,
-};
+use crate::chaos::{BitflipOptions, ChaosOptions, Experiment, InputOptions, LinkOptions, Sweep};
 use crate::device::{self, Endpoint, SessionOptions, TargetSpec, ValidateOptions};
 use crate::error::{Error, Result};
 use crate::load::LoadOptions;
@@ -305,7 +303,6 @@ fn device_available(cfg: &Config, opts: &RunOptions) -> std::result::Result<(), 
     }
     Ok(())
 }
-
 
 fn accounted(r: &crate::load::LoadReport) -> bool {
     r.successful + r.failed + r.dropped == r.total

@@ -29,7 +29,9 @@ mod config;
 mod device;
 mod stages;
 
-pub use config::{AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, TrainConfig};
+pub use config::{
+    AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, TrainConfig,
+};
 
 use crate::error::{Error, Result};
 use crate::model_io;

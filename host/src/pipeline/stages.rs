@@ -57,7 +57,12 @@ pub(super) fn stage_expect(cfg: &Config) -> Result<Stage> {
     })
 }
 
-pub(super) fn stage_train(cfg: &Config, out: &Path, state: &mut State, report: &mut Report) -> Result<Stage> {
+pub(super) fn stage_train(
+    cfg: &Config,
+    out: &Path,
+    state: &mut State,
+    report: &mut Report,
+) -> Result<Stage> {
     let t = &cfg.train;
     let args = train::TrainOptions {
         data: cfg.data.clone(),
@@ -326,4 +331,3 @@ pub(super) fn stage_ab(cfg: &Config, state: &State, report: &mut Report) -> Resu
         }),
     })
 }
-

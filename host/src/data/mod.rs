@@ -1,0 +1,330 @@
+//! Tables of numbers in CSV files: reading them (one path, [`scan`]), holding one in memory
+//! ([`Dataset`], for training and evaluation) and writing them ([`write_csv`]).
+//!
+//! The format: a header row of column names, then rows of numbers separated by commas. Fields
+//! may be double-quoted as RFC 4180 says (`"a,b"`, `""` for a quote, CRLF line endings), within
+//! one line. An empty cell, `NaN`, `nan`, `NA` or `N/A` is a missing value (the model's
+//! normalizer fills it), not an error. A label column, chosen by name, holds class numbers
+//! `0 ≤ label < 64`.
+//!
+//! Every malformed input is an [`Error::Parse`] naming the file, the 1-based line and the
+//! 1-based column: an empty file, a header without rows, a ragged row, a cell that is not a
+//! number, a missing label column, a label that is not a class number, an unterminated quote.
+//!
+//! Every CSV file mlprobe writes goes through [`write_csv`] (the `csv` crate, atomically);
+//! [`read_records`] reads small files of text cells (A/B events).
+
+pub mod cell;
+pub mod scan;
+
+pub use cell::{Number, parse_number};
+pub use scan::{Rejected, ScanOptions, Scanner, Sink};
+
+use crate::error::{Error, Result};
+use mlprobe_core::mlp::MAX_CLASSES;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A dataset held in memory, row-major.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Where it came from.
+    pub path: PathBuf,
+    /// Names of the feature columns, in file order (the label column left out).
+    pub feature_names: Vec<String>,
+    /// `rows × feature_names.len()` values, row-major; missing values are `NaN`.
+    pub features: Vec<f32>,
+    /// Class labels, one per row, when the label column was present.
+    pub labels: Option<Vec<u8>>,
+    /// The label column's name, when present.
+    pub label_name: Option<String>,
+    /// The 1-based line of each row in the file (for messages).
+    pub lines: Vec<u64>,
+}
+
+/// What to do with the label column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Labels<'a> {
+    /// The column must exist (training, evaluation).
+    Required(&'a str),
+    /// Use it if it exists; otherwise every column is a feature (prediction).
+    Optional(&'a str),
+}
+
+impl Dataset {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Number of feature columns.
+    pub fn width(&self) -> usize {
+        self.feature_names.len()
+    }
+
+    /// Row `i`'s features.
+    pub fn row(&self, i: usize) -> &[f32] {
+        let w = self.width();
+        &self.features[i * w..(i + 1) * w]
+    }
+
+    /// Number of classes the labels imply (largest label + 1), 0 without labels.
+    pub fn classes(&self) -> usize {
+        self.labels
+            .as_ref()
+            .and_then(|l| l.iter().max())
+            .map_or(0, |&m| usize::from(m) + 1)
+    }
+
+    /// The column names as a file holds them: the features, then the label (if any).
+    pub fn header(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.feature_names.iter().map(String::as_str).collect();
+        if self.labels.is_some()
+            && let Some(l) = &self.label_name
+        {
+            names.push(l);
+        }
+        names
+    }
+
+    /// Writes rows `rows` (features, then the label if any) to `path` as CSV ([`write_csv`],
+    /// numbers as [`cell`] writes them). Reading the file back gives the same values.
+    pub fn write_csv(&self, path: &Path, rows: impl IntoIterator<Item = usize>) -> Result<()> {
+        let labels = self.labels.as_deref();
+        let records = rows.into_iter().map(|i| {
+            let mut r: Vec<String> = self.row(i).iter().map(|&v| cell(v)).collect();
+            if let Some(l) = labels {
+                r.push(l[i].to_string());
+            }
+            r
+        });
+        write_csv(path, &self.header(), records)
+    }
+}
+
+/// A value as a cell of a CSV file mlprobe writes: the shortest decimal that reads back to the
+/// same `f32`; empty for a missing value.
+pub fn cell(v: f32) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        v.to_string()
+    }
+}
+
+/// The `f64` that [`scan`] reads from `v` written by [`cell`]: what `mlprobe expect` sees of
+/// a row written by mlprobe (not `v as f64`: `0.1f32` is written `0.1`, read `0.1f64`).
+pub fn as_written(v: f32) -> f64 {
+    parse_number(cell(v).as_bytes()).unwrap_or(f64::NAN)
+}
+
+/// Writes a CSV file: `header`, then `rows`, through the `csv` crate (RFC 4180 quoting where a
+/// field needs it), atomically (a temporary file in the same directory, renamed).
+pub fn write_csv<H, R, C>(path: &Path, header: &[H], rows: R) -> Result<()>
+where
+    H: AsRef<str>,
+    R: IntoIterator,
+    R::Item: IntoIterator<Item = C>,
+    C: AsRef<[u8]>,
+{
+    let internal =
+        |e: csv::Error| Error::Internal(format!("writing CSV for {}: {e}", path.display()));
+    let mut w = csv::WriterBuilder::new()
+        .flexible(false)
+        .from_writer(Vec::new());
+    w.write_record(header.iter().map(AsRef::as_ref))
+        .map_err(internal)?;
+    for row in rows {
+        w.write_record(row).map_err(internal)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::Internal(format!("writing CSV for {}: {e}", path.display())))?;
+    crate::output::write_file(path, &bytes)
+}
+
+/// Reads a CSV file of text cells (RFC 4180 through the `csv` crate, no header handling, rows
+/// of any width, blank lines skipped): each record with its 1-based line. For small files of
+/// words such as `variant,converted` events; numeric tables go through [`load`] or [`scan`].
+pub fn read_records(path: &Path) -> Result<Vec<(u64, csv::StringRecord)>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(std::io::BufReader::new(file));
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            Error::Parse {
+                path: path.to_path_buf(),
+                line,
+                column: 0,
+                message: e.to_string(),
+            }
+        })?;
+        let line = record.position().map_or(0, csv::Position::line);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        out.push((line, record));
+    }
+    Ok(out)
+}
+
+/// Reads `path` into memory; see the [module docs](self) for the format.
+pub fn load(path: &Path, labels: Labels<'_>) -> Result<Dataset> {
+    from_scanner(Scanner::open(path)?, labels, ScanOptions::default())
+}
+
+/// Parses CSV text; `path` is only used in messages.
+pub fn parse(path: &Path, text: &str, labels: Labels<'_>) -> Result<Dataset> {
+    from_scanner(
+        Scanner::from_reader(path, text.as_bytes())?,
+        labels,
+        ScanOptions::default(),
+    )
+}
+
+fn from_scanner<R: Read + Send>(
+    scanner: Scanner<R>,
+    labels: Labels<'_>,
+    options: ScanOptions,
+) -> Result<Dataset> {
+    let path = scanner.path().to_path_buf();
+    let header_line = scanner.header_line;
+    let names = scanner.names.clone();
+    let err = |line: u64, column: usize, message: String| Error::Parse {
+        path: path.clone(),
+        line,
+        column,
+        message,
+    };
+    let (label_name, required) = match labels {
+        Labels::Required(l) => (l, true),
+        Labels::Optional(l) => (l, false),
+    };
+    let label = names.iter().position(|n| n == label_name);
+    if label.is_none() && required {
+        return Err(err(
+            header_line,
+            0,
+            format!(
+                "no label column `{label_name}`; the columns are: {} (choose the label with --label)",
+                names.join(", ")
+            ),
+        ));
+    }
+    let feature_names: Vec<String> = names
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| Some(i) != label)
+        .map(|(_, n)| n.clone())
+        .collect();
+    if feature_names.is_empty() {
+        return Err(err(
+            header_line,
+            0,
+            "no feature columns besides the label".into(),
+        ));
+    }
+    let (rows, n) = scanner.scan(options, || Rows {
+        label: label.map(|i| (i, label_name)),
+        features: Vec::new(),
+        labels: Vec::new(),
+        lines: Vec::new(),
+        splitter: None,
+    })?;
+    if n == 0 {
+        return Err(err(
+            header_line + 1,
+            1,
+            "no data rows after the header".into(),
+        ));
+    }
+    Ok(Dataset {
+        path,
+        feature_names,
+        features: rows.features,
+        labels: label.map(|_| rows.labels),
+        label_name: label.map(|i| names[i].clone()),
+        lines: rows.lines,
+    })
+}
+
+/// The [`Sink`] of [`load`]: features as `f32`, the label read from its text.
+struct Rows<'a> {
+    /// The label column's index and name.
+    label: Option<(usize, &'a str)>,
+    features: Vec<f32>,
+    labels: Vec<u8>,
+    /// Lines within the chunk, then (merged) within the file.
+    lines: Vec<u64>,
+    splitter: Option<scan::Splitter>,
+}
+
+impl Sink for Rows<'_> {
+    type Value = f32;
+
+    fn row(&mut self, values: &[f32], raw: &[u8], line: u64) -> std::result::Result<(), Rejected> {
+        match self.label {
+            None => self.features.extend_from_slice(values),
+            Some((l, name)) => {
+                self.features.extend_from_slice(&values[..l]);
+                self.features.extend_from_slice(&values[l + 1..]);
+                let text = nth_field(raw, l, &mut self.splitter);
+                let label = parse_label(&String::from_utf8_lossy(text)).map_err(|m| Rejected {
+                    column: l + 1,
+                    message: format!("label column `{name}`: {m}"),
+                })?;
+                self.labels.push(label);
+            }
+        }
+        self.lines.push(line);
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self, lines_before: u64) {
+        self.features.extend_from_slice(&later.features);
+        self.labels.extend_from_slice(&later.labels);
+        self.lines
+            .extend(later.lines.iter().map(|l| l + lines_before));
+    }
+
+    fn reads_text(&self, column: usize) -> bool {
+        self.label.is_some_and(|(l, _)| l == column)
+    }
+}
+
+/// Field `i` of a line the scanner has split before (so it has that field).
+fn nth_field<'a>(raw: &'a [u8], i: usize, splitter: &'a mut Option<scan::Splitter>) -> &'a [u8] {
+    if !raw.contains(&b'"') {
+        return raw.split(|&b| b == b',').nth(i).unwrap_or_default();
+    }
+    let s = splitter.get_or_insert_with(scan::Splitter::new);
+    match s.split(raw) {
+        Ok(()) => s.fields().nth(i).unwrap_or_default(),
+        Err(_) => &[],
+    }
+}
+
+fn parse_label(cell: &str) -> std::result::Result<u8, String> {
+    let t = cell.trim();
+    if t.is_empty() {
+        return Err("the label is missing".into());
+    }
+    let v: f64 = t
+        .parse()
+        .map_err(|_| format!("`{t}` is not a class number"))?;
+    if v.fract() != 0.0 || v < 0.0 || v >= MAX_CLASSES as f64 {
+        return Err(format!(
+            "`{t}` is not a class number (an integer from 0 to {})",
+            MAX_CLASSES - 1
+        ));
+    }
+    Ok(v as u8)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,767 @@
+//! Reading a numeric CSV file in chunks, in constant memory, on several threads: mlprobe's one
+//! path for numeric tables (the [`Dataset`](super::Dataset) of training and evaluation,
+//! `mlprobe expect` and `profile`).
+//!
+//! The format is [`data`](super)'s: a header row, comma-separated numbers, RFC 4180 double
+//! quotes, empty/`NaN`/`NA`/`N/A` cells as missing values. The file is never held whole: a
+//! reader thread fills a fixed pool of buffers with chunks that end at a newline, worker threads
+//! parse them into a [`Sink`] each, and the calling thread merges the sinks **in file order**
+//! (so order-dependent state, like the first unexpected values, is that of one pass over the
+//! file). Memory is the buffer pool (`2 × threads + 1` chunks of [`ScanOptions::chunk_bytes`])
+//! plus the sinks of the chunks in flight, whatever the file's size. A line longer than a chunk
+//! grows that buffer.
+//!
+//! A plain line (numbers and commas) is parsed in one pass over its bytes, splitting and
+//! reading numbers together ([`cell`](super::cell)'s fast path), with no copy: this loop is
+//! what `cargo bench -p mlprobe --bench expect` measures, and where a general CSV parser would
+//! cost a copy of every field. Any other line (quotes, spaces, exponents, missing-value
+//! markers, a ragged or bad row) is split by `csv-core` (RFC 4180: quoted fields with commas,
+//! doubled quotes, CRLF) and its cells parsed one by one. Records are lines: a quoted field
+//! that runs past the end of its line is an error at that line, as chunks end at newlines.
+//!
+//! Errors name the file, the 1-based line and the 1-based column.
+
+use super::cell::{Decimal, Number, parse_number};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+
+/// What a worker fills from the rows of a chunk; merged in file order.
+pub trait Sink: Send + Sized {
+    /// What cells parse to: `f64` for statistics, `f32` for a model's features.
+    type Value: Number;
+    /// One data row: its values in column order (missing values `NaN`), the bytes of its line
+    /// (without the line ending) and the line's number within its chunk (1-based; the file's
+    /// line is `lines_before` of [`Sink::merge`] plus this).
+    fn row(
+        &mut self,
+        values: &[Self::Value],
+        raw: &[u8],
+        line: u64,
+    ) -> std::result::Result<(), Rejected>;
+    /// Appends the state of the chunk that follows in the file; `lines_before` is the file's
+    /// line number just before that chunk.
+    fn merge(&mut self, later: Self, lines_before: u64);
+    /// Whether the sink reads column `column` from the raw line itself: a cell there that is
+    /// not a number is then `NaN`, not an error (a label column).
+    fn reads_text(&self, _column: usize) -> bool {
+        false
+    }
+}
+
+/// A row a [`Sink`] refuses: the 1-based column at fault and why.
+#[derive(Debug)]
+pub struct Rejected {
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+/// How to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScanOptions {
+    /// Parsing threads (at least 1).
+    pub threads: usize,
+    /// Bytes per chunk.
+    pub chunk_bytes: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            chunk_bytes: 1 << 21,
+        }
+    }
+}
+
+impl ScanOptions {
+    /// The defaults with `threads` parsing threads (`None`: every core); 0 is a usage error
+    /// naming `--threads`.
+    pub fn with_threads(threads: Option<usize>) -> Result<Self> {
+        match threads {
+            None => Ok(Self::default()),
+            Some(0) => Err(Error::Usage("--threads: must be at least 1".into())),
+            Some(threads) => Ok(Self {
+                threads,
+                ..Self::default()
+            }),
+        }
+    }
+}
+
+/// The header row of a file, read before the rows are scanned.
+#[derive(Debug)]
+pub struct Scanner<R = std::fs::File> {
+    path: PathBuf,
+    source: R,
+    /// Column names, in file order.
+    pub names: Vec<String>,
+    /// 1-based line of the header.
+    pub header_line: u64,
+    /// Bytes read past the header line.
+    rest: Vec<u8>,
+    /// The source's size, when known (a small file gets one small chunk).
+    size: Option<u64>,
+}
+
+impl Scanner<std::fs::File> {
+    /// Opens `path` and reads its header row.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let size = file.metadata().ok().map(|m| m.len());
+        let mut scanner = Self::from_reader(path, file)?;
+        scanner.size = size;
+        Ok(scanner)
+    }
+}
+
+impl<R: Read + Send> Scanner<R> {
+    /// The file, as messages name it.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the header row of CSV text from `source`; `path` names it in messages.
+    pub fn from_reader(path: &Path, mut source: R) -> Result<Self> {
+        let err = |line: u64, column: usize, message: String| Error::Parse {
+            path: path.into(),
+            line,
+            column,
+            message,
+        };
+        let mut buf = Vec::new();
+        let mut block = vec![0u8; 1 << 16];
+        let mut line_no = 1u64;
+        // Skips blank lines before the header.
+        loop {
+            let nl = buf.iter().position(|&b| b == b'\n');
+            let end = match nl {
+                Some(i) => i,
+                None => {
+                    let n = source.read(&mut block).map_err(|e| Error::io(path, e))?;
+                    if n > 0 {
+                        buf.extend_from_slice(&block[..n]);
+                        continue;
+                    }
+                    buf.len()
+                }
+            };
+            let line = &buf[..end];
+            let line = line
+                .strip_prefix(b"\xef\xbb\xbf".as_slice())
+                .unwrap_or(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                if nl.is_none() {
+                    return Err(err(
+                        1,
+                        1,
+                        "the file is empty: expected a header row of column names, then rows \
+                         of numbers"
+                            .into(),
+                    ));
+                }
+                buf.drain(..=end);
+                line_no += 1;
+                continue;
+            }
+            let names = parse_header(line).map_err(|(column, m)| err(line_no, column, m))?;
+            let rest = match nl {
+                Some(i) => buf.split_off(i + 1),
+                None => Vec::new(),
+            };
+            return Ok(Self {
+                path: path.to_path_buf(),
+                source,
+                names,
+                header_line: line_no,
+                rest,
+                size: None,
+            });
+        }
+    }
+
+    /// Scans every row: `make` builds an empty sink (one per chunk, and the one the others are
+    /// merged into), the sinks are merged in file order. Returns the merged sink and the number
+    /// of data rows (possibly 0: an empty batch is for the caller to judge, e.g. by
+    /// `expect_table_row_count_to_be_between`).
+    pub fn scan<S, F>(self, options: ScanOptions, make: F) -> Result<(S, u64)>
+    where
+        S: Sink,
+        F: Fn() -> S + Sync,
+    {
+        let Scanner {
+            path,
+            mut source,
+            names,
+            header_line,
+            rest,
+            size,
+        } = self;
+        let width = names.len();
+        let threads = options.threads.max(1);
+        let mut chunk = options.chunk_bytes.max(1 << 12);
+        if let Some(size) = size {
+            chunk = chunk.min(usize::try_from(size).unwrap_or(usize::MAX).max(1 << 12));
+        }
+        let buffers = 2 * threads + 1;
+
+        let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+        let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<u8>)>(buffers);
+        let work_rx = Mutex::new(work_rx);
+        let (done_tx, done_rx) = mpsc::channel::<Done<S>>();
+        for _ in 0..buffers {
+            // The receiver lives until the end of this function.
+            let _ = free_tx.send(Vec::with_capacity(chunk + 1024));
+        }
+
+        std::thread::scope(|scope| {
+            // Reader: fills free buffers with chunks ending at a newline.
+            let reader_path = path.clone();
+            let reader = scope.spawn(move || -> Result<()> {
+                let mut carry = rest;
+                let mut seq = 0u64;
+                let mut eof = false;
+                while !eof {
+                    let Ok(mut buf) = free_rx.recv() else {
+                        return Ok(()); // the merger stopped (an error)
+                    };
+                    buf.clear();
+                    buf.append(&mut carry);
+                    loop {
+                        if buf.len() >= chunk && buf.contains(&b'\n') {
+                            break;
+                        }
+                        let old = buf.len();
+                        let want = chunk.max(old + (1 << 16));
+                        buf.resize(want, 0);
+                        let n = source
+                            .read(&mut buf[old..])
+                            .map_err(|e| Error::io(&reader_path, e))?;
+                        buf.truncate(old + n);
+                        if n == 0 {
+                            eof = true;
+                            break;
+                        }
+                    }
+                    if !eof && let Some(last) = buf.iter().rposition(|&b| b == b'\n') {
+                        carry.extend_from_slice(&buf[last + 1..]);
+                        buf.truncate(last + 1);
+                    }
+                    if work_tx.send((seq, buf)).is_err() {
+                        return Ok(());
+                    }
+                    seq += 1;
+                }
+                Ok(())
+            });
+            for _ in 0..threads {
+                let done_tx = done_tx.clone();
+                let (work_rx, make, names) = (&work_rx, &make, &names);
+                scope.spawn(move || {
+                    loop {
+                        let next = work_rx.lock().map(|rx| rx.recv());
+                        let Ok(Ok((seq, buf))) = next else { break };
+                        let mut sink = make();
+                        let parsed = parse_chunk(&buf, width, names, &mut sink);
+                        if done_tx
+                            .send(Done {
+                                seq,
+                                buf,
+                                sink,
+                                parsed,
+                            })
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+
+            // Merger: in file order.
+            let mut pending: BTreeMap<u64, Done<S>> = BTreeMap::new();
+            let mut next = 0u64;
+            let mut merged = make();
+            let mut lines_before = header_line;
+            let mut rows = 0u64;
+            let mut failure: Option<Error> = None;
+            for done in done_rx.iter() {
+                pending.insert(done.seq, done);
+                while let Some(d) = pending.remove(&next) {
+                    next += 1;
+                    match d.parsed {
+                        Ok(counts) => {
+                            merged.merge(d.sink, lines_before);
+                            lines_before += counts.lines;
+                            rows += counts.rows;
+                            let _ = free_tx.send(d.buf);
+                        }
+                        Err(e) => {
+                            failure = Some(Error::Parse {
+                                path: path.clone(),
+                                line: lines_before + e.line,
+                                column: e.column,
+                                message: e.message,
+                            });
+                            break;
+                        }
+                    }
+                }
+                if failure.is_some() {
+                    break;
+                }
+            }
+            // Stops the reader (no more free buffers), which stops the workers.
+            drop(free_tx);
+            drop(done_rx);
+            let read = reader
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("the CSV reader thread panicked".into())));
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            read?;
+            Ok((merged, rows))
+        })
+    }
+}
+
+struct Done<S> {
+    seq: u64,
+    buf: Vec<u8>,
+    sink: S,
+    parsed: std::result::Result<Counts, RowError>,
+}
+
+struct Counts {
+    lines: u64,
+    rows: u64,
+}
+
+/// An error at a line of a chunk (1-based within the chunk).
+struct RowError {
+    line: u64,
+    column: usize,
+    message: String,
+}
+
+fn parse_chunk<S: Sink>(
+    chunk: &[u8],
+    width: usize,
+    names: &[String],
+    sink: &mut S,
+) -> std::result::Result<Counts, RowError> {
+    let mut counts = Counts { lines: 0, rows: 0 };
+    let mut row = vec![S::Value::MISSING; width];
+    let mut splitter = None;
+    let mut pos = 0;
+    while pos < chunk.len() {
+        counts.lines += 1;
+        let line = counts.lines;
+        let rejected = |r: Rejected| RowError {
+            line,
+            column: r.column,
+            message: r.message,
+        };
+        // One pass over the bytes of a plain line; anything unusual (a blank or ragged line,
+        // quotes, a bad cell) is handled line by line below.
+        match fast_row(chunk, pos, &mut row) {
+            Some((end, next)) => {
+                sink.row(&row, &chunk[pos..end], line).map_err(rejected)?;
+                counts.rows += 1;
+                pos = next;
+            }
+            None => {
+                let end = chunk[pos..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(chunk.len(), |i| pos + i);
+                let raw = &chunk[pos..end];
+                let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+                if !raw.iter().all(u8::is_ascii_whitespace) {
+                    let splitter = splitter.get_or_insert_with(Splitter::new);
+                    slow_row(raw, line, names, &mut row, splitter, sink)?;
+                    sink.row(&row, raw, line).map_err(rejected)?;
+                    counts.rows += 1;
+                }
+                pos = end + 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Parses the line at `pos` into `row` when it is exactly `row.len()` plain fields; returns
+/// the end of its content and the position after its newline, or `None` to take the
+/// line-by-line path.
+#[inline]
+fn fast_row<T: Number>(chunk: &[u8], mut pos: usize, row: &mut [T]) -> Option<(usize, usize)> {
+    let width = row.len();
+    let mut field = 0;
+    loop {
+        let d = Decimal::read(chunk, pos);
+        let i = d.end;
+        let stop = chunk.get(i).copied().unwrap_or(b'\n');
+        if !(stop == b',' || stop == b'\n' || stop == b'\r') {
+            return None;
+        }
+        let value = if i == d.start {
+            if field == 0 && stop != b',' {
+                return None; // a blank line: skipped
+            }
+            T::MISSING // empty cell
+        } else {
+            d.value()?
+        };
+        *row.get_mut(field)? = value;
+        field += 1;
+        match stop {
+            b',' => pos = i + 1,
+            b'\r' => {
+                return (chunk.get(i + 1).is_none_or(|&b| b == b'\n') && field == width)
+                    .then_some((i, i + 2));
+            }
+            _ => return (field == width).then_some((i, i + 1)),
+        }
+    }
+}
+
+/// One non-blank line (without its line ending) split by `csv-core` into `row`.
+fn slow_row<S: Sink>(
+    line: &[u8],
+    line_no: u64,
+    names: &[String],
+    row: &mut [S::Value],
+    splitter: &mut Splitter,
+    sink: &S,
+) -> std::result::Result<(), RowError> {
+    let at = |column: usize, message: String| RowError {
+        line: line_no,
+        column,
+        message,
+    };
+    splitter.split(line).map_err(|m| at(0, m))?;
+    let (fields, width) = (splitter.len(), row.len());
+    if fields != width {
+        return Err(at(
+            fields.min(width) + 1,
+            format!("the row has {fields} fields but the header has {width} columns"),
+        ));
+    }
+    for (i, (cell, slot)) in splitter.fields().zip(row.iter_mut()).enumerate() {
+        *slot = match parse_number(cell) {
+            Some(x) => x,
+            None if sink.reads_text(i) => S::Value::MISSING,
+            None => {
+                return Err(at(
+                    i + 1,
+                    format!(
+                        "`{}` in column `{}` is not a number (empty cells and NaN mark missing \
+                         values)",
+                        String::from_utf8_lossy(cell).trim(),
+                        names.get(i).map_or("?", String::as_str)
+                    ),
+                ));
+            }
+        };
+    }
+    Ok(())
+}
+
+/// Splits and checks a header line: trimmed names, none empty, none twice. On error, the
+/// 1-based column at fault (0 for the whole line) and the message.
+pub fn parse_header(line: &[u8]) -> std::result::Result<Vec<String>, (usize, String)> {
+    let mut splitter = Splitter::new();
+    splitter.split(line).map_err(|m| (0, m))?;
+    let names = splitter
+        .fields()
+        .map(|f| {
+            std::str::from_utf8(f)
+                .map(|s| s.trim().to_string())
+                .map_err(|_| (0, "the header is not UTF-8 text".to_string()))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    for (i, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            return Err((i + 1, "empty column name in the header".into()));
+        }
+        if let Some(j) = names[..i].iter().position(|n| n == name) {
+            return Err((
+                i + 1,
+                format!(
+                    "column `{name}` appears twice (columns {} and {})",
+                    j + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(names)
+}
+
+/// One line split into fields by `csv-core` (RFC 4180), its buffers reused from line to line.
+pub struct Splitter {
+    reader: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+    fields: usize,
+}
+
+impl Default for Splitter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Splitter {
+    /// A splitter for comma-separated, double-quoted fields.
+    pub fn new() -> Self {
+        Self {
+            reader: csv_core::ReaderBuilder::new()
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
+            out: vec![0; 1024],
+            ends: vec![0; 64],
+            fields: 0,
+        }
+    }
+
+    /// Splits `line` (without its line ending; a trailing CR is dropped). A quote left open
+    /// at the end of the line is an error: records are lines.
+    pub fn split(&mut self, line: &[u8]) -> std::result::Result<(), String> {
+        use csv_core::ReadRecordResult as R;
+        let mut input = line.strip_suffix(b"\r").unwrap_or(line);
+        if input.is_empty() {
+            // One empty field (csv-core would skip an empty line).
+            self.ends[0] = 0;
+            self.fields = 1;
+            return Ok(());
+        }
+        self.reader.reset();
+        let (mut nout, mut nends, mut ended) = (0, 0, false);
+        loop {
+            let (res, nin, o, e) =
+                self.reader
+                    .read_record(input, &mut self.out[nout..], &mut self.ends[nends..]);
+            input = &input[nin..];
+            nout += o;
+            nends += e;
+            match res {
+                R::OutputFull => self.out.resize(2 * self.out.len(), 0),
+                R::OutputEndsFull => self.ends.resize(2 * self.ends.len(), 0),
+                R::Record => {
+                    self.fields = nends;
+                    return Ok(());
+                }
+                R::InputEmpty if !ended => {
+                    input = b"\n";
+                    ended = true;
+                }
+                R::InputEmpty | R::End => {
+                    return Err(
+                        "unterminated double quote (a quoted field cannot span lines)".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Number of fields of the last line split.
+    pub fn len(&self) -> usize {
+        self.fields
+    }
+
+    /// Whether the last line split had no fields.
+    pub fn is_empty(&self) -> bool {
+        self.fields == 0
+    }
+
+    /// The fields of the last line split, unquoted.
+    pub fn fields(&self) -> impl Iterator<Item = &[u8]> {
+        let ends = &self.ends[..self.fields];
+        (0..ends.len()).map(move |i| {
+            let start = if i == 0 { 0 } else { ends[i - 1] };
+            &self.out[start..ends[i]]
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Collect {
+        values: Vec<(usize, f64)>,
+        rows: usize,
+        lines: Vec<u64>,
+    }
+
+    impl Sink for Collect {
+        type Value = f64;
+        fn row(
+            &mut self,
+            values: &[f64],
+            _: &[u8],
+            line: u64,
+        ) -> std::result::Result<(), Rejected> {
+            self.values.extend(values.iter().copied().enumerate());
+            self.rows += 1;
+            self.lines.push(line);
+            Ok(())
+        }
+        fn merge(&mut self, later: Self, lines_before: u64) {
+            self.values.extend(later.values);
+            self.rows += later.rows;
+            self.lines
+                .extend(later.lines.iter().map(|l| l + lines_before));
+        }
+    }
+
+    fn scan_text(text: &str, chunk: usize, threads: usize) -> Result<(Collect, u64)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        let options = ScanOptions {
+            threads,
+            chunk_bytes: chunk,
+        };
+        let from_file = Scanner::open(&path)?.scan(options, Collect::default)?;
+        // The same text from memory reads the same.
+        let from_memory =
+            Scanner::from_reader(&path, text.as_bytes())?.scan(options, Collect::default)?;
+        assert_eq!(format!("{from_file:?}"), format!("{from_memory:?}"));
+        Ok(from_file)
+    }
+
+    #[test]
+    fn chunks_merge_in_file_order_for_any_chunk_size() {
+        let mut text = String::from("\n\u{feff}a,b\n");
+        for i in 0..5000 {
+            text.push_str(&format!("{i},\"{}\"\r\n", i * 2));
+            if i % 7 == 0 {
+                text.push('\n');
+            }
+        }
+        text.push_str("1,");
+        let (one, rows) = scan_text(&text, 1 << 20, 1).unwrap();
+        assert_eq!(rows, 5001);
+        for threads in [1, 2, 4] {
+            let (many, rows) = scan_text(&text, 4096, threads).unwrap();
+            assert_eq!(rows, 5001);
+            assert_eq!(many.rows, 5001);
+            assert_eq!(many.lines, one.lines);
+            assert_eq!(
+                many.values
+                    .iter()
+                    .map(|v| v.1.to_bits())
+                    .collect::<Vec<_>>(),
+                one.values.iter().map(|v| v.1.to_bits()).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn fast_and_line_by_line_paths_agree() {
+        let cells = [
+            "1",
+            "-0",
+            "+2.5",
+            "",
+            "NaN",
+            " 7 ",
+            "1e3",
+            "\"4.25\"",
+            "12345678901234567890",
+            "0.1",
+            ".5",
+            "5.",
+            "N/A",
+            "9007199254740993",
+        ];
+        let mut text = String::from("x,y\n");
+        for (i, c) in cells.iter().enumerate() {
+            text.push_str(&format!("{c},{i}\r\n"));
+            text.push_str(&format!("{i},{c}\n\n"));
+        }
+        let (got, rows) = scan_text(&text, 4096, 1).unwrap();
+        assert_eq!(rows, 2 * cells.len() as u64);
+        let mut want = Vec::new();
+        for (i, c) in cells.iter().enumerate() {
+            let v = c
+                .trim()
+                .trim_matches('"')
+                .parse::<f64>()
+                .unwrap_or(f64::NAN);
+            want.extend([v, i as f64, i as f64, v]);
+        }
+        let got: Vec<u64> = got.values.iter().map(|v| v.1.to_bits()).collect();
+        let want: Vec<u64> = want.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(got, want);
+        // One column: a blank line is skipped, an empty cell is not possible.
+        let (one, rows) = scan_text("x\n1\n\n2\n", 4096, 1).unwrap();
+        assert_eq!((rows, one.values.len()), (2, 2));
+    }
+
+    #[test]
+    fn errors_name_the_line_across_chunks() {
+        let mut text = String::from("a,b\n");
+        for i in 0..3000 {
+            text.push_str(&format!("{i},1\n"));
+        }
+        text.push_str("1,x7\n");
+        let e = scan_text(&text, 4096, 2).unwrap_err().to_string();
+        assert!(e.ends_with("t.csv:3002:2: `x7` in column `b` is not a number (empty cells and NaN mark missing values)"), "{e}");
+        let e = scan_text("a,b\n1,2,3\n", 4096, 2).unwrap_err().to_string();
+        assert!(
+            e.ends_with("t.csv:2:3: the row has 3 fields but the header has 2 columns"),
+            "{e}"
+        );
+        let e = scan_text("a,b\n1\n", 4096, 2).unwrap_err().to_string();
+        assert!(
+            e.ends_with("t.csv:2:2: the row has 1 fields but the header has 2 columns"),
+            "{e}"
+        );
+        let e = scan_text("", 4096, 2).unwrap_err().to_string();
+        assert!(e.contains("t.csv:1:1: the file is empty"), "{e}");
+        let (empty, rows) = scan_text("a,b\n\n", 4096, 2).unwrap();
+        assert_eq!((rows, empty.rows), (0, 0));
+        let e = scan_text("a,a\n1,2\n", 4096, 2).unwrap_err().to_string();
+        assert!(e.contains("appears twice"), "{e}");
+        let e = scan_text("a,b\n1,\"2\n3\"\n", 4096, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("t.csv:2:0: unterminated double quote (a quoted field cannot span lines)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn csv_core_splits_rfc_4180_fields() {
+        let mut s = Splitter::new();
+        let fields = |s: &Splitter| {
+            s.fields()
+                .map(|f| String::from_utf8_lossy(f).into_owned())
+                .collect::<Vec<_>>()
+        };
+        s.split(br#"a,"b,c","d""e""#).unwrap();
+        assert_eq!(fields(&s), ["a", "b,c", "d\"e"]);
+        s.split(b"").unwrap();
+        assert_eq!(fields(&s), [""]);
+        s.split(b"1,\"x\"\r").unwrap();
+        assert_eq!(fields(&s), ["1", "x"]);
+        // Longer than the buffers it starts with.
+        let long = vec!["123456789"; 500].join(",");
+        s.split(long.as_bytes()).unwrap();
+        assert_eq!(s.len(), 500);
+        assert!(s.split(b"1,\"2").is_err());
+        assert_eq!(parse_header(b" a ,\"b,c\"").unwrap(), ["a", "b,c"]);
+        assert_eq!(parse_header(b"a,,b").unwrap_err().0, 2);
+    }
+}

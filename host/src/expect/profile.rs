@@ -1,0 +1,392 @@
+//! `mlprobe profile`: a starting expectation suite from a dataset known to be good, as Great
+//! Expectations' profiler and TFDV's schema inference write one, for a person to review.
+//!
+//! Two streaming passes over the file (constant memory, every core): the first collects each
+//! column's [`ColumnState`], a [`QuantileSketch`] and its distinct values (up to 20); the second
+//! counts values in the drift bins chosen from the first. Per column it writes:
+//!
+//! - `expect_column_to_exist`;
+//! - `expect_column_values_to_not_be_null`, with `mostly` the observed present fraction
+//!   (rounded down to 0.01) when values are missing;
+//! - `expect_column_values_to_be_between` the observed min and max;
+//! - `expect_column_values_to_be_in_set` the observed values, for a column of at most 20
+//!   distinct integers (a label, a count);
+//! - `expect_column_mean_to_be_between` mean ± 3 standard errors (`3·s/√n`) and
+//!   `expect_column_stdev_to_be_between` `s · (1 ± 3/√(2(n−1)))` (the large-sample standard
+//!   error of `s`): a fresh sample of the same size and distribution passes about 99.7 % of
+//!   the time; a smaller batch needs wider bounds;
+//! - `expect_column_quantile_values_to_be_between` for the 5th, 25th, 50th, 75th and 95th
+//!   percentiles, each allowed to move 5 percentile points: the range of quantile `q` is the
+//!   reference's `[Q(q − 0.05), Q(q + 0.05)]` (not for a discrete column);
+//! - `expect_column_psi_to_be_less_than` 0.25 on the reference's decile bins (midpoints between
+//!   values for a discrete column), with the reference proportions in `partition_object`.
+//!
+//! and for the table `expect_table_columns_to_match_ordered_list` (the header) and
+//! `expect_table_row_count_to_be_between` with `min_value = 1` (batch sizes vary; set a range
+//! if yours do not).
+
+use crate::data::{Rejected, ScanOptions, Scanner, Sink};
+use crate::error::{Error, Result};
+use crate::output;
+use crate::suite::{Check, Expectation, Suite};
+use mlprobe_core::expect::{
+    ColumnState, Kind, Partition, QuantileRanges, QuantileSketch, Range, ValueSet,
+};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Most distinct values for which a column gets an in-set expectation.
+const MAX_DISTINCT: usize = 20;
+/// Quantiles of the quantile expectation.
+const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+/// What `mlprobe profile` reads and writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileOptions {
+    /// The reference data: a CSV file with a header row and numeric columns.
+    pub data: PathBuf,
+    /// Where to write the suite (TOML; `-` for stdout). Never the data file.
+    pub out: PathBuf,
+    /// The suite's name (`None`: the data file's stem).
+    pub name: Option<String>,
+    /// Parsing threads (`None`: every core).
+    pub threads: Option<usize>,
+}
+
+impl ProfileOptions {
+    /// Profiles `data` into `out` on every core.
+    pub fn new(data: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        Self {
+            data: data.into(),
+            out: out.into(),
+            name: None,
+            threads: None,
+        }
+    }
+
+    /// Checks the options; returns the scan they ask for.
+    pub fn validate(&self) -> Result<ScanOptions> {
+        if self.out == self.data
+            || std::fs::canonicalize(&self.out)
+                .is_ok_and(|o| std::fs::canonicalize(&self.data).is_ok_and(|d| d == o))
+        {
+            return Err(Error::Usage(format!(
+                "--out: {} is the data file; write the suite elsewhere",
+                self.out.display()
+            )));
+        }
+        ScanOptions::with_threads(self.threads)
+    }
+
+    /// The suite's name: `name`, or the data file's stem.
+    pub fn suite_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            self.data
+                .file_stem()
+                .map_or("suite".into(), |s| s.to_string_lossy().into_owned())
+        })
+    }
+}
+
+/// The report of `mlprobe profile --json` (`out`, `rows`, `columns`, `expectations`); the suite
+/// itself is written to `out`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ProfileReport {
+    /// Where the suite was written.
+    pub out: PathBuf,
+    /// Data rows read.
+    pub rows: u64,
+    /// Data columns.
+    pub columns: usize,
+    /// Expectations written.
+    pub expectations: usize,
+    /// The suite written.
+    #[serde(skip)]
+    pub suite: Suite,
+}
+
+impl ProfileReport {
+    /// What `mlprobe profile` prints (nothing when the suite went to stdout).
+    pub fn human(&self) -> String {
+        if self.out.as_os_str() == "-" {
+            return String::new();
+        }
+        format!(
+            "wrote {} expectations for {} columns ({} rows) to {}\n",
+            self.expectations,
+            self.columns,
+            self.rows,
+            self.out.display()
+        )
+    }
+}
+
+/// Profiles `opts.data` into a suite and writes it to `opts.out`: `mlprobe profile`.
+pub fn profile(opts: &ProfileOptions) -> Result<ProfileReport> {
+    let scan = opts.validate()?;
+    let (suite, rows, columns) = profile_suite(&opts.data, &opts.suite_name(), scan)?;
+    let comment = format!(
+        "Generated by `mlprobe profile --data {}` from {rows} rows: a starting point to review.\n\
+         Tolerances: values within the observed range; mean and stdev within 3 standard errors;\n\
+         quantiles may move 5 percentile points; drift: PSI < 0.25 on the reference deciles.",
+        opts.data.display()
+    );
+    output::write_file(&opts.out, suite.to_toml(&comment).as_bytes())?;
+    Ok(ProfileReport {
+        out: opts.out.clone(),
+        rows,
+        columns,
+        expectations: suite.expectations.len(),
+        suite,
+    })
+}
+
+struct Pass1 {
+    columns: Vec<ColumnState>,
+    sketches: Vec<QuantileSketch>,
+    /// Distinct values while there are at most [`MAX_DISTINCT`] integers; `None` after.
+    distinct: Vec<Option<Vec<f64>>>,
+}
+
+impl Sink for Pass1 {
+    type Value = f64;
+
+    fn row(
+        &mut self,
+        values: &[f64],
+        _raw: &[u8],
+        _line: u64,
+    ) -> std::result::Result<(), Rejected> {
+        for (column, &x) in values.iter().enumerate() {
+            self.columns[column].push(x);
+            if x.is_nan() {
+                continue;
+            }
+            self.sketches[column].push(x);
+            let d = &mut self.distinct[column];
+            if let Some(set) = d {
+                if x.fract() != 0.0 {
+                    *d = None;
+                } else if !set.contains(&x) {
+                    if set.len() == MAX_DISTINCT {
+                        *d = None;
+                    } else {
+                        set.push(x);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self, _lines_before: u64) {
+        for (a, b) in self.columns.iter_mut().zip(&later.columns) {
+            a.merge(b);
+        }
+        for (a, b) in self.sketches.iter_mut().zip(&later.sketches) {
+            a.merge(b);
+        }
+        for (a, b) in self.distinct.iter_mut().zip(later.distinct) {
+            match (a.as_mut(), b) {
+                (Some(set), Some(more)) => {
+                    for x in more {
+                        if !set.contains(&x) {
+                            set.push(x);
+                        }
+                    }
+                    if set.len() > MAX_DISTINCT {
+                        *a = None;
+                    }
+                }
+                _ => *a = None,
+            }
+        }
+    }
+}
+
+struct Pass2<'a> {
+    partitions: &'a [Option<Partition>],
+    counts: Vec<Vec<u64>>,
+}
+
+impl Sink for Pass2<'_> {
+    type Value = f64;
+
+    fn row(
+        &mut self,
+        values: &[f64],
+        _raw: &[u8],
+        _line: u64,
+    ) -> std::result::Result<(), Rejected> {
+        for ((&x, p), counts) in values.iter().zip(self.partitions).zip(&mut self.counts) {
+            if let Some(p) = p
+                && !x.is_nan()
+            {
+                counts[p.bin(x)] += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, later: Self, _lines_before: u64) {
+        for (a, b) in self.counts.iter_mut().zip(later.counts) {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+    }
+}
+
+/// Profiles `data` into a suite named `name`; returns it with the row and column counts.
+pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(Suite, u64, usize)> {
+    let scanner = Scanner::open(data)?;
+    let names = scanner.names.clone();
+    let width = names.len();
+    let header_line = scanner.header_line;
+    let (p1, rows) = scanner.scan(options, || Pass1 {
+        columns: vec![ColumnState::new(); width],
+        sketches: vec![QuantileSketch::new(); width],
+        distinct: vec![Some(Vec::new()); width],
+    })?;
+    if rows == 0 {
+        return Err(Error::Parse {
+            path: data.to_path_buf(),
+            line: header_line + 1,
+            column: 1,
+            message: "no data rows after the header: nothing to profile".into(),
+        });
+    }
+    // Drift bins: deciles of the reference, or midpoints between a discrete column's values.
+    let partitions: Vec<Option<Partition>> = (0..width)
+        .map(|c| {
+            let edges = match &p1.distinct[c] {
+                Some(set) if !set.is_empty() => {
+                    let mut v = set.clone();
+                    v.sort_by(f64::total_cmp);
+                    let mut e = vec![v[0] - 0.5];
+                    e.extend(v.windows(2).map(|w| (w[0] + w[1]) / 2.0));
+                    e.push(v[v.len() - 1] + 0.5);
+                    e
+                }
+                _ => {
+                    let mut e: Vec<f64> = (0..=10)
+                        .filter_map(|i| p1.sketches[c].quantile(f64::from(i) / 10.0))
+                        .collect();
+                    e.dedup();
+                    e
+                }
+            };
+            if edges.len() < 3 || edges.len() > mlprobe_core::expect::MAX_BINS + 1 {
+                return None;
+            }
+            let k = edges.len() - 1;
+            Partition::new(&edges, &vec![1.0 / k as f64; k]).ok()
+        })
+        .collect();
+    let (p2, _) = Scanner::open(data)?.scan(options, || Pass2 {
+        partitions: &partitions,
+        counts: partitions
+            .iter()
+            .map(|p| vec![0; p.as_ref().map_or(0, |p| p.weights().len())])
+            .collect(),
+    })?;
+
+    let mut expectations = vec![
+        table(Check::ColumnList(names.clone())),
+        table(Check::Core(Box::new(Kind::TableRowCountToBeBetween(
+            Range::new(Some(1.0), None).map_err(internal)?,
+        )))),
+    ];
+    for (c, column_name) in names.iter().enumerate() {
+        let col = &p1.columns[c];
+        let mut push = |kind: Kind| {
+            expectations.push(Expectation {
+                check: Check::Core(Box::new(kind)),
+                column: Some(column_name.clone()),
+                line: 0,
+            })
+        };
+        push(Kind::ColumnToExist);
+        let n = col.element_count();
+        let present = col.nonmissing_count();
+        let mostly = if col.missing_count() == 0 {
+            Some(1.0)
+        } else {
+            let m = (100.0 * present as f64 / n as f64).floor() / 100.0;
+            (m > 0.0).then_some(m)
+        };
+        if let Some(mostly) = mostly {
+            push(Kind::ValuesToNotBeNull { mostly });
+        }
+        let (Some(min), Some(max)) = (col.min(), col.max()) else {
+            continue; // every value missing: nothing more to expect
+        };
+        push(Kind::ValuesToBeBetween {
+            range: Range::new(Some(min), Some(max)).map_err(internal)?,
+            mostly: 1.0,
+        });
+        if let Some(set) = &p1.distinct[c] {
+            push(Kind::ValuesToBeInSet {
+                set: ValueSet::new(set).map_err(internal)?,
+                mostly: 1.0,
+            });
+        }
+        if let Some(mean) = col.mean() {
+            let s = col.stdev().unwrap_or(0.0);
+            let se = 3.0 * s / (present as f64).sqrt();
+            push(Kind::MeanToBeBetween(
+                Range::new(Some(mean - se), Some(mean + se)).map_err(internal)?,
+            ));
+        }
+        if let Some(s) = col.stdev() {
+            let rel = 3.0 / (2.0 * (present as f64 - 1.0)).sqrt();
+            push(Kind::StdevToBeBetween(
+                Range::new(Some((s * (1.0 - rel)).max(0.0)), Some(s * (1.0 + rel)))
+                    .map_err(internal)?,
+            ));
+        }
+        // A discrete column's distribution is pinned by its set and its drift bins; sketch
+        // quantiles (bucket midpoints) would only blur its values.
+        if p1.distinct[c].is_none() {
+            let sketch = &p1.sketches[c];
+            let q = |x: f64| sketch.quantile(x.clamp(0.0, 1.0));
+            let ranges = QUANTILES
+                .iter()
+                .map(|&x| Range::new(q(x - 0.05), q(x + 0.05)))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(internal)?;
+            push(Kind::QuantileValuesToBeBetween(
+                QuantileRanges::new(&QUANTILES, &ranges).map_err(internal)?,
+            ));
+        }
+        if let Some(p) = &partitions[c] {
+            let counts = &p2.counts[c];
+            let total: u64 = counts.iter().sum();
+            if total > 0 {
+                let weights: Vec<f64> = counts.iter().map(|&k| k as f64 / total as f64).collect();
+                push(Kind::PsiToBeLessThan {
+                    partition: Partition::new(p.edges(), &weights).map_err(internal)?,
+                    threshold: 0.25,
+                });
+            }
+        }
+    }
+    Ok((
+        Suite {
+            name: name.to_string(),
+            expectations,
+        },
+        rows,
+        width,
+    ))
+}
+
+fn table(check: Check) -> Expectation {
+    Expectation {
+        check,
+        column: None,
+        line: 0,
+    }
+}
+
+fn internal(e: mlprobe_core::expect::ExpectError) -> Error {
+    Error::Internal(format!("profile built an invalid expectation: {e}"))
+}

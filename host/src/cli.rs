@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
         Train the seed notebook's classifier on a CSV file, evaluate it against thresholds, \
         and export or import it in PyTorch's safetensors layout. The same no_std core runs \
         on the host and on a Cortex-M4, so the host's numbers are the device's numbers.\n\n\
-        Exit codes: 0 success, 1 a check failed, 2 bad input or usage, 3 internal error.\n\
+        Exit codes: 0 success, 1 a check failed, 2 bad input or usage, 3 internal error, 4 the device, its link or its emulator failed.\n\
         Every subcommand takes --json for one JSON document on stdout.",
     after_help = "Quick start:\n  mlprobe train --data data/wine.csv --out wine.mlpb\n  mlprobe eval --model wine.mlpb --data data/wine.csv"
 )]

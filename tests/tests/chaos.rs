@@ -5,7 +5,7 @@
 //! The QEMU test needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target (`.ci/run`
 //! installs both); it is skipped with a message when QEMU is not installed.
 
-use mlprobe_tests::{code, data, json, root, run, stderr};
+use mlprobe_tests::{code, data, json, qemu, root, run, stderr};
 use serde_json::Value;
 
 fn model() -> String {
@@ -22,13 +22,6 @@ fn chaos(args: &[&str]) -> Value {
     let o = run(&all);
     assert_eq!(code(&o), 0, "{all:?}\nstderr:\n{}", stderr(&o));
     json(&o)
-}
-
-fn qemu_installed() -> bool {
-    std::process::Command::new(mlprobe::qemu::QEMU)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 fn assert_link_clean(v: &Value, faults: u64) {
@@ -61,11 +54,7 @@ fn assert_link_clean(v: &Value, faults: u64) {
 
 #[test]
 fn link_faults_in_qemu_lose_nothing_and_answer_nothing_wrong() {
-    if !qemu_installed() {
-        eprintln!(
-            "SKIPPED: {} is not installed (./scripts/setup.sh installs it)",
-            mlprobe::qemu::QEMU
-        );
+    if !qemu() {
         return;
     }
     let wine = data("wine.csv");

@@ -7,7 +7,7 @@ use mlprobe::firmware::{Board, build_firmware, firmware_dir};
 use mlprobe::link::Client;
 use mlprobe::qemu::Qemu;
 use mlprobe_core::protocol::{DeviceError, MAX_FRAME, Request, Response};
-use mlprobe_tests::{code, data, json, root, run, stderr};
+use mlprobe_tests::{code, data, json, qemu, root, run, stderr};
 use std::path::PathBuf;
 
 fn wine_model() -> PathBuf {
@@ -16,6 +16,9 @@ fn wine_model() -> PathBuf {
 
 #[test]
 fn validate_wine_in_qemu_is_bit_exact_on_all_rows() {
+    if !qemu() {
+        return;
+    }
     let model = wine_model();
     let o = run([
         "device".as_ref(),
@@ -51,6 +54,9 @@ fn validate_wine_in_qemu_is_bit_exact_on_all_rows() {
 
 #[test]
 fn validate_with_a_model_the_device_does_not_run_is_a_usage_error() {
+    if !qemu() {
+        return;
+    }
     // A different model than the ELF's: the device's model CRC gives it away.
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("other.mlpb");
@@ -120,6 +126,9 @@ fn a_missing_emulator_or_serial_port_is_a_device_failure() {
 
 #[test]
 fn damaged_frames_get_errors_and_every_valid_request_its_answer() {
+    if !qemu() {
+        return;
+    }
     let elf = build_firmware(None, Board::qemu(), &firmware_dir(None)).unwrap();
     let host = mlprobe::model_io::load(&wine_model()).unwrap();
     let rows =

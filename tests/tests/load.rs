@@ -4,7 +4,7 @@
 //!
 //! The deterministic version of the first test, on a mock clock, is in `core/src/load.rs`.
 
-use mlprobe_tests::{code, json, root, run, stderr};
+use mlprobe_tests::{code, json, qemu, root, run, stderr};
 use serde_json::Value;
 
 fn model() -> String {
@@ -172,15 +172,7 @@ fn a_failed_latency_check_exits_1() {
 
 #[test]
 fn open_load_on_the_qemu_device_says_where_it_ran() {
-    let installed = std::process::Command::new(mlprobe::qemu::QEMU)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !installed {
-        eprintln!(
-            "SKIPPED: {} is not installed (./scripts/setup.sh installs it)",
-            mlprobe::qemu::QEMU
-        );
+    if !qemu() {
         return;
     }
     let wine = root().join("data/wine.csv");

@@ -2,7 +2,7 @@
 //! mlprobe.toml, every file of the report, every stage's verdict; a failing gate; re-rendering
 //! with `mlprobe report`; and the HTML in headless Chromium when it is installed.
 
-use mlprobe_tests::{code, root, run, stderr};
+use mlprobe_tests::{code, qemu, require, root, run, stderr};
 use std::path::Path;
 use std::process::Command;
 
@@ -10,21 +10,20 @@ fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn qemu_installed() -> bool {
-    Command::new("qemu-system-arm")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn chromium() -> Option<&'static str> {
-    [
+    let found = [
         "/usr/bin/chromium",
         "/usr/bin/chromium-browser",
         "/usr/bin/google-chrome",
     ]
     .into_iter()
-    .find(|p| Path::new(p).exists())
+    .find(|p| Path::new(p).exists());
+    let usable = require(
+        "chromium",
+        found.is_some(),
+        "./scripts/setup.sh --browser installs it",
+    );
+    if usable { found } else { None }
 }
 
 #[test]
@@ -67,7 +66,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         ["expect", "train", "eval", "device", "load", "chaos", "ab"]
     );
     for (name, status) in &stages {
-        let expected = if name == "device" && !qemu_installed() {
+        let expected = if name == "device" && !qemu() {
             "skipped"
         } else {
             "passed"
@@ -79,7 +78,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         assert!(s["duration_s"].as_f64().unwrap() >= 0.0);
         assert!(!s["summary"].as_str().unwrap().is_empty());
     }
-    if qemu_installed() {
+    if qemu() {
         let device = &report["stages"][3]["details"];
         assert_eq!(device["bit_exact"], true);
         assert_eq!(device["mismatches"], 0);
@@ -94,7 +93,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     for target in ["host", "qemu"] {
         let t = &load[target];
         if t.is_null() {
-            assert!(!qemu_installed() && target == "qemu");
+            assert!(!qemu() && target == "qemu");
             continue;
         }
         let sum = t["successful"].as_u64().unwrap()
@@ -127,7 +126,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     );
     assert!(!html.contains("<script"));
     // loss, accuracy, confusion, host latency, [device latency], bit flips, posteriors
-    let charts_expected = 6 + usize::from(qemu_installed());
+    let charts_expected = 6 + usize::from(qemu());
     assert_eq!(
         html.matches("<svg").count(),
         charts_expected,
@@ -167,10 +166,6 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
             "charts in the rendered DOM"
         );
         assert!(dom.contains("Every gate passed."));
-    } else {
-        eprintln!(
-            "chromium not installed: the browser check was not run (./scripts/setup.sh --browser installs it)"
-        );
     }
 }
 

@@ -557,3 +557,112 @@ fn an_empty_batch_is_judged_not_rejected() {
         stderr(&o)
     );
 }
+
+/// `doc` without what differs between two runs on the same rows (time, memory, the file).
+fn comparable(mut doc: Value) -> Value {
+    for k in ["seconds", "peak_rss_bytes", "data"] {
+        doc[k] = Value::Null;
+    }
+    doc
+}
+
+#[test]
+fn rows_in_memory_are_judged_as_mlprobe_expect_judges_them_written_as_csv() {
+    use mlprobe::data::{self, Labels};
+    let dir = tempfile::tempdir().unwrap();
+    let wine = data::load(&data("wine.csv"), Labels::Required("label")).unwrap();
+    let suite = mlprobe::suite::Suite::load(&data("wine.suite.toml")).unwrap();
+    let mut damaged = wine.clone();
+    for (i, v) in damaged.features.iter_mut().enumerate() {
+        match i % 7 {
+            0 => *v = f32::NAN,
+            1 => *v *= 3.3,
+            2 => *v = -*v,
+            3 => *v = 0.1,
+            _ => {}
+        }
+    }
+    for rows in [&wine, &damaged] {
+        let in_memory = mlprobe::expect::validate_dataset(&suite, &wine, &rows.features).unwrap();
+        let path = dir.path().join("rows.csv");
+        rows.write_csv(&path, 0..rows.rows()).unwrap();
+        let (rc, doc) = run_json(&data("wine.suite.toml"), &path, &[]);
+        assert_eq!(rc, if in_memory.success { 0 } else { 1 });
+        assert_eq!(
+            comparable(serde_json::to_value(&in_memory).unwrap()),
+            comparable(doc)
+        );
+    }
+}
+
+#[test]
+fn quoted_fields_and_crlf_read_as_plain_ones() {
+    let (dir, data, suite) = setup();
+    let plain = std::fs::read_to_string(&data).unwrap();
+    // Every field quoted (the header's too, one name with a doubled quote), CRLF endings.
+    let quoted: String = plain
+        .lines()
+        .map(|l| {
+            let cells: Vec<String> = l.split(',').map(|c| format!("\"{c}\"")).collect();
+            cells.join(",") + "\r\n"
+        })
+        .collect();
+    let path = dir.path().join("quoted.csv");
+    std::fs::write(&path, quoted).unwrap();
+    let (_, a) = run_json(&suite, &data, &[]);
+    let (_, b) = run_json(&suite, &path, &["--threads", "2"]);
+    assert_eq!(comparable(a), comparable(b));
+    // A quoted field that runs past its line is an input error at the line it opens.
+    let bad = dir.path().join("multiline.csv");
+    std::fs::write(&bad, "a,b,c\n1,2,3\n4,\"5\n6\",7\n").unwrap();
+    let o = run([
+        "expect",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--data",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("multiline.csv:3:0: unterminated double quote"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn profile_never_writes_over_its_data_and_writes_atomically() {
+    let (dir, data, _) = setup();
+    let before = std::fs::read(&data).unwrap();
+    let o = run([
+        "profile",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&data).unwrap(), before);
+    // Over an existing suite: replaced whole, no temporary file left behind.
+    let out = dir.path().join("p.toml");
+    std::fs::write(&out, "old").unwrap();
+    let o = run([
+        "profile",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .starts_with("# Generated")
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}"); // d.csv, s.toml, p.toml
+}

@@ -621,6 +621,85 @@ impl Outcome {
     }
 }
 
+/// Great Expectations' result fields: those that apply, in alphabetical order (as a JSON
+/// object of them prints): `details` (how quantiles were estimated), `element_count`,
+/// `missing_count`, `observed_value`, `partial_unexpected_list` (`null` for a missing value),
+/// `unexpected_count`, `unexpected_percent`.
+impl serde::Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        if let Observed::Quantiles { .. } = self.observed {
+            m.serialize_entry("details", &QuantileDetails::SKETCH)?;
+        }
+        if let Some(n) = self.element_count {
+            m.serialize_entry("element_count", &n)?;
+        }
+        if let Some(n) = self.missing_count {
+            m.serialize_entry("missing_count", &n)?;
+        }
+        match &self.observed {
+            Observed::NotApplicable => {}
+            Observed::None => m.serialize_entry("observed_value", &())?,
+            Observed::Value(v) => m.serialize_entry("observed_value", v)?,
+            Observed::Count(n) => m.serialize_entry("observed_value", n)?,
+            Observed::Quantiles { quantiles, values } => {
+                m.serialize_entry("observed_value", &QuantileValues { quantiles, values })?;
+            }
+        }
+        if let Some(n) = self.unexpected_count {
+            m.serialize_entry("partial_unexpected_list", &PartialList(self))?;
+            m.serialize_entry("unexpected_count", &n)?;
+            m.serialize_entry("unexpected_percent", &self.unexpected_percent)?;
+        }
+        m.end()
+    }
+}
+
+/// `details` of a quantile result: how the values were estimated ([`QuantileSketch`]).
+#[derive(serde::Serialize)]
+struct QuantileDetails {
+    absolute_error_near_zero: f64,
+    method: &'static str,
+    relative_error: f64,
+}
+
+impl QuantileDetails {
+    const SKETCH: Self = Self {
+        absolute_error_near_zero: QuantileSketch::ABSOLUTE_ERROR,
+        method: "nearest",
+        relative_error: QuantileSketch::RELATIVE_ERROR,
+    };
+}
+
+/// `observed_value` of a quantile result.
+#[derive(serde::Serialize)]
+struct QuantileValues<'a> {
+    quantiles: &'a Vec<f64, MAX_QUANTILES>,
+    values: &'a Vec<Option<f64>, MAX_QUANTILES>,
+}
+
+/// `partial_unexpected_list`: the values, then the `null`s of missing ones.
+struct PartialList<'a>(&'a Outcome);
+
+impl serde::Serialize for PartialList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let (values, nulls) = (
+            self.0.partial_unexpected.as_slice(),
+            usize::from(self.0.partial_unexpected_nulls),
+        );
+        let mut seq = s.serialize_seq(Some(values.len() + nulls))?;
+        for x in values {
+            seq.serialize_element(x)?;
+        }
+        for _ in 0..nulls {
+            seq.serialize_element(&())?;
+        }
+        seq.end()
+    }
+}
+
 fn percent(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| 100.0 * part as f64 / whole as f64)
 }

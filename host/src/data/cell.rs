@@ -12,64 +12,62 @@
 //! Anything else (exponents, long mantissas, spaces, `inf`) goes through `str::parse`. Empty
 //! cells, `NaN` (any case), `NA` and `N/A` are missing values (`NaN`).
 
+use std::ops::{Div, Neg};
 use std::str::FromStr;
 
 /// A float a CSV cell parses to.
-pub trait Number: Copy + Send + Sync + FromStr + 'static {
+pub trait Number:
+    Copy + Send + Sync + FromStr + Neg<Output = Self> + Div<Output = Self> + 'static
+{
     /// A missing value (`NaN`).
     const MISSING: Self;
+    /// Largest integer mantissa the fast path takes: every integer up to it is exact.
+    const EXACT_MANTISSA: u64;
+    /// The powers of ten `10⁰…10ᵏ` that are exact.
+    const POW10: &'static [Self];
+    /// `m` as the float (exact up to [`Number::EXACT_MANTISSA`]).
+    fn from_mantissa(m: u64) -> Self;
+
     /// The value of `±mantissa / 10^fraction` when the fast path gives it exactly (see the
     /// [module docs](self)); `significant` counts the mantissa's digits (`u32::MAX`: too many).
-    fn from_decimal(
-        negative: bool,
-        mantissa: u64,
-        significant: u32,
-        fraction: usize,
-    ) -> Option<Self>;
-}
-
-/// Powers of ten exactly representable as `f64`.
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
-/// Powers of ten exactly representable as `f32` (`5¹⁰ < 2²⁴`).
-const POW10_F32: [f32; 11] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
-
-impl Number for f64 {
-    const MISSING: Self = f64::NAN;
-
     #[inline(always)]
     fn from_decimal(
         negative: bool,
         mantissa: u64,
         significant: u32,
         fraction: usize,
-    ) -> Option<f64> {
-        if significant == u32::MAX || mantissa > (1 << 53) || fraction > 22 {
+    ) -> Option<Self> {
+        if significant == u32::MAX || mantissa > Self::EXACT_MANTISSA {
             return None;
         }
-        let v = mantissa as f64 / POW10[fraction];
+        let v = Self::from_mantissa(mantissa) / *Self::POW10.get(fraction)?;
         Some(if negative { -v } else { v })
+    }
+}
+
+impl Number for f64 {
+    const MISSING: Self = f64::NAN;
+    const EXACT_MANTISSA: u64 = 1 << 53;
+    const POW10: &'static [f64] = &[
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+
+    #[inline(always)]
+    fn from_mantissa(m: u64) -> f64 {
+        m as f64
     }
 }
 
 impl Number for f32 {
     const MISSING: Self = f32::NAN;
+    const EXACT_MANTISSA: u64 = 1 << 24;
+    // 10¹⁰ = 2¹⁰ · 5¹⁰ with 5¹⁰ < 2²⁴.
+    const POW10: &'static [f32] = &[1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10];
 
     #[inline(always)]
-    fn from_decimal(
-        negative: bool,
-        mantissa: u64,
-        significant: u32,
-        fraction: usize,
-    ) -> Option<f32> {
-        if significant == u32::MAX || mantissa > (1 << 24) || fraction > 10 {
-            return None;
-        }
-        let v = mantissa as f32 / POW10_F32[fraction];
-        Some(if negative { -v } else { v })
+    fn from_mantissa(m: u64) -> f32 {
+        m as f32
     }
 }
 

@@ -16,6 +16,7 @@
 
 pub mod cell;
 pub mod scan;
+pub mod split;
 
 pub use cell::{Number, parse_number};
 pub use scan::{Rejected, ScanOptions, Scanner, Sink};
@@ -261,7 +262,7 @@ struct Rows<'a> {
     labels: Vec<u8>,
     /// Lines within the chunk, then (merged) within the file.
     lines: Vec<u64>,
-    splitter: Option<scan::Splitter>,
+    splitter: Option<split::Splitter>,
 }
 
 impl Sink for Rows<'_> {
@@ -273,7 +274,7 @@ impl Sink for Rows<'_> {
             Some((l, name)) => {
                 self.features.extend_from_slice(&values[..l]);
                 self.features.extend_from_slice(&values[l + 1..]);
-                let text = nth_field(raw, l, &mut self.splitter);
+                let text = nth_field(raw, l, values.len(), &mut self.splitter);
                 let label = parse_label(&String::from_utf8_lossy(text)).map_err(|m| Rejected {
                     column: l + 1,
                     message: format!("label column `{name}`: {m}"),
@@ -285,11 +286,16 @@ impl Sink for Rows<'_> {
         Ok(())
     }
 
-    fn merge(&mut self, later: Self, lines_before: u64) {
+    fn merge(&mut self, mut later: Self, lines_before: u64) {
+        later.lines.iter_mut().for_each(|l| *l += lines_before);
+        if self.lines.is_empty() {
+            // The first chunk (all of a small file): taken, not copied.
+            (self.features, self.labels, self.lines) = (later.features, later.labels, later.lines);
+            return;
+        }
         self.features.extend_from_slice(&later.features);
         self.labels.extend_from_slice(&later.labels);
-        self.lines
-            .extend(later.lines.iter().map(|l| l + lines_before));
+        self.lines.extend_from_slice(&later.lines);
     }
 
     fn reads_text(&self, column: usize) -> bool {
@@ -297,12 +303,24 @@ impl Sink for Rows<'_> {
     }
 }
 
-/// Field `i` of a line the scanner has split before (so it has that field).
-fn nth_field<'a>(raw: &'a [u8], i: usize, splitter: &'a mut Option<scan::Splitter>) -> &'a [u8] {
+/// Field `i` of `width` of a line the scanner has split before (so it has them all), found
+/// from the nearer end of the line (a label is usually the first or the last column).
+fn nth_field<'a>(
+    raw: &'a [u8],
+    i: usize,
+    width: usize,
+    splitter: &'a mut Option<split::Splitter>,
+) -> &'a [u8] {
     if !raw.contains(&b'"') {
-        return raw.split(|&b| b == b',').nth(i).unwrap_or_default();
+        let comma = |b: &u8| *b == b',';
+        let field = if 2 * i < width {
+            raw.split(comma).nth(i)
+        } else {
+            raw.rsplit(comma).nth(width - 1 - i)
+        };
+        return field.unwrap_or_default();
     }
-    let s = splitter.get_or_insert_with(scan::Splitter::new);
+    let s = splitter.get_or_insert_with(split::Splitter::new);
     match s.split(raw) {
         Ok(()) => s.fields().nth(i).unwrap_or_default(),
         Err(_) => &[],

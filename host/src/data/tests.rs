@@ -25,6 +25,21 @@ fn label_column_may_be_anywhere_or_absent_when_optional() {
     let d = parse(Path::new("t.csv"), "y,a\n1,5\n", Labels::Required("y")).unwrap();
     assert_eq!(d.feature_names, ["a"]);
     assert_eq!(d.labels.as_deref(), Some(&[1u8][..]));
+    let d = parse(
+        Path::new("t.csv"),
+        "a,b,y,c,d\n1,2,3,4,5\n6,7,8,9,10\n",
+        Labels::Required("y"),
+    )
+    .unwrap();
+    assert_eq!(d.features, [1.0, 2.0, 4.0, 5.0, 6.0, 7.0, 9.0, 10.0]);
+    assert_eq!(d.labels.as_deref(), Some(&[3u8, 8][..]));
+    let d = parse(
+        Path::new("t.csv"),
+        "a,b,y,c\n1,2,3,4\n",
+        Labels::Required("y"),
+    )
+    .unwrap();
+    assert_eq!(d.labels.as_deref(), Some(&[3u8][..]));
     let d = parse(Path::new("t.csv"), "a,b\n1,5\n", Labels::Optional("label")).unwrap();
     assert_eq!(d.width(), 2);
     assert!(d.labels.is_none());

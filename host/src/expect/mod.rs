@@ -21,7 +21,7 @@ use crate::data::ScanOptions;
 use crate::error::Result;
 use crate::report::{self, Case, Report};
 use crate::suite::Suite;
-use mlprobe_core::expect::{Observed, Outcome, QuantileSketch};
+use mlprobe_core::expect::Outcome;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -114,100 +114,17 @@ pub struct ExpectationResult {
     pub summary: String,
 }
 
-/// Great Expectations' result fields: those that apply to the type are present (fields in
-/// alphabetical order, as JSON objects print them).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct ResultFields {
-    /// How `observed_value` was estimated (quantiles).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub details: Option<QuantileDetails>,
-    /// Values in the column, missing included.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub element_count: Option<u64>,
-    /// Missing values.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing_count: Option<u64>,
-    /// The statistic, count, quantiles or header the expectation observed (`null`: nothing to
-    /// observe).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub observed_value: Option<ObservedValue>,
-    /// The first unexpected values (`null` for a missing one).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partial_unexpected_list: Option<Vec<Option<f64>>>,
-    /// Values that failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unexpected_count: Option<u64>,
-    /// Their percentage (`null` without values).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unexpected_percent: Option<Option<f64>>,
-}
-
-/// Great Expectations' `observed_value`.
+/// Great Expectations' result fields that apply to the expectation.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum ObservedValue {
-    /// Nothing to observe (no values).
-    Null,
-    /// A statistic.
-    Value(f64),
-    /// A count.
-    Count(u64),
-    /// Quantile estimates.
-    Quantiles {
-        /// The quantiles asked for.
-        quantiles: Vec<f64>,
-        /// Their estimates (`null` without values).
-        values: Vec<Option<f64>>,
+pub enum ResultFields {
+    /// A core expectation's: core's [`Outcome`] says which fields apply and serialises them.
+    Outcome(Outcome),
+    /// `expect_table_columns_to_match_ordered_list`'s.
+    Columns {
+        /// The data's header.
+        observed_value: Vec<String>,
     },
-    /// The header (`expect_table_columns_to_match_ordered_list`).
-    Columns(Vec<String>),
-}
-
-/// How quantiles were estimated ([`QuantileSketch`]; fields in alphabetical order).
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct QuantileDetails {
-    /// Absolute error bound near zero.
-    pub absolute_error_near_zero: f64,
-    /// numpy's `nearest` rank.
-    pub method: &'static str,
-    /// Relative error bound.
-    pub relative_error: f64,
-}
-
-impl From<&Outcome> for ResultFields {
-    fn from(out: &Outcome) -> Self {
-        let listed = out.unexpected_count.map(|_| {
-            let values = out.partial_unexpected.as_slice().iter().map(|&x| Some(x));
-            let nulls = std::iter::repeat_n(None, usize::from(out.partial_unexpected_nulls));
-            values.chain(nulls).collect()
-        });
-        let (observed_value, details) = match &out.observed {
-            Observed::NotApplicable => (None, None),
-            Observed::None => (Some(ObservedValue::Null), None),
-            Observed::Value(v) => (Some(ObservedValue::Value(*v)), None),
-            Observed::Count(n) => (Some(ObservedValue::Count(*n)), None),
-            Observed::Quantiles { quantiles, values } => (
-                Some(ObservedValue::Quantiles {
-                    quantiles: quantiles.to_vec(),
-                    values: values.to_vec(),
-                }),
-                Some(QuantileDetails {
-                    absolute_error_near_zero: QuantileSketch::ABSOLUTE_ERROR,
-                    method: "nearest",
-                    relative_error: QuantileSketch::RELATIVE_ERROR,
-                }),
-            ),
-        };
-        Self {
-            details,
-            element_count: out.element_count,
-            missing_count: out.missing_count,
-            observed_value,
-            partial_unexpected_list: listed,
-            unexpected_count: out.unexpected_count,
-            unexpected_percent: out.unexpected_count.map(|_| out.unexpected_percent),
-        }
-    }
 }
 
 /// Great Expectations' `exception_info`.
@@ -283,5 +200,36 @@ impl Validation {
             );
         }
         Report::new("mlprobe expect").with_suite(suite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    #[test]
+    fn options_are_checked_and_name_the_flag() {
+        let opts = ExpectOptions {
+            threads: Some(0),
+            ..ExpectOptions::new("s.toml", "d.csv")
+        };
+        let e = expect(&opts).unwrap_err();
+        assert!(
+            matches!(&e, Error::Usage(m) if m == "--threads: must be at least 1"),
+            "{e}"
+        );
+        assert_eq!(
+            ExpectOptions::new("s.toml", "d.csv").scan().unwrap(),
+            ScanOptions::default()
+        );
+        let same = ProfileOptions::new("dir/d.csv", "dir/d.csv");
+        assert!(matches!(profile(&same), Err(Error::Usage(m)) if m.starts_with("--out: ")));
+        let p = ProfileOptions {
+            threads: Some(0),
+            ..ProfileOptions::new("dir/d.csv", "-")
+        };
+        assert!(matches!(p.validate(), Err(Error::Usage(m)) if m.starts_with("--threads")));
+        assert_eq!(p.suite_name(), "d");
     }
 }

@@ -1,9 +1,7 @@
 //! The check itself: a suite resolved against a header ([`Plan`]), per-chunk state fed row by
 //! row ([`State`], a [`Sink`] of the file scanner), and the states evaluated by core.
 
-use super::{
-    ExceptionInfo, ExpectationResult, ObservedValue, ResultFields, Statistics, Validation,
-};
+use super::{ExceptionInfo, ExpectationResult, ResultFields, Statistics, Validation};
 use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
 use crate::suite::{Check, Suite};
@@ -189,9 +187,8 @@ fn finish(
                         names.join(", ")
                     )
                 };
-                let result = ResultFields {
-                    observed_value: Some(ObservedValue::Columns(names.to_vec())),
-                    ..ResultFields::default()
+                let result = ResultFields::Columns {
+                    observed_value: names.to_vec(),
                 };
                 (ok, result, summary, None)
             }
@@ -209,7 +206,7 @@ fn finish(
                     kind.summary(&out).to_string()
                 };
                 let exception = out.exception.then_some(missing);
-                (out.success, ResultFields::from(&out), summary, exception)
+                (out.success, ResultFields::Outcome(out), summary, exception)
             }
         };
         results.push(ExpectationResult {
@@ -245,5 +242,93 @@ fn finish(
         rows,
         seconds: start.elapsed().as_secs_f64(),
         peak_rss_bytes: crate::measure::peak_rss_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Labels;
+
+    /// The results as JSON, without what differs between two runs (time, memory, the data's
+    /// path).
+    fn comparable(v: &Validation) -> serde_json::Value {
+        let mut doc = serde_json::to_value(v).unwrap();
+        for k in ["seconds", "peak_rss_bytes", "data"] {
+            doc[k] = serde_json::Value::Null;
+        }
+        doc
+    }
+
+    fn assert_same(a: &Validation, b: &Validation) {
+        let (a, b) = (comparable(a), comparable(b));
+        for (x, y) in a["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(b["results"].as_array().unwrap())
+        {
+            assert_eq!(x, y);
+        }
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn rows_in_memory_give_what_the_same_rows_written_as_csv_give() {
+        let dir = tempfile::tempdir().unwrap();
+        let text =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/wine.csv"))
+                .unwrap();
+        let path = dir.path().join("wine.csv");
+        let data = crate::data::parse(&path, &text, Labels::Required("label")).unwrap();
+        let suite =
+            Suite::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/wine.suite.toml"))
+                .unwrap();
+        // Damaged values: missing, infinite, tiny, negative zero, values whose f32 and f64
+        // decimals differ (0.1).
+        let mut values = data.features.clone();
+        for (i, v) in values.iter_mut().enumerate() {
+            match i % 11 {
+                0 => *v = f32::NAN,
+                1 => *v = f32::INFINITY,
+                2 => *v *= 1e-30,
+                3 => *v = -0.0,
+                4 => *v = 0.1,
+                5 => *v = -*v * 1e7,
+                _ => {}
+            }
+        }
+        for values in [&data.features, &values] {
+            let in_memory = validate_dataset(&suite, &data, values).unwrap();
+            let written = Dataset {
+                features: values.clone(),
+                ..data.clone()
+            };
+            let file = dir.path().join("rows.csv");
+            written.write_csv(&file, 0..data.rows()).unwrap();
+            for threads in [1, 2] {
+                let options = ScanOptions {
+                    threads,
+                    chunk_bytes: 4096,
+                };
+                let from_file = validate(&suite, &file, options).unwrap();
+                assert_same(&in_memory, &from_file);
+            }
+            assert_eq!(in_memory.rows, 178);
+        }
+        // Without labels, and a suite that names a column the rows lack.
+        let no_labels = Dataset {
+            labels: None,
+            label_name: None,
+            features: values.clone(),
+            ..data.clone()
+        };
+        let v = validate_dataset(&suite, &no_labels, &values).unwrap();
+        let file = dir.path().join("nolabels.csv");
+        no_labels.write_csv(&file, 0..data.rows()).unwrap();
+        let from_file = validate(&suite, &file, ScanOptions::default()).unwrap();
+        assert_same(&v, &from_file);
+        assert!(v.results.iter().any(|r| r.exception_info.is_some()));
+        assert!(validate_dataset(&suite, &data, &values[1..]).is_err());
     }
 }

@@ -494,20 +494,11 @@ fn bad_suites_are_input_errors_naming_the_line() {
     for (i, (text, want)) in cases.iter().enumerate() {
         let suite = dir.path().join(format!("bad{i}.toml"));
         std::fs::write(&suite, text).unwrap();
-        let o = run([
-            "expect",
-            "--suite",
-            suite.to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-        ]);
-        assert_eq!(code(&o), 2, "{}", stderr(&o));
-        let err = stderr(&o);
+        let err = input_error(&suite, &data);
         assert!(
             err.contains(&format!("bad{i}.toml{want}")),
             "{err} should contain {want}"
         );
-        assert!(stdout(&o).is_empty());
     }
 }
 
@@ -516,6 +507,15 @@ fn malformed_data_is_an_input_error_naming_line_and_column() {
     let (dir, _, suite) = setup();
     let data = dir.path().join("bad.csv");
     std::fs::write(&data, "a,b,c\n1,2,3\n4,oops,6\n").unwrap();
+    let err = input_error(&suite, &data);
+    assert!(
+        err.contains("bad.csv:3:2: `oops` in column `b` is not a number"),
+        "{err}"
+    );
+}
+
+/// Runs `mlprobe expect` on data it must refuse: exit 2, nothing on stdout; returns stderr.
+fn input_error(suite: &Path, data: &Path) -> String {
     let o = run([
         "expect",
         "--suite",
@@ -523,12 +523,9 @@ fn malformed_data_is_an_input_error_naming_line_and_column() {
         "--data",
         data.to_str().unwrap(),
     ]);
-    assert_eq!(code(&o), 2);
-    assert!(
-        stderr(&o).contains("bad.csv:3:2: `oops` in column `b` is not a number"),
-        "{}",
-        stderr(&o)
-    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stdout(&o).is_empty());
+    stderr(&o)
 }
 
 #[test]
@@ -615,18 +612,10 @@ fn quoted_fields_and_crlf_read_as_plain_ones() {
     // A quoted field that runs past its line is an input error at the line it opens.
     let bad = dir.path().join("multiline.csv");
     std::fs::write(&bad, "a,b,c\n1,2,3\n4,\"5\n6\",7\n").unwrap();
-    let o = run([
-        "expect",
-        "--suite",
-        suite.to_str().unwrap(),
-        "--data",
-        bad.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 2);
+    let err = input_error(&suite, &bad);
     assert!(
-        stderr(&o).contains("multiline.csv:3:0: unterminated double quote"),
-        "{}",
-        stderr(&o)
+        err.contains("multiline.csv:3:0: unterminated double quote"),
+        "{err}"
     );
 }
 
@@ -634,26 +623,23 @@ fn quoted_fields_and_crlf_read_as_plain_ones() {
 fn profile_never_writes_over_its_data_and_writes_atomically() {
     let (dir, data, _) = setup();
     let before = std::fs::read(&data).unwrap();
-    let o = run([
-        "profile",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        data.to_str().unwrap(),
-    ]);
+    let profile = |out: &Path| {
+        run([
+            "profile",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let o = profile(&data);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&data).unwrap(), before);
     // Over an existing suite: replaced whole, no temporary file left behind.
     let out = dir.path().join("p.toml");
     std::fs::write(&out, "old").unwrap();
-    let o = run([
-        "profile",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = profile(&out);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(
         std::fs::read_to_string(&out)

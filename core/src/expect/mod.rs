@@ -1189,41 +1189,54 @@ mod tests {
         }
     }
 
+    type Read<T> = Result<T, (Option<&'static str>, std::string::String)>;
+
+    impl Table {
+        /// The value at `key` through `pick` (`None`: the wrong type), `absent` without it.
+        fn read<T>(
+            &self,
+            key: &'static str,
+            absent: T,
+            pick: impl FnOnce(&Value) -> Option<T>,
+        ) -> Read<T> {
+            match self.get(key) {
+                None => Ok(absent),
+                Some(v) => pick(v).ok_or((Some(key), std::format!("wrong type: {v:?}"))),
+            }
+        }
+    }
+
+    /// Copies `xs` into `out` as far as it goes; the length of `xs`.
+    fn fill<T: Copy>(out: &mut [T], xs: &[T]) -> usize {
+        out.iter_mut().zip(xs).for_each(|(o, x)| *o = *x);
+        xs.len()
+    }
+
     impl Params for Table {
         type Error = (Option<&'static str>, std::string::String);
-        fn number(&mut self, key: &'static str) -> Result<Option<f64>, Self::Error> {
-            match self.get(key) {
-                None => Ok(None),
-                Some(Value::Number(x)) => Ok(Some(*x)),
-                Some(v) => Err((Some(key), std::format!("not a number: {v:?}"))),
-            }
+        fn number(&mut self, key: &'static str) -> Read<Option<f64>> {
+            self.read(key, None, |v| match v {
+                Value::Number(x) => Some(Some(*x)),
+                _ => None,
+            })
         }
-        fn flag(&mut self, key: &'static str) -> Result<Option<bool>, Self::Error> {
-            match self.get(key) {
-                None => Ok(None),
-                Some(Value::Flag(b)) => Ok(Some(*b)),
-                Some(v) => Err((Some(key), std::format!("not a flag: {v:?}"))),
-            }
+        fn flag(&mut self, key: &'static str) -> Read<Option<bool>> {
+            self.read(key, None, |v| match v {
+                Value::Flag(b) => Some(Some(*b)),
+                _ => None,
+            })
         }
-        fn numbers(&mut self, key: &'static str, out: &mut [f64]) -> Result<usize, Self::Error> {
-            match self.get(key) {
-                None => Ok(0),
-                Some(Value::Numbers(xs)) => {
-                    out.iter_mut().zip(xs).for_each(|(o, x)| *o = *x);
-                    Ok(xs.len())
-                }
-                Some(v) => Err((Some(key), std::format!("not numbers: {v:?}"))),
-            }
+        fn numbers(&mut self, key: &'static str, out: &mut [f64]) -> Read<usize> {
+            self.read(key, 0, |v| match v {
+                Value::Numbers(xs) => Some(fill(out, xs)),
+                _ => None,
+            })
         }
-        fn pairs(&mut self, key: &'static str, out: &mut [[f64; 2]]) -> Result<usize, Self::Error> {
-            match self.get(key) {
-                None => Ok(0),
-                Some(Value::Pairs(xs)) => {
-                    out.iter_mut().zip(xs).for_each(|(o, x)| *o = *x);
-                    Ok(xs.len())
-                }
-                Some(v) => Err((Some(key), std::format!("not pairs: {v:?}"))),
-            }
+        fn pairs(&mut self, key: &'static str, out: &mut [[f64; 2]]) -> Read<usize> {
+            self.read(key, 0, |v| match v {
+                Value::Pairs(xs) => Some(fill(out, xs)),
+                _ => None,
+            })
         }
         fn reject(&mut self, error: ParamError) -> Self::Error {
             (error.key(), std::format!("{error}"))

@@ -89,11 +89,11 @@ impl Dataset {
     }
 
     /// Writes rows `rows` (features, then the label if any) to `path` as CSV ([`write_csv`],
-    /// numbers as [`cell`] writes them). Reading the file back gives the same values.
+    /// numbers as [`cell_text`] writes them). Reading the file back gives the same values.
     pub fn write_csv(&self, path: &Path, rows: impl IntoIterator<Item = usize>) -> Result<()> {
         let labels = self.labels.as_deref();
         let records = rows.into_iter().map(|i| {
-            let mut r: Vec<String> = self.row(i).iter().map(|&v| cell(v)).collect();
+            let mut r: Vec<String> = self.row(i).iter().map(|&v| cell_text(v)).collect();
             if let Some(l) = labels {
                 r.push(l[i].to_string());
             }
@@ -105,7 +105,7 @@ impl Dataset {
 
 /// A value as a cell of a CSV file mlprobe writes: the shortest decimal that reads back to the
 /// same `f32`; empty for a missing value.
-pub fn cell(v: f32) -> String {
+pub fn cell_text(v: f32) -> String {
     if v.is_nan() {
         String::new()
     } else {
@@ -113,10 +113,10 @@ pub fn cell(v: f32) -> String {
     }
 }
 
-/// The `f64` that [`scan`] reads from `v` written by [`cell`]: what `mlprobe expect` sees of
+/// The `f64` that [`scan`] reads from `v` written by [`cell_text`]: what `mlprobe expect` sees of
 /// a row written by mlprobe (not `v as f64`: `0.1f32` is written `0.1`, read `0.1f64`).
 pub fn as_written(v: f32) -> f64 {
-    parse_number(cell(v).as_bytes()).unwrap_or(f64::NAN)
+    parse_number(cell_text(v).as_bytes()).unwrap_or(f64::NAN)
 }
 
 /// Writes a CSV file: `header`, then `rows`, through the `csv` crate (RFC 4180 quoting where a

@@ -12,7 +12,7 @@
 //! grows that buffer.
 //!
 //! A plain line (numbers and commas) is parsed in one pass over its bytes, splitting and
-//! reading numbers together ([`cell`](super::cell)'s fast path), with no copy: this loop is
+//! reading numbers together ([`cell`](mod@super::cell)'s fast path), with no copy: this loop is
 //! what `cargo bench -p mlprobe --bench expect` measures, and where a general CSV parser would
 //! cost a copy of every field. Any other line (quotes, spaces, exponents, missing-value
 //! markers, a ragged or bad row) is split by `csv-core` ([`split`](super::split); RFC 4180:

@@ -119,7 +119,7 @@ pub struct ExpectationResult {
 #[serde(untagged)]
 pub enum ResultFields {
     /// A core expectation's: core's [`Outcome`] says which fields apply and serialises them.
-    Outcome(Outcome),
+    Outcome(Box<Outcome>),
     /// `expect_table_columns_to_match_ordered_list`'s.
     Columns {
         /// The data's header.

@@ -206,7 +206,12 @@ fn finish(
                     kind.summary(&out).to_string()
                 };
                 let exception = out.exception.then_some(missing);
-                (out.success, ResultFields::Outcome(out), summary, exception)
+                (
+                    out.success,
+                    ResultFields::Outcome(Box::new(out)),
+                    summary,
+                    exception,
+                )
             }
         };
         results.push(ExpectationResult {

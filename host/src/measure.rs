@@ -3,6 +3,12 @@
 use mlprobe_core::sketch::Sketch;
 use serde::Serialize;
 
+/// Records `elapsed` in `sketch` as nanoseconds; a call over `u32::MAX` ns (4.29 s) is pinned
+/// there, as DESIGN.md states for the `u32` sketch.
+pub fn record_ns(sketch: &mut Sketch, elapsed: std::time::Duration) {
+    sketch.record(u32::try_from(elapsed.as_nanos()).unwrap_or(u32::MAX));
+}
+
 /// Latency percentiles in microseconds.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Latency {

@@ -98,7 +98,7 @@ pub fn run(o: &FailureOptions, target: &mut dyn Target, rng: &mut ChaCha8Rng) ->
             }
             target_errors += 1;
         }
-        sketch.record(u32::try_from(start.elapsed().as_nanos()).unwrap_or(u32::MAX));
+        crate::measure::record_ns(&mut sketch, start.elapsed());
         if ok {
             successes += 1;
         } else {

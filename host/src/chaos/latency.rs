@@ -85,7 +85,7 @@ pub fn run(o: &LatencyOptions, target: &mut dyn Target, rng: &mut ChaCha8Rng) ->
         }
         let ok = target.call(i);
         let took = start.elapsed();
-        sketch.record(u32::try_from(took.as_nanos()).unwrap_or(u32::MAX));
+        crate::measure::record_ns(&mut sketch, took);
         if !ok {
             errors += 1;
         } else if took.as_secs_f64() * 1e3 <= slo {

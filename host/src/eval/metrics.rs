@@ -149,8 +149,7 @@ pub fn measure_latency(
         let start = Instant::now();
         let logits = model.infer(x, &mut scratch).map_err(infer_err)?;
         std::hint::black_box(logits);
-        let ns = start.elapsed().as_nanos();
-        sketch.record(u32::try_from(ns).unwrap_or(u32::MAX));
+        crate::measure::record_ns(&mut sketch, start.elapsed());
     }
     Ok(sketch)
 }

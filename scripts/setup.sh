@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what mlprobe needs beyond a Rust toolchain: the Cortex-M targets and, on Debian or
-# Ubuntu, QEMU's Arm system emulator (for the on-device stages and tests).
+# Installs what mlprobe needs beyond a Rust toolchain: the Cortex-M targets, on Debian or
+# Ubuntu QEMU's Arm system emulator (for the on-device stages and tests), and .venv with the
+# reference implementations the differential tests compare against (scripts/venv.sh).
 # With --browser, also Chromium, which the report test uses to render report.html headless.
 set -euo pipefail
 browser=0
@@ -21,3 +22,4 @@ if [ "${#packages[@]}" -gt 0 ]; then
     echo "setup: install ${packages[*]} with your package manager" >&2
   fi
 fi
+"$(dirname "$0")/venv.sh"

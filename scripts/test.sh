@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of mlprobe: the workspace (unit, CLI and end-to-end tests, the QEMU device
 # tests included), and the core's optional fast-math feature. Installs the Rust targets it
-# needs; the device tests need qemu-system-arm (scripts/setup.sh installs it).
+# needs and the reference virtualenv (.venv: scipy, mpmath) of the differential tests; the device
+# tests need qemu-system-arm (scripts/setup.sh installs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null 2>&1 || true
+./scripts/venv.sh
 cargo test --workspace
 cargo test -p mlprobe-core --features fast-math

@@ -21,8 +21,9 @@
 //!   Bonferroni/Holm/BH, mixture SPRT always-valid p-values, O'Brien–Fleming group-sequential.
 //! - [`sequential`]: a sequential monitor over a stream of events (mSPRT or O'Brien–Fleming
 //!   looks): feed events or counts, read continue / stop and which arm.
-//! - [`bayes`]: Beta–Binomial A/B analysis, exact: P(B > A) (Evan Miller's sum, tanh-sinh
-//!   quadrature), credible intervals, expected lift and loss, the decision rule.
+//! - [`bayes`]: Beta–Binomial A/B analysis, exact for every prior: P(B > A) and the expected
+//!   losses as log-concave integrals (tiny tails direct), credible intervals, lift, the decision
+//!   rule; [`quad`] integrates them.
 //! - [`crc`]: CRC-32 used by the model file (and the device protocol).
 //! - [`special`]: normal CDF/quantile, log-gamma/log-beta, regularized incomplete beta and its
 //!   inverse, chi-square survival, on `libm`.
@@ -61,6 +62,7 @@ pub mod mlp;
 pub mod model;
 pub mod moments;
 pub mod protocol;
+pub mod quad;
 pub mod sequential;
 pub mod server;
 pub mod sketch;

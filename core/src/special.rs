@@ -181,35 +181,146 @@ fn log1pmx(u: f64) -> f64 {
     -u * t + 2.0 * sum
 }
 
-/// `ln(x^a (1-x)^b / B(a, b))` for `0 < x < 1`, accurate for large `a, b`.
+/// A point of the open interval `(0, 1)` held four ways: `x`, `y = 1 - x` and their logarithms,
+/// each accurate to a rounding, also where `x` or `y` is below the smallest positive `f64`
+/// (then it is `0.0` and its logarithm still exact).
+///
+/// The Bayesian analysis ([`crate::bayes`]) integrates over the log-odds `z = ln(x / (1 - x))`,
+/// where a Beta density with a parameter below 1 keeps mass at `x < 1e-308`;
+/// [`UnitPoint::from_logit`] builds the point from `z` without ever forming `1 - x` by
+/// subtraction.
+///
+/// ```
+/// use mlprobe_core::special::UnitPoint;
+/// let p = UnitPoint::from_logit(-800.0);
+/// assert_eq!((p.x, p.y, p.ln_x, p.ln_y), (0.0, 1.0, -800.0, 0.0));
+/// let q = UnitPoint::new(0.25);
+/// assert_eq!((q.x, q.y), (0.25, 0.75));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct UnitPoint {
+    /// `x`.
+    pub x: f64,
+    /// `1 - x`.
+    pub y: f64,
+    /// `ln x`.
+    pub ln_x: f64,
+    /// `ln(1 - x)`.
+    pub ln_y: f64,
+}
+
+impl UnitPoint {
+    /// The point `x` (`0 < x < 1`; `1 - x` is exact for `x ≥ 0.5` and rounded once below).
+    pub fn new(x: f64) -> Self {
+        Self {
+            x,
+            y: 1.0 - x,
+            ln_x: libm::log(x),
+            ln_y: libm::log1p(-x),
+        }
+    }
+
+    /// The point with log-odds `z`: `x = 1 / (1 + e^-z)`, `1 - x = 1 / (1 + e^z)`.
+    pub fn from_logit(z: f64) -> Self {
+        // With t = e^-|z| ≤ 1 the larger of x, 1 - x is 1/(1+t), the smaller t/(1+t).
+        let t = libm::exp(-z.abs());
+        let ln_big = -libm::log1p(t);
+        let (big, small, ln_small) = (1.0 / (1.0 + t), t / (1.0 + t), ln_big - z.abs());
+        if z >= 0.0 {
+            Self {
+                x: big,
+                y: small,
+                ln_x: ln_big,
+                ln_y: ln_small,
+            }
+        } else {
+            Self {
+                x: small,
+                y: big,
+                ln_x: ln_small,
+                ln_y: ln_big,
+            }
+        }
+    }
+
+    /// The point `1 - x`.
+    pub fn mirror(&self) -> Self {
+        Self {
+            x: self.y,
+            y: self.x,
+            ln_x: self.ln_y,
+            ln_y: self.ln_x,
+        }
+    }
+}
+
+/// `ln(x^a (1-x)^b / B(a, b))` at `p`, accurate for large `a, b`; also the log-density of the
+/// log-odds of a `Beta(a, b)` variable at `z = ln(x / (1 - x))`.
 ///
 /// For `a, b ≥ 10` this expands around the mode `x₀ = a/(a+b)` as TOMS 708's `brcomp` does
 /// (DiDonato & Morris, ACM TOMS 18(3), 1992): with `u = (x - x₀)/x₀`, `v = (x₀ - x)/y₀`,
 /// `a·u + b·v = 0`, so `a ln(x/x₀) + b ln(y/y₀) = a·(ln(1+u) - u) + b·(ln(1+v) - v)`, and
 /// `a ln x₀ + b ln y₀ - ln B(a, b) = ½ ln(ab / (2π(a+b))) - Δ(Stirling remainders)`: nothing
-/// large cancels.
-fn ln_beta_prefactor(a: f64, b: f64, x: f64) -> f64 {
+/// large cancels. The distance `x - x₀` is taken from whichever of `x`, `1 - x` is smaller.
+pub fn ln_beta_prefactor(a: f64, b: f64, p: &UnitPoint) -> f64 {
     if a >= 10.0 && b >= 10.0 {
         let s = a + b;
         let x0 = a / s;
         let y0 = b / s;
-        let d = x - x0;
+        let d = if p.x <= p.y { p.x - x0 } else { y0 - p.y };
         let u = d / x0;
         let v = -d / y0;
         let corr = stirling_remainder(a) + stirling_remainder(b) - stirling_remainder(s);
         a * log1pmx(u) + b * log1pmx(v) + 0.5 * libm::log(a * (b / s)) - LN_SQRT_2PI - corr
     } else {
-        a * libm::log(x) + b * libm::log1p(-x) - ln_beta(a, b)
+        a * p.ln_x + b * p.ln_y - ln_beta(a, b)
+    }
+}
+
+/// `ln(1 - e^l)` for `l ≤ 0` without cancellation (Mächler, "Accurately computing
+/// log(1 - exp(-|a|))", 2012).
+fn ln_one_minus_exp(l: f64) -> f64 {
+    if l > -core::f64::consts::LN_2 {
+        libm::log(-libm::expm1(l))
+    } else {
+        libm::log1p(-libm::exp(l))
+    }
+}
+
+/// `(ln I_x(a, b), ln(1 - I_x(a, b)))` at `p`: the logarithms of both tails of `Beta(a, b)`,
+/// each with its relative accuracy however small it is (down to `e^-10^6` and beyond, where
+/// the tail itself is below the smallest `f64`).
+///
+/// The tail on the side of the mean that holds `p` (`x < (a+1)/(a+b+2)`: the lower) comes from
+/// the continued fraction of Numerical Recipes (3rd ed., §6.4, `betacf`, modified Lentz) times
+/// the prefactor [`ln_beta_prefactor`], in logarithms; the other is `ln(1 - e^tail)`. `NaN`
+/// unless `a, b > 0`.
+///
+/// ```
+/// use mlprobe_core::special::{ln_beta_tails, UnitPoint};
+/// // I_0.4(2, 3) = 0.5248 exactly (a polynomial in x).
+/// let (lower, upper) = ln_beta_tails(2.0, 3.0, &UnitPoint::new(0.4));
+/// assert!((lower.exp() - 0.5248).abs() < 1e-15 && (upper.exp() - 0.4752).abs() < 1e-15);
+/// ```
+pub fn ln_beta_tails(a: f64, b: f64, p: &UnitPoint) -> (f64, f64) {
+    if a.is_nan() || b.is_nan() || a <= 0.0 || b <= 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    if p.x * (a + b + 2.0) < a + 1.0 {
+        let lower = (ln_beta_prefactor(a, b, p) + libm::log(beta_cf(a, b, p.x) / a)).min(0.0);
+        (lower, ln_one_minus_exp(lower))
+    } else {
+        let q = p.mirror();
+        let upper = (ln_beta_prefactor(b, a, &q) + libm::log(beta_cf(b, a, q.x) / b)).min(0.0);
+        (ln_one_minus_exp(upper), upper)
     }
 }
 
 /// The regularized incomplete beta function `I_x(a, b)`, the CDF of `Beta(a, b)` at `x`.
 ///
-/// `NaN` unless `a > 0`, `b > 0` and `0 ≤ x ≤ 1`. The continued fraction of Numerical Recipes
-/// (3rd ed., §6.4, `betacf`) evaluated with the modified Lentz method, on the side of
-/// `x < (a+1)/(a+b+2)` where it converges fast (using `I_x(a,b) = 1 - I_{1-x}(b,a)` otherwise);
-/// the prefactor `x^a (1-x)^b / B(a, b)` is expanded around the mode for large parameters
-/// (TOMS 708 `brcomp`), so it stays accurate for `a, b` up to 10^7.
+/// `NaN` unless `a > 0`, `b > 0` and `0 ≤ x ≤ 1`. The exponential of [`ln_beta_tails`]'s
+/// lower tail: accurate to about 1e-14 relative in the lower tail; near 1, use
+/// [`beta_inc_complement`].
 ///
 /// ```
 /// use mlprobe_core::special::beta_inc;
@@ -225,30 +336,21 @@ pub fn beta_inc(a: f64, b: f64, x: f64) -> f64 {
     if x == 1.0 {
         return 1.0;
     }
-    if x * (a + b + 2.0) < a + 1.0 {
-        libm::exp(ln_beta_prefactor(a, b, x)) * beta_cf(a, b, x) / a
-    } else {
-        1.0 - libm::exp(ln_beta_prefactor(b, a, 1.0 - x)) * beta_cf(b, a, 1.0 - x) / b
-    }
+    libm::exp(ln_beta_tails(a, b, &UnitPoint::new(x)).0)
 }
 
 /// The complement `1 - I_x(a, b) = I_{1-x}(b, a)`, accurate when it is small.
 pub fn beta_inc_complement(a: f64, b: f64, x: f64) -> f64 {
-    if x.is_nan() || !(0.0..=1.0).contains(&x) {
+    if a.is_nan() || b.is_nan() || x.is_nan() || a <= 0.0 || b <= 0.0 || !(0.0..=1.0).contains(&x) {
         return f64::NAN;
     }
-    // 1 - x is exact for x ≥ 0.5; below, the upper tail is computed directly.
-    if x * (a + b + 2.0) < a + 1.0 {
-        if a.is_nan() || b.is_nan() || a <= 0.0 || b <= 0.0 {
-            return f64::NAN;
-        }
-        if x == 0.0 {
-            return 1.0;
-        }
-        1.0 - libm::exp(ln_beta_prefactor(a, b, x)) * beta_cf(a, b, x) / a
-    } else {
-        beta_inc(b, a, 1.0 - x)
+    if x == 0.0 {
+        return 1.0;
     }
+    if x == 1.0 {
+        return 0.0;
+    }
+    libm::exp(ln_beta_tails(a, b, &UnitPoint::new(x)).1)
 }
 
 /// The continued fraction of `I_x(a, b)` (Numerical Recipes `betacf`, modified Lentz).
@@ -308,7 +410,8 @@ pub fn beta_pdf(a: f64, b: f64, x: f64) -> f64 {
     if x == 0.0 || x == 1.0 {
         return beta_pdf_edge(a, b, x);
     }
-    libm::exp(ln_beta_prefactor(a, b, x)) / (x * (1.0 - x))
+    let p = UnitPoint::new(x);
+    libm::exp(ln_beta_prefactor(a, b, &p)) / (p.x * p.y)
 }
 
 fn beta_pdf_edge(a: f64, b: f64, x: f64) -> f64 {

@@ -1,5 +1,6 @@
-//! Cost of the Bayesian A/B computations: the exact P(treatment > control) for counts up to
-//! 10^6 (target: under 1 ms for any counts) and one million Monte-Carlo draws.
+//! Cost of the Bayesian A/B computations: the exact P(treatment > control) and the whole exact
+//! analysis (P, both expected losses, both credible intervals) for counts up to 10^6, under a
+//! uniform and a Jeffreys prior, and one million Monte-Carlo draws.
 //!
 //! Run with `cargo bench -p mlprobe --bench ab`. Each figure is the median of several timed
 //! batches, printed with its ratio to a baseline measured in the same run (one `ln_beta` call
@@ -7,7 +8,8 @@
 //! compare across machines.
 
 use mlprobe::ab::bayes::monte_carlo;
-use mlprobe_core::bayes::{BetaDist, prob_greater, prob_greater_quadrature};
+use mlprobe_core::abtest::Variant;
+use mlprobe_core::bayes::{self, BetaDist, prob_greater};
 use mlprobe_core::special::ln_beta;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -54,50 +56,40 @@ fn fmt(seconds: f64) -> String {
 fn main() {
     let min = Duration::from_millis(20);
     let baseline = time(min, || ln_beta(black_box(123_456.0), black_box(876_544.0)));
-    println!("exact P(treatment > control), Beta(1,1) prior (closed form)");
+    println!("exact P(treatment > control) and the whole exact analysis (bayes::exact)");
     println!("baseline: one ln_beta call {}", fmt(baseline));
     println!(
-        "{:>9} {:>9} {:>9}  {:>11}  {:>9}  P",
-        "n/arm", "rate c", "rate t", "time", "× ln_beta"
+        "{:>7} {:>9} {:>7} {:>7}  {:>11} {:>9}  {:>11} {:>9}  P",
+        "prior", "n/arm", "rate c", "rate t", "P", "× ln_beta", "exact", "× ln_beta"
     );
-    let mut worst: f64 = 0.0;
-    for n in [100u64, 1_000, 10_000, 100_000, 1_000_000] {
-        for (rc, rt) in [
-            (0.10, 0.11),
-            (0.50, 0.505),
-            (0.001, 0.0012),
-            (0.999, 0.9992),
-        ] {
-            let cc = (rc * n as f64).round();
-            let ct = (rt * n as f64).round();
-            let a = BetaDist::new(1.0 + cc, 1.0 + n as f64 - cc).unwrap();
-            let b = BetaDist::new(1.0 + ct, 1.0 + n as f64 - ct).unwrap();
-            let t = time(min, || prob_greater(black_box(&a), black_box(&b)));
-            worst = worst.max(t);
-            println!(
-                "{n:>9} {rc:>9} {rt:>9}  {}  {:>9.1}  {:.10}",
-                fmt(t),
-                t / baseline,
-                prob_greater(&a, &b)
-            );
+    for prior in [1.0, 0.5] {
+        for n in [100u64, 10_000, 1_000_000] {
+            for (rc, rt) in [
+                (0.10, 0.11),
+                (0.50, 0.505),
+                (0.001, 0.0012),
+                (0.999, 0.9992),
+            ] {
+                let cc = (rc * n as f64).round() as u64;
+                let ct = (rt * n as f64).round() as u64;
+                let (c, t) = (
+                    Variant::from_counts(cc, n).unwrap(),
+                    Variant::from_counts(ct, n).unwrap(),
+                );
+                let pr = BetaDist::new(prior, prior).unwrap();
+                let (a, b) = (pr.posterior(&c), pr.posterior(&t));
+                let tp = time(min, || prob_greater(black_box(&a), black_box(&b)));
+                let te = time(min, || bayes::exact(black_box(&c), black_box(&t), pr, 0.95));
+                println!(
+                    "{prior:>7} {n:>9} {rc:>7} {rt:>7}  {} {:>9.0}  {} {:>9.0}  {:.10}",
+                    fmt(tp),
+                    tp / baseline,
+                    fmt(te),
+                    te / baseline,
+                    prob_greater(&a, &b)
+                );
+            }
         }
-    }
-    println!(
-        "worst case {} ({} the 1 ms target)",
-        fmt(worst),
-        if worst < 1e-3 { "under" } else { "OVER" }
-    );
-
-    println!("\nexact P(treatment > control), Jeffreys Beta(1/2,1/2) prior (quadrature fallback)");
-    for n in [1_000u64, 100_000, 1_000_000] {
-        let cc = 0.10 * n as f64;
-        let ct = 0.11 * n as f64;
-        let a = BetaDist::new(0.5 + cc, 0.5 + n as f64 - cc).unwrap();
-        let b = BetaDist::new(0.5 + ct, 0.5 + n as f64 - ct).unwrap();
-        let t = time(min, || {
-            prob_greater_quadrature(black_box(&a), black_box(&b))
-        });
-        println!("{n:>9}  {}  {:>9.1} × ln_beta", fmt(t), t / baseline);
     }
 
     println!("\nMonte-Carlo, one million paired Beta draws (statrs, ChaCha8)");
@@ -119,7 +111,7 @@ fn main() {
         });
         let exact = time(min, || prob_greater(black_box(&a), black_box(&b)));
         println!(
-            "n/arm {n:>9}: {}  ({:.1} × uniform draws; {:.0} × the exact sum)",
+            "n/arm {n:>9}: {}  ({:.1} × uniform draws; {:.1} × the exact P)",
             fmt(t),
             t / uniform,
             t / exact

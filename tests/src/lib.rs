@@ -58,6 +58,25 @@ pub fn qemu() -> bool {
     require("qemu-system-arm", present, "./scripts/setup.sh installs it")
 }
 
+/// The Python of the reference virtualenv (`.venv/`, made by `./scripts/setup.sh` from
+/// `tests/reference/requirements.txt`), by the [`require`] policy: `Some` when it can import
+/// scipy and mpmath.
+pub fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("MLPROBE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv").join("bin").join("python"));
+    let present = Command::new(&python)
+        .args(["-c", "import numpy, scipy, mpmath"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    require(
+        "the reference Python (.venv with scipy and mpmath)",
+        present,
+        "./scripts/setup.sh creates it",
+    )
+    .then_some(python)
+}
+
 /// A `Command` for the `mlprobe` binary with `args`.
 pub fn mlprobe<I, S>(args: I) -> Command
 where

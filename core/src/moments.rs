@@ -298,7 +298,7 @@ mod tests {
             base = -base;
         }
         let sd = base.abs() / pow10((r.next() % 13) as i64);
-        let outlier = r.next() % 8 == 0;
+        let outlier = r.next().is_multiple_of(8);
         let mut xs: Vec<f64> = (0..n).map(|_| base + sd * (r.unit() - 0.5)).collect();
         if outlier {
             xs[0] = base + sd * 1000.0;

@@ -3,7 +3,8 @@
 //! The `no_std`, allocation-free heart of mlprobe: everything that must compute the same
 //! numbers on a laptop, in CI and on a Cortex-M4 lives here, written once.
 //!
-//! - [`moments`]: streaming, mergeable mean and variance (Welford / Chan et al.).
+//! - [`moments`]: streaming, mergeable mean and variance (shifted Welford / Chan et al.),
+//!   accurate when the mean dwarfs the spread.
 //! - [`transform`]: the feature transform of the seed notebook (`FeatureTransformer`): NaN fill,
 //!   zero-std guard, transform-before-fit is an error, partial fits merge.
 //! - [`mlp`]: the seed's `SimpleClassifier` (Linear → ReLU → Linear): forward, softmax, argmax;

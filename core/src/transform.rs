@@ -1,8 +1,9 @@
 //! The seed notebook's `FeatureTransformer`: standardisation with a missing-value policy.
 //!
 //! Two types split the job:
-//! - [`FeatureTransformer`] fits: it streams rows through per-column [`Moments`] (Welford), so a
-//!   fit needs no copy of the data, and partial fits over chunks [`merge`](FeatureTransformer::merge).
+//! - [`FeatureTransformer`] fits: it streams rows through per-column [`Moments`] (shifted
+//!   Welford), so a fit needs no copy of the data, and partial fits over chunks
+//!   [`merge`](FeatureTransformer::merge).
 //! - [`Standardizer`] applies the fitted mean and standard deviation; it is what a model file
 //!   carries and what the device runs.
 //!

@@ -652,3 +652,55 @@ fn profile_never_writes_over_its_data_and_writes_atomically() {
         .collect();
     assert_eq!(names.len(), 3, "{names:?}"); // d.csv, s.toml, p.toml
 }
+
+/// Epoch timestamps, where the mean dwarfs the spread (issue #14, finding 3: the stdev was 1e-8
+/// off at mean/sd = 1e10). `t` holds seconds with microseconds within one second (mean/sd ≈
+/// 5.9e9), `s` whole seconds within 100 s (mean/sd ≈ 5.9e7); 300,000 rows (8 MB) so that two
+/// threads merge several chunk states. The expected means and standard deviations are Python's
+/// exact `statistics.mean` / `statistics.stdev` of the same floats:
+/// `python3 scripts/moments_reference.py csv` (its `csv_row` writes the same cells).
+#[test]
+fn stdev_of_epoch_timestamps_matches_exact_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("epoch.csv");
+    let mut text = String::from("t,s\n");
+    for i in 0..300_000u64 {
+        text.push_str(&format!(
+            "1700000000.{:06},17000000{:02}\n",
+            i * 104_729 % 1_000_000,
+            i * 7919 % 100
+        ));
+    }
+    std::fs::write(&data, text).unwrap();
+    let suite = dir.path().join("s.toml");
+    let mut toml = String::from("name = \"epoch\"\n");
+    for column in ["t", "s"] {
+        for ty in ["mean", "stdev"] {
+            toml.push_str(&format!(
+                "\n[[expectations]]\ntype = \"expect_column_{ty}_to_be_between\"\n\
+                 column = \"{column}\"\nmin_value = 0.0\n"
+            ));
+        }
+    }
+    std::fs::write(&suite, toml).unwrap();
+    for threads in ["1", "2"] {
+        let (rc, doc) = run_json(&suite, &data, &["--threads", threads]);
+        assert_eq!(rc, 0, "{doc}");
+        for (column, mean, stdev) in [
+            ("t", 1700000000.5000756, 0.28867542588060885),
+            ("s", 1700000049.5, 28.86611815795914),
+        ] {
+            let observed = |ty: &str| {
+                let r = result(&doc, ty, Some(column));
+                r["result"]["observed_value"].as_f64().unwrap()
+            };
+            let m = observed("expect_column_mean_to_be_between");
+            assert!((m - mean).abs() <= 1e-15 * mean, "{column}: mean {m}");
+            let s = observed("expect_column_stdev_to_be_between");
+            assert!(
+                ((s - stdev) / stdev).abs() <= 1e-12,
+                "{column} ({threads} threads): stdev {s}, exact {stdev}"
+            );
+        }
+    }
+}

@@ -5,7 +5,8 @@
 //! several threads, their states merged) and a device's inputs.
 //!
 //! - [`ColumnState`]: per column, the element count, missing count, min, max and
-//!   [`Moments`](crate::moments::Moments) (Welford mean/variance). Missing values are `NaN`.
+//!   [`Moments`](crate::moments::Moments) (shifted Welford mean/variance). Missing values are
+//!   `NaN`.
 //! - [`CheckState`]: what one expectation needs beyond that: its unexpected count and the
 //!   first [`PARTIAL_CAPACITY`] unexpected values ([`Partial`]), a [`QuantileSketch`], or bin
 //!   counts for drift.

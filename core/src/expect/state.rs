@@ -624,7 +624,9 @@ mod tests {
         assert_eq!(s.absolute_error(), 0.0);
         assert_eq!(s.below_window(), 0);
         let mut one = QuantileSketch::new();
-        [tiny, 3.0 * tiny, 3.0 * tiny, 5.0 * tiny].map(|x| one.push(x));
+        [tiny, 3.0 * tiny, 3.0 * tiny, 5.0 * tiny]
+            .iter()
+            .for_each(|&x| one.push(x));
         assert_eq!(one.quantile(0.5), Some(3.0 * tiny));
         // Mixed 1e-300 .. f64::MAX: the small ones fall below the window, reported as 0 within
         // 2⁹⁶⁴, and counted.

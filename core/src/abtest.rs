@@ -7,8 +7,10 @@
 //! - [`ztest`]: the two-proportion z-test of the seed notebook (`ABTestAnalyzer`), with the
 //!   pooled standard error for the statistic and the unpooled one for the confidence interval of
 //!   the difference, at the level `1 - alpha` (not a hard-coded 1.96), two- or one-sided.
-//! - [`sample_size`], [`power`], [`detectable_effect`]: the seed's sample-size formula and its
-//!   inverses (power for a given size, minimum detectable effect for a given size and power).
+//! - [`sample_size`], [`power`], [`detectable_effect`]: the seed's sample-size formula, the
+//!   power of the z-test for a given size (both rejection tails when two-sided, or the seed's
+//!   one-tail formula, see [`PowerFormula`]), and its inverse (minimum detectable effect for a
+//!   given size and power).
 //! - [`srm`]: the sample ratio mismatch check (chi-square goodness of fit of the split).
 //! - [`adjust`]: Bonferroni, Holm and Benjamini–Hochberg adjusted p-values and rejections over
 //!   caller-provided buffers.
@@ -347,6 +349,35 @@ pub struct Design {
     pub power: f64,
     /// Two-sided uses `z_{1-α/2}` (the seed); one-sided `z_{1-α}`.
     pub alternative: Alternative,
+    /// How [`power`] and [`detectable_effect`] count the power ([`sample_size`] always uses
+    /// the seed's formula).
+    pub formula: PowerFormula,
+}
+
+/// Which power [`power`] and [`detectable_effect`] compute.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PowerFormula {
+    /// The power of the test [`ztest`] runs (pooled standard error under the null, unpooled
+    /// under the alternative), counting every rejection region: both tails when two-sided,
+    /// so the power at no effect is `alpha`; one-sided, the tail of the alternative, so an
+    /// effect the other way has power below `alpha`. statsmodels'
+    /// `power_proportions_2indep` (`normal_power_het`) computes the same.
+    #[default]
+    Test,
+    /// The seed's formula: the sample-size formula solved for the power, one tail at
+    /// `z_{1-α/2}` in the direction of `|p2 − p1|` (half of `alpha` at no effect, two-sided).
+    Seed,
+}
+
+impl PowerFormula {
+    /// `test`, `seed`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Test => "test",
+            Self::Seed => "seed",
+        }
+    }
 }
 
 impl Design {
@@ -388,12 +419,19 @@ fn sample_terms(p1: f64, p2: f64, alpha: f64, alternative: Alternative) -> (f64,
 ///
 /// The seed's formula (Fleiss, Levin & Paik, *Statistical Methods for Rates and Proportions*,
 /// 3rd ed. 2003, eq. 4.14 without the continuity correction):
-/// `n = (z_{1-α/2}·√(2p̄(1-p̄)) + z_{power}·√(p1(1-p1) + p2(1-p2)))² / (p2 - p1)²`.
+/// `n = (z_{1-α/2}·√(2p̄(1-p̄)) + z_{power}·√(p1(1-p1) + p2(1-p2)))² / (p2 - p1)²`, the
+/// standard one-tail approximation (statsmodels' `samplesize_proportions_2indep_onetail`). It
+/// ignores the far rejection tail of a two-sided test, so the z-test's power ([`power`]) at
+/// this size is at least `power` (for an effect in the direction of the alternative), and
+/// exceeds it by at most that tail's mass, `Φ(−2·z_{1−α/2} − z_power)` (1e-6 at alpha 0.05,
+/// power 0.8). statsmodels' `NormalIndPower.solve_power`, which counts both tails, would
+/// differ by at most one unit there; the seed's formula is kept for `ab size`.
 ///
 /// ```
 /// use mlprobe_core::abtest::{sample_size, Alternative, Design, Effect};
 /// let d = Design { baseline: 0.10, mde: 0.02, effect: Effect::Absolute, alpha: 0.05,
-///                  power: 0.8, alternative: Alternative::TwoSided };
+///                  power: 0.8, alternative: Alternative::TwoSided,
+///                  formula: Default::default() };
 /// assert_eq!(sample_size(&d), Ok(3841));
 /// ```
 pub fn sample_size(design: &Design) -> Result<u64, AbError> {
@@ -412,26 +450,53 @@ pub fn sample_size(design: &Design) -> Result<u64, AbError> {
     Ok((n as u64).max(1))
 }
 
-/// The power of the design's test with `n` per variant (the design's `power` is ignored):
-/// the seed's formula solved for `z_power`, `Φ((|p2-p1|·√n - z_α·√(2p̄q̄)) / √(p1q1 + p2q2))`.
+/// The power of the design's test with `n` per variant (the design's `power` is ignored).
+///
+/// With `Δ = p2 − p1`, `a = z·√(2p̄q̄)` (`z` the critical value of [`ztest`] at `alpha`, the
+/// pooled standard deviation under the null) and `b = √(p1q1 + p2q2)` (the unpooled one under
+/// the alternative), [`PowerFormula::Test`] is the probability that [`ztest`] rejects:
+/// `Φ((Δ√n − a)/b) + Φ((−Δ√n − a)/b)` two-sided, the first term for `larger`, the second for
+/// `smaller` (Chow, Shao & Wang, *Sample Size Calculations in Clinical Research*, 2nd ed.
+/// 2008, §4.2; statsmodels' `power_proportions_2indep`). [`PowerFormula::Seed`] is the seed's
+/// `Φ((|Δ|√n − a)/b)`, which at no effect gives `alpha/2` two-sided.
+///
+/// ```
+/// use mlprobe_core::abtest::{power, Alternative, Design, Effect, PowerFormula};
+/// let mut d = Design { baseline: 0.5, mde: 0.0001, effect: Effect::Absolute, alpha: 0.05,
+///                      power: 0.8, alternative: Alternative::TwoSided,
+///                      formula: PowerFormula::Test };
+/// // At (almost) no effect a two-sided test rejects with probability alpha.
+/// assert!((power(&d, 100).unwrap() - 0.05).abs() < 1e-6);
+/// d.formula = PowerFormula::Seed;
+/// assert!((power(&d, 100).unwrap() - 0.025).abs() < 1e-3);
+/// ```
 pub fn power(design: &Design, n: u64) -> Result<f64, AbError> {
     check_alpha(design.alpha)?;
     let (p1, p2) = rates(design.baseline, design.mde, design.effect)?;
     if n == 0 {
         return Err(AbError::ZeroSampleSize);
     }
-    Ok(power_at(p1, p2, design.alpha, design.alternative, n as f64))
+    Ok(power_at(p1, p2, design, n as f64))
 }
 
-fn power_at(p1: f64, p2: f64, alpha: f64, alternative: Alternative, n: f64) -> f64 {
-    let (a, b) = sample_terms(p1, p2, alpha, alternative);
-    norm_cdf(((p2 - p1).abs() * libm::sqrt(n) - a) / b)
+fn power_at(p1: f64, p2: f64, design: &Design, n: f64) -> f64 {
+    let (a, b) = sample_terms(p1, p2, design.alpha, design.alternative);
+    let shift = (p2 - p1) * libm::sqrt(n);
+    let up = || norm_cdf((shift - a) / b);
+    let down = || norm_cdf((-shift - a) / b);
+    match (design.formula, design.alternative) {
+        (PowerFormula::Seed, _) => norm_cdf((shift.abs() - a) / b),
+        (PowerFormula::Test, Alternative::TwoSided) => (up() + down()).min(1.0),
+        (PowerFormula::Test, Alternative::Larger) => up(),
+        (PowerFormula::Test, Alternative::Smaller) => down(),
+    }
 }
 
-/// The minimum detectable absolute effect (`p2 - p1 > 0`) with `n` per variant at the design's
-/// alpha and power: the inverse of [`sample_size`] in the effect, by bisection (the design's
-/// `mde` and `effect` are ignored). `None` when no increase up to a rate of 1 reaches the
-/// power with `n`.
+/// The minimum detectable effect with `n` per variant at the design's alpha and power: the
+/// inverse of [`power`] in the effect, by bisection (the design's `mde` and `effect` are
+/// ignored). It is an increase (`p2 − p1 > 0`), except for [`PowerFormula::Test`] with
+/// [`Alternative::Smaller`], where only a decrease can be detected and it is negative. `None`
+/// when no effect up to a rate of 1 (or down to 0) reaches the power with `n`.
 pub fn detectable_effect(design: &Design, n: u64) -> Result<Option<f64>, AbError> {
     check_alpha(design.alpha)?;
     if !(design.power > 0.0 && design.power < 1.0) {
@@ -445,8 +510,12 @@ pub fn detectable_effect(design: &Design, n: u64) -> Result<Option<f64>, AbError
         return Err(AbError::ZeroSampleSize);
     }
     let n = n as f64;
-    let at = |d: f64| power_at(p1, p1 + d, design.alpha, design.alternative, n);
-    let mut hi = 1.0 - p1;
+    let sign = match (design.formula, design.alternative) {
+        (PowerFormula::Test, Alternative::Smaller) => -1.0,
+        _ => 1.0,
+    };
+    let at = |d: f64| power_at(p1, p1 + sign * d, design, n);
+    let mut hi = if sign > 0.0 { 1.0 - p1 } else { p1 };
     // The largest representable increase below a rate of 1.
     hi -= hi * 1e-12;
     if at(hi) < design.power {
@@ -464,7 +533,7 @@ pub fn detectable_effect(design: &Design, n: u64) -> Result<Option<f64>, AbError
             lo = mid;
         }
     }
-    Ok(Some(hi))
+    Ok(Some(sign * hi))
 }
 
 /// The result of [`srm`].
@@ -1019,6 +1088,7 @@ mod tests {
             alpha: 0.05,
             power,
             alternative: Alternative::TwoSided,
+            formula: PowerFormula::Test,
         }
     }
 
@@ -1040,12 +1110,125 @@ mod tests {
         assert_eq!(sample_size(&design(0.12, -0.02, 0.8)), Ok(3841));
     }
 
+    // References: statsmodels 0.15.0, `from statsmodels.stats.proportion import
+    // power_proportions_2indep as pp`; `pp(diff, prop2, nobs1, alpha=alpha,
+    // alternative=alt, return_results=False)` with prop2 the baseline (control) and diff the
+    // treatment's rate minus it (pooled variance under the null, unpooled under the
+    // alternative, as `ztest`). The seed's one-tail formula at z_{1-α/2} is the same call
+    // with `alternative="larger", alpha=alpha/2`.
+    fn with(mut d: Design, alternative: Alternative, formula: PowerFormula) -> Design {
+        d.alternative = alternative;
+        d.formula = formula;
+        d
+    }
+
+    #[track_caller]
+    fn close_rel(got: f64, want: f64, rel: f64) {
+        assert!((got - want).abs() <= rel * want.abs(), "{got} vs {want}");
+    }
+
+    /// Issue 14, finding 5: `ab power --baseline 0.5 --n 100 --mde 0.0001` gave 0.0251, one
+    /// rejection tail of a two-sided test whose rejection rate at no effect is alpha = 0.05.
+    #[test]
+    fn regression_two_sided_power_counts_both_tails() {
+        use Alternative::TwoSided;
+        use PowerFormula::Seed;
+        let d = design(0.5, 0.0001, 0.8);
+        // pp(0.0001, 0.5, 100) = 0.0500002279549949 (NormalIndPower().power(
+        // effect_size=proportion_effectsize(0.5001, 0.5), nobs1=100, alpha=0.05), the
+        // arcsine family, gives 0.05000022910049893).
+        close_rel(power(&d, 100).unwrap(), 0.050_000_227_954_994_9, 1e-12);
+        // pp(0.0001, 0.5, 100, alpha=0.025, alternative="larger") = 0.025082767865394345.
+        close_rel(
+            power(&with(d, TwoSided, Seed), 100).unwrap(),
+            0.025_082_767_865_394_345,
+            1e-12,
+        );
+        // pp(0.0001, 0.5, 100, alpha=0.1) = 0.10000033758962118.
+        let mut d10 = d;
+        d10.alpha = 0.1;
+        close_rel(power(&d10, 100).unwrap(), 0.100_000_337_589_621_18, 1e-12);
+    }
+
+    #[test]
+    fn power_matches_statsmodels() {
+        use Alternative::{Larger, Smaller, TwoSided};
+        use PowerFormula::{Seed, Test};
+        let up = design(0.10, 0.02, 0.8);
+        let down = design(0.10, -0.02, 0.8);
+        // pp(0.02, 0.1, 3000) = 0.6970498434409916.
+        close_rel(power(&up, 3000).unwrap(), 0.697_049_843_440_991_6, 1e-12);
+        // pp(0.02, 0.1, 3000, alpha=0.025, alternative="larger") = 0.6970453004045688.
+        close_rel(
+            power(&with(up, TwoSided, Seed), 3000).unwrap(),
+            0.697_045_300_404_568_8,
+            1e-12,
+        );
+        // pp(-0.02, 0.1, 3000) = 0.772515633215755.
+        close_rel(power(&down, 3000).unwrap(), 0.772_515_633_215_755, 1e-12);
+        // pp(0.02, 0.1, 3000, alternative="larger") = 0.7970676063854238.
+        close_rel(
+            power(&with(up, Larger, Test), 3000).unwrap(),
+            0.797_067_606_385_423_8,
+            1e-12,
+        );
+        // pp(-0.02, 0.1, 3000, alternative="smaller") = 0.8559854141018164.
+        close_rel(
+            power(&with(down, Smaller, Test), 3000).unwrap(),
+            0.855_985_414_101_816_4,
+            1e-12,
+        );
+        // The wrong direction for a one-sided test: pp(-0.02, 0.1, 3000,
+        // alternative="larger") = 6.678525844458263e-06 (the seed counted it as an increase).
+        close_rel(
+            power(&with(down, Larger, Test), 3000).unwrap(),
+            6.678_525_844_458_263e-6,
+            1e-9,
+        );
+        // pp(0.05, 0.2, 100) = 0.13482579877612982.
+        close_rel(
+            power(&design(0.2, 0.05, 0.8), 100).unwrap(),
+            0.134_825_798_776_129_82,
+            1e-12,
+        );
+    }
+
+    #[test]
+    fn detectable_effect_inverts_the_power() {
+        use Alternative::{Larger, Smaller, TwoSided};
+        use PowerFormula::Test;
+        // scipy.optimize.brentq(lambda d: pp(d, 0.1, 3000, alternative=alt) - 0.8, 1e-9,
+        // 0.9 - 1e-9, xtol=1e-15): 0.022752416466684 two-sided, 0.02008768486200762 larger;
+        // the decrease for "smaller" (pp(-d, 0.1, 3000, alternative="smaller")):
+        // -0.018441273769004417; n = 100 two-sided: 0.14958949926197343.
+        let d = design(0.10, 0.02, 0.8);
+        let at = |d: Design, n| detectable_effect(&d, n).unwrap().unwrap();
+        close_rel(at(d, 3000), 0.022_752_416_466_684, 1e-9);
+        close_rel(
+            at(with(d, Larger, Test), 3000),
+            0.020_087_684_862_007_62,
+            1e-9,
+        );
+        close_rel(
+            at(with(d, Smaller, Test), 3000),
+            -0.018_441_273_769_004_417,
+            1e-9,
+        );
+        close_rel(
+            at(with(d, TwoSided, Test), 100),
+            0.149_589_499_261_973_43,
+            1e-9,
+        );
+    }
+
     #[test]
     fn power_and_detectable_effect_invert_sample_size() {
         let d = design(0.10, 0.02, 0.8);
         let n = sample_size(&d).unwrap();
-        assert!(power(&d, n).unwrap() >= 0.8);
-        assert!(power(&d, n - 1).unwrap() < 0.8);
+        // pp(0.02, 0.1, 3841) = 0.8000165286163742, pp(0.02, 0.1, 3840) = 0.7999143736058019.
+        assert_eq!(n, 3841);
+        close_rel(power(&d, n).unwrap(), 0.800_016_528_616_374_2, 1e-12);
+        close_rel(power(&d, n - 1).unwrap(), 0.799_914_373_605_801_9, 1e-12);
         let mde = detectable_effect(&d, n).unwrap().unwrap();
         assert!(mde <= 0.02 && mde > 0.0199, "{mde}");
         // A tiny sample cannot detect anything short of certainty.

@@ -124,9 +124,58 @@ fn size_and_power_json() {
         ],
         0,
     );
-    assert!(v["power"].as_f64().unwrap() >= 0.8);
+    // statsmodels 0.15.0: power_proportions_2indep(0.02, 0.1, 3841,
+    // return_results=False) = 0.8000165286163742 (the z-test's power, both tails).
+    let p = v["power"].as_f64().unwrap();
+    assert!((p - 0.800_016_528_616_374_2).abs() < 1e-12, "{p}");
+    assert_eq!(v["power_formula"], "test");
     let mde = v["detectable_mde"].as_f64().unwrap();
     assert!(mde <= 0.02 && mde > 0.0199, "{mde}");
+}
+
+/// Issue 14, finding 5: `ab power --baseline 0.5 --n 100 --mde 0.0001` gave 0.0251 (one tail)
+/// where the two-sided test `ab ztest` runs rejects with probability alpha = 0.05.
+#[test]
+fn regression_power_counts_both_tails() {
+    let args = [
+        "power",
+        "--baseline",
+        "0.5",
+        "--n",
+        "100",
+        "--mde",
+        "0.0001",
+    ];
+    // statsmodels 0.15.0: power_proportions_2indep(0.0001, 0.5, 100, return_results=False)
+    // = 0.0500002279549949.
+    let v = ab_json(&args, 0);
+    let p = v["power"].as_f64().unwrap();
+    assert!((p - 0.050_000_227_954_994_9).abs() < 1e-12, "{p}");
+    // The seed's formula on request: power_proportions_2indep(0.0001, 0.5, 100, alpha=0.025,
+    // alternative="larger", return_results=False) = 0.025082767865394345.
+    let mut seed = args.to_vec();
+    seed.extend(["--power-formula", "seed"]);
+    let v = ab_json(&seed, 0);
+    let p = v["power"].as_f64().unwrap();
+    assert!((p - 0.025_082_767_865_394_345).abs() < 1e-12, "{p}");
+    assert_eq!(v["power_formula"], "seed");
+    // One-sided `smaller`: the detectable effect is a decrease. scipy.optimize.brentq(lambda d:
+    // power_proportions_2indep(-d, 0.1, 3000, alternative="smaller", return_results=False)
+    // - 0.8, 1e-9, 0.1 - 1e-9, xtol=1e-15) = 0.018441273769004417.
+    let v = ab_json(
+        &[
+            "power",
+            "--baseline",
+            "0.1",
+            "--n",
+            "3000",
+            "--alternative",
+            "smaller",
+        ],
+        0,
+    );
+    let m = v["detectable_mde"].as_f64().unwrap();
+    assert!((m + 0.018_441_273_769_004_417).abs() < 1e-10, "{m}");
 }
 
 // Issue 5: Evan Miller's closed form gives P(B > A) = 0.9300618733 for 21/200 (A) against
@@ -420,6 +469,7 @@ fn json_field_names_of_every_subcommand() {
             "baseline",
             "alpha",
             "alternative",
+            "power_formula",
             "power",
             "treatment_rate",
             "target_power",

@@ -560,8 +560,14 @@ pub enum Observed {
     Quantiles {
         /// The quantiles asked for.
         quantiles: Vec<f64, MAX_QUANTILES>,
-        /// Their estimates, from a [`QuantileSketch`] (its error bound applies).
+        /// Their estimates, from a [`QuantileSketch`]: each within
+        /// `max(|exact| · QuantileSketch::RELATIVE_ERROR, absolute_error)` of the exact one.
         values: Vec<Option<f64>, MAX_QUANTILES>,
+        /// This column's [`QuantileSketch::absolute_error`]: the bound for values below the
+        /// sketch's window, which it reports as 0.
+        absolute_error: f64,
+        /// This column's [`QuantileSketch::below_window`]: how many values that was.
+        below_window: u64,
     },
 }
 
@@ -630,8 +636,19 @@ impl serde::Serialize for Outcome {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(None)?;
-        if let Observed::Quantiles { .. } = self.observed {
-            m.serialize_entry("details", &QuantileDetails::SKETCH)?;
+        if let Observed::Quantiles {
+            absolute_error,
+            below_window,
+            ..
+        } = self.observed
+        {
+            let details = QuantileDetails {
+                absolute_error_near_zero: absolute_error,
+                method: "nearest",
+                relative_error: QuantileSketch::RELATIVE_ERROR,
+                values_below_window: below_window,
+            };
+            m.serialize_entry("details", &details)?;
         }
         if let Some(n) = self.element_count {
             m.serialize_entry("element_count", &n)?;
@@ -644,7 +661,9 @@ impl serde::Serialize for Outcome {
             Observed::None => m.serialize_entry("observed_value", &())?,
             Observed::Value(v) => m.serialize_entry("observed_value", v)?,
             Observed::Count(n) => m.serialize_entry("observed_value", n)?,
-            Observed::Quantiles { quantiles, values } => {
+            Observed::Quantiles {
+                quantiles, values, ..
+            } => {
                 m.serialize_entry("observed_value", &QuantileValues { quantiles, values })?;
             }
         }
@@ -657,20 +676,16 @@ impl serde::Serialize for Outcome {
     }
 }
 
-/// `details` of a quantile result: how the values were estimated ([`QuantileSketch`]).
+/// `details` of a quantile result: how the values were estimated ([`QuantileSketch`]) and the
+/// bound that holds for this column: each value within
+/// `max(relative_error · |exact|, absolute_error_near_zero)` of the exact order statistic, the
+/// absolute term for the `values_below_window` values the sketch reports as 0.
 #[derive(serde::Serialize)]
 struct QuantileDetails {
     absolute_error_near_zero: f64,
     method: &'static str,
     relative_error: f64,
-}
-
-impl QuantileDetails {
-    const SKETCH: Self = Self {
-        absolute_error_near_zero: QuantileSketch::ABSOLUTE_ERROR,
-        method: "nearest",
-        relative_error: QuantileSketch::RELATIVE_ERROR,
-    };
+    values_below_window: u64,
 }
 
 /// `observed_value` of a quantile result.
@@ -791,7 +806,12 @@ pub fn evaluate(
             }
             let quantiles = Vec::from_slice(qr.quantiles()).unwrap_or_default();
             with_counts(Outcome {
-                observed: Observed::Quantiles { quantiles, values },
+                observed: Observed::Quantiles {
+                    quantiles,
+                    values,
+                    absolute_error: sketch.map_or(0.0, QuantileSketch::absolute_error),
+                    below_window: sketch.map_or(0, QuantileSketch::below_window),
+                },
                 ..Outcome::new(success)
             })
         }

@@ -160,27 +160,61 @@ impl ColumnState {
 /// Sub-buckets per power of two of [`QuantileSketch`] (2⁶ = 64).
 const SUB_BITS: u32 = 6;
 const SUB: usize = 1 << SUB_BITS;
-/// Smallest magnitude with its own bucket: 2⁻²⁰ ≈ 9.5e-7.
-const MIN_EXP: i32 = -20;
-/// Magnitudes from 2⁴⁰ ≈ 1.1e12 on share the outermost bucket.
-const MAX_EXP: i32 = 40;
-const HALF: usize = (MAX_EXP - MIN_EXP) as usize * SUB;
+/// Powers of two the sketch resolves at once: the window of exponents ending at the largest
+/// finite magnitude seen ([`QuantileSketch::window`]).
+const WINDOW: i32 = 60;
+/// Buckets per sign.
+const HALF: usize = WINDOW as usize * SUB;
+/// Exponent of the smallest subnormal, 2⁻¹⁰⁷⁴.
+const MIN_EXP: i32 = -1074;
 
-/// A fixed-memory, mergeable quantile sketch over `f64`: a log-linear histogram with 64
-/// buckets per power of two, for each sign, over magnitudes 2⁻²⁰ to 2⁴⁰ (HdrHistogram's
-/// layout on the float's own exponent and top 6 mantissa bits).
+/// A fixed-memory, mergeable quantile sketch over every `f64`: a log-linear histogram with 64
+/// buckets per power of two, for each sign (HdrHistogram's layout on the float's own exponent
+/// and top 6 mantissa bits), over a window of 60 powers of two that ends at the largest finite
+/// magnitude seen and slides up with it. Magnitudes below the window share one bucket around
+/// zero; ±∞ have their own.
 ///
-/// **Error bound.** [`QuantileSketch::quantile`] returns a value within a relative error of
-/// 1/128 of the exact order statistic for magnitudes in [2⁻²⁰, 2⁴⁰), within an absolute error
-/// of 2⁻²⁰ below, and clamped to the exact min and max (so `q = 0` and `q = 1` are exact).
-/// The rank is numpy's `interpolation="nearest"` (what Great Expectations' pandas backend
-/// uses): the order statistic at `round_half_even(q · (n − 1))`.
+/// **Error bound.** For a sketch whose largest finite magnitude lies in [2ᵗ, 2ᵗ⁺¹),
+/// [`QuantileSketch::quantile`] returns `est` with
+/// `|est − exact| ≤ max(|exact| / 128, 2^(t−59))` ([`RELATIVE_ERROR`](Self::RELATIVE_ERROR)
+/// and [`absolute_error`](Self::absolute_error)): 1/128 relative for magnitudes in the window,
+/// which covers every finite `f64` from subnormals (2⁻¹⁰⁷⁴) to `f64::MAX` as long as the column
+/// spans less than 2⁶⁰ ≈ 1.2e18 between its smallest and largest magnitudes; values below the
+/// window are reported as 0 (they are fewer than 2^(t−59) away). It is clamped to the exact
+/// min and max (so `q = 0` and `q = 1` are exact), infinities and zeros are exact. The rank is
+/// numpy's `method="nearest"` (what Great Expectations' pandas backend uses): the order
+/// statistic at `round_half_even(q · (n − 1))`.
 ///
-/// Buckets are counters, so merging is exact: merge(sketch(a), sketch(b)) = sketch(a ++ b).
-/// Size: 7,681 `u64` counters, 61 KiB.
+/// The state is a function of the multiset of values (the window's top is its largest
+/// exponent), so merging is exact: merge(sketch(a), sketch(b)) = sketch(a ++ b), field by
+/// field. Size: 7,683 `u64` counters, 61 KiB. The window slides at most 2,097 times over the
+/// sketch's life (once per new largest exponent), each a shift of the counters.
+///
+/// ```
+/// use mlprobe_core::expect::QuantileSketch;
+/// let mut s = QuantileSketch::new();
+/// for x in [1e-300, 3.0, 4.0e14, f64::MAX] {
+///     s.push(x);
+/// }
+/// // The window ends at f64::MAX's exponent 1023: 1e-300 is below it, reported as 0.
+/// assert_eq!(s.window(), Some((964, 1023)));
+/// assert_eq!(s.below_window(), 3);
+/// assert_eq!(s.absolute_error(), libm::ldexp(1.0, 964));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuantileSketch {
-    counts: [u64; 2 * HALF + 1],
+    /// Positive magnitudes: bucket `(e − low)·64 + sub` for exponent `e`, mantissa bits `sub`.
+    pos: [u64; HALF],
+    /// Negative magnitudes, laid out as `pos`.
+    neg: [u64; HALF],
+    /// Zeros and magnitudes below the window.
+    zero: u64,
+    /// Of `zero`, the non-zero values (below the window).
+    below: u64,
+    /// −∞ and +∞.
+    infinite: [u64; 2],
+    /// Exponent of the largest finite non-zero magnitude; `None` before one.
+    top: Option<i32>,
     total: u64,
     min: f64,
     max: f64,
@@ -192,81 +226,149 @@ impl Default for QuantileSketch {
     }
 }
 
+/// Exponent `e` (−1074 ..= 1023, subnormals normalised) and top 6 bits below the leading one of
+/// a finite non-zero magnitude `a = 2ᵉ · (1 + sub/64 + …)`.
+#[inline]
+fn exponent_and_sub(a: f64) -> (i32, usize) {
+    let bits = a.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let mantissa = bits & ((1u64 << 52) - 1);
+    if biased > 0 {
+        let sub = (mantissa >> (52 - SUB_BITS)) as usize;
+        (biased - 1023, sub)
+    } else {
+        // Subnormal: m · 2⁻¹⁰⁷⁴ with the leading bit of m at position p (0 ..= 51).
+        let p = 63 - mantissa.leading_zeros() as i32;
+        let fraction = (mantissa << (52 - p)) & ((1u64 << 52) - 1);
+        (p + MIN_EXP, (fraction >> (52 - SUB_BITS)) as usize)
+    }
+}
+
 impl QuantileSketch {
-    /// Relative error bound for magnitudes in [2⁻²⁰, 2⁴⁰).
+    /// Relative error bound for magnitudes in the window ([`QuantileSketch::window`]).
     pub const RELATIVE_ERROR: f64 = 1.0 / (2 * SUB) as f64;
-    /// Absolute error bound below 2⁻²⁰.
-    pub const ABSOLUTE_ERROR: f64 = 1.0 / (1u64 << (-MIN_EXP) as u32) as f64;
 
     /// Empty.
     pub const fn new() -> Self {
         Self {
-            counts: [0; 2 * HALF + 1],
+            pos: [0; HALF],
+            neg: [0; HALF],
+            zero: 0,
+            below: 0,
+            infinite: [0; 2],
+            top: None,
             total: 0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
         }
     }
 
-    /// Offset of a magnitude within one sign's half (`None` below 2⁻²⁰).
-    #[inline]
-    fn magnitude_offset(a: f64) -> Option<usize> {
-        let bits = a.to_bits();
-        let exp = ((bits >> 52) & 0x7ff) as i32 - 1023;
-        if exp < MIN_EXP {
-            return None;
-        }
-        if exp >= MAX_EXP {
-            return Some(HALF - 1);
-        }
-        let sub = ((bits >> (52 - SUB_BITS)) & (SUB as u64 - 1)) as usize;
-        Some((exp - MIN_EXP) as usize * SUB + sub)
+    /// The lowest and highest exponents resolved: magnitudes in [2^low, 2^(high+1)) get the
+    /// relative error bound. `None` until a finite non-zero value arrives.
+    pub fn window(&self) -> Option<(i32, i32)> {
+        self.top.map(|t| (t - (WINDOW - 1), t))
     }
 
-    #[inline]
-    fn index(x: f64) -> usize {
-        match Self::magnitude_offset(x.abs()) {
-            None => HALF,
-            Some(o) if x > 0.0 => HALF + 1 + o,
-            Some(o) => HALF - 1 - o,
-        }
+    /// Absolute error bound for values below the window, reported as 0: `2^low` (0 when every
+    /// value was zero or infinite, or the window reaches below the smallest subnormal).
+    pub fn absolute_error(&self) -> f64 {
+        self.window().map_or(0.0, |(low, _)| libm::ldexp(1.0, low))
     }
 
-    /// Midpoint of a bucket.
-    fn representative(index: usize) -> f64 {
-        if index == HALF {
-            return 0.0;
-        }
-        let (offset, sign) = if index > HALF {
-            (index - HALF - 1, 1.0)
-        } else {
-            (HALF - 1 - index, -1.0)
+    /// How many non-zero values fell below the window (counted as 0, within
+    /// [`QuantileSketch::absolute_error`]).
+    pub const fn below_window(&self) -> u64 {
+        self.below
+    }
+
+    /// Moves the window's top up to `top`: buckets that leave it join the zero bucket.
+    fn slide(&mut self, top: i32) {
+        let Some(old) = self.top else {
+            self.top = Some(top);
+            return;
         };
-        let exp = (offset / SUB) as i32 + MIN_EXP;
-        let sub = (offset % SUB) as f64;
-        sign * libm::ldexp(1.0 + (sub + 0.5) / SUB as f64, exp)
+        if top <= old {
+            return;
+        }
+        let shift = ((top - old) as usize).saturating_mul(SUB).min(HALF);
+        for half in [&mut self.pos, &mut self.neg] {
+            let gone: u64 = half[..shift].iter().sum();
+            self.zero += gone;
+            self.below += gone;
+            half.copy_within(shift.., 0);
+            half[HALF - shift..].fill(0);
+        }
+        self.top = Some(top);
     }
 
-    /// Adds a (non-missing) value.
+    /// Adds a (non-missing) value; `NaN` is ignored.
     #[inline]
     pub fn push(&mut self, x: f64) {
         if x.is_nan() {
             return;
         }
-        // Index is in bounds by construction (0 ..= 2·HALF).
-        if let Some(c) = self.counts.get_mut(Self::index(x)) {
-            *c += 1;
-        }
         self.total += 1;
         self.min = self.min.min(x);
         self.max = self.max.max(x);
+        if x.is_infinite() {
+            self.infinite[usize::from(x > 0.0)] += 1;
+            return;
+        }
+        if x == 0.0 {
+            self.zero += 1;
+            return;
+        }
+        let (e, sub) = exponent_and_sub(x.abs());
+        if self.top.is_none_or(|t| e > t) {
+            self.slide(e);
+        }
+        let low = self.top.unwrap_or(e) - (WINDOW - 1);
+        if e < low {
+            self.zero += 1;
+            self.below += 1;
+            return;
+        }
+        let half = if x > 0.0 {
+            &mut self.pos
+        } else {
+            &mut self.neg
+        };
+        // In bounds: low ≤ e ≤ top, sub < 64.
+        if let Some(c) = half.get_mut((e - low) as usize * SUB + sub) {
+            *c += 1;
+        }
     }
 
-    /// Adds another sketch's counts.
+    /// Adds another sketch's counts (exactly: the result is the sketch of both inputs).
     pub fn merge(&mut self, other: &QuantileSketch) {
-        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
-            *a += b;
+        if let Some(t) = other.top {
+            self.slide(t);
         }
+        let (Some(top), Some(other_top)) = (self.top, other.top) else {
+            // `other` has no finite non-zero value: only its zeros and infinities.
+            self.zero += other.zero;
+            self.below += other.below;
+            self.finish_merge(other);
+            return;
+        };
+        // `other`'s buckets sit `shift` buckets higher in its window than in ours.
+        let shift = ((top - other_top) as usize).saturating_mul(SUB).min(HALF);
+        self.zero += other.zero;
+        self.below += other.below;
+        for (mine, theirs) in [(&mut self.pos, &other.pos), (&mut self.neg, &other.neg)] {
+            let gone: u64 = theirs[..shift].iter().sum();
+            self.zero += gone;
+            self.below += gone;
+            for (a, b) in mine.iter_mut().zip(&theirs[shift..]) {
+                *a += b;
+            }
+        }
+        self.finish_merge(other);
+    }
+
+    fn finish_merge(&mut self, other: &QuantileSketch) {
+        self.infinite[0] += other.infinite[0];
+        self.infinite[1] += other.infinite[1];
         self.total += other.total;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
@@ -275,6 +377,20 @@ impl QuantileSketch {
     /// Number of values.
     pub const fn count(&self) -> u64 {
         self.total
+    }
+
+    /// The value reported for bucket `offset` of the window starting at exponent `low`: the
+    /// bucket's midpoint, or its lower edge where the bucket holds one `f64` only (exponents
+    /// ≤ −1068, whose subnormals have at most 6 bits below the leading one, all in `sub`).
+    fn representative(low: i32, offset: usize) -> f64 {
+        let e = low + (offset / SUB) as i32;
+        let sub = (offset % SUB) as f64;
+        if e <= MIN_EXP + SUB_BITS as i32 {
+            libm::ldexp(1.0 + sub / SUB as f64, e)
+        } else {
+            // (128 + 2·sub + 1) · 2^(e−7): exact, since e − 7 ≥ −1074.
+            libm::ldexp(2.0 * SUB as f64 + 2.0 * sub + 1.0, e - SUB_BITS as i32 - 1)
+        }
     }
 
     /// The `q` quantile (numpy's "nearest" rank), within the error bound of the type docs;
@@ -290,11 +406,27 @@ impl QuantileSketch {
         if rank == self.total - 1 {
             return Some(self.max);
         }
-        let mut seen = 0u64;
-        for (i, &c) in self.counts.iter().enumerate() {
+        let low = self.top.map_or(0, |t| t - (WINDOW - 1));
+        // Walk in value order: −∞, negatives from the largest magnitude down, zero, positives
+        // up, +∞; the first bucket whose running count passes `rank` holds the order statistic.
+        let mut seen = self.infinite[0];
+        if seen > rank {
+            return Some(f64::NEG_INFINITY);
+        }
+        for (o, &c) in self.neg.iter().enumerate().rev() {
             seen += c;
             if seen > rank {
-                return Some(Self::representative(i).clamp(self.min, self.max));
+                return Some((-Self::representative(low, o)).clamp(self.min, self.max));
+            }
+        }
+        seen += self.zero;
+        if seen > rank {
+            return Some(0.0f64.clamp(self.min, self.max));
+        }
+        for (o, &c) in self.pos.iter().enumerate() {
+            seen += c;
+            if seen > rank {
+                return Some(Self::representative(low, o).clamp(self.min, self.max));
             }
         }
         Some(self.max)
@@ -359,23 +491,208 @@ mod tests {
         assert_eq!(psi(&[0, 0], &[0.5, 0.5]), None);
     }
 
-    #[test]
-    fn sketch_quantiles_within_the_stated_error() {
+    /// Checks every quantile of `xs` (0, 0.01, …, 1) against the exact nearest-rank order
+    /// statistic (numpy's `quantile(x, q, method="nearest")`, see
+    /// `nearest_rank_rounds_half_to_even_like_numpy`) within the sketch's stated bound.
+    fn assert_within_bound(xs: &mut [f64]) -> QuantileSketch {
         let mut s = QuantileSketch::new();
-        let mut xs: StdVec<f64> = (0..10_000).map(|i| (i as f64 - 3000.0) * 0.37).collect();
-        xs.push(1e-9);
         xs.iter().for_each(|&x| s.push(x));
         xs.sort_by(f64::total_cmp);
-        for q in [0.0, 0.01, 0.1, 0.25, 0.3, 0.5, 0.9, 0.99, 1.0] {
+        for i in 0..=100 {
+            let q = f64::from(i) / 100.0;
             let exact = xs[nearest_rank(q, xs.len() as u64) as usize];
             let est = s.quantile(q).unwrap();
-            let bound =
-                (exact.abs() * QuantileSketch::RELATIVE_ERROR).max(QuantileSketch::ABSOLUTE_ERROR);
-            assert!((est - exact).abs() <= bound, "q {q}: {est} vs {exact}");
+            let bound = (exact.abs() * QuantileSketch::RELATIVE_ERROR).max(s.absolute_error());
+            assert!(
+                est == exact || (est - exact).abs() <= bound,
+                "q {q}: {est:e} vs {exact:e} (bound {bound:e})"
+            );
         }
         assert_eq!(s.quantile(0.0), Some(xs[0]));
         assert_eq!(s.quantile(1.0), Some(xs[xs.len() - 1]));
+        s
+    }
+
+    #[test]
+    fn sketch_quantiles_within_the_stated_error() {
+        let mut xs: StdVec<f64> = (0..10_000).map(|i| (i as f64 - 3000.0) * 0.37).collect();
+        xs.push(1e-9);
+        let s = assert_within_bound(&mut xs);
+        // Largest magnitude 2590 in [2¹¹, 2¹²): the window is 2⁻⁴⁸ .. 2¹¹, nothing below it.
+        assert_eq!(s.window(), Some((-48, 11)));
+        assert_eq!(s.absolute_error(), libm::ldexp(1.0, -48));
+        assert_eq!(s.below_window(), 0);
         assert_eq!(QuantileSketch::new().quantile(0.5), None);
+        assert_eq!(QuantileSketch::new().absolute_error(), 0.0);
+    }
+
+    /// Issue 14, finding 4: magnitudes from 2⁴⁰ on shared one bucket, so a column of
+    /// ±10^U(6,15) returned 1.10e12 for a true 4.22e14 quantile while claiming 1/128.
+    #[test]
+    fn regression_quantiles_beyond_two_to_the_forty() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(14);
+        let mut xs: StdVec<f64> = (0..20_000)
+            .map(|_| {
+                let x = libm::pow(10.0, rng.random_range(6.0..15.0));
+                if rng.random_bool(0.5) { x } else { -x }
+            })
+            .collect();
+        let s = assert_within_bound(&mut xs);
+        // Every value is in the window (10⁶ > 2⁻¹⁰ ≫ 2^(49−59)): the relative bound holds alone.
+        assert_eq!(s.below_window(), 0);
+        assert!(s.absolute_error() < 1e-3);
+        // The 0.9 quantile is near 10^(6 + 0.8·9) ≈ 1.6e13, far beyond the old 2⁴⁰ ≈ 1.1e12.
+        let q9 = s.quantile(0.9).unwrap();
+        assert!(q9 > 1e13, "{q9:e}");
+    }
+
+    #[test]
+    fn every_bucket_edge_maps_to_its_bucket_and_bound() {
+        // Every bucket of every exponent: its lower edge and the largest f64 below the next
+        // edge land in it, the f64 below the edge in the one before, and the bucket's reported
+        // value is within 1/128 of both.
+        let mut buckets = 0;
+        for e in MIN_EXP..=1023 {
+            for sub in 0..SUB {
+                let lo = libm::ldexp(1.0 + sub as f64 / SUB as f64, e);
+                if lo == 0.0 || exponent_and_sub(lo) != (e, sub) {
+                    // Not an f64 (a subnormal exponent with fewer than 6 bits below the top).
+                    continue;
+                }
+                buckets += 1;
+                // The bucket's largest f64: below exponent −1067 the 6 bits hold the whole
+                // mantissa, so the bucket has one f64; else the one below the next edge.
+                let next = libm::ldexp(1.0 + (sub + 1) as f64 / SUB as f64, e);
+                let last = if e <= MIN_EXP + SUB_BITS as i32 {
+                    lo
+                } else if next.is_finite() {
+                    next.next_down()
+                } else {
+                    f64::MAX
+                };
+                assert_eq!(exponent_and_sub(last), (e, sub), "{last:e}");
+                let below = lo.next_down();
+                if below > 0.0 {
+                    let (e2, s2) = exponent_and_sub(below);
+                    assert!((e2, s2) < (e, sub), "{below:e}");
+                    if e > MIN_EXP + SUB_BITS as i32 {
+                        // Every bucket holds an f64 here: the one below is the previous bucket.
+                        let prev = if sub == 0 {
+                            (e - 1, SUB - 1)
+                        } else {
+                            (e, sub - 1)
+                        };
+                        assert_eq!((e2, s2), prev, "{below:e}");
+                    }
+                }
+                // The bucket at offset `sub` of a window starting at `e`.
+                let r = QuantileSketch::representative(e, sub);
+                assert!(lo <= r && r <= last, "{e} {sub}: {r:e}");
+                for x in [lo, last] {
+                    assert!((r - x).abs() <= x * QuantileSketch::RELATIVE_ERROR, "{x:e}");
+                }
+            }
+        }
+        // 2,046 exponents of normal numbers and 52 of subnormals with 1, 2, 4, …, 64 buckets.
+        assert_eq!(
+            buckets,
+            2046 * 64 + (52 - 6) * 64 + (1 + 2 + 4 + 8 + 16 + 32)
+        );
+    }
+
+    #[test]
+    fn sketch_at_the_ends_of_f64() {
+        // Near f64::MAX, both signs, and infinities (exact).
+        let mut xs: StdVec<f64> = (0..500)
+            .map(|i| f64::MAX / (1.0 + f64::from(i) * 1e-3))
+            .chain((0..500).map(|i| -f64::MAX / (1.0 + f64::from(i) * 0.37)))
+            .collect();
+        xs.extend([f64::INFINITY, f64::NEG_INFINITY, 0.0]);
+        let s = assert_within_bound(&mut xs);
+        assert_eq!(s.window(), Some((964, 1023)));
+        assert_eq!(s.quantile(0.0), Some(f64::NEG_INFINITY));
+        assert_eq!(s.quantile(1.0), Some(f64::INFINITY));
+        // Subnormals only: the window reaches below 2⁻¹⁰⁷⁴, so the bound is purely relative
+        // (absolute error 0) and the tiniest ones, alone in their buckets, come back exact.
+        let tiny = f64::from_bits(1);
+        let mut xs: StdVec<f64> = (1..3000u64)
+            .map(|k| f64::from_bits(k * 7919 % 4096 + 1))
+            .chain((0..50).map(|k| -f64::from_bits(k + 1)))
+            .collect();
+        let s = assert_within_bound(&mut xs);
+        assert_eq!(s.absolute_error(), 0.0);
+        assert_eq!(s.below_window(), 0);
+        let mut one = QuantileSketch::new();
+        [tiny, 3.0 * tiny, 3.0 * tiny, 5.0 * tiny]
+            .iter()
+            .for_each(|&x| one.push(x));
+        assert_eq!(one.quantile(0.5), Some(3.0 * tiny));
+        // Mixed 1e-300 .. f64::MAX: the small ones fall below the window, reported as 0 within
+        // 2⁹⁶⁴, and counted.
+        let mut xs: StdVec<f64> = (0..100).map(|i| 1e-300 * f64::from(i + 1)).collect();
+        xs.extend((0..50).map(|i| 1e300 * f64::from(i + 1)));
+        xs.push(f64::MAX);
+        let s = assert_within_bound(&mut xs);
+        assert_eq!(s.below_window(), 100);
+        assert_eq!(s.absolute_error(), libm::ldexp(1.0, 964));
+        // The 0.3 quantile (4.6e-299) is reported as 0, clamped to the exact minimum 1e-300.
+        assert_eq!(s.quantile(0.3), Some(1e-300));
+    }
+
+    #[test]
+    fn property_sketch_merge_of_parts_equals_whole() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(41);
+        for _ in 0..60 {
+            let xs: StdVec<f64> = (0..rng.random_range(0..400usize))
+                .map(|_| match rng.random_range(0..8u32) {
+                    0 => 0.0,
+                    1 => f64::from_bits(rng.random_range(1..1u64 << 52)),
+                    2 => [
+                        f64::INFINITY,
+                        f64::NEG_INFINITY,
+                        f64::MAX,
+                        -f64::MAX,
+                        f64::NAN,
+                    ][rng.random_range(0..5usize)],
+                    // Any exponent, either sign.
+                    3 => f64::from_bits(rng.random::<u64>()),
+                    _ => {
+                        let x = libm::ldexp(rng.random_range(1.0..2.0), rng.random_range(-80..80));
+                        if rng.random_bool(0.5) { x } else { -x }
+                    }
+                })
+                .filter(|x| !x.is_nan())
+                .collect();
+            let n = xs.len();
+            let mut whole = QuantileSketch::new();
+            xs.iter().for_each(|&x| whole.push(x));
+            // Up to 5 parts, merged in a random order.
+            let mut cuts: StdVec<usize> = (0..rng.random_range(0..5usize))
+                .map(|_| rng.random_range(0..=n))
+                .collect();
+            cuts.extend([0, n]);
+            cuts.sort_unstable();
+            let mut parts: StdVec<QuantileSketch> = cuts
+                .windows(2)
+                .map(|w| {
+                    let mut s = QuantileSketch::new();
+                    xs[w[0]..w[1]].iter().for_each(|&x| s.push(x));
+                    s
+                })
+                .collect();
+            let mut merged = QuantileSketch::new();
+            while !parts.is_empty() {
+                let p = parts.swap_remove(rng.random_range(0..parts.len()));
+                merged.merge(&p);
+            }
+            assert_eq!(merged, whole);
+            if n > 0 {
+                let mut xs = xs;
+                assert_within_bound(&mut xs);
+            }
+        }
     }
 
     #[test]

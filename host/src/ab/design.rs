@@ -1,10 +1,11 @@
 //! `mlprobe ab size` and `mlprobe ab power`: planning an experiment with the seed's sample-size
-//! formula ([`mlprobe_core::abtest::sample_size`]) and its inverses (power for a size, the
+//! formula ([`mlprobe_core::abtest::sample_size`]), the power of `ab ztest`'s test for a size
+//! (both tails when two-sided; the seed's one-tail formula on request) and its inverse (the
 //! effect detectable with a size).
 
 use super::{core_error, unit, usage};
 use crate::error::Result;
-use mlprobe_core::abtest::{self, Alternative, Design, Effect};
+use mlprobe_core::abtest::{self, Alternative, Design, Effect, PowerFormula};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -16,6 +17,7 @@ fn design(
     alpha: f64,
     power: f64,
     alternative: Alternative,
+    formula: PowerFormula,
 ) -> Result<Design> {
     unit("--baseline", baseline)?;
     unit("--alpha", alpha)?;
@@ -33,6 +35,7 @@ fn design(
         alpha,
         power,
         alternative,
+        formula,
     };
     let treatment = treatment_rate(&d);
     if !(treatment > 0.0 && treatment < 1.0) {
@@ -95,6 +98,7 @@ impl SizeOptions {
             self.alpha,
             self.power,
             self.alternative,
+            PowerFormula::Test,
         )
     }
 }
@@ -177,6 +181,8 @@ pub struct PowerOptions {
     pub power: f64,
     /// Sidedness of the planned test (`--alternative`, default two-sided).
     pub alternative: Alternative,
+    /// How the power is counted (`--power-formula`, default: the power of `ab ztest`'s test).
+    pub formula: PowerFormula,
 }
 
 impl PowerOptions {
@@ -191,6 +197,7 @@ impl PowerOptions {
             alpha: 0.05,
             power: 0.8,
             alternative: Alternative::TwoSided,
+            formula: PowerFormula::Test,
         }
     }
 
@@ -219,6 +226,7 @@ impl PowerOptions {
                     self.alpha,
                     self.power,
                     self.alternative,
+                    self.formula,
                 )
             })
             .transpose()
@@ -236,14 +244,17 @@ pub struct PowerReport {
     pub alpha: f64,
     /// Sidedness.
     pub alternative: &'static str,
+    /// How the power is counted: `test` (the probability that `ab ztest` rejects, both tails
+    /// when two-sided) or `seed` (the seed's one-tail formula).
+    pub power_formula: &'static str,
     /// The power against `mde`; `null` without one.
     pub power: Option<f64>,
     /// The treatment's rate under `mde`; `null` without one.
     pub treatment_rate: Option<f64>,
     /// The power at which the detectable effect is reported.
     pub target_power: f64,
-    /// Smallest absolute increase detectable with `target_power`; `null` when none below a
-    /// rate of 1 is.
+    /// Smallest absolute effect detectable with `target_power`: an increase, or a decrease
+    /// (negative) for `smaller` with the `test` formula; `null` when none within (0, 1) is.
     pub detectable_mde: Option<f64>,
     /// The same, relative to the baseline.
     pub detectable_mde_relative: Option<f64>,
@@ -266,6 +277,7 @@ pub fn power(options: &PowerOptions) -> Result<PowerReport> {
         alpha: o.alpha,
         power: o.power,
         alternative: o.alternative,
+        formula: o.formula,
     };
     let mde = abtest::detectable_effect(&d, o.n).map_err(core_error)?;
     Ok(PowerReport {
@@ -273,6 +285,7 @@ pub fn power(options: &PowerOptions) -> Result<PowerReport> {
         baseline: o.baseline,
         alpha: o.alpha,
         alternative: o.alternative.as_str(),
+        power_formula: o.formula.as_str(),
         power,
         treatment_rate: p2,
         target_power: o.power,
@@ -285,8 +298,8 @@ impl PowerReport {
     /// The text report.
     pub fn human(&self) -> String {
         let mut s = format!(
-            "{} per variant, baseline {}, alpha = {} ({}):\n",
-            self.per_variant, self.baseline, self.alpha, self.alternative
+            "{} per variant, baseline {}, alpha = {} ({}, {} power):\n",
+            self.per_variant, self.baseline, self.alpha, self.alternative, self.power_formula
         );
         if let (Some(p), Some(p2)) = (self.power, self.treatment_rate) {
             let _ = writeln!(s, "  power to detect {} → {p2:.4}: {p:.4}", self.baseline);
@@ -295,7 +308,7 @@ impl PowerReport {
             Some(m) => {
                 let _ = writeln!(
                     s,
-                    "  detectable at power {}: +{m:.5} absolute ({:+.2}%)",
+                    "  detectable at power {}: {m:+.5} absolute ({:+.2}%)",
                     self.target_power,
                     100.0 * m / self.baseline
                 );
@@ -303,7 +316,7 @@ impl PowerReport {
             None => {
                 let _ = writeln!(
                     s,
-                    "  no increase is detectable at power {}",
+                    "  no effect is detectable at power {}",
                     self.target_power
                 );
             }

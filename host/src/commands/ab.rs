@@ -8,7 +8,7 @@
 use crate::ab::{self, SequentialMethod};
 use crate::commands::{Outcome, emit};
 use crate::error::Result;
-use mlprobe_core::abtest::{Alternative, Correction, Effect};
+use mlprobe_core::abtest::{Alternative, Correction, Effect, PowerFormula};
 use mlprobe_core::bayes::DecisionRule;
 use std::path::PathBuf;
 
@@ -32,8 +32,13 @@ pub enum AbCommand {
     /// Sample size per variant to detect an effect (the seed's formula, rounded up).
     #[command(after_help = "Example:\n  mlprobe ab size --baseline 0.10 --mde 0.02 --json")]
     Size(SizeArgs),
-    /// Power for a sample size, and the effect detectable with it.
-    #[command(after_help = "Example:\n  mlprobe ab power --baseline 0.10 --mde 0.02 --n 3000")]
+    /// Power of `ab ztest`'s test for a sample size, and the effect detectable with it.
+    #[command(
+        after_help = "Example:\n  mlprobe ab power --baseline 0.10 --mde 0.02 --n 3000\n\n\
+        The power is the probability that `ab ztest` rejects (normal approximation, pooled\n\
+        variance under the null): two-sided, both tails count, so it is alpha at no effect.\n\
+        `--power-formula seed` gives the seed's one-tail formula instead (alpha/2 at no effect)."
+    )]
     Power(PowerArgs),
     /// Bayesian analysis (Beta–Binomial): exact P(treatment > control), credible intervals,
     /// lift, expected loss, decision.
@@ -168,9 +173,31 @@ pub struct PowerArgs {
     /// An effect to compute the power for (absolute, or relative with `--relative`).
     #[arg(long, value_name = "D", allow_negative_numbers = true)]
     pub mde: Option<f64>,
+    /// How the power is counted.
+    #[arg(long, value_enum, default_value_t = PowerFormulaArg::Test)]
+    pub power_formula: PowerFormulaArg,
     /// The planned test.
     #[command(flatten)]
     pub plan: PlanArgs,
+}
+
+/// How `ab power` counts the power.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PowerFormulaArg {
+    /// The probability that `ab ztest` rejects: both tails when two-sided; one-sided, only
+    /// the tail of the alternative (statsmodels' `power_proportions_2indep`).
+    Test,
+    /// The seed's formula: one tail at z(1 − alpha/2), in the direction of |mde|.
+    Seed,
+}
+
+impl From<PowerFormulaArg> for PowerFormula {
+    fn from(a: PowerFormulaArg) -> Self {
+        match a {
+            PowerFormulaArg::Test => PowerFormula::Test,
+            PowerFormulaArg::Seed => PowerFormula::Seed,
+        }
+    }
 }
 
 /// Flags of `ab bayes`.
@@ -342,6 +369,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 alpha: a.plan.alpha,
                 power: a.plan.power,
                 alternative: a.plan.alternative.into(),
+                formula: a.power_formula.into(),
             };
             let report = ab::power(&options)?;
             emit(a.plan.json, &report, ab::PowerReport::human, true)

@@ -20,7 +20,7 @@
 //! mean relative to this state's shift as `(K_b − K_a) + (m_b − m_a)`; the first difference
 //! is exact for shifts of one scale. Tests below check the variance against Python's exact
 //! `statistics` module to 1e-13 relative up to mean/sd = 1e14, whole and merged
-//! (`scripts/moments_reference.py`).
+//! (`tests/reference/moments.py`).
 //!
 //! Accumulators are `f64` even when data is `f32`: the cost is small and long streams keep
 //! their precision.
@@ -181,7 +181,7 @@ mod tests {
         assert_eq!(constant.population_variance(), 0.0);
     }
 
-    /// SplitMix64 (Steele, Lea and Flood, 2014), the generator of `scripts/moments_reference.py`:
+    /// SplitMix64 (Steele, Lea and Flood, 2014), the generator of `tests/reference/moments.py`:
     /// Rust and Python draw the same `f64` inputs bit for bit.
     struct SplitMix64(u64);
 
@@ -223,7 +223,7 @@ mod tests {
 
     /// Epoch-like columns (issue #14: 1.1e-5 relative error at mean/sd = 1e12 before the shift).
     /// Width, `statistics.mean`, `statistics.pvariance`, `statistics.variance` of the same
-    /// floats, from `python3 scripts/moments_reference.py epoch` (Python 3.11; exact Fractions,
+    /// floats, from `python3 tests/reference/moments.py epoch` (Python 3.11; exact Fractions,
     /// rounded once).
     const EPOCH: [(f64, f64, f64, f64); 4] = [
         // mean/sd ≈ 1e8
@@ -308,7 +308,7 @@ mod tests {
     }
 
     /// `[statistics.mean(xs), statistics.variance(xs)]` for `stream(seed)`, seeds 0..256, from
-    /// `python3 scripts/moments_reference.py random` (Python 3.11): |mean| from 1e-4 to 1e15,
+    /// `python3 tests/reference/moments.py random` (Python 3.11): |mean| from 1e-4 to 1e15,
     /// mean/sd from 1 to 1e12, one stream in eight with a first value 1000 sd out.
     const STREAMS: [[f64; 2]; 256] = [
         [1237905195273.2524, 1269403968199395.5],

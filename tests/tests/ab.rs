@@ -260,6 +260,63 @@ fn bayes_json_matches_evan_miller() {
     assert_eq!(v["decision"], "treatment");
 }
 
+/// Issue 14's reproducers of `ab bayes`, each with its reference: symmetry, scipy `quad` (via
+/// tests/reference/bayes.py's `scipy_case`), or Evan Miller's sum and Stucchio's closed form in
+/// mpmath at 50 digits (`miller_case`). Relative tolerance 1e-9, the issue's.
+#[test]
+fn bayes_reproducers_of_issue_14() {
+    #[track_caller]
+    fn rel(v: &serde_json::Value, want: f64) {
+        let got = v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs(),
+            "got {got:e}, want {want:e}"
+        );
+    }
+    let bayes = |control: &str, treatment: &str, extra: &[&str]| {
+        let mut args = vec![
+            "bayes",
+            "--control",
+            control,
+            "--treatment",
+            treatment,
+            "--samples",
+            "1000",
+        ];
+        args.extend_from_slice(extra);
+        ab_json(&args, 0)
+    };
+    // Identical arms under Beta(0.05, 0.05): ½ by symmetry (was 0.4184).
+    let v = bayes("0/100", "0/100", &["--prior", "0.05,0.05"]);
+    assert_eq!(v["prob_treatment_better"].as_f64(), Some(0.5));
+    rel(&v["expected_loss"]["control"], 4.677_234_240_990_550_5e-4);
+    // 0/100 against 1/100: 0.9684263012888598 (scipy), which crosses 0.95 (was 0.8832).
+    let v = bayes("0/100", "1/100", &["--prior", "0.05,0.05"]);
+    rel(&v["prob_treatment_better"], 0.968_426_301_288_859_8);
+    rel(&v["expected_loss"]["control"], 0.010_139_962_660_094_596);
+    assert_eq!(v["decision"], "treatment");
+    // 100/100 twice under Beta(0.1, 0.1): each loss 8.809475903224417e-4 (scipy), above the
+    // 0.0005 threshold, so no decision (was 0.0 and "treatment").
+    let v = bayes(
+        "100/100",
+        "100/100",
+        &["--prior", "0.1,0.1", "--loss-threshold", "0.0005"],
+    );
+    rel(&v["expected_loss"]["control"], 8.809_475_903_224_417e-4);
+    rel(&v["expected_loss"]["treatment"], 8.809_475_903_224_417e-4);
+    assert_eq!(v["decision"], "inconclusive");
+    // Tiny probabilities, direct (mpmath): were 6.4e-11 and 1.8e-15.
+    let v = bayes("925034/1000000", "146/249", &[]);
+    rel(&v["prob_treatment_better"], 3.519_390_938_878_521_3e-50);
+    let v = bayes("10/20", "100/100000", &[]);
+    rel(&v["prob_treatment_better"], 6.589_729_682_148_299e-28);
+    // Identical arms of 507716/802951: each loss 3.035883919695058e-4 (Stucchio's form on
+    // Miller's sums, mpmath at 50 digits; the closed form in f64 gave 3.03588276e-4).
+    let v = bayes("507716/802951", "507716/802951", &[]);
+    rel(&v["expected_loss"]["control"], 3.035_883_919_695_058e-4);
+    rel(&v["expected_loss"]["treatment"], 3.035_883_919_695_058e-4);
+}
+
 #[test]
 fn bayes_with_no_control_conversions_reports_unbounded_lift_as_null() {
     let v = ab_json(

@@ -658,7 +658,7 @@ fn profile_never_writes_over_its_data_and_writes_atomically() {
 /// 5.9e9), `s` whole seconds within 100 s (mean/sd ≈ 5.9e7); 300,000 rows (8 MB) so that two
 /// threads merge several chunk states. The expected means and standard deviations are Python's
 /// exact `statistics.mean` / `statistics.stdev` of the same floats:
-/// `python3 scripts/moments_reference.py csv` (its `csv_row` writes the same cells).
+/// `python3 tests/reference/moments.py csv` (its `csv_row` writes the same cells).
 #[test]
 fn stdev_of_epoch_timestamps_matches_exact_statistics() {
     let dir = tempfile::tempdir().unwrap();

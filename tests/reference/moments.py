@@ -6,9 +6,9 @@ and rounds once, so these are the correctly rounded statistics of the very same 
 The inputs come from generators that Rust reproduces bit for bit: SplitMix64 and IEEE
 `+ - * /` only (powers of ten are parsed from text, never computed with `pow`).
 
-    python3 scripts/moments_reference.py epoch     # the fixed epoch-like columns
-    python3 scripts/moments_reference.py random    # the 256 differential streams
-    python3 scripts/moments_reference.py csv       # the end-to-end CSV column
+    python3 tests/reference/moments.py epoch     # the fixed epoch-like columns
+    python3 tests/reference/moments.py random    # the 256 differential streams
+    python3 tests/reference/moments.py csv       # the end-to-end CSV column
 """
 import statistics
 import sys

@@ -19,7 +19,8 @@ use clap::{Parser, Subcommand};
         and export or import it in PyTorch's safetensors layout. The same no_std core runs \
         on the host and on a Cortex-M4, so the host's numbers are the device's numbers.\n\n\
         Exit codes: 0 success, 1 a check failed, 2 bad input or usage, 3 internal error, 4 the device, its link or its emulator failed.\n\
-        Every subcommand takes --json for one JSON document on stdout.",
+        Every subcommand takes --json for one JSON document on stdout (on failure: \
+        {\"error\": {\"kind\", \"message\", \"location\"}}).",
     after_help = "Quick start:\n  mlprobe train --data data/wine.csv --out wine.mlpb\n  mlprobe eval --model wine.mlpb --data data/wine.csv"
 )]
 pub struct Cli {
@@ -67,6 +68,8 @@ pub enum Command {
 
 /// Parses the command line, runs the subcommand and returns the process exit code.
 pub fn main() -> u8 {
+    // `--json` promises one JSON document on stdout, on failure too (DESIGN.md).
+    let json = std::env::args_os().skip(1).any(|a| a == "--json");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -76,6 +79,19 @@ pub fn main() -> u8 {
                 exit::OK
             };
             let _ = e.print();
+            if json && code != exit::OK {
+                // clap's message without its usage block: the lines before the first blank one.
+                let text = e.to_string();
+                let message: Vec<&str> = text
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect();
+                let usage = crate::error::Error::Usage(
+                    message.join(" ").trim_start_matches("error: ").to_string(),
+                );
+                print_error_json(&usage);
+            }
             return code;
         }
     };
@@ -99,9 +115,20 @@ pub fn main() -> u8 {
         Ok(Outcome::Fail) => exit::CHECK_FAILED,
         Err(e) => {
             eprintln!("mlprobe: {e}");
+            if json {
+                print_error_json(&e);
+            }
             e.exit_code()
         }
     }
+}
+
+/// Prints `e` as the `--json` error document (a closed stdout is ignored: the message is on
+/// stderr already).
+fn print_error_json(e: &crate::error::Error) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", e.to_json());
 }
 
 /// How `load` and `chaos` reach a device target.

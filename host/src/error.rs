@@ -102,6 +102,43 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The error as the one JSON document `--json` prints on stdout when a command fails:
+    /// `{"error": {"kind", "message", "location"}}`, where `kind` is `parse`, `file`, `io`,
+    /// `usage`, `device` or `internal`, and `location` is `{"path", "line", "column"}` (a
+    /// parse error), `{"path"}` (a file), or `null`.
+    ///
+    /// ```
+    /// use mlprobe::error::Error;
+    /// let e = Error::file(std::path::Path::new("m.mlpb"), "not a model file");
+    /// let v = e.to_json();
+    /// assert_eq!(v["error"]["kind"], "file");
+    /// assert_eq!(v["error"]["location"]["path"], "m.mlpb");
+    /// ```
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let path = |p: &Path| p.display().to_string();
+        let (kind, message, location) = match self {
+            Error::Parse {
+                path: p,
+                line,
+                column,
+                message,
+            } => (
+                "parse",
+                message.clone(),
+                json!({"path": path(p), "line": line, "column": column}),
+            ),
+            Error::File { path: p, message } => ("file", message.clone(), json!({"path": path(p)})),
+            Error::Io { path: p, source } => ("io", source.to_string(), json!({"path": path(p)})),
+            Error::Usage(m) => ("usage", m.clone(), serde_json::Value::Null),
+            Error::Device(m) => ("device", m.clone(), serde_json::Value::Null),
+            Error::Internal(m) => ("internal", m.clone(), serde_json::Value::Null),
+        };
+        json!({"error": {"kind": kind, "message": message, "location": location}})
+    }
+}
+
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
 pub fn line_col(text: &str, offset: usize) -> (u64, usize) {
     let before = &text[..offset.min(text.len())];

@@ -264,3 +264,67 @@ fn json_fields_are_the_ones_design_md_lists() {
         assert!(table.contains_key(name), "DESIGN.md does not list `{name}`");
     }
 }
+
+/// Issue 15: `--json` yields exactly one JSON document on stdout on failure too:
+/// `{"error": {"kind", "message", "location"}}`, with the exit code unchanged (stdout used to be
+/// empty).
+#[test]
+fn failures_under_json_print_one_error_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "a,b,label\n1,2,0\n1,x,1\n").unwrap();
+    let bad = bad.to_str().unwrap();
+    let model = dir.path().join("m.mlpb");
+    let model = model.to_str().unwrap();
+    let missing = dir.path().join("missing.mlpb");
+    let missing = missing.to_str().unwrap();
+    // (args, kind, location fields)
+    let cases: [(&[&str], &str, &[&str]); 5] = [
+        (
+            &["train", "--data", bad, "--out", model],
+            "parse",
+            &["column", "line", "path"],
+        ),
+        (
+            &["eval", "--model", missing, "--data", bad],
+            "io",
+            &["path"],
+        ),
+        (
+            &["ab", "ztest", "--control", "5/3", "--treatment", "1/10"],
+            "usage",
+            &[],
+        ),
+        (&["ab", "ztest", "--bogus"], "usage", &[]),
+        (&["profile", "--data", bad], "usage", &[]),
+    ];
+    for (args, kind, location) in cases {
+        let mut full = args.to_vec();
+        full.push("--json");
+        let o = run(&full);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        let text = String::from_utf8(o.stdout).unwrap();
+        let mut docs = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
+        let v = docs
+            .next()
+            .unwrap_or_else(|| panic!("{args:?}: no JSON on stdout"))
+            .unwrap();
+        assert!(docs.next().is_none(), "{args:?}: more than one document");
+        assert_eq!(v["error"]["kind"], kind, "{args:?}: {v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{args:?}: {v}"
+        );
+        let got: BTreeSet<&str> = v["error"]["location"]
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(got, location.iter().copied().collect(), "{args:?}: {v}");
+    }
+    // The parse error names its line.
+    let o = run(["train", "--data", bad, "--out", model, "--json"]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"]["location"]["line"], 3, "{v}");
+}

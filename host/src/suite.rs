@@ -147,6 +147,14 @@ impl Suite {
             let offset = e.span().map_or(0, |s| s.start);
             cx.err(offset, e.message().trim().to_string())
         })?;
+        if raw.expectations.is_empty() {
+            // A suite that checks nothing would pass every batch, silently.
+            return Err(Error::file(
+                path,
+                "the suite has no [[expectations]]: it would pass any data; add at least one \
+                 (`mlprobe profile` writes a starting suite)",
+            ));
+        }
         if raw.expectations.len() > MAX_EXPECTATIONS {
             return Err(Error::file(
                 path,

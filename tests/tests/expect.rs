@@ -704,3 +704,52 @@ fn stdev_of_epoch_timestamps_matches_exact_statistics() {
         }
     }
 }
+
+/// Issue 15: `profile` on a file with `inf` or `1e400` ended with exit 3 "internal error" and
+/// no location; it is an input error at the cell.
+#[test]
+fn profile_names_an_infinite_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    for (cell, line) in [("inf", 3), ("1e400", 3), ("-inf", 3)] {
+        let csv = dir.path().join("inf.csv");
+        std::fs::write(&csv, format!("a,b\n1,2\n{cell},3\n4,5\n")).unwrap();
+        let out = dir.path().join("suite.toml");
+        let o = mlprobe_tests::run([
+            "profile",
+            "--data",
+            csv.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            mlprobe_tests::code(&o),
+            2,
+            "{cell}: {}",
+            mlprobe_tests::stderr(&o)
+        );
+        let want = format!("inf.csv:{line}:1:");
+        assert!(
+            mlprobe_tests::stderr(&o).contains(&want),
+            "{cell}: {}",
+            mlprobe_tests::stderr(&o)
+        );
+        assert!(!out.exists(), "{cell}: a suite was written");
+    }
+}
+
+/// Issue 15: an empty suite passed every batch; it is an input error naming the suite.
+#[test]
+fn an_empty_suite_is_an_input_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("empty.toml");
+    std::fs::write(&suite, "name = \"empty\"\n").unwrap();
+    let o = mlprobe_tests::run([
+        "expect",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--data",
+        mlprobe_tests::data("wine.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(mlprobe_tests::code(&o), 2, "{}", mlprobe_tests::stderr(&o));
+    assert!(mlprobe_tests::stderr(&o).contains("empty.toml: the suite has no [[expectations]]"));
+}

@@ -24,6 +24,9 @@
 //! and for the table `expect_table_columns_to_match_ordered_list` (the header) and
 //! `expect_table_row_count_to_be_between` with `min_value = 1` (batch sizes vary; set a range
 //! if yours do not).
+//!
+//! A value of ±∞ (`inf`, or a number beyond ±1.8e308) is an input error at its line and column:
+//! no range, mean or quantile with an infinity in it is an expectation a batch can meet.
 
 use crate::data::{Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
@@ -158,6 +161,18 @@ impl Sink for Pass1 {
         _line: u64,
     ) -> std::result::Result<(), Rejected> {
         for (column, &x) in values.iter().enumerate() {
+            if x.is_infinite() {
+                // A range, a mean or a quantile with ±∞ in it is no expectation a batch can
+                // meet: name the cell instead of profiling it.
+                return Err(Rejected {
+                    column: column + 1,
+                    message: format!(
+                        "the value is {} (`inf`, or beyond ±1.8e308): a profile describes finite \
+                         data; fix or remove the row, or leave the cell empty (missing)",
+                        if x > 0.0 { "+∞" } else { "-∞" }
+                    ),
+                });
+            }
             self.columns[column].push(x);
             if x.is_nan() {
                 continue;

@@ -258,7 +258,10 @@ fn bad_policy_slice_and_baseline_exit_2_and_say_where() {
         "{}",
         stderr(&o)
     );
-    assert!(stdout(&o).is_empty());
+    // Under --json the failure is one error document (issue 15).
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["error"]["kind"], "parse", "{v}");
+    assert_eq!(v["error"]["location"]["line"], 3, "{v}");
 
     let o = eval(&model, &wine, &["--slice", "alcohol >> 13"]);
     assert_eq!(code(&o), 2);
@@ -285,4 +288,34 @@ fn bad_policy_slice_and_baseline_exit_2_and_say_where() {
     let o = eval(&model, &wine, &["--baseline", s(&baseline)]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("b.json:2:"), "{}", stderr(&o));
+}
+
+/// Issue 15: `--slice 'alcohol > 1000'` matched no row and the gate passed; a slice without
+/// rows fails (DESIGN.md), and a gate that checked nothing says so.
+#[test]
+fn a_slice_without_rows_fails_and_an_empty_gate_says_so() {
+    let (_dir, model) = wine_model();
+    let wine = data("wine.csv");
+    let o = eval(&model, &wine, &["--slice", "alcohol > 1000"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["passed"], false);
+    assert_eq!(
+        v["violations"][0],
+        "[slice alcohol > 1000] no row matches `alcohol > 1000`"
+    );
+    let o = run([
+        "eval",
+        "--model",
+        s(&model),
+        "--data",
+        s(&wine),
+        "--slice",
+        "alcohol > 1000",
+    ]);
+    assert!(
+        stdout(&o).contains("gate: FAILED (1 checks)"),
+        "{}",
+        stdout(&o)
+    );
 }

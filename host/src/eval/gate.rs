@@ -42,9 +42,10 @@ impl GateReport {
         }
     }
 
-    /// True when every check passed.
+    /// True when every check passed; a slice that matched no row fails (its expression is
+    /// wrong, or the data lacks what it asks about).
     pub fn passed(&self) -> bool {
-        self.overall.passed() && self.slices.iter().all(|(_, _, c)| c.passed())
+        self.overall.passed() && self.slices.iter().all(|(_, n, c)| *n > 0 && c.passed())
     }
 
     /// The failed checks, one sentence each (DESIGN.md's `violations`); slices prefixed
@@ -62,6 +63,11 @@ impl GateReport {
                         .filter(|c| !c.passed())
                         .map(|c| format!("{prefix}regression: {c}")),
                 );
+            }
+        }
+        for (expr, n, _) in &self.slices {
+            if *n == 0 {
+                out.push(format!("[slice {expr}] no row matches `{expr}`"));
             }
         }
         out
@@ -126,7 +132,7 @@ impl GateReport {
                 .map(|(expr, n, c)| SliceJson {
                     slice: expr.clone(),
                     n: *n,
-                    passed: c.passed(),
+                    passed: *n > 0 && c.passed(),
                     thresholds: c.thresholds.iter().map(ThresholdJson::from).collect(),
                     regression: c.regression.as_ref().map(RegressionJson::from),
                 })
@@ -352,7 +358,8 @@ pub struct GateJson {
 }
 
 impl GateJson {
-    /// Number of checks: thresholds and comparisons, of the run and of every slice.
+    /// Number of checks: thresholds and comparisons, of the run and of every slice, and one
+    /// per slice for "the slice has rows".
     pub fn checks(&self) -> usize {
         let one = |t: &[ThresholdJson], r: &Option<RegressionJson>| {
             t.len() + r.as_ref().map_or(0, RegressionJson::len)
@@ -361,7 +368,7 @@ impl GateJson {
             + self
                 .slices
                 .iter()
-                .map(|s| one(&s.thresholds, &s.regression))
+                .map(|s| 1 + one(&s.thresholds, &s.regression))
                 .sum::<usize>()
     }
 }
@@ -416,8 +423,14 @@ mod tests {
         assert_eq!(json["regression"]["unchanged"].as_array().unwrap().len(), 3);
         assert_eq!(json["slices"][1]["n"], 0);
         // thresholds 4 + regression 4 + slice (2 quality thresholds + 4 comparisons) + empty
-        // slice (2 quality thresholds).
-        assert_eq!(r.to_json().checks(), 4 + 4 + 6 + 2);
+        // slice (2 quality thresholds), and "has rows" for each of the 2 slices; the empty one
+        // fails (issue 15).
+        assert_eq!(r.to_json().checks(), 4 + 4 + 6 + 2 + 2);
+        assert_eq!(json["slices"][1]["passed"], false);
+        assert_eq!(
+            v.last().map(String::as_str),
+            Some("[slice alcohol > 13] no row matches `alcohol > 13`")
+        );
 
         let report = r.to_report("mlprobe eval");
         let names: Vec<_> = report.suites.iter().map(|s| s.name.as_str()).collect();

@@ -280,10 +280,15 @@ impl EvalReport {
             );
         }
         if let Some(g) = &r.gate {
+            let checks = g.checks();
             s += &format!(
-                "gate: {} ({} checks)\n",
+                "gate: {} ({checks} checks{})\n",
                 if g.passed { "passed" } else { "FAILED" },
-                g.checks()
+                if checks == 0 {
+                    ": no threshold, baseline or slice was given, so nothing was gated"
+                } else {
+                    ""
+                }
             );
         }
         if !r.violations.is_empty() {

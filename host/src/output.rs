@@ -225,4 +225,33 @@ mod tests {
         write_new(&out, b"y", &[&input]).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"y");
     }
+
+    #[test]
+    fn staged_outputs_are_checked_first_and_vanish_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        std::fs::write(&path, b"old").unwrap();
+        let staged = stage(&path, b"new").unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"old",
+            "not in place before commit"
+        );
+        drop(staged);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temporary file removed"
+        );
+        stage(&path, b"new").unwrap().commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let e = check_output(dir.path(), &[]).unwrap_err();
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        let e = check_output(&path.join("x"), &[]).unwrap_err();
+        assert!(e.to_string().contains("not a directory"), "{e}");
+        check_output(Path::new("-"), &[&path]).unwrap();
+        let e = check_distinct(&[&path, Path::new("-"), &dir.path().join("./out.bin")]);
+        assert!(e.unwrap_err().to_string().contains("two outputs"));
+        check_distinct(&[Path::new("-"), Path::new("-")]).unwrap();
+    }
 }

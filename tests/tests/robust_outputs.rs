@@ -37,7 +37,7 @@ fn workspace() -> (tempfile::TempDir, PathBuf, PathBuf) {
 /// Exit 2, a message naming `what`, and `files` unchanged.
 fn refused(o: &Output, what: &str, files: &[(&Path, &[u8])]) {
     for (p, before) in files {
-        assert_eq!(&read(p), before, "{} changed", p.display());
+        assert!(read(p) == *before, "{} changed", p.display());
     }
     assert_eq!(code(o), 2, "{}", stderr(o));
     assert!(stderr(o).contains(what), "{what} not in: {}", stderr(o));

@@ -42,7 +42,7 @@ pub fn eprint(text: &str) {
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
-/// [`eprint`] with a newline.
+/// [`eprint()`] with a newline.
 pub fn eprintln(text: &str) {
     eprint(&format!("{text}\n"));
 }

@@ -114,7 +114,7 @@ pub fn main() -> u8 {
         Ok(Outcome::Pass) => exit::OK,
         Ok(Outcome::Fail) => exit::CHECK_FAILED,
         Err(e) => {
-            eprintln!("mlprobe: {e}");
+            crate::output::eprintln(&format!("mlprobe: {e}"));
             if json {
                 print_error_json(&e);
             }

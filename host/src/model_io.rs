@@ -119,6 +119,7 @@ impl ImportReport {
 
 /// Reads a safetensors model and writes it as an mlprobe model file.
 pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
+    crate::output::check_output(&opts.out, &[&opts.input])?;
     let bytes = std::fs::read(&opts.input).map_err(|e| Error::io(&opts.input, e))?;
     let (model, notes) = from_safetensors(&bytes).map_err(|m| Error::file(&opts.input, m))?;
     save(&opts.out, &model, &[&opts.input])?;
@@ -184,6 +185,7 @@ impl ExportReport {
 
 /// Writes a model in another format.
 pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
+    crate::output::check_output(&opts.out, &[&opts.model])?;
     let model = load(&opts.model)?;
     let bytes = match opts.format {
         ExportFormat::Safetensors => to_safetensors(&model)?,

@@ -34,19 +34,119 @@ pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
     print(&to_json(value)?)
 }
 
-/// Writes `bytes` to `path`, or to stdout when `path` is `-`.
+/// Writes `text` to stderr (a warning, a progress or summary line). Errors, a closed pipe
+/// among them (`mlprobe … 2>&1 | head`), are ignored: the command goes on, writes its files and
+/// exits with its own code. `eprintln!` would panic (exit 101) instead.
+pub fn eprint(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
+/// [`eprint()`] with a newline.
+pub fn eprintln(text: &str) {
+    eprint(&format!("{text}\n"));
+}
+
+/// Writes `bytes` to `path`, or to stdout when `path` is `-` (byte for byte).
 ///
-/// The file is written atomically: into a temporary file in the same directory, then renamed
-/// over `path`, so a reader (or a crash) never sees half a file and a failed write leaves the
-/// old file as it was. The new file gets the permissions `std::fs::write` would give it.
+/// The file is written atomically: into a temporary file in the same directory, synced to disk,
+/// then renamed over `path` (and the directory synced), so a reader (or a crash) never sees
+/// half a file and a failed write leaves the old file as it was. The new file gets the
+/// permissions `std::fs::write` would give it.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    if path.as_os_str() == "-" {
+    if is_stdout(path) {
         return print_bytes(bytes);
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    stage(path, bytes)?.commit()
+}
+
+/// [`write_file`], refusing a `path` that is one of `inputs` (the same file, also through
+/// links or another spelling): an output never replaces what it was made from.
+pub fn write_new(path: &Path, bytes: &[u8], inputs: &[&Path]) -> Result<()> {
+    check_output(path, inputs)?;
+    write_file(path, bytes)
+}
+
+/// True for `-`, which means stdout.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Checks, before any work, that `path` can take an output: not one of `inputs` (exit 2), not
+/// a directory (exit 2), in a directory that exists. `-` (stdout) always can.
+pub fn check_output(path: &Path, inputs: &[&Path]) -> Result<()> {
+    if is_stdout(path) {
+        return Ok(());
+    }
+    if let Some(input) = inputs.iter().find(|i| same_file(path, i)) {
+        return Err(Error::Usage(format!(
+            "{}: is an input of this command ({}); write the output to another file",
+            path.display(),
+            input.display()
+        )));
+    }
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: is a directory; name a file to write",
+            path.display()
+        )));
+    }
+    let dir = parent(path);
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::Usage(format!(
+            "{}: {} is not a directory",
+            path.display(),
+            dir.display()
+        ))),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Checks that no two of `outputs` are the same file (`-` aside): one would replace the other.
+pub fn check_distinct(outputs: &[&Path]) -> Result<()> {
+    for (i, a) in outputs.iter().enumerate() {
+        for b in &outputs[..i] {
+            if !is_stdout(a) && (a == b || same_file(a, b)) {
+                return Err(Error::Usage(format!(
+                    "{}: named for two outputs; give each output its own file",
+                    a.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An output written whole and synced to a temporary file next to its target, not yet in
+/// place: [`Staged::commit`] renames it over the target; dropping it removes it. Stage every
+/// output of a command first, then commit them all, and a failure while writing leaves every
+/// existing file as it was.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    path: std::path::PathBuf,
+}
+
+impl Staged {
+    /// Renames the temporary file over the target and syncs the directory.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.tmp
+            .persist(&path)
+            .map_err(|e| Error::io(&path, e.error))?;
+        // The rename is durable once the directory is on disk (best effort: not every
+        // platform can open a directory).
+        #[cfg(unix)]
+        if let Ok(d) = std::fs::File::open(parent(&path)) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// Writes `bytes` to a temporary file in `path`'s directory and syncs it (see [`Staged`]).
+pub fn stage(path: &Path, bytes: &[u8]) -> Result<Staged> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(".mlprobe-").suffix(".tmp");
     #[cfg(unix)]
@@ -55,23 +155,24 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         // Less the umask, as for any new file.
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
-    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io(path, e))?;
-    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    let mut tmp = builder
+        .tempfile_in(parent(path))
+        .map_err(|e| Error::io(path, e))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io(path, e))?;
+    Ok(Staged {
+        tmp,
+        path: path.to_path_buf(),
+    })
 }
 
-/// [`write_file`], refusing a `path` that is one of `inputs` (the same file, also through
-/// links or another spelling): an output never replaces what it was made from.
-pub fn write_new(path: &Path, bytes: &[u8], inputs: &[&Path]) -> Result<()> {
-    if let Some(input) = inputs.iter().find(|i| same_file(path, i)) {
-        return Err(Error::Usage(format!(
-            "{}: is an input of this command ({}); write the output to another file",
-            path.display(),
-            input.display()
-        )));
+/// The directory `path` is in (`.` for a bare file name).
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     }
-    write_file(path, bytes)
 }
 
 /// True when both paths exist and are the same file.
@@ -123,5 +224,34 @@ mod tests {
         let out = dir.path().join("out.csv");
         write_new(&out, b"y", &[&input]).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"y");
+    }
+
+    #[test]
+    fn staged_outputs_are_checked_first_and_vanish_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        std::fs::write(&path, b"old").unwrap();
+        let staged = stage(&path, b"new").unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"old",
+            "not in place before commit"
+        );
+        drop(staged);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temporary file removed"
+        );
+        stage(&path, b"new").unwrap().commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let e = check_output(dir.path(), &[]).unwrap_err();
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        let e = check_output(&path.join("x"), &[]).unwrap_err();
+        assert!(e.to_string().contains("not a directory"), "{e}");
+        check_output(Path::new("-"), &[&path]).unwrap();
+        let e = check_distinct(&[&path, Path::new("-"), &dir.path().join("./out.bin")]);
+        assert!(e.unwrap_err().to_string().contains("two outputs"));
+        check_distinct(&[Path::new("-"), Path::new("-")]).unwrap();
     }
 }

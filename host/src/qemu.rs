@@ -156,7 +156,7 @@ impl Qemu {
                             let level = frame.level().map_or("", |l| l.as_str());
                             let line = format!("{level:>5} {}", frame.display_message());
                             if echo {
-                                eprintln!("device: {line}");
+                                crate::output::eprintln(&format!("device: {line}"));
                             }
                             if let Ok(mut l) = sink.lock() {
                                 l.push(line);

@@ -151,6 +151,39 @@ pub fn history_path(model: &Path) -> PathBuf {
     model.with_file_name(format!("{stem}.history.json"))
 }
 
+/// Checks, before any work, where `train` writes: the model and its history are not the data,
+/// not directories, in directories that exist; an existing history file is replaced only when
+/// it is a training history (an object with `epochs` and `train_rows`), never another file.
+pub fn check_outputs(opts: &TrainOptions) -> error::Result<()> {
+    use crate::output::{check_distinct, check_output};
+    let inputs = [opts.data.as_path()];
+    let hist = history_path(&opts.out);
+    check_output(&opts.out, &inputs)?;
+    check_output(&hist, &inputs)?;
+    check_distinct(&[&opts.out, &hist])?;
+    if hist.exists() && !is_history(&hist) {
+        return Err(Error::Usage(format!(
+            "{}: exists and is not a training history; train writes the history of `{}` \
+             there, so move the file or choose another --out",
+            hist.display(),
+            opts.out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// True when `path` holds a history `train` wrote (read only if it is at most 256 MiB).
+fn is_history(path: &Path) -> bool {
+    const MAX: u64 = 256 << 20;
+    let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX);
+    let Some(text) = small.then(|| std::fs::read(path).ok()).flatten() else {
+        return false;
+    };
+    serde_json::from_slice::<serde_json::Value>(&text).is_ok_and(|v| {
+        v.get("epochs").is_some_and(serde_json::Value::is_array) && v.get("train_rows").is_some()
+    })
+}
+
 /// The `train` JSON document (DESIGN.md).
 #[derive(Clone, Debug, Serialize)]
 pub struct TrainReport {
@@ -224,6 +257,7 @@ pub struct Fitted {
 /// the data), and evaluates the held-out rows. A progress bar shows on a terminal.
 pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
     opts.validate()?;
+    check_outputs(opts)?;
     let data = data::load(&opts.data, Labels::Required(&opts.label))?;
     let labels = data
         .labels
@@ -262,8 +296,8 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
     .map_err(|e| Error::Usage(e.to_string()))?;
     bar.finish_and_clear();
 
-    let inputs = [opts.data.as_path()];
-    model_io::save(&opts.out, &model, &inputs)?;
+    // Both files are written and synced before either is renamed into place: a failure
+    // leaves the old model and history as they were.
     let hist_path = history_path(&opts.out);
     let hist = serde_json::json!({
         "data": opts.data, "seed": opts.seed, "split_seed": opts.split_seed, "hidden": opts.hidden,
@@ -272,7 +306,17 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         "epochs": history,
     });
     let text = serde_json::to_string_pretty(&hist).map_err(|e| Error::Internal(e.to_string()))?;
-    crate::output::write_new(&hist_path, text.as_bytes(), &inputs)?;
+    let bytes = model_io::to_bytes(&model)?;
+    if crate::output::is_stdout(&opts.out) {
+        let hist = crate::output::stage(&hist_path, text.as_bytes())?;
+        crate::output::print_bytes(&bytes)?;
+        hist.commit()?;
+    } else {
+        let staged_model = crate::output::stage(&opts.out, &bytes)?;
+        let hist = crate::output::stage(&hist_path, text.as_bytes())?;
+        staged_model.commit()?;
+        hist.commit()?;
+    }
 
     let train_accuracy = eval::confusion(&model, &data, &split.train)?.accuracy();
     let test = if split.test.is_empty() {

@@ -144,11 +144,11 @@ fn run_cmd(a: RunArgs) -> Result<Outcome> {
     opts.firmware = a.firmware;
     opts.echo = true;
     let emulator = Emulator::serve(&opts)?;
-    eprintln!(
+    crate::output::eprintln(&format!(
         "mlprobe: QEMU runs {} with its UART on tcp://127.0.0.1:{} (Ctrl-C stops it)",
         emulator.elf().display(),
         a.port
-    );
+    ));
     if a.ping {
         let session = emulator.connect(&opts)?;
         let info = DeviceInfo::from(session.info());
@@ -156,6 +156,6 @@ fn run_cmd(a: RunArgs) -> Result<Outcome> {
         return emit(a.json, &info, DeviceInfo::human, true);
     }
     let status = emulator.wait()?;
-    eprintln!("mlprobe: QEMU exited ({status})");
+    crate::output::eprintln(&format!("mlprobe: QEMU exited ({status})"));
     Ok(Outcome::from_passed(status.success()))
 }

@@ -3,7 +3,8 @@
 use crate::commands::{Outcome, emit};
 use crate::error::Result;
 use crate::expect::{self, ExpectOptions, Validation};
-use crate::report;
+use crate::output;
+use crate::report::{self, Exporter};
 use std::path::PathBuf;
 
 /// Check a CSV file against an expectation suite.
@@ -37,9 +38,13 @@ pub fn run(args: Args) -> Result<Outcome> {
         threads: args.threads,
         ..ExpectOptions::new(args.suite, args.data)
     };
+    let inputs = [opts.suite.as_path(), &opts.data];
+    if let Some(path) = &args.junit {
+        output::check_output(path, &inputs)?;
+    }
     let v = expect::expect(&opts)?;
     if let Some(path) = &args.junit {
-        v.to_report().write(&report::Junit, path)?;
+        output::write_new(path, &report::Junit.export(&v.to_report())?, &inputs)?;
     }
     emit(args.json, &v, Validation::human, v.success)
 }

@@ -48,7 +48,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     if args.json {
         output::print_json(&report)?;
     } else if report.out.as_os_str() != "-" {
-        eprintln!("{}", report.human());
+        crate::output::eprintln(&report.human());
     }
     Ok(Outcome::Pass)
 }

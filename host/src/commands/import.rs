@@ -30,12 +30,12 @@ pub fn run(args: Args) -> Result<Outcome> {
         out: args.out,
     })?;
     for w in &report.warnings {
-        eprintln!("mlprobe: warning: {w}");
+        crate::output::eprintln(&format!("mlprobe: warning: {w}"));
     }
     if args.json {
         output::print_json(&report)?;
     } else {
-        eprintln!("{}", report.human());
+        crate::output::eprintln(&report.human());
     }
     Ok(Outcome::Pass)
 }

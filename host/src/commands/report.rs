@@ -25,9 +25,9 @@ pub fn run(args: Args) -> Result<Outcome> {
         out: args.out,
     };
     let report = render(&opts)?;
-    eprintln!(
+    crate::output::eprintln(&format!(
         "wrote report.html, summary.md and junit.xml in {}",
         opts.dir().display()
-    );
+    ));
     Ok(Outcome::from_passed(report.passed()))
 }

@@ -39,15 +39,15 @@ pub fn run(args: Args) -> Result<Outcome> {
     }
     opts.no_device = args.no_device;
     let report = pipeline::run(&opts, |st| {
-        eprintln!(
+        crate::output::eprintln(&format!(
             "mlprobe run: [{:<6}] {:<7} {:>6.2}s  {}",
             st.name,
             st.status().word(),
             st.duration_s,
             st.summary
-        );
+        ));
         for n in &st.notes {
-            eprintln!("mlprobe run:          note: {n}");
+            crate::output::eprintln(&format!("mlprobe run:          note: {n}"));
         }
     })?;
     let passed = report.passed();

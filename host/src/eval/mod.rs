@@ -154,6 +154,19 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport> {
             "--baseline-latency: needs --save-baseline".into(),
         ));
     }
+    let outputs: Vec<&Path> = [
+        &opts.gate.save_baseline,
+        &opts.gate.junit,
+        &opts.gate.markdown,
+    ]
+    .into_iter()
+    .flatten()
+    .map(PathBuf::as_path)
+    .collect();
+    for out in &outputs {
+        output::check_output(out, &opts.inputs())?;
+    }
+    output::check_distinct(&outputs)?;
     let policy = opts.gate.policy()?;
     let baseline = opts
         .gate

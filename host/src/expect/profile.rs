@@ -78,6 +78,7 @@ impl ProfileOptions {
                 self.out.display()
             )));
         }
+        output::check_output(&self.out, &[&self.data])?;
         ScanOptions::with_threads(self.threads)
     }
 
@@ -134,7 +135,7 @@ pub fn profile(opts: &ProfileOptions) -> Result<ProfileReport> {
          quantiles may move 5 percentile points; drift: PSI < 0.25 on the reference deciles.",
         opts.data.display()
     );
-    output::write_file(&opts.out, suite.to_toml(&comment).as_bytes())?;
+    output::write_new(&opts.out, suite.to_toml(&comment).as_bytes(), &[&opts.data])?;
     Ok(ProfileReport {
         out: opts.out.clone(),
         rows,

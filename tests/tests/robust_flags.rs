@@ -231,3 +231,27 @@ fn a_closed_load_reports_its_duration_and_throughput() {
     // Throughput is answered requests over the duration (DESIGN.md, `load`).
     assert!((rps - 1000.0 / secs).abs() <= 1e-9 * rps, "{v}");
 }
+
+#[test]
+fn a_run_configuration_value_out_of_range_is_an_error_at_its_line() {
+    // `lr = nan`, `hidden = 0`, `test_split = 1.5`, `rps = 0` in mlprobe.toml ran the pipeline
+    // and exited 1 ("A GATE FAILED") naming command-line flags.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mlprobe.toml");
+    for (table, line) in [
+        ("[train]\nlr = nan", "lr"),
+        ("[train]\nhidden = 0", "hidden"),
+        ("[train]\ntest_split = 1.5", "test_split"),
+        ("[load]\nrps = 0", "rps"),
+    ] {
+        let text = format!("data = {:?}\n\n{table}\n", wine());
+        std::fs::write(&config, text).unwrap();
+        let out = dir.path().join("report").to_string_lossy().into_owned();
+        let args = ["run", "--config", config.to_str().unwrap(), "--out", &out];
+        let o = run(args);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 2, "{line}: {err}");
+        assert!(err.contains("mlprobe.toml:4:"), "{line}: {err}");
+        assert!(!dir.path().join("report").exists(), "{line}: nothing runs");
+    }
+}

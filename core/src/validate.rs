@@ -43,6 +43,12 @@ pub enum ValidateError {
         /// The metric it was meant for.
         metric: Metric,
     },
+    /// A threshold is outside its metric's range: a quality metric's is 0 to 1, a latency's
+    /// or a size's is 0 or more.
+    LimitOutOfRange {
+        /// The metric it was meant for.
+        metric: Metric,
+    },
     /// An allowed regression percentage is negative or not a finite number.
     InvalidAllowedPct,
     /// A threshold key is not `min_<metric>` or `max_<metric>` with a known metric.
@@ -59,6 +65,13 @@ impl fmt::Display for ValidateError {
         match self {
             Self::NonFiniteLimit { metric } => {
                 write!(f, "the threshold for {metric} is not a finite number")
+            }
+            Self::LimitOutOfRange { metric } => {
+                if metric.is_quality() {
+                    write!(f, "the threshold for {metric} must be from 0 to 1")
+                } else {
+                    write!(f, "the threshold for {metric} must be 0 or more")
+                }
             }
             Self::InvalidAllowedPct => {
                 f.write_str("an allowed regression percentage is negative or not a finite number")
@@ -440,6 +453,14 @@ impl Thresholds {
     pub fn set(&mut self, metric: Metric, limit: f64) -> Result<(), ValidateError> {
         if !limit.is_finite() {
             return Err(ValidateError::NonFiniteLimit { metric });
+        }
+        let in_range = if metric.is_quality() {
+            (0.0..=1.0).contains(&limit)
+        } else {
+            limit >= 0.0
+        };
+        if !in_range {
+            return Err(ValidateError::LimitOutOfRange { metric });
         }
         self.limits[metric.index()] = Some(limit);
         Ok(())
@@ -915,6 +936,16 @@ mod tests {
             t.set(Metric::F1, f64::INFINITY),
             Err(ValidateError::NonFiniteLimit { metric: Metric::F1 })
         );
+        assert_eq!(
+            t.set(Metric::Accuracy, -1.0),
+            Err(ValidateError::LimitOutOfRange {
+                metric: Metric::Accuracy
+            })
+        );
+        assert!(t.set(Metric::Recall, 1.5).is_err());
+        assert!(t.set(Metric::LatencyP99, -0.5).is_err());
+        assert_eq!(t.set(Metric::LatencyP99, 0.0), Ok(()));
+        assert_eq!(t.set(Metric::F1, 1.0), Ok(()));
         assert!(Thresholds::new().check(&bad).passed());
         assert!(Thresholds::new().is_empty());
     }

@@ -141,3 +141,108 @@ pub struct DeviceArgs {
     #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
 }
+
+/// Value parsers for numeric flags: each accepts a finite number in a stated range and names the
+/// range when it refuses one, so a bad value is a usage error (exit 2) naming the flag before
+/// any work starts (`error: invalid value 'nan' for '--latency-ms <MS>': …`).
+pub mod parse {
+    /// A parser of `T` values; clap calls it on the flag's text.
+    pub trait Parser<T>:
+        Fn(&str) -> std::result::Result<T, String> + Clone + Send + Sync + 'static
+    {
+    }
+    impl<T, F> Parser<T> for F where
+        F: Fn(&str) -> std::result::Result<T, String> + Clone + Send + Sync + 'static
+    {
+    }
+
+    fn number(s: &str) -> std::result::Result<f64, String> {
+        s.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("`{s}` is not a number"))
+    }
+
+    /// A finite `f64` in `[lo, hi]`.
+    pub fn f64_in(lo: f64, hi: f64) -> impl Parser<f64> {
+        move |s| {
+            let v = number(s)?;
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("expected a number from {lo} to {hi}"))
+            }
+        }
+    }
+
+    /// A finite `f64` in `(0, hi]`.
+    pub fn f64_positive(hi: f64) -> impl Parser<f64> {
+        move |s| {
+            let v = number(s)?;
+            if v.is_finite() && v > 0.0 && v <= hi {
+                Ok(v)
+            } else {
+                Err(format!("expected a number above 0 and at most {hi}"))
+            }
+        }
+    }
+
+    /// A finite `f32` in `[lo, hi]`.
+    pub fn f32_in(lo: f32, hi: f32) -> impl Parser<f32> {
+        move |s| {
+            let v = f64_in(f64::from(lo), f64::from(hi))(s)?;
+            Ok(v as f32)
+        }
+    }
+
+    /// A finite `f32` in `(0, hi]`.
+    pub fn f32_positive(hi: f32) -> impl Parser<f32> {
+        move |s| {
+            let v = f64_positive(f64::from(hi))(s)?;
+            // A value that rounds to 0 as f32 is not positive.
+            match v as f32 {
+                x if x > 0.0 => Ok(x),
+                _ => Err(format!("expected a number above 0 and at most {hi}")),
+            }
+        }
+    }
+
+    /// An integer in `[lo, hi]`.
+    pub fn usize_in(lo: usize, hi: usize) -> impl Parser<usize> {
+        move |s| {
+            let v: usize = s
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{s}` is not a whole number from {lo} to {hi}"))?;
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("expected a whole number from {lo} to {hi}"))
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn refuses_non_finite_and_out_of_range_values_and_names_the_range() {
+            let p = f64_in(0.0, 1.0);
+            assert_eq!(p("0.5"), Ok(0.5));
+            assert_eq!(p("0"), Ok(0.0));
+            assert_eq!(p("1"), Ok(1.0));
+            for bad in ["nan", "NaN", "inf", "-inf", "-1", "1.5", "1e308", "x", ""] {
+                assert!(p(bad).is_err(), "{bad}");
+            }
+            assert_eq!(p("-1"), Err("expected a number from 0 to 1".into()));
+            let q = f64_positive(10.0);
+            assert!(q("0").is_err() && q("10.5").is_err() && q("nan").is_err());
+            assert_eq!(q("10"), Ok(10.0));
+            assert!(f32_positive(1.0)("1e-300").is_err());
+            assert_eq!(f32_in(-1.0, 1.0)("-1"), Ok(-1.0));
+            let u = usize_in(1, 256);
+            assert!(u("0").is_err() && u("257").is_err() && u("-1").is_err());
+            assert_eq!(u("256"), Ok(256));
+        }
+    }
+}

@@ -70,6 +70,19 @@ pub struct LoadOptions {
     pub baud: u32,
 }
 
+/// The highest `--rps` (ten million a second, about twice what the generator sustains on two
+/// host threads): far above it the due times come faster than a worker can even count them as
+/// dropped, and a run outlasts its `--duration` (1e9 for one second ran 102 s).
+pub const MAX_RPS: f64 = 1e7;
+/// The most `--concurrency` workers.
+pub const MAX_CONCURRENCY: usize = 1024;
+/// The longest `--duration` and `--interval`, seconds (a week).
+pub const MAX_DURATION_S: f64 = 604_800.0;
+/// The largest `--max-lateness-ms` and `--late-ms` (an hour).
+pub const MAX_MS: f64 = 3_600_000.0;
+/// The largest `--max-p99-us` (an hour).
+pub const MAX_P99_US: f64 = 3.6e9;
+
 impl LoadOptions {
     /// Closed load of `model` on the host for 10 s, the command line's defaults.
     pub fn new(model: PathBuf) -> Self {
@@ -100,12 +113,15 @@ impl LoadOptions {
     pub fn validate(&self) -> Result<()> {
         let usage = |m: String| Err(Error::Usage(m));
         if let Some(r) = self.rps
-            && !(r.is_finite() && r > 0.0)
+            && !(r > 0.0 && r <= MAX_RPS)
         {
-            return usage(format!("--rps {r}: must be a positive number"));
+            return usage(format!("--rps {r}: must be above 0 and at most {MAX_RPS}"));
         }
-        if self.concurrency == 0 {
-            return usage("--concurrency 0: at least one worker".into());
+        if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
+            return usage(format!(
+                "--concurrency {}: must be from 1 to {MAX_CONCURRENCY}",
+                self.concurrency
+            ));
         }
         if self.target != TargetSpec::Host && self.concurrency > 1 {
             return usage(format!(
@@ -114,22 +130,24 @@ impl LoadOptions {
             ));
         }
         if let Some(d) = self.duration_s
-            && !(d.is_finite() && d > 0.0)
+            && !(d > 0.0 && d <= MAX_DURATION_S)
         {
             return usage(format!(
-                "--duration {d}: must be a positive number of seconds"
+                "--duration {d}: must be above 0 and at most {MAX_DURATION_S} seconds"
             ));
         }
         if self.requests == Some(0) {
             return usage("--requests 0: at least one request".into());
         }
-        for (flag, v) in [
-            ("--max-lateness-ms", self.max_lateness_ms),
-            ("--late-ms", self.late_ms),
-            ("--interval", self.interval_s),
+        for (flag, v, hi) in [
+            ("--max-lateness-ms", self.max_lateness_ms, MAX_MS),
+            ("--late-ms", self.late_ms, MAX_MS),
+            ("--interval", self.interval_s, MAX_DURATION_S),
+            ("--max-p99-us", self.max_p99_us.unwrap_or(0.0), MAX_P99_US),
+            ("--max-error-rate", self.max_error_rate.unwrap_or(0.0), 1.0),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return usage(format!("{flag} {v}: must be ≥ 0"));
+            if !(0.0..=hi).contains(&v) {
+                return usage(format!("{flag} {v}: must be from 0 to {hi}"));
             }
         }
         Ok(())

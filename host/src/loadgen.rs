@@ -310,6 +310,10 @@ pub fn run<T: Target + Send>(
         for (mut target, slot) in targets.into_iter().zip(&slots) {
             let (clock, claim, running, end_ns) = (&clock, &claim, &running, &end_ns);
             s.spawn(move || {
+                // Every worker waits for the common start, in the closed model too: a closed
+                // run measured from `start` would otherwise begin before it (and a short one
+                // end before it, reporting a duration of 0).
+                clock.sleep_until(start);
                 drive(plan, start, clock, claim, &mut target, &mut Shared(slot));
                 end_ns.fetch_max(clock.now(), Ordering::Relaxed);
                 running.fetch_sub(1, Ordering::Release);

@@ -29,6 +29,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// The largest `--lr`: Adam moves each weight by about the learning rate per step, and rates
+/// above this only diverge.
+pub const MAX_LR: f32 = 10.0;
+/// The largest `--tol`.
+pub const MAX_TOL: f32 = 1e6;
+
 /// What to train on, how, and where the model goes.
 #[derive(Clone, Debug)]
 pub struct TrainOptions {
@@ -90,11 +96,17 @@ impl TrainOptions {
                 self.test_split
             ));
         }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            return usage(format!("--lr {}: expected a positive number", self.lr));
+        if !(self.lr > 0.0 && self.lr <= MAX_LR) {
+            return usage(format!(
+                "--lr {}: expected a number above 0 and at most {MAX_LR}",
+                self.lr
+            ));
         }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return usage(format!("--tol {}: expected a number >= 0", self.tol));
+        if !(0.0..=MAX_TOL).contains(&self.tol) {
+            return usage(format!(
+                "--tol {}: expected a number from 0 to {MAX_TOL}",
+                self.tol
+            ));
         }
         if self.epochs == 0 {
             return usage("--epochs must be at least 1".into());
@@ -429,6 +441,20 @@ pub enum TrainError {
     /// The options or the data do not fit together.
     #[error("{0}")]
     Options(String),
+    /// The epoch's mean loss is not a finite number: the weights diverged (a learning rate
+    /// too large for the data), and a model of them would answer NaN.
+    #[error(
+        "training diverged: the mean loss of epoch {epoch} is {loss} (not finite); \
+         try a smaller --lr than {lr}"
+    )]
+    Diverged {
+        /// The 1-based epoch.
+        epoch: usize,
+        /// Its mean loss.
+        loss: f32,
+        /// The learning rate.
+        lr: f32,
+    },
     /// A core error (a bug if it happens: inputs are checked first).
     #[error(transparent)]
     Mlp(#[from] MlpError),
@@ -581,22 +607,26 @@ pub fn train(
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut mlp = Mlp::new(dims, vec![0.0f32; dims.param_count()])?;
     mlp.init(&mut rng);
+    // A batch larger than the data is the data: buffers sized by the rows, not the flag.
+    let batch_len = opts.batch.min(n);
     let mut trainer = Trainer::new(
         &mlp,
-        opts.batch,
+        batch_len,
         Adam::new(opts.lr),
-        vec![0.0f32; Trainer::<Vec<f32>>::buffer_len(&dims, opts.batch)],
+        vec![0.0f32; Trainer::<Vec<f32>>::buffer_len(&dims, batch_len)],
     )?;
     let mut order: Vec<usize> = (0..n).collect();
-    let mut history = Vec::with_capacity(opts.epochs);
+    // Grown epoch by epoch: --epochs is an upper bound, and early stopping usually ends far
+    // sooner, so nothing is allocated by it.
+    let mut history = Vec::new();
     let (mut best_loss, mut no_improvement) = (f32::INFINITY, 0usize);
     let build = Build::best();
-    let mut bx = vec![0.0f32; opts.batch * width];
-    let mut by = vec![0u8; opts.batch];
+    let mut bx = vec![0.0f32; batch_len * width];
+    let mut by = vec![0u8; batch_len];
     for epoch in 1..=opts.epochs {
         order.shuffle(&mut rng);
         let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-        for batch in order.chunks(opts.batch) {
+        for batch in order.chunks(batch_len) {
             for (k, &i) in batch.iter().enumerate() {
                 bx[k * width..(k + 1) * width].copy_from_slice(&xs[i * width..(i + 1) * width]);
                 by[k] = y[i];
@@ -611,6 +641,13 @@ pub fn train(
             loss: (loss_sum / n as f64) as f32,
             accuracy: correct as f32 / n as f32,
         };
+        if !record.loss.is_finite() {
+            return Err(TrainError::Diverged {
+                epoch,
+                loss: record.loss,
+                lr: opts.lr,
+            });
+        }
         on_epoch(&record);
         history.push(record);
         if let Some((tol, patience)) = opts.convergence {
@@ -665,6 +702,35 @@ mod tests {
                 |m: &Mlp<Vec<f32>>| m.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&ma), bits(&mb), "{build:?}");
         }
+    }
+
+    #[test]
+    fn a_diverging_run_is_an_error_and_a_batch_beyond_the_rows_is_the_rows() {
+        // 40 rows of 2 features in 2 classes; a learning rate of 1e20 sends the weights to
+        // infinity within an epoch, and the loss to NaN.
+        let x: Vec<f32> = (0..80)
+            .map(|k| ((k * 37) % 23) as f32 / 7.0 - 1.5)
+            .collect();
+        let y: Vec<u8> = (0..40).map(|k| (k % 2) as u8).collect();
+        let hyper = |lr: f32, batch: usize| Hyper {
+            hidden: 8,
+            epochs: 50,
+            lr,
+            batch,
+            seed: 0,
+            fill: Fill::Mean,
+            convergence: None,
+        };
+        let e = train(&x, &y, 2, 2, &hyper(1e20, 8), |_| {}).unwrap_err();
+        assert!(
+            matches!(e, TrainError::Diverged { .. }),
+            "{e}: a loss that is not finite must stop training"
+        );
+        assert!(e.to_string().contains("--lr"), "{e}");
+        let (_, all) = train(&x, &y, 2, 2, &hyper(0.01, 40), |_| {}).unwrap();
+        let (_, huge) = train(&x, &y, 2, 2, &hyper(0.01, usize::MAX / 4), |_| {}).unwrap();
+        let bits = |h: &[EpochRecord]| h.iter().map(|r| r.loss.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&all), bits(&huge));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::{Ctx, Measured, Scored};
 use crate::device::{Session, link_error};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::suite::Suite;
 use mlprobe_core::chaos::{InputFault, below};
 use mlprobe_core::mlp::argmax;
@@ -13,6 +13,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::path::PathBuf;
+
+/// The largest `--noise` (standard deviations).
+pub const MAX_NOISE: f32 = 1000.0;
+/// The largest `--out-of-range` distance, either side (standard deviations).
+pub const MAX_OUT_OF_RANGE: f32 = 1e6;
+/// The largest `--stuck-at` magnitude (raw units).
+pub const MAX_STUCK_AT: f32 = 1e30;
 
 /// Options of the input experiment.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +32,29 @@ pub struct InputOptions {
     pub out_of_range: f32,
     /// The stuck-at value in raw units (`--stuck-at`).
     pub stuck_at: f32,
+}
+
+impl InputOptions {
+    /// Rejects values outside their documented ranges, naming the flag.
+    pub fn validate(&self) -> Result<()> {
+        for (flag, v, lo, hi) in [
+            ("--noise", self.noise, 0.0, MAX_NOISE),
+            (
+                "--out-of-range",
+                self.out_of_range,
+                -MAX_OUT_OF_RANGE,
+                MAX_OUT_OF_RANGE,
+            ),
+            ("--stuck-at", self.stuck_at, -MAX_STUCK_AT, MAX_STUCK_AT),
+        ] {
+            if !(lo..=hi).contains(&v) {
+                return Err(Error::Usage(format!(
+                    "{flag} {v}: must be from {lo} to {hi}"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for InputOptions {

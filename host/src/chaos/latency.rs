@@ -12,6 +12,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
+/// The longest injected delay and SLO, ms (one hour): `--latency-ms` and `--slo-ms` are
+/// within `[0, MAX_MS]`.
+pub const MAX_MS: f64 = 3_600_000.0;
+
 /// Options of the latency experiment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LatencyOptions {
@@ -41,10 +45,18 @@ impl LatencyOptions {
     pub fn validate(&self) -> Result<()> {
         probability("--probability", self.probability)?;
         at_least_one("--iterations", self.iterations)?;
-        if !(self.latency_ms.is_finite() && self.latency_ms >= 0.0) {
+        let in_range = |v: f64| (0.0..=MAX_MS).contains(&v);
+        if !in_range(self.latency_ms) {
             return Err(Error::Usage(format!(
-                "--latency-ms {}: must be ≥ 0",
+                "--latency-ms {}: must be from 0 to {MAX_MS}",
                 self.latency_ms
+            )));
+        }
+        if let Some(slo) = self.slo_ms
+            && !in_range(slo)
+        {
+            return Err(Error::Usage(format!(
+                "--slo-ms {slo}: must be from 0 to {MAX_MS}"
             )));
         }
         Ok(())

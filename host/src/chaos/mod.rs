@@ -140,9 +140,12 @@ impl ChaosOptions {
             Experiment::Latency(o) => o.validate(),
             Experiment::Failure(o) => o.validate(),
             Experiment::Bitflip(o) => o.validate(),
-            Experiment::Input(_) => Ok(()),
+            Experiment::Input(o) => o.validate(),
             Experiment::Link(o) => o.validate(),
         }?;
+        if let Some(min) = self.min_score {
+            probability("--min-score", min)?;
+        }
         if matches!(self.experiment, Experiment::Bitflip(_)) && self.target != TargetSpec::Host {
             return Err(Error::Usage(format!(
                 "--experiment bitflip --target {}: bit flips are made in the host's copy of the \

@@ -2,11 +2,13 @@
 //! and failures, weight bit flips, damaged inputs, damaged frames on a device link) and its
 //! report.
 
+use crate::chaos::input::{MAX_NOISE, MAX_OUT_OF_RANGE, MAX_STUCK_AT};
+use crate::chaos::latency::MAX_MS;
 use crate::chaos::{
     self, BitflipOptions, ChaosOptions, ChaosReport, Experiment, FailureOptions, InputOptions,
     LatencyOptions, LinkOptions, Sweep,
 };
-use crate::cli::DeviceArgs;
+use crate::cli::{DeviceArgs, parse};
 use crate::commands::{Outcome, emit};
 use crate::error::{Error, Result};
 use std::path::PathBuf;
@@ -57,24 +59,27 @@ pub struct Args {
     /// latency / failure: calls.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub iterations: u64,
-    /// latency: injected delay.
-    #[arg(long, default_value_t = 20.0, value_name = "MS")]
+    /// latency: injected delay, 0 to 3600000 (one hour).
+    #[arg(long, default_value_t = 20.0, value_name = "MS",
+          value_parser = parse::f64_in(0.0, MAX_MS))]
     pub latency_ms: f64,
-    /// latency: probability of a delay.
-    #[arg(long, default_value_t = 0.1, value_name = "P")]
+    /// latency: probability of a delay, 0 to 1.
+    #[arg(long, default_value_t = 0.1, value_name = "P", value_parser = parse::f64_in(0.0, 1.0))]
     pub probability: f64,
-    /// latency: a call slower than this misses the SLO (default: half of --latency-ms).
-    #[arg(long, value_name = "MS")]
+    /// latency: a call slower than this misses the SLO (default: half of --latency-ms), 0 to
+    /// 3600000.
+    #[arg(long, value_name = "MS", value_parser = parse::f64_in(0.0, MAX_MS))]
     pub slo_ms: Option<f64>,
-    /// failure: probability that an attempt fails.
-    #[arg(long, default_value_t = 0.1, value_name = "P")]
+    /// failure: probability that an attempt fails, 0 to 1.
+    #[arg(long, default_value_t = 0.1, value_name = "P", value_parser = parse::f64_in(0.0, 1.0))]
     pub failure_rate: f64,
     /// failure: attempts after a failed one.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub retries: u32,
-    /// bitflip: bit-error rates to sweep (fraction of all weight bits).
+    /// bitflip: bit-error rates to sweep (fraction of all weight bits, each 0 to 1).
     #[arg(
         long,
+        value_parser = parse::f64_in(0.0, 1.0),
         value_delimiter = ',',
         default_value = "0.00001,0.0001,0.001,0.01",
         value_name = "BER,…"
@@ -92,14 +97,17 @@ pub struct Args {
     /// input: an expectation suite (TOML) run on each damaged dataset.
     #[arg(long, value_name = "SUITE.toml")]
     pub suite: Option<PathBuf>,
-    /// input: noise in standard deviations of the feature.
-    #[arg(long, default_value_t = 1.0, value_name = "SIGMA")]
+    /// input: noise in standard deviations of the feature, 0 to 1000.
+    #[arg(long, default_value_t = 1.0, value_name = "SIGMA",
+          value_parser = parse::f32_in(0.0, MAX_NOISE))]
     pub noise: f32,
-    /// input: out-of-range values this many standard deviations from the mean.
-    #[arg(long, default_value_t = 10.0, value_name = "K")]
+    /// input: out-of-range values this many standard deviations from the mean, -1e6 to 1e6.
+    #[arg(long, default_value_t = 10.0, value_name = "K", allow_negative_numbers = true,
+          value_parser = parse::f32_in(-MAX_OUT_OF_RANGE, MAX_OUT_OF_RANGE))]
     pub out_of_range: f32,
-    /// input: the stuck-at value (raw units).
-    #[arg(long, default_value_t = 0.0, value_name = "X")]
+    /// input: the stuck-at value (raw units), -1e30 to 1e30.
+    #[arg(long, default_value_t = 0.0, value_name = "X", allow_negative_numbers = true,
+          value_parser = parse::f32_in(-MAX_STUCK_AT, MAX_STUCK_AT))]
     pub stuck_at: f32,
     /// link: damaged frames to send (each followed by a valid request).
     #[arg(long, default_value_t = 1000, value_name = "N")]
@@ -110,8 +118,8 @@ pub struct Args {
     /// link: steps (damaged frame + valid request) sent before reading the answers.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub window: usize,
-    /// Fail (exit 1) when the resilience score is below this.
-    #[arg(long, value_name = "SCORE")]
+    /// Fail (exit 1) when the resilience score (a fraction) is below this, 0 to 1.
+    #[arg(long, value_name = "SCORE", value_parser = parse::f64_in(0.0, 1.0))]
     pub min_score: Option<f64>,
     /// How to reach a device (ELF for QEMU, baud rate for a serial port).
     #[command(flatten)]

@@ -66,16 +66,16 @@ macro_rules! threshold_flags {
 }
 
 threshold_flags! {
-    min_accuracy: Accuracy, "X", "Fail when accuracy is below this.";
-    min_precision: Precision, "X", "Fail when macro precision is below this.";
-    min_recall: Recall, "X", "Fail when macro recall is below this.";
-    min_f1: F1, "X", "Fail when macro F1 is below this.";
+    min_accuracy: Accuracy, "X", "Fail when accuracy is below this (0 to 1).";
+    min_precision: Precision, "X", "Fail when macro precision is below this (0 to 1).";
+    min_recall: Recall, "X", "Fail when macro recall is below this (0 to 1).";
+    min_f1: F1, "X", "Fail when macro F1 is below this (0 to 1).";
     max_latency_p99_us: LatencyP99, "US",
-        "Fail when the p99 latency per inference (µs, this host) is above this.";
+        "Fail when the p99 latency per inference (µs, this host) is above this (0 or more).";
     max_memory_bytes: MemoryBytes, "BYTES",
-        "Fail when model bytes plus inference scratch are above this.";
+        "Fail when model bytes plus inference scratch are above this (0 or more).";
     max_peak_rss_bytes: PeakRssBytes, "BYTES",
-        "Fail when the process's peak RSS is above this (Linux).";
+        "Fail when the process's peak RSS is above this (Linux; 0 or more).";
 }
 
 /// The quality gate: thresholds, baseline, slices and CI reports.
@@ -94,7 +94,7 @@ pub struct GateArgs {
     #[arg(long, value_name = "FILE.json")]
     pub baseline: Option<PathBuf>,
     /// Allowed regression against the baseline, percent, for every metric (default: the
-    /// policy's, else 5).
+    /// policy's, else 5), 0 or more.
     #[arg(long, value_name = "PCT")]
     pub allowed_regression_pct: Option<f64>,
     /// Record this run's metrics (and its slices') as a baseline.

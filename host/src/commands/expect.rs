@@ -27,8 +27,8 @@ pub struct Args {
     /// Also write a JUnit XML report to this file (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Parsing threads (default: every core).
-    #[arg(long, value_name = "N")]
+    /// Parsing threads, 1 to 256 (default: every core).
+    #[arg(long, value_name = "N", value_parser = crate::cli::parse::usize_in(1, crate::data::scan::MAX_THREADS))]
     pub threads: Option<usize>,
 }
 

@@ -1,10 +1,12 @@
 //! `mlprobe load`: the flags of [`crate::load`], its interval lines and progress bar on a
 //! terminal, and its report.
 
-use crate::cli::DeviceArgs;
+use crate::cli::{DeviceArgs, parse};
 use crate::commands::{Outcome, emit};
 use crate::error::{Error, Result};
-use crate::load::{self, LoadOptions, LoadReport};
+use crate::load::{
+    self, LoadOptions, LoadReport, MAX_CONCURRENCY, MAX_DURATION_S, MAX_MS, MAX_P99_US, MAX_RPS,
+};
 use crate::loadgen::IntervalLine;
 use crate::output;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -27,23 +29,28 @@ pub struct Args {
     #[arg(long, default_value = "host", value_name = "TARGET")]
     pub target: String,
     /// Open model: requests per second, due at a constant rate; latency counts from each
-    /// request's due time. Without it the load is closed (workers back to back).
-    #[arg(long, value_name = "RATE")]
+    /// request's due time. Without it the load is closed (workers back to back). Above 0, at
+    /// most 10000000.
+    #[arg(long, value_name = "RATE", value_parser = parse::f64_positive(MAX_RPS))]
     pub rps: Option<f64>,
-    /// Worker threads (closed model: requests in flight). A device link serves one at a time.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    /// Worker threads (closed model: requests in flight), 1 to 1024. A device link serves one
+    /// at a time.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = parse::usize_in(1, MAX_CONCURRENCY))]
     pub concurrency: usize,
     /// Stop after N requests.
     #[arg(long, value_name = "N", conflicts_with = "duration")]
     pub requests: Option<u64>,
-    /// Stop after S seconds (default 10 when --requests is not given).
-    #[arg(long, value_name = "S")]
+    /// Stop after S seconds (default 10 when --requests is not given): above 0, at most 604800
+    /// (a week).
+    #[arg(long, value_name = "S", value_parser = parse::f64_positive(MAX_DURATION_S))]
     pub duration: Option<f64>,
     /// Requests before the measured run, not counted.
     #[arg(long, default_value_t = 100, value_name = "N")]
     pub warmup: u64,
-    /// Seconds between interval lines (0: none).
-    #[arg(long, default_value_t = 1.0, value_name = "S")]
+    /// Seconds between interval lines (0: none), 0 to 604800.
+    #[arg(long, default_value_t = 1.0, value_name = "S",
+          value_parser = parse::f64_in(0.0, MAX_DURATION_S))]
     pub interval: f64,
     /// Request inputs: rows of this CSV file (cycled). Default: seeded random rows drawn from
     /// the model normalizer's mean and standard deviation.
@@ -55,11 +62,13 @@ pub struct Args {
     /// Seed of the random inputs.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Open model: a request not sent within this many ms of its due time is dropped.
-    #[arg(long, default_value_t = 1000.0, value_name = "MS")]
+    /// Open model: a request not sent within this many ms of its due time is dropped, 0 to
+    /// 3600000.
+    #[arg(long, default_value_t = 1000.0, value_name = "MS", value_parser = parse::f64_in(0.0, MAX_MS))]
     pub max_lateness_ms: f64,
-    /// Open model: a request sent more than this many ms after its due time counts as late.
-    #[arg(long, default_value_t = 1.0, value_name = "MS")]
+    /// Open model: a request sent more than this many ms after its due time counts as late, 0
+    /// to 3600000.
+    #[arg(long, default_value_t = 1.0, value_name = "MS", value_parser = parse::f64_in(0.0, MAX_MS))]
     pub late_ms: f64,
     /// Inject a stall into every N-th request (tests the accounting; see --stall-ms).
     #[arg(long, value_name = "N", requires = "stall_ms")]
@@ -67,11 +76,11 @@ pub struct Args {
     /// Length of an injected stall.
     #[arg(long, value_name = "MS")]
     pub stall_ms: Option<u64>,
-    /// Fail (exit 1) when the p99 latency exceeds this many µs.
-    #[arg(long, value_name = "US")]
+    /// Fail (exit 1) when the p99 latency exceeds this many µs, 0 to 3600000000 (an hour).
+    #[arg(long, value_name = "US", value_parser = parse::f64_in(0.0, MAX_P99_US))]
     pub max_p99_us: Option<f64>,
-    /// Fail (exit 1) when (failed + dropped) / total exceeds this.
-    #[arg(long, value_name = "RATE")]
+    /// Fail (exit 1) when (failed + dropped) / total exceeds this, 0 to 1.
+    #[arg(long, value_name = "RATE", value_parser = parse::f64_in(0.0, 1.0))]
     pub max_error_rate: Option<f64>,
     /// How to reach a device (ELF for QEMU, baud rate for a serial port).
     #[command(flatten)]

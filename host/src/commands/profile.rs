@@ -25,8 +25,8 @@ pub struct Args {
     /// Print a JSON summary (`out`, `rows`, `columns`, `expectations`).
     #[arg(long)]
     pub json: bool,
-    /// Parsing threads (default: every core).
-    #[arg(long, value_name = "N")]
+    /// Parsing threads, 1 to 256 (default: every core).
+    #[arg(long, value_name = "N", value_parser = crate::cli::parse::usize_in(1, crate::data::scan::MAX_THREADS))]
     pub threads: Option<usize>,
 }
 

@@ -1,5 +1,6 @@
 //! `mlprobe train`: fit the classifier on a CSV file and write a model file.
 
+use crate::cli::parse;
 use crate::commands::{Outcome, emit};
 use crate::error::Result;
 use crate::train::{self, TrainOptions, TrainReport};
@@ -25,13 +26,15 @@ pub struct Args {
     /// Hidden units of the Linear → ReLU → Linear network.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
     pub hidden: u16,
-    /// Passes over the training rows at most (see --tol for stopping early).
-    #[arg(long, default_value_t = 200)]
+    /// Passes over the training rows at most, 1 or more (see --tol for stopping early; the
+    /// history grows with the epochs run, so a large bound costs nothing until it is reached).
+    #[arg(long, default_value_t = 200, value_parser = parse::usize_in(1, usize::MAX))]
     pub epochs: usize,
-    /// Adam's learning rate.
-    #[arg(long, default_value_t = 0.01)]
+    /// Adam's learning rate, above 0 and at most 10. Training that diverges (a loss that is
+    /// not a finite number) stops with an error and writes nothing.
+    #[arg(long, default_value_t = 0.01, value_parser = parse::f32_positive(train::MAX_LR))]
     pub lr: f32,
-    /// Rows per mini-batch.
+    /// Rows per mini-batch, 1 or more; a batch larger than the training rows is all of them.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch: u32,
     /// Seed of the initial weights and the shuffles.
@@ -42,7 +45,7 @@ pub struct Args {
     #[arg(long, default_value_t = 42)]
     pub split_seed: u64,
     /// Fraction of rows held out for testing, in [0, 1).
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = parse::f64_in(0.0, 1.0))]
     pub test_split: f64,
     /// How the normalizer fills missing values: `mean` (the training mean) or a number (the
     /// seed's fill_na, which then takes part in the fit).
@@ -50,7 +53,8 @@ pub struct Args {
     pub fill_na: String,
     /// Stop early when the epoch loss has not improved by more than TOL for --n-iter-no-change
     /// epochs in a row (scikit-learn MLPClassifier's rule and defaults); 0 runs every epoch.
-    #[arg(long, default_value_t = 1e-4)]
+    /// From 0 to 1000000.
+    #[arg(long, default_value_t = 1e-4, value_parser = parse::f32_in(0.0, train::MAX_TOL))]
     pub tol: f32,
     /// Epochs without improvement before stopping early (see --tol).
     #[arg(long, default_value_t = 10)]

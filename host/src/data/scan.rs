@@ -80,6 +80,9 @@ impl Default for ScanOptions {
     }
 }
 
+/// The most parsing threads (`--threads`): more than the cores only adds buffers.
+pub const MAX_THREADS: usize = 256;
+
 impl ScanOptions {
     /// The defaults with `threads` parsing threads (`None`: every core); 0 is a usage error
     /// naming `--threads`.
@@ -87,6 +90,9 @@ impl ScanOptions {
         match threads {
             None => Ok(Self::default()),
             Some(0) => Err(Error::Usage("--threads: must be at least 1".into())),
+            Some(n) if n > MAX_THREADS => Err(Error::Usage(format!(
+                "--threads {n}: at most {MAX_THREADS}"
+            ))),
             Some(threads) => Ok(Self {
                 threads,
                 ..Self::default()

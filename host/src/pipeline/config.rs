@@ -2,28 +2,114 @@
 //! stage. Paths are relative to the configuration file.
 
 use crate::error::{Error, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::path::{Path, PathBuf};
+
+/// Values checked against the ranges of the flags they stand for while the file is read, so a
+/// value out of range is an error at its file, line and column (the span of the value).
+mod range {
+    use super::{Deserialize, Deserializer};
+    use serde::de::Error as _;
+
+    fn check<'de, D, T>(d: D, ok: impl Fn(&T) -> bool, range: &str) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + std::fmt::Display,
+    {
+        let v = T::deserialize(d)?;
+        if ok(&v) {
+            Ok(v)
+        } else {
+            Err(D::Error::custom(format!(
+                "{v} is out of range: expected {range}"
+            )))
+        }
+    }
+
+    macro_rules! ranged {
+        ($($(#[$doc:meta])* $name:ident: $t:ty, |$v:ident| $ok:expr, $range:expr;)*) => {$(
+            $(#[$doc])*
+            pub fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                check(d, |&$v: &$t| $ok, $range)
+            }
+        )*};
+    }
+
+    use crate::load::{MAX_P99_US, MAX_RPS};
+    use crate::train::{MAX_LR, MAX_TOL};
+
+    ranged! {
+        /// `hidden`: 1 to 4096.
+        hidden: u16, |v| (1..=4096).contains(&v), "1 to 4096";
+        /// A count of at least one.
+        at_least_one_usize: usize, |v| v >= 1, "1 or more";
+        /// A count of at least one.
+        at_least_one_u32: u32, |v| v >= 1, "1 or more";
+        /// A count of at least one.
+        at_least_one_u64: u64, |v| v >= 1, "1 or more";
+        /// `lr`: above 0, at most `MAX_LR`.
+        lr: f32, |v| v > 0.0 && v <= MAX_LR, &format!("a number above 0 and at most {MAX_LR}");
+        /// `tol`: 0 to `MAX_TOL`.
+        tol: f32, |v| (0.0..=MAX_TOL).contains(&v), &format!("a number from 0 to {MAX_TOL}");
+        /// `test_split`: 0 to below 1.
+        test_split: f64, |v| (0.0..1.0).contains(&v), "a number from 0 to below 1";
+        /// A fraction: 0 to 1.
+        fraction: f64, |v| (0.0..=1.0).contains(&v), "a number from 0 to 1";
+        /// A rate: above 0, at most `MAX_RPS`.
+        rps: f64, |v| v > 0.0 && v <= MAX_RPS, &format!("a number above 0 and at most {MAX_RPS}");
+        /// A p99 limit in µs: 0 to `MAX_P99_US`.
+        p99_us: f64, |v| (0.0..=MAX_P99_US).contains(&v), &format!("a number from 0 to {MAX_P99_US}");
+        /// A significance level: strictly between 0 and 1.
+        alpha: f64, |v| v > 0.0 && v < 1.0, "a number above 0 and below 1";
+    }
+
+    /// Optional `latency_samples`: 1 or more.
+    pub fn latency_samples<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        at_least_one_usize(d).map(Some)
+    }
+
+    /// Optional `alpha`.
+    pub fn opt_alpha<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        alpha(d).map(Some)
+    }
+
+    /// Bit-error rates: each 0 to 1.
+    pub fn bers<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        let v = Vec::<f64>::deserialize(d)?;
+        match v.iter().find(|b| !(0.0..=1.0).contains(*b)) {
+            Some(b) => Err(D::Error::custom(format!(
+                "bit-error rate {b} is out of range: expected a number from 0 to 1"
+            ))),
+            None => Ok(v),
+        }
+    }
+}
 
 /// `[train]` of the configuration (the flags of `mlprobe train`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Hidden units.
+    /// Hidden units, 1 to 4096.
+    #[serde(deserialize_with = "range::hidden")]
     pub hidden: u16,
-    /// Maximum epochs.
+    /// Maximum epochs, 1 or more.
+    #[serde(deserialize_with = "range::at_least_one_usize")]
     pub epochs: usize,
-    /// Learning rate.
+    /// Learning rate, above 0 and at most 10.
+    #[serde(deserialize_with = "range::lr")]
     pub lr: f32,
-    /// Batch size.
+    /// Batch size, 1 or more (clamped to the training rows).
+    #[serde(deserialize_with = "range::at_least_one_u32")]
     pub batch: u32,
     /// Seed of the weights and shuffles.
     pub seed: u64,
     /// Seed of the split.
     pub split_seed: u64,
-    /// Held-out fraction.
+    /// Held-out fraction, 0 to below 1.
+    #[serde(deserialize_with = "range::test_split")]
     pub test_split: f64,
-    /// Early-stopping tolerance (0: every epoch).
+    /// Early-stopping tolerance (0: every epoch), 0 to 1e6.
+    #[serde(deserialize_with = "range::tol")]
     pub tol: f32,
 }
 
@@ -52,7 +138,8 @@ pub struct GateConfig {
     pub baseline: Option<PathBuf>,
     /// Extra slices.
     pub slices: Vec<String>,
-    /// Timed single-row inferences for latency.
+    /// Timed single-row inferences for latency, 1 or more.
+    #[serde(deserialize_with = "range::latency_samples")]
     pub latency_samples: Option<usize>,
 }
 
@@ -81,15 +168,20 @@ impl Default for DeviceConfig {
 pub struct LoadConfig {
     /// Run the load stage.
     pub enabled: bool,
-    /// Open-model arrival rate on the host (requests per second).
+    /// Open-model arrival rate on the host (requests per second), above 0, at most 1e7.
+    #[serde(deserialize_with = "range::rps")]
     pub rps: f64,
-    /// Requests on the host.
+    /// Requests on the host, 1 or more.
+    #[serde(deserialize_with = "range::at_least_one_u64")]
     pub requests: u64,
-    /// Gate on the host's p99 latency (µs, measured from each request's due time).
+    /// Gate on the host's p99 latency (µs, measured from each request's due time), 0 to 3.6e9.
+    #[serde(deserialize_with = "range::p99_us")]
     pub max_p99_us: f64,
-    /// Arrival rate against the QEMU device.
+    /// Arrival rate against the QEMU device, above 0, at most 1e7.
+    #[serde(deserialize_with = "range::rps")]
     pub device_rps: f64,
-    /// Requests against the QEMU device.
+    /// Requests against the QEMU device, 1 or more.
+    #[serde(deserialize_with = "range::at_least_one_u64")]
     pub device_requests: u64,
 }
 
@@ -112,10 +204,12 @@ impl Default for LoadConfig {
 pub struct ChaosConfig {
     /// Run the chaos stage.
     pub enabled: bool,
-    /// Bit-error rates of the bit-flip sweep.
+    /// Bit-error rates of the bit-flip sweep, each 0 to 1.
+    #[serde(deserialize_with = "range::bers")]
     pub ber: Vec<f64>,
     /// Gate on the bit-flip resilience score (agreement with the fault-free model, averaged
-    /// over the sweep).
+    /// over the sweep), 0 to 1.
+    #[serde(deserialize_with = "range::fraction")]
     pub min_bitflip_score: f64,
     /// Damaged frames mixed into valid traffic on the QEMU link.
     pub link_faults: u64,
@@ -138,7 +232,8 @@ impl Default for ChaosConfig {
 pub struct AbConfig {
     /// The previous model, compared with the new one.
     pub previous: Option<PathBuf>,
-    /// Significance level of the z-test.
+    /// Significance level of the z-test, above 0 and below 1.
+    #[serde(deserialize_with = "range::opt_alpha")]
     pub alpha: Option<f64>,
 }
 
@@ -210,5 +305,48 @@ impl Config {
             fix(p);
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn located(text: &str) -> (u64, String) {
+        let path = Path::new("mlprobe.toml");
+        let e = toml::from_str::<Config>(text)
+            .map_err(|e| Error::toml(path, text, &e))
+            .unwrap_err();
+        match e {
+            Error::Parse { line, message, .. } => (line, message),
+            e => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn values_out_of_range_are_errors_at_their_line() {
+        for (table, key, value) in [
+            ("train", "lr", "nan"),
+            ("train", "lr", "1e20"),
+            ("train", "hidden", "0"),
+            ("train", "test_split", "1.5"),
+            ("train", "tol", "-1"),
+            ("train", "epochs", "0"),
+            ("load", "rps", "0"),
+            ("load", "max_p99_us", "nan"),
+            ("chaos", "ber", "[0.1, nan]"),
+            ("chaos", "min_bitflip_score", "inf"),
+            ("ab", "alpha", "1"),
+            ("gate", "latency_samples", "0"),
+        ] {
+            let text = format!("data = \"wine.csv\"\n\n[{table}]\n{key} = {value}\n");
+            let (line, message) = located(&text);
+            assert_eq!(line, 4, "{key} = {value}: {message}");
+            assert!(message.contains("expected"), "{key} = {value}: {message}");
+        }
+        let ok = "data = \"wine.csv\"\n[train]\nlr = 10\ntest_split = 0\n[ab]\nalpha = 0.05\n";
+        let c: Config = toml::from_str(ok).unwrap();
+        assert_eq!((c.train.lr, c.ab.alpha), (10.0, Some(0.05)));
+        assert_eq!(c.gate.latency_samples, None);
     }
 }

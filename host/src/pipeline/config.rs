@@ -283,7 +283,13 @@ impl Config {
     /// Reads a configuration; relative paths become relative to the file's directory.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut c: Config = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses a configuration's text (what [`load`](Self::load) does after reading `path`,
+    /// which names the file in errors and anchors relative paths).
+    pub fn parse(path: &Path, text: &str) -> Result<Self> {
+        let mut c: Config = toml::from_str(text).map_err(|e| Error::toml(path, text, &e))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let fix = |p: &mut PathBuf| {
             if p.is_relative() {

@@ -206,7 +206,9 @@ pub struct BayesArgs {
     /// The two arms.
     #[command(flatten)]
     pub arms: ArmsArgs,
-    /// The Beta prior of both rates, `A,B` (Beta(1,1) is uniform; 0.5,0.5 is Jeffreys').
+    /// The Beta prior of both rates, `A,B`, each in (0, 1e10] (Beta(1,1) is uniform; 0.5,0.5 is
+    /// Jeffreys'). Posteriors (prior plus counts) are limited to 1e10 too: the exact tails'
+    /// range.
     #[arg(
         long,
         value_name = "A,B",

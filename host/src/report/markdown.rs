@@ -24,7 +24,7 @@ impl Exporter for Markdown {
             let passed = report.passed();
             let _ = write!(
                 out,
-                "# {}: {}\n\n{} on `{}` (mlprobe {})\n\n| stage | verdict | seconds | summary |\n|---|---|---|---|\n",
+                "# {}: {}\n\n{} on `{}` (mlprobe {}, started {})\n\n| stage | verdict | seconds | summary |\n|---|---|---|---|\n",
                 report.name,
                 if passed { "passed" } else { "FAILED" },
                 if passed {
@@ -33,7 +33,8 @@ impl Exporter for Markdown {
                     "A gate failed"
                 },
                 run.dataset.replace('|', "\\|"),
-                run.mlprobe
+                run.mlprobe,
+                super::iso8601_utc(run.started_unix_s)
             );
             for st in &report.suites {
                 let _ = writeln!(

@@ -183,7 +183,11 @@ mod tests {
         let md = render(&r);
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines[0], "# mlprobe run: passed");
-        assert_eq!(lines[2], "Every gate passed on `wine.csv` (mlprobe 0.1.0)");
+        // started_unix_s 0 is the epoch.
+        assert_eq!(
+            lines[2],
+            "Every gate passed on `wine.csv` (mlprobe 0.1.0, started 1970-01-01T00:00:00Z)"
+        );
         assert_eq!(
             lines[6],
             "| train | PASSED | 1.23 | 13-32-3 \\| 42 epochs |"

@@ -599,6 +599,20 @@ pub fn iso8601_utc(unix_s: u64) -> String {
 mod tests {
     use super::*;
 
+    /// `python3 -c "import datetime as d; print(d.datetime.fromtimestamp(1796019193,
+    /// d.timezone.utc).isoformat(), d.datetime.fromtimestamp(951782400, d.timezone.utc))"`
+    /// → `2026-11-30T06:13:13+00:00 2000-02-29 00:00:00+00:00`.
+    #[test]
+    fn times_are_iso_8601_utc() {
+        assert_eq!(iso8601_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601_utc(1_796_019_193), "2026-11-30T06:13:13Z");
+        assert_eq!(iso8601_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            iso8601_utc(u64::MAX),
+            "18446744073709551615 s after 1970-01-01T00:00:00Z"
+        );
+    }
+
     /// A report of each kind of suite: a gate's (status from its cases) and a run's stages.
     pub(crate) fn sample() -> Report {
         let mut t = Suite::new("thresholds");

@@ -5,7 +5,7 @@
 //! the same thresholds), and CI reports (`--junit`, `--markdown`). Exit 1 when a check fails.
 //! The library behind it is [`crate::eval`].
 
-use crate::commands::{Outcome, emit};
+use crate::commands::{Outcome, emit_to};
 use crate::error::{Error, Result};
 use crate::eval::{EvalOptions, EvalReport, GateOptions, evaluate};
 use mlprobe_core::validate::{Metric, Thresholds};
@@ -143,6 +143,15 @@ impl Args {
 /// Runs `mlprobe eval`.
 pub fn run(args: Args) -> Result<Outcome> {
     let json = args.json;
+    let g = &args.gate;
+    let to = crate::output::claim_stdout(
+        json,
+        &[
+            ("--junit", g.junit.as_deref()),
+            ("--markdown", g.markdown.as_deref()),
+            ("--save-baseline", g.save_baseline.as_deref()),
+        ],
+    )?;
     let report = evaluate(&args.options()?)?;
-    emit(json, &report, EvalReport::human, report.passed)
+    emit_to(to, json, &report, EvalReport::human, report.passed)
 }

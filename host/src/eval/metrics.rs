@@ -253,11 +253,22 @@ impl EvalReport {
             );
         }
         s += "confusion (rows = true label):\n";
+        // Columns as wide as the widest count, one space apart at least: counts never run
+        // together, whatever their size.
+        let width = r
+            .confusion
+            .iter()
+            .flatten()
+            .map(|c| c.to_string().len())
+            .max()
+            .unwrap_or(1)
+            .max(4);
         for row in &r.confusion {
-            s += &format!(
-                "  {}\n",
-                row.iter().map(|c| format!("{c:>5}")).collect::<String>()
-            );
+            s += "  ";
+            for c in row {
+                s += &format!(" {c:>width$}");
+            }
+            s += "\n";
         }
         let l = &r.latency_us;
         s += &format!(

@@ -65,7 +65,9 @@ impl Baseline {
         let b: Baseline = serde_json::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
             line: e.line() as u64,
-            column: e.column(),
+            // serde_json counts columns from 1 but says 0 at the end of an empty line (an
+            // empty file): the error is then at column 1.
+            column: e.column().max(1),
             message: e
                 .to_string()
                 .split(" at line ")

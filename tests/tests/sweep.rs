@@ -46,6 +46,19 @@ const MEMORY_LIMIT_KIB: u64 = 1 << 20;
 /// Known failures, by case id: the part of issue #15 that fixes them (its helper's branch
 /// carries the test), and what goes wrong. Delete an entry when its case passes.
 const KNOWN: &[(&str, &str, &str)] = &[
+    // Not owned by a part of issue #15: the exact Beta-Binomial computation
+    // (`mlprobe_core::bayes::exact`) takes 9-18 s for posteriors with parameters of about 1e11
+    // or more (huge counts or priors). Needs a bound or an asymptotic formula in core.
+    (
+        "ab bayes --control=100000000021/200000000200 --treatment=100000000031/200000000200",
+        "lead (core::bayes)",
+        "9-18 s for posteriors near 1e11",
+    ),
+    (
+        "ab bayes --prior=1e-300,1e300",
+        "lead (core::bayes)",
+        "10-20 s for a prior parameter of 1e300",
+    ),
     (
         "ab sequential --events events:binary",
         "inputs",
@@ -155,6 +168,36 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "eval --data csv:wrong_type",
         "inputs",
         "binary-as-CSV and column-0 locations: `:1:0: the header is not UTF-8 text`",
+    ),
+    (
+        "eval --data csv:cell_-inf",
+        "models",
+        "non-finite features: a silent prediction, exit 0",
+    ),
+    (
+        "eval --data csv:cell_1e400",
+        "models",
+        "non-finite features: a silent prediction, exit 0",
+    ),
+    (
+        "eval --data csv:cell_inf",
+        "models",
+        "non-finite features: a silent prediction, exit 0",
+    ),
+    (
+        "predict --data csv:cell_-inf",
+        "models",
+        "non-finite features: a silent prediction, exit 0",
+    ),
+    (
+        "predict --data csv:cell_1e400",
+        "models",
+        "non-finite features: a silent prediction, exit 0",
+    ),
+    (
+        "predict --data csv:cell_inf",
+        "models",
+        "non-finite features: a silent prediction, exit 0",
     ),
     (
         "expect --data csv:binary",
@@ -1259,6 +1302,13 @@ fn file_cases(bld: &mut Builder, sh: &Shared) {
                     set(&mut c.args, "--model", s(&sh.empty));
                     c.at.push(Loc::File(sh.empty.clone()));
                 }
+                // A feature that is not finite after filling (NaN is filled) must not yield
+                // a silent prediction: exit 1, or a refusal.
+                if ["predict", "eval"].contains(name)
+                    && ["cell_inf", "cell_-inf", "cell_1e400"].contains(&h.id.as_str())
+                {
+                    c.want = Want::Refused;
+                }
                 c.limit_memory = h.limit_memory;
                 if h.path.is_file() && !h.path.starts_with("/dev") {
                     c.inputs.push(h.path.clone());
@@ -1940,6 +1990,40 @@ fn numeric_cases(bld: &mut Builder) {
     }
 }
 
+/// Values of positional arguments and of count pairs (`C/N`) that the table above cannot
+/// express: `ab adjust`'s p-values, and `ab bayes` on huge counts.
+fn other_cases(bld: &mut Builder) {
+    for p in ["nan", "-1", "2", "inf", "1e400", "x"] {
+        let id = format!("ab adjust P={p}");
+        let dir = bld.dir(&id);
+        let b = base(bld.f, "ab adjust", &dir);
+        let mut c = case_of(&b, id, &dir, Want::Bad, vec![Loc::Flag("P".into())]);
+        c.args.extend(["--".into(), p.into()]);
+        bld.push(c);
+    }
+    for (c, t) in [
+        ("100000000021/200000000200", "100000000031/200000000200"),
+        (
+            "18446744073709551615/18446744073709551615",
+            "0/18446744073709551615",
+        ),
+    ] {
+        let id = format!("ab bayes --control={c} --treatment={t}");
+        let dir = bld.dir(&id);
+        let b = base(bld.f, "ab bayes", &dir);
+        let mut k = case_of(
+            &b,
+            id,
+            &dir,
+            Want::Robust,
+            vec![Loc::Flag("--control".into())],
+        );
+        set(&mut k.args, "--control", c.into());
+        set(&mut k.args, "--treatment", t.into());
+        bld.push(k);
+    }
+}
+
 /// Whether the case id is selected by `MLPROBE_SWEEP`.
 fn selected(id: &str) -> bool {
     std::env::var("MLPROBE_SWEEP").map_or(true, |f| id.contains(&f))
@@ -1956,6 +2040,7 @@ fn all_cases(f: &Fixtures, root: &Path) -> Vec<Case> {
     config_cases(&mut bld, &sh);
     same_path_cases(&mut bld);
     numeric_cases(&mut bld);
+    other_cases(&mut bld);
     // The cases need their fixtures kept alive: `sh` is only paths in `f`'s directory.
     bld.cases
 }

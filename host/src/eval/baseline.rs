@@ -214,4 +214,14 @@ mod tests {
         assert_eq!(b.slices["a > 1"].len(), 3, "a slice keeps what it measured");
         assert_eq!(baseline_of(&m, &slices, true).metrics.len(), 3);
     }
+
+    /// Issue #15: an empty baseline file was located at column 0 (serde_json's column at the
+    /// end of an empty line).
+    #[test]
+    fn an_empty_baseline_is_located_at_line_1_column_1() {
+        match Baseline::parse(Path::new("b.json"), "") {
+            Err(Error::Parse { line, column, .. }) => assert_eq!((line, column), (1, 1)),
+            other => panic!("expected a parse error, got {other:?}"),
+        }
+    }
 }

@@ -46,7 +46,7 @@ pub struct EvalReport {
     pub nonfinite_rows: usize,
     /// Which rows (indices into the data) were left out, and why.
     #[serde(skip)]
-    pub nonfinite: Vec<(usize, String)>,
+    pub nonfinite: NonFiniteRows,
     /// Fraction predicted right.
     pub accuracy: f64,
     /// Macro precision (scikit-learn semantics).
@@ -108,6 +108,9 @@ pub struct SliceReport {
 /// Single-row inferences before timing starts (caches, branch predictors, CPU frequency).
 const WARM_UP: usize = 256;
 
+/// Rows left out of an evaluation (indices into the data), each with the reason.
+pub type NonFiniteRows = Vec<(usize, String)>;
+
 /// The confusion matrix of `model` on the given rows of `data` (which must have labels), and
 /// the rows left out of it because their features or logits are not finite (core's
 /// `Model::infer_checked`), with the reason: their predicted class would be noise.
@@ -115,7 +118,7 @@ pub fn confusion(
     model: &HostModel,
     data: &Dataset,
     rows: &[usize],
-) -> Result<(Box<ConfusionMatrix<MAX_CLASSES>>, Vec<(usize, String)>)> {
+) -> Result<(Box<ConfusionMatrix<MAX_CLASSES>>, NonFiniteRows)> {
     let labels = data
         .labels
         .as_ref()

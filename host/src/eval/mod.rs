@@ -32,8 +32,8 @@ pub use gate::{
     regression_suite, threshold_case_name, threshold_suite,
 };
 pub use metrics::{
-    ClassReport, EvalReport, Memory, SliceReport, confusion, evaluate_rows, measure_latency,
-    memory, metrics_of,
+    ClassReport, EvalReport, Memory, NonFiniteRows, SliceReport, confusion, evaluate_rows,
+    measure_latency, memory, metrics_of,
 };
 pub use policy::Policy;
 pub use slices::{BoundPredicate, CmpOp, Predicate};

@@ -124,7 +124,8 @@ pub struct PlanArgs {
     /// Power.
     #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
     pub power: f64,
-    /// Sidedness of the planned test (the seed's formula is two-sided).
+    /// Sidedness of the planned test (the seed's formula is two-sided). A one-sided test
+    /// against the effect's direction (`larger` with a negative --mde) has no size: exit 2.
     #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
     pub alternative: AlternativeArg,
     /// Print one JSON document on stdout.

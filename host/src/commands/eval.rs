@@ -114,6 +114,11 @@ pub struct GateArgs {
     /// Write a Markdown summary table (for a CI job summary).
     #[arg(long, value_name = "FILE.md")]
     pub markdown: Option<PathBuf>,
+    /// Leave rows with an infinite feature (`inf`, `1e400`), one that overflows when
+    /// standardised (`3.4e38`) or non-finite logits out of the metrics and pass; by default
+    /// any such row fails the gate (exit 1). They are counted in `nonfinite_rows` either way.
+    #[arg(long)]
+    pub allow_nonfinite: bool,
 }
 
 impl Args {
@@ -135,6 +140,7 @@ impl Args {
                 baseline_latency: g.baseline_latency,
                 junit: g.junit,
                 markdown: g.markdown,
+                allow_nonfinite: g.allow_nonfinite,
             },
         })
     }

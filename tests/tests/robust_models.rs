@@ -116,6 +116,13 @@ fn eval_leaves_non_finite_rows_out_and_fails_by_default() {
     assert_eq!(j["passed"], false);
     let v = j["violations"].to_string();
     assert!(v.contains("non-finite") && v.contains("line 5"), "{v}");
+    // The gate itself fails, so its JUnit (and `run`'s report) says so too.
+    let junit = dir.path().join("gate.xml");
+    let mut with_junit = args.to_vec();
+    with_junit.extend(["--junit", s(&junit)]);
+    assert_eq!(code(&run(&with_junit)), 1);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("nonfinite_rows"), "{xml}");
     let mut allowed = args.to_vec();
     allowed.push("--allow-nonfinite");
     let o = run(&allowed);

@@ -1855,7 +1855,16 @@ const NUMERIC: &[Numeric] = &[
         command: "ab bayes",
         flag: "--prior",
         // Up to 1e10 (`bayes::MAX_SHAPE`); 1e16 took a minute before the bound.
-        bad: &["0,1", "-1,1", "nan,1", "inf,1", "1", "1,1,1", "1e16,1e16", "1,1e300"],
+        bad: &[
+            "0,1",
+            "-1,1",
+            "nan,1",
+            "inf,1",
+            "1",
+            "1,1,1",
+            "1e16,1e16",
+            "1,1e300",
+        ],
         robust: &["1e-300,1", "9e9,9e9"],
     },
     Numeric {

@@ -304,19 +304,20 @@ pub fn evaluate_gated(
         slice_metrics.push((pred.expr.clone(), in_slice.len(), m));
     }
 
-    let gate = GateReport::new(policy, &overall, &slice_metrics, baseline);
+    let mut gate = GateReport::new(policy, &overall, &slice_metrics, baseline);
+    // Issue 15: a row with an infinite feature scored as class 0, silently. It fails the gate
+    // (and so JUnit, Markdown and `run`) unless the policy allows it.
+    if !policy.allow_nonfinite {
+        gate.nonfinite = crate::predict::nonfinite_message(
+            &data.path,
+            rows.len(),
+            &report.nonfinite,
+            &data.lines,
+        )
+        .map(|m| format!("{m}: they are left out of the metrics"));
+    }
     report.passed = gate.passed();
     report.violations = gate.violations();
-    // Issue 15: a row with an infinite feature scored as class 0, silently.
-    if let Some(m) =
-        crate::predict::nonfinite_message(&data.path, rows.len(), &report.nonfinite, &data.lines)
-        && !policy.allow_nonfinite
-    {
-        report.passed = false;
-        report.violations.push(format!(
-            "{m}: they are left out of the metrics; --allow-nonfinite accepts that"
-        ));
-    }
     Ok(Gated {
         report,
         gate,

@@ -169,8 +169,12 @@ pub fn history_path(model: &Path) -> PathBuf {
 pub fn check_outputs(opts: &TrainOptions) -> error::Result<()> {
     use crate::output::{check_distinct, check_output};
     let inputs = [opts.data.as_path()];
-    let hist = history_path(&opts.out);
     check_output(&opts.out, &inputs)?;
+    if crate::output::is_stdout(&opts.out) {
+        // The model goes to stdout: there is no file for the history to sit beside.
+        return Ok(());
+    }
+    let hist = history_path(&opts.out);
     check_output(&hist, &inputs)?;
     check_distinct(&[&opts.out, &hist])?;
     if hist.exists() && !is_history(&hist) {
@@ -201,8 +205,9 @@ fn is_history(path: &Path) -> bool {
 pub struct TrainReport {
     /// Path of the model written.
     pub model: PathBuf,
-    /// Path of the history written.
-    pub history: PathBuf,
+    /// Path of the history written; `None` when the model went to stdout (`--out -`), which
+    /// has no file for the history to sit beside.
+    pub history: Option<PathBuf>,
     /// Epochs run.
     pub epochs: usize,
     /// Mean loss of the last epoch.
@@ -237,11 +242,10 @@ impl TrainReport {
             self.final_loss,
             self.train_accuracy
         );
-        s += &format!(
-            "wrote {} and {}\n",
-            self.model.display(),
-            self.history.display()
-        );
+        match &self.history {
+            Some(h) => s += &format!("wrote {} and {}\n", self.model.display(), h.display()),
+            None => s += "wrote the model to stdout (no history file with --out -)\n",
+        }
         if let Some(t) = &self.test {
             s += "held-out test rows:\n";
             s += &t.human();
@@ -320,9 +324,7 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
     let text = serde_json::to_string_pretty(&hist).map_err(|e| Error::Internal(e.to_string()))?;
     let bytes = model_io::to_bytes(&model)?;
     if crate::output::is_stdout(&opts.out) {
-        let hist = crate::output::stage(&hist_path, text.as_bytes())?;
         crate::output::print_bytes(&bytes)?;
-        hist.commit()?;
     } else {
         let staged_model = crate::output::stage(&opts.out, &bytes)?;
         let hist = crate::output::stage(&hist_path, text.as_bytes())?;
@@ -339,7 +341,7 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
     };
     let report = TrainReport {
         model: opts.out.clone(),
-        history: hist_path,
+        history: (!crate::output::is_stdout(&opts.out)).then_some(hist_path),
         epochs: history.len(),
         final_loss: history.last().map_or(f32::NAN, |r| r.loss),
         train_accuracy,

@@ -148,8 +148,9 @@ fn with_one_output_on_stdout_the_text_summary_goes_to_stderr() {
         stderr(&o)
     );
 
-    // `train --out -`: stdout is the model, byte for byte; the summary is on stderr. (Run in
-    // the temporary directory: the history goes to `-.history.json` in the working directory.)
+    // `train --out -`: stdout is the model, byte for byte; the summary is on stderr. Run in the
+    // temporary directory: before, the history went to `-.history.json` in the working
+    // directory; now there is none.
     let o = mlprobe([
         "train",
         "--data",
@@ -163,6 +164,8 @@ fn with_one_output_on_stdout_the_text_summary_goes_to_stderr() {
     .output()
     .unwrap();
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!d.join("-.history.json").exists());
+    assert!(stderr(&o).contains("no history file"), "{}", stderr(&o));
     let model = d.join("piped.mlpb");
     std::fs::write(&model, &o.stdout).unwrap();
     // Before: the text report was appended to the model's bytes, which no longer loaded.

@@ -13,7 +13,7 @@ use std::path::PathBuf;
     after_help = "The rows are split (stratified by class) into a training part and a held-out part of\n\
     --test-split; the normalizer and the network are fitted on the training part only, and the\n\
     held-out metrics are printed at the end. The per-epoch loss and accuracy are written beside\n\
-    the model as <MODEL stem>.history.json.\n\n\
+    the model as <MODEL stem>.history.json (none with --out -, which writes the model to stdout).\n\n\
     Example:\n  mlprobe train --data data/wine.csv --out wine.mlpb --seed 0"
 )]
 pub struct Args {

@@ -67,7 +67,7 @@ impl PredictReport {
 /// Predicts every row of the file.
 pub fn predict(opts: &PredictOptions) -> Result<PredictReport> {
     let model = model_io::load(&opts.model)?;
-    let mut data = data::load(&opts.data, Labels::Optional(&opts.label))?;
+    let mut data = data::load(&opts.data, Labels::Ignored(&opts.label))?;
     data.labels = None;
     check_fit(&model, &data)?;
     let d = model.dims();

@@ -56,7 +56,7 @@ impl Baseline {
 
     /// Reads a baseline file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::JSON_BYTES, "baseline")?;
         Self::parse(path, &text)
     }
 
@@ -64,8 +64,8 @@ impl Baseline {
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
         let b: Baseline = serde_json::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            line: e.line() as u64,
-            column: e.column(),
+            line: (e.line() as u64).max(1),
+            column: e.column().max(1),
             message: e
                 .to_string()
                 .split(" at line ")

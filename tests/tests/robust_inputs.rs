@@ -139,7 +139,7 @@ fn profile_reads_a_fifo_and_stdin_once() {
     // The old main opened the file a second time for its second pass: a FIFO or /dev/stdin was
     // empty then ("no data rows" or a hang).
     let dir = tempfile::tempdir().unwrap();
-    let wine = std::fs::read(data("wine.csv")).unwrap();
+    let rows = std::fs::read(data("wine.csv")).unwrap();
     let from_file = s(&dir.path().join("file.toml"));
     let o = go(&["profile", "--data", &wine(), "--out", &from_file, "--name", "w"]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
@@ -147,7 +147,7 @@ fn profile_reads_a_fifo_and_stdin_once() {
 
     let from_stdin = s(&dir.path().join("stdin.toml"));
     let args = ["profile", "--data", "/dev/stdin", "--out", &from_stdin, "--name", "w"];
-    let o = bounded(mlprobe(args), &wine);
+    let o = bounded(mlprobe(args), &rows);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     // The same suite, but for the data's path in its comment.
     let strip = |t: &str| {
@@ -172,7 +172,7 @@ fn profile_reads_a_fifo_and_stdin_once() {
         .write(true)
         .open(&fifo)
         .unwrap()
-        .write_all(&wine)
+        .write_all(&rows)
         .unwrap();
     let o = child.join().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
@@ -327,9 +327,9 @@ fn predict_ignores_the_label_column() {
     // `predict --help` says the label column is left out; the old main still parsed it and
     // refused "t.csv:2:14: label column `label`: `cat` is not a class number".
     let dir = tempfile::tempdir().unwrap();
-    let wine = std::fs::read_to_string(data("wine.csv")).unwrap();
+    let table = std::fs::read_to_string(data("wine.csv")).unwrap();
     let mut text = String::new();
-    for (i, line) in wine.lines().enumerate() {
+    for (i, line) in table.lines().enumerate() {
         let (features, label) = line.rsplit_once(',').unwrap();
         let label = match i {
             0 => label.to_string(),

@@ -120,11 +120,8 @@ impl ImportReport {
 /// Reads a safetensors model and writes it as an mlprobe model file.
 pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     crate::output::check_output(&opts.out, &[&opts.input])?;
-    let bytes = crate::limits::read_bytes(
-        &opts.input,
-        crate::limits::IMPORT_BYTES,
-        "safetensors file",
-    )?;
+    let bytes =
+        crate::limits::read_bytes(&opts.input, crate::limits::IMPORT_BYTES, "safetensors file")?;
     let (model, notes) = from_safetensors(&bytes).map_err(|m| Error::file(&opts.input, m))?;
     save(&opts.out, &model, &[&opts.input])?;
     let d = model.dims();

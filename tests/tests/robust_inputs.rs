@@ -107,15 +107,42 @@ fn dev_zero_as_any_input_file_is_refused_at_its_limit() {
     let z = "/dev/zero";
     let (m, w) = (model(), wine());
     let cases: [(&[&str], &str); 9] = [
-        (&["predict", "--model", z, "--data", &w], "larger than 128 MiB, the limit for a model file"),
-        (&["expect", "--suite", z, "--data", &w], "larger than 16 MiB, the limit for a suite"),
-        (&["run", "--config", z], "larger than 16 MiB, the limit for a run configuration"),
-        (&["report", "--from", z], "larger than 256 MiB, the limit for a report"),
-        (&["ab", "sequential", "--events", z], "/dev/zero:1:1: not a CSV file: found a NUL byte"),
-        (&["expect", "--suite", &suite(), "--data", z], "/dev/zero:1:1: not a CSV file"),
-        (&["profile", "--data", z, "--out", &out], "/dev/zero:1:1: not a CSV file"),
-        (&["predict", "--model", &m, "--data", z], "/dev/zero:1:1: not a CSV file"),
-        (&["eval", "--model", &m, "--data", z], "/dev/zero:1:1: not a CSV file"),
+        (
+            &["predict", "--model", z, "--data", &w],
+            "larger than 128 MiB, the limit for a model file",
+        ),
+        (
+            &["expect", "--suite", z, "--data", &w],
+            "larger than 16 MiB, the limit for a suite",
+        ),
+        (
+            &["run", "--config", z],
+            "larger than 16 MiB, the limit for a run configuration",
+        ),
+        (
+            &["report", "--from", z],
+            "larger than 256 MiB, the limit for a report",
+        ),
+        (
+            &["ab", "sequential", "--events", z],
+            "/dev/zero:1:1: not a CSV file: found a NUL byte",
+        ),
+        (
+            &["expect", "--suite", &suite(), "--data", z],
+            "/dev/zero:1:1: not a CSV file",
+        ),
+        (
+            &["profile", "--data", z, "--out", &out],
+            "/dev/zero:1:1: not a CSV file",
+        ),
+        (
+            &["predict", "--model", &m, "--data", z],
+            "/dev/zero:1:1: not a CSV file",
+        ),
+        (
+            &["eval", "--model", &m, "--data", z],
+            "/dev/zero:1:1: not a CSV file",
+        ),
     ];
     for (args, want) in cases {
         let o = go(args);
@@ -141,12 +168,28 @@ fn profile_reads_a_fifo_and_stdin_once() {
     let dir = tempfile::tempdir().unwrap();
     let rows = std::fs::read(data("wine.csv")).unwrap();
     let from_file = s(&dir.path().join("file.toml"));
-    let o = go(&["profile", "--data", &wine(), "--out", &from_file, "--name", "w"]);
+    let o = go(&[
+        "profile",
+        "--data",
+        &wine(),
+        "--out",
+        &from_file,
+        "--name",
+        "w",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let want = std::fs::read_to_string(&from_file).unwrap();
 
     let from_stdin = s(&dir.path().join("stdin.toml"));
-    let args = ["profile", "--data", "/dev/stdin", "--out", &from_stdin, "--name", "w"];
+    let args = [
+        "profile",
+        "--data",
+        "/dev/stdin",
+        "--out",
+        &from_stdin,
+        "--name",
+        "w",
+    ];
     let o = bounded(mlprobe(args), &rows);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     // The same suite, but for the data's path in its comment.
@@ -156,7 +199,10 @@ fn profile_reads_a_fifo_and_stdin_once() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert_eq!(strip(&std::fs::read_to_string(&from_stdin).unwrap()), strip(&want));
+    assert_eq!(
+        strip(&std::fs::read_to_string(&from_stdin).unwrap()),
+        strip(&want)
+    );
 
     let fifo = dir.path().join("rows.fifo");
     let made = Command::new("mkfifo").arg(&fifo).status();
@@ -165,7 +211,15 @@ fn profile_reads_a_fifo_and_stdin_once() {
         return;
     }
     let from_fifo = s(&dir.path().join("fifo.toml"));
-    let args = ["profile", "--data", &s(&fifo), "--out", &from_fifo, "--name", "w"];
+    let args = [
+        "profile",
+        "--data",
+        &s(&fifo),
+        "--out",
+        &from_fifo,
+        "--name",
+        "w",
+    ];
     let child = bounded_spawn(mlprobe(args));
     // The writer end: opening blocks until mlprobe opens the FIFO to read.
     std::fs::OpenOptions::new()
@@ -176,7 +230,10 @@ fn profile_reads_a_fifo_and_stdin_once() {
         .unwrap();
     let o = child.join().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert_eq!(strip(&std::fs::read_to_string(&from_fifo).unwrap()), strip(&want));
+    assert_eq!(
+        strip(&std::fs::read_to_string(&from_fifo).unwrap()),
+        strip(&want)
+    );
 }
 
 fn bounded_spawn(cmd: Command) -> std::thread::JoinHandle<Output> {
@@ -189,7 +246,11 @@ fn messages_quote_a_bounded_prefix_of_a_huge_header() {
     // expectation about a missing column (830 MB of `expect --json` output).
     let dir = tempfile::tempdir().unwrap();
     let name = "n".repeat(10 << 20);
-    let p = s(&write(dir.path(), "wide.csv", format!("{name}\n1\n").as_bytes()));
+    let p = s(&write(
+        dir.path(),
+        "wide.csv",
+        format!("{name}\n1\n").as_bytes(),
+    ));
     let o = go(&["expect", "--suite", &suite(), "--data", &p, "--json"]);
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     let doc = json(&o);
@@ -200,15 +261,28 @@ fn messages_quote_a_bounded_prefix_of_a_huge_header() {
         .find_map(|r| r["exception_info"]["exception_message"].as_str())
         .expect("a missing-column message")
         .to_string();
-    assert!(message.contains(&format!("{}…", "n".repeat(64))), "{message:.200}");
+    assert!(
+        message.contains(&format!("{}…", "n".repeat(64))),
+        "{message:.200}"
+    );
     assert!(message.len() < 400, "{message:.200}");
     // The document holds the name once (the observed column list), not once per expectation.
     assert!(o.stdout.len() < 11 << 20, "{} bytes", o.stdout.len());
     // A 1 MB cell that is not a number: quoted by its first 64 characters.
     let cell = "x".repeat(1 << 20);
-    let p = s(&write(dir.path(), "cell.csv", format!("a,b\n1,{cell}\n").as_bytes()));
+    let p = s(&write(
+        dir.path(),
+        "cell.csv",
+        format!("a,b\n1,{cell}\n").as_bytes(),
+    ));
     let o = go(&["expect", "--suite", &suite(), "--data", &p]);
-    refused(&o, &["cell.csv:2:2: `", &format!("{}…` in column `b`", "x".repeat(64))]);
+    refused(
+        &o,
+        &[
+            "cell.csv:2:2: `",
+            &format!("{}…` in column `b`", "x".repeat(64)),
+        ],
+    );
     assert!(err(&o).len() < 400);
 }
 
@@ -221,7 +295,11 @@ fn a_quoted_field_may_hold_a_newline() {
     let (header, rows) = wine.split_once('\n').unwrap();
     // The last name quoted with a newline in it: every row is read, at its own line.
     let quoted = header.replacen(",label", ",\"label\n(class)\"", 1);
-    let p = s(&write(dir.path(), "t.csv", format!("{quoted}\n{rows}").as_bytes()));
+    let p = s(&write(
+        dir.path(),
+        "t.csv",
+        format!("{quoted}\n{rows}").as_bytes(),
+    ));
     let o = go(&["expect", "--suite", &suite(), "--data", &p, "--json"]);
     let doc = json(&o);
     assert_eq!(doc["rows"], 178, "{}", err(&o));
@@ -249,7 +327,13 @@ fn old_mac_line_endings_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let p = s(&write(dir.path(), "mac.csv", b"a,b\r1,2\r3,4\r"));
     let o = go(&["expect", "--suite", &suite(), "--data", &p]);
-    refused(&o, &["mac.csv:1:2: a carriage return (CR) without a line feed", "LF or CRLF"]);
+    refused(
+        &o,
+        &[
+            "mac.csv:1:2: a carriage return (CR) without a line feed",
+            "LF or CRLF",
+        ],
+    );
     let o = go(&["predict", "--model", &model(), "--data", &p]);
     refused(&o, &["mac.csv:1:2: a carriage return (CR)"]);
 }
@@ -265,9 +349,17 @@ fn a_binary_file_is_not_a_csv_file() {
     let o = go(&["expect", "--suite", &suite(), "--data", &p]);
     refused(
         &o,
-        &["t.parquet:1:1: not a CSV file: found a NUL byte (binary data) at byte 15 (a Parquet file"],
+        &[
+            "t.parquet:1:1: not a CSV file: found a NUL byte (binary data) at byte 15 (a Parquet file",
+        ],
     );
-    let o = go(&["profile", "--data", &p, "--out", &s(&dir.path().join("x.toml"))]);
+    let o = go(&[
+        "profile",
+        "--data",
+        &p,
+        "--out",
+        &s(&dir.path().join("x.toml")),
+    ]);
     refused(&o, &["t.parquet:1:1: not a CSV file"]);
     // NUL bytes after a good header: located at their row and column.
     let p = s(&write(dir.path(), "z.csv", b"a,b\n1,2\n3,\x00\x00\n"));
@@ -290,9 +382,16 @@ fn locations_never_have_column_0() {
     let (header, rows) = wine.split_once('\n').unwrap();
     let first = rows.lines().next().unwrap();
     let (features, _) = first.rsplit_once(',').unwrap();
-    let p = s(&write(dir.path(), "c.csv", format!("{header}\n{features},9\n").as_bytes()));
+    let p = s(&write(
+        dir.path(),
+        "c.csv",
+        format!("{header}\n{features},9\n").as_bytes(),
+    ));
     let o = go(&["eval", "--model", &m, "--data", &p]);
-    refused(&o, &["c.csv:2:14: label 9 in column `label` is out of range"]);
+    refused(
+        &o,
+        &["c.csv:2:14: label 9 in column `label` is out of range"],
+    );
     let p = s(&write(dir.path(), "u.csv", b"a,\xff\xfe\n1,2\n"));
     let o = go(&["expect", "--suite", &suite(), "--data", &p]);
     refused(&o, &["u.csv:1:2: the header is not UTF-8 text"]);
@@ -319,7 +418,10 @@ fn ab_events_are_read_as_every_other_csv() {
     assert_eq!(json(&o)["events"], 3);
     let p = s(&write(dir.path(), "n.csv", b"A,1\n\"B\nC\",0\nA,1\n"));
     let o = go(&["ab", "sequential", "--events", &p]);
-    refused(&o, &["n.csv:2:1: variant must be control/treatment or A/B, got 'B\\nC'"]);
+    refused(
+        &o,
+        &["n.csv:2:1: variant must be control/treatment or A/B, got 'B\\nC'"],
+    );
 }
 
 #[test]

@@ -182,12 +182,14 @@ where
             .fields()
             .enumerate()
             .map(|(i, f)| {
-                std::str::from_utf8(f).map(str::trim).map_err(|_| Error::Parse {
-                    path: path.to_path_buf(),
-                    line,
-                    column: i + 1,
-                    message: format!("not UTF-8 text: `{}`", crate::limits::excerpt_bytes(f)),
-                })
+                std::str::from_utf8(f)
+                    .map(str::trim)
+                    .map_err(|_| Error::Parse {
+                        path: path.to_path_buf(),
+                        line,
+                        column: i + 1,
+                        message: format!("not UTF-8 text: `{}`", crate::limits::excerpt_bytes(f)),
+                    })
             })
             .collect::<Result<Vec<&str>>>()?;
         each(line, &cells)?;

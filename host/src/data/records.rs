@@ -56,20 +56,16 @@ impl<R: Read> Records<R> {
     /// The next record: its first line (1-based) and its bytes without the line ending (a
     /// trailing CR dropped), or `None` at the end of the source. Blank lines are records too.
     pub fn next_record(&mut self) -> Result<Option<(u64, &[u8])>> {
-        if self.start > 0 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
         let mut quotes = Quotes::default();
-        let mut scanned = 0;
+        let mut scanned = self.start;
         let end = loop {
             if let Some(i) = quotes.first_end(&self.buf[scanned..]) {
                 break scanned + i;
             }
             scanned = self.buf.len();
-            if self.buf.len() > CSV_RECORD_BYTES {
+            if self.buf.len() - self.start > CSV_RECORD_BYTES {
                 // A binary file says so; anything else is too long.
-                self.check(0, self.buf.len())?;
+                self.check(self.start, self.buf.len())?;
                 return Err(self.err(
                     self.line,
                     1,
@@ -81,10 +77,16 @@ impl<R: Read> Records<R> {
                 ));
             }
             if self.eof {
-                if self.buf.is_empty() {
+                if self.start == self.buf.len() {
                     return Ok(None);
                 }
                 break self.buf.len();
+            }
+            // Records already returned are dropped only when more is read: once per block.
+            if self.start > 0 {
+                self.buf.drain(..self.start);
+                scanned -= self.start;
+                self.start = 0;
             }
             let n = (&mut self.source)
                 .take(BLOCK as u64)
@@ -92,11 +94,11 @@ impl<R: Read> Records<R> {
                 .map_err(|e| Error::io(&self.path, e))?;
             self.eof = n == 0;
         };
-        let mut start = 0;
+        let mut start = self.start;
         if self.first {
             self.first = false;
-            if self.buf.starts_with(b"\xef\xbb\xbf") {
-                start = 3.min(end);
+            if self.buf[start..].starts_with(b"\xef\xbb\xbf") {
+                start = (start + 3).min(end);
             }
         }
         let stop = if end > start && self.buf[end - 1] == b'\r' {
@@ -149,7 +151,13 @@ mod tests {
     #[test]
     fn records_end_at_newlines_outside_quotes() {
         let got = all(b"\xef\xbb\xbfa,b\r\n\"x\ny\",2\n\n3,\"\"\"\"\n4,5").unwrap();
-        let want = [(1, "a,b"), (2, "\"x\ny\",2"), (4, ""), (5, "3,\"\"\"\""), (6, "4,5")];
+        let want = [
+            (1, "a,b"),
+            (2, "\"x\ny\",2"),
+            (4, ""),
+            (5, "3,\"\"\"\""),
+            (6, "4,5"),
+        ];
         let want: Vec<(u64, String)> = want.iter().map(|&(l, s)| (l, s.into())).collect();
         assert_eq!(got, want);
     }
@@ -168,12 +176,23 @@ mod tests {
              file: export it to CSV first)"
         );
         let e = all(b"a,b\r1,2\r").unwrap_err().to_string();
-        assert!(e.starts_with("t.csv:1:2: a carriage return (CR) without a line feed"), "{e}");
+        assert!(
+            e.starts_with("t.csv:1:2: a carriage return (CR) without a line feed"),
+            "{e}"
+        );
         let zeros = std::io::repeat(0).take(1 << 30);
-        let e = Records::new(Path::new("z"), zeros).next_record().unwrap_err();
+        let e = Records::new(Path::new("z"), zeros)
+            .next_record()
+            .unwrap_err();
         assert!(e.to_string().starts_with("z:1:1: not a CSV file"), "{e}");
         let endless = std::io::repeat(b'x').take(1 << 30);
-        let e = Records::new(Path::new("x"), endless).next_record().unwrap_err();
-        assert!(e.to_string().starts_with("x:1:1: a record longer than 16 MiB"), "{e}");
+        let e = Records::new(Path::new("x"), endless)
+            .next_record()
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("x:1:1: a record longer than 16 MiB"),
+            "{e}"
+        );
     }
 }

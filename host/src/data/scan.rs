@@ -697,17 +697,32 @@ mod tests {
             "{e}"
         );
         // Binary data, old Mac line endings and endless lines are located errors.
-        let e = scan_text("a,b\n1,2\n3,\u{0}\n", 4096, 2).unwrap_err().to_string();
-        assert!(e.contains("t.csv:3:2: not a CSV file: found a NUL byte"), "{e}");
-        let e = scan_text("a,b\n1,2\n3,4\r5,6\n", 4096, 2).unwrap_err().to_string();
-        assert!(e.contains("t.csv:3:2: a carriage return (CR) without a line feed"), "{e}");
+        let e = scan_text("a,b\n1,2\n3,\u{0}\n", 4096, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.csv:3:2: not a CSV file: found a NUL byte"),
+            "{e}"
+        );
+        let e = scan_text("a,b\n1,2\n3,4\r5,6\n", 4096, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.csv:3:2: a carriage return (CR) without a line feed"),
+            "{e}"
+        );
         let e = scan_text("a,b\r1,2\r", 4096, 2).unwrap_err().to_string();
-        assert!(e.contains("t.csv:1:2: a carriage return (CR) without a line feed"), "{e}");
+        assert!(
+            e.contains("t.csv:1:2: a carriage return (CR) without a line feed"),
+            "{e}"
+        );
         let mut long = String::from("a\n1\n");
         long.push_str(&"7".repeat(CSV_RECORD_BYTES + 10));
         let e = scan_text(&long, 4096, 2).unwrap_err().to_string();
         assert!(e.contains("t.csv:3:1: a record longer than 16 MiB"), "{e}");
-        let e = scan_text("a,b\n1,\"2\n3,4\n", 4096, 2).unwrap_err().to_string();
+        let e = scan_text("a,b\n1,\"2\n3,4\n", 4096, 2)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("t.csv:2:2: unterminated double quote"), "{e}");
     }
 
@@ -717,7 +732,10 @@ mod tests {
     fn quoted_newlines_never_split_a_record_between_chunks() {
         let mut text = String::from("a,\"b\nunits\",note\n");
         for i in 0..5000 {
-            text.push_str(&format!("{i},{},\"line\n{i}, with \"\"quotes\"\"\"\n", 2 * i));
+            text.push_str(&format!(
+                "{i},{},\"line\n{i}, with \"\"quotes\"\"\"\n",
+                2 * i
+            ));
         }
         let (one, rows) = scan_text(&text, 1 << 20, 1).unwrap();
         assert_eq!(rows, 5000);

@@ -186,7 +186,10 @@ fn not_csv(bytes: &[u8], at: usize) -> String {
     } else {
         ""
     };
-    format!("not a CSV file: found a NUL byte (binary data) at byte {}{what}", at + 1)
+    format!(
+        "not a CSV file: found a NUL byte (binary data) at byte {}{what}",
+        at + 1
+    )
 }
 
 /// One record split into fields by `csv-core` (RFC 4180), its buffers reused from record to record.

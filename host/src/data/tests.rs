@@ -105,12 +105,18 @@ fn rfc_4180_quoting() {
         Labels::Ignored("label"),
     )
     .unwrap();
-    assert_eq!((d.features.as_slice(), d.lines.as_slice()), (&[1.0, 2.0, 3.0][..], &[2, 4, 5][..]));
+    assert_eq!(
+        (d.features.as_slice(), d.lines.as_slice()),
+        (&[1.0, 2.0, 3.0][..], &[2, 4, 5][..])
+    );
     assert!(d.labels.is_none());
     assert_eq!(d.label_column, Some(2));
     // A quote inside an unquoted field (RFC 4180 quotes whole fields) is refused where it is.
     let e = message(p("a,label\n1\"2,0\n"));
-    assert!(e.starts_with("t.csv:2:1: a double quote inside an unquoted field"), "{e}");
+    assert!(
+        e.starts_with("t.csv:2:1: a double quote inside an unquoted field"),
+        "{e}"
+    );
     let e = message(p("a,label\n1,\"0\n"));
     assert!(e.starts_with("t.csv:2:2: unterminated double quote"), "{e}");
     // A quoted cell that is not a number names its column.

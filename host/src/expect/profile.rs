@@ -267,7 +267,10 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
         None => first_pass(Scanner::from_file(data, file)?, options)?,
         Some(copy) => {
             let copy = copy.try_clone().map_err(|e| Error::io(data, e))?;
-            first_pass(Scanner::from_reader(data, Tee { source: file, copy })?, options)?
+            first_pass(
+                Scanner::from_reader(data, Tee { source: file, copy })?,
+                options,
+            )?
         }
     };
     let width = names.len();

@@ -4,8 +4,8 @@
 use super::{ExceptionInfo, ExpectationResult, ResultFields, Statistics, Validation};
 use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
-use crate::suite::{Check, Suite};
 use crate::limits::{excerpt, excerpt_list};
+use crate::suite::{Check, Suite};
 use mlprobe_core::expect::{CheckState, ColumnState, Kind, columns_match_ordered_list, evaluate};
 use std::path::Path;
 use std::time::Instant;

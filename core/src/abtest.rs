@@ -71,6 +71,8 @@ pub enum AbError {
     LookOutOfOrder,
     /// the O'Brien–Fleming design needs a planned maximum number of events
     NoHorizon,
+    /// a one-sided test cannot detect an effect in the other direction: `larger` needs an increase, `smaller` a decrease
+    EffectAgainstAlternative,
 }
 
 impl fmt::Display for AbError {
@@ -101,6 +103,9 @@ impl fmt::Display for AbError {
             }
             Self::NoHorizon => {
                 "the O'Brien–Fleming design needs a planned maximum number of events"
+            }
+            Self::EffectAgainstAlternative => {
+                "a one-sided test cannot detect an effect in the other direction: `larger` needs an increase, `smaller` a decrease"
             }
         })
     }
@@ -436,6 +441,16 @@ fn sample_terms(p1: f64, p2: f64, alpha: f64, alternative: Alternative) -> (f64,
 /// ```
 pub fn sample_size(design: &Design) -> Result<u64, AbError> {
     let (p1, p2) = design.rates()?;
+    // A one-sided test's power at an effect against its direction stays below alpha whatever
+    // the size; the formula, which squares the effect, would still return the size of the
+    // mirror-image effect (issue 15). statsmodels 0.15.0 refuses too: `NormalIndPower()
+    // .solve_power(effect_size=-0.07, alpha=0.05, power=0.8, alternative='larger')` raises
+    // "No solution exists for nobs1".
+    match design.alternative {
+        Alternative::Larger if p2 < p1 => return Err(AbError::EffectAgainstAlternative),
+        Alternative::Smaller if p2 > p1 => return Err(AbError::EffectAgainstAlternative),
+        _ => {}
+    }
     let (a, b) = sample_terms(p1, p2, design.alpha, design.alternative);
     let zb = norm_ppf(design.power);
     let root = a + zb * b;
@@ -1108,6 +1123,33 @@ mod tests {
         assert_eq!(sample_size(&d), Ok(31234));
         // A decrease needs the mirror-image size of the increase from the lower rate.
         assert_eq!(sample_size(&design(0.12, -0.02, 0.8)), Ok(3841));
+    }
+
+    /// Issue 15: `ab size --baseline 0.1 --mde -0.02 --alternative larger` printed 2531 per
+    /// variant, the size for `smaller`. statsmodels 0.15.0 has no answer either:
+    /// `NormalIndPower().solve_power(effect_size=proportion_effectsize(0.08, 0.10), alpha=0.05,
+    /// power=0.8, alternative='larger')` raises ValueError "No solution exists for nobs1: with
+    /// alternative='larger' the attained power is smaller than alpha for any nobs1 because
+    /// effect_size is negative".
+    #[test]
+    fn a_one_sided_size_refuses_an_effect_against_its_direction() {
+        let with_alt = |baseline, mde, alternative| {
+            let mut d = design(baseline, mde, 0.8);
+            d.alternative = alternative;
+            sample_size(&d)
+        };
+        assert_eq!(
+            with_alt(0.10, -0.02, Alternative::Larger),
+            Err(AbError::EffectAgainstAlternative)
+        );
+        assert_eq!(
+            with_alt(0.10, 0.02, Alternative::Smaller),
+            Err(AbError::EffectAgainstAlternative)
+        );
+        // The matching directions, and two-sided either way, have an answer.
+        assert!(with_alt(0.10, 0.02, Alternative::Larger).is_ok());
+        assert!(with_alt(0.10, -0.02, Alternative::Smaller).is_ok());
+        assert!(with_alt(0.10, -0.02, Alternative::TwoSided).is_ok());
     }
 
     // References: statsmodels 0.15.0, `from statsmodels.stats.proportion import

@@ -78,6 +78,9 @@ impl<T: Target + ?Sized> Target for &mut T {
 pub trait Claim {
     /// The next index, or `None` when every request has been handed out.
     fn claim(&self) -> Option<u64>;
+    /// Claims at once every index below `end` not yet handed out (none past the limit) and
+    /// returns how many that was: [`drive`] drops a run of missed arrivals in one step.
+    fn claim_below(&self, end: u64) -> u64;
 }
 
 /// A single-threaded [`Claim`], optionally bounded.
@@ -113,6 +116,16 @@ impl Claim for Counter {
         }
         self.next.set(i + 1);
         Some(i)
+    }
+
+    fn claim_below(&self, end: u64) -> u64 {
+        let end = self.limit.map_or(end, |l| end.min(l));
+        let next = self.next.get();
+        if next >= end {
+            return 0;
+        }
+        self.next.set(end);
+        end - next
     }
 }
 
@@ -186,6 +199,30 @@ impl Plan {
         }
     }
 
+    /// The first index due at or after `t` (open mode; 0 in closed mode): the number of
+    /// requests due before `t`. Computed, then corrected by a step or two against
+    /// [`due`](Self::due) so it agrees with it exactly despite rounding.
+    pub fn first_due_at_or_after(&self, start: u64, t: u64) -> u64 {
+        let Mode::Open { period_ns } = self.mode else {
+            return 0;
+        };
+        if t <= start {
+            return 0;
+        }
+        // Offsets from `start`, as in `due` (monotonic in the index); the float-to-int casts
+        // saturate, so a far `t` (an unbounded run's end) cannot overflow.
+        let offset = |i: u64| libm::round(i as f64 * period_ns) as u64;
+        let t = t - start;
+        let mut i = libm::ceil(t as f64 / period_ns) as u64;
+        while i > 0 && offset(i - 1) >= t {
+            i -= 1;
+        }
+        while offset(i) < t {
+            i += 1;
+        }
+        i
+    }
+
     /// The end of the run, when it is bounded in time.
     pub fn end(&self, start: u64) -> Option<u64> {
         self.duration_ns.map(|d| start.saturating_add(d))
@@ -220,6 +257,8 @@ pub enum Outcome {
 pub trait Record {
     /// Records one request's outcome.
     fn record(&mut self, outcome: Outcome, late_ns: u64);
+    /// Records `count` dropped requests at once (as many [`Outcome::Dropped`]).
+    fn record_dropped(&mut self, count: u64);
 }
 
 /// Counters and latency sketches of a run (or of one interval of it); mergeable.
@@ -308,6 +347,10 @@ impl Record for Tally {
             Outcome::Dropped { .. } => self.dropped += 1,
         }
     }
+
+    fn record_dropped(&mut self, count: u64) {
+        self.dropped += count;
+    }
 }
 
 /// One worker's loop: claims indices, waits for each due time (open mode), sends, and
@@ -340,9 +383,24 @@ pub fn drive<C, Q, T, R>(
                 if clock.now() < due {
                     clock.sleep_until(due);
                 }
-                let lateness = clock.now().saturating_sub(due);
+                let now = clock.now();
+                let lateness = now.saturating_sub(due);
                 if lateness > plan.max_lateness_ns {
                     sink.record(Outcome::Dropped { lateness }, plan.late_ns);
+                    // Every later request due before `now − max_lateness` is as late: drop
+                    // them in one step rather than one claim each (issue 15: at 1e9 rps, one
+                    // by one took 102 s for a 1 s run). They stay within the plan's bounds.
+                    let mut cutoff = plan.first_due_at_or_after(start, now - plan.max_lateness_ns);
+                    if let Some(e) = end {
+                        cutoff = cutoff.min(plan.first_due_at_or_after(start, e));
+                    }
+                    if let Some(n) = plan.requests {
+                        cutoff = cutoff.min(n);
+                    }
+                    let dropped = claim.claim_below(cutoff);
+                    if dropped > 0 {
+                        sink.record_dropped(dropped);
+                    }
                     continue;
                 }
                 (due, lateness)
@@ -480,6 +538,109 @@ mod tests {
         let n = closed.total();
         assert!((2_800..3_100).contains(&n), "{n}");
         assert_eq!(closed.successful + closed.failed, n);
+    }
+
+    /// A tally that counts how often it is called.
+    #[derive(Default)]
+    struct Counting {
+        tally: Tally,
+        calls: u64,
+    }
+    impl Record for Counting {
+        fn record(&mut self, outcome: Outcome, late_ns: u64) {
+            self.calls += 1;
+            self.tally.record(outcome, late_ns);
+        }
+        fn record_dropped(&mut self, count: u64) {
+            self.calls += 1;
+            self.tally.record_dropped(count);
+        }
+    }
+
+    /// Issue 15: `load --rps 1e9 --duration 1` ran 102 s, dropping its missed arrivals one
+    /// claim at a time. A target that stalls 3 s at the start of a 2 s run at 1e6 per second
+    /// leaves 2 million arrivals: every one is accounted for, in a few calls.
+    #[test]
+    fn missed_arrivals_are_dropped_in_bulk_and_counted_exactly() {
+        for (rate, duration_ns) in [
+            (1e6, 2_000_000_000u64),
+            (1e9, 1_000_000_000),
+            (3e6, 1_500_000_001),
+        ] {
+            let plan = Plan::new(Mode::open(rate), None, Some(duration_ns));
+            let clock = Mock(Cell::new(0));
+            let mut target = Stalling {
+                clock: &clock,
+                service: 1_000,
+                every: u64::MAX, // `i % every == every - 1` never holds below 2^64 − 1
+                stall: 0,
+                fail_every: 0,
+            };
+            // The first request takes 3 s.
+            clock.0.set(0);
+            struct First<'a, 'c>(&'a mut Stalling<'c>, bool);
+            impl Target for First<'_, '_> {
+                fn call(&mut self, i: u64) -> bool {
+                    if !self.1 {
+                        self.1 = true;
+                        self.0.clock.0.set(self.0.clock.0.get() + 3_000_000_000);
+                    }
+                    self.0.call(i)
+                }
+            }
+            let mut sink = Counting::default();
+            drive(
+                &plan,
+                0,
+                &clock,
+                &Counter::new(),
+                &mut First(&mut target, false),
+                &mut sink,
+            );
+            // Arrivals: the indices due before the end, `ceil(duration · rate / 1e9)`.
+            let arrivals = plan.first_due_at_or_after(0, duration_ns);
+            let expected = libm::ceil(duration_ns as f64 * rate / 1e9) as u64;
+            assert_eq!(arrivals, expected, "{rate}");
+            assert_eq!(sink.tally.total(), arrivals, "{rate}");
+            assert_eq!(
+                sink.tally.successful, 1,
+                "only the first was sent in time: {rate}"
+            );
+            assert_eq!(sink.tally.dropped, arrivals - 1);
+            assert!(sink.calls < 10, "{} calls at {rate}", sink.calls);
+        }
+    }
+
+    #[test]
+    fn first_due_agrees_with_due() {
+        for rate in [3.0, 7.0, 1e3, 7e6, 1e9, 2.5e9] {
+            let plan = Plan::new(Mode::open(rate), None, None);
+            for t in [
+                0u64,
+                1,
+                2,
+                3,
+                333_333_333,
+                333_333_334,
+                999_999_999,
+                1_000_000_000,
+                5_000_000_007,
+            ] {
+                let i = plan.first_due_at_or_after(10, 10 + t);
+                assert!(plan.due(10, i) >= 10 + t, "{rate} {t}");
+                assert!(i == 0 || plan.due(10, i - 1) < 10 + t, "{rate} {t}");
+            }
+        }
+        let closed = Plan::new(Mode::Closed, None, None);
+        assert_eq!(closed.first_due_at_or_after(0, 1_000), 0);
+        let open = Plan::new(Mode::open(1.0), None, None);
+        assert_eq!(open.first_due_at_or_after(5, u64::MAX), 18_446_744_074);
+        assert_eq!(Counter::with_limit(10).claim_below(25), 10);
+        let c = Counter::new();
+        assert_eq!(
+            (c.claim(), c.claim_below(5), c.claim_below(3), c.claim()),
+            (Some(0), 4, 0, Some(5))
+        );
     }
 
     #[test]

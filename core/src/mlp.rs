@@ -1290,9 +1290,82 @@ impl<F: AsRef<[f32]>, P: AsRef<[f32]>> Model<F, P> {
         Ok(logits)
     }
 
+    /// [`infer`](Self::infer), and whether its logits can be trusted: `Some` when a feature
+    /// of `raw` is infinite (after the fill, which replaces `NaN`s; standardisation would clamp
+    /// it to `±f32::MAX` as `numpy.nan_to_num` does, which hides it), when a standardised
+    /// feature overflows (`3.4e38` with a standard deviation below 1), or when a logit is not
+    /// finite. Such a row's [`argmax`] is class 0 and its softmax `NaN`: a front end must report
+    /// it, never print it as a prediction (issue 15). The logits are the same as `infer`'s.
+    ///
+    /// ```
+    /// use mlprobe_core::mlp::{Dims, Mlp, Model, NonFinite};
+    /// use mlprobe_core::transform::{Fill, Standardizer};
+    /// let d = Dims::new(2, 1, 2).unwrap();
+    /// let mlp = Mlp::new(d, vec![1.0; d.param_count()]).unwrap();
+    /// let norm = Standardizer::new(vec![0.0; 2], vec![0.5; 2], Fill::Mean).unwrap();
+    /// let model = Model::new(norm, mlp).unwrap();
+    /// let mut scratch = vec![0.0; d.scratch_len()];
+    /// let (_, bad) = model.infer_checked(&[1.0, f32::NAN], &mut scratch).unwrap();
+    /// assert_eq!(bad, None); // a missing value is filled: a finite row
+    /// let (_, bad) = model.infer_checked(&[1.0, f32::INFINITY], &mut scratch).unwrap();
+    /// assert_eq!(bad, Some(NonFinite::Feature { feature: 1 }));
+    /// let (_, bad) = model.infer_checked(&[3.4e38, 0.0], &mut scratch).unwrap();
+    /// assert_eq!(bad, Some(NonFinite::Feature { feature: 0 })); // 3.4e38 / 0.5 overflows
+    /// ```
+    pub fn infer_checked<'s>(
+        &self,
+        raw: &[f32],
+        scratch: &'s mut [f32],
+    ) -> Result<(&'s [f32], Option<NonFinite>), MlpError> {
+        let d = self.dims();
+        // `infer` checks the lengths; the standardised row is the first `inputs` of `scratch`.
+        self.infer(raw, scratch)?;
+        let (x, rest) = scratch.split_at(d.inputs);
+        let logits = &rest[d.hidden..d.hidden + d.outputs];
+        let feature = raw
+            .iter()
+            .zip(x)
+            .position(|(&r, &z)| r.is_infinite() || !z.is_finite());
+        let verdict = match feature {
+            Some(feature) => Some(NonFinite::Feature { feature }),
+            None if !logits.iter().all(|z| z.is_finite()) => Some(NonFinite::Logits),
+            None => None,
+        };
+        Ok((logits, verdict))
+    }
+
     /// The predicted class of one raw input row.
     pub fn predict(&self, raw: &[f32], scratch: &mut [f32]) -> Result<usize, MlpError> {
         Ok(argmax(self.infer(raw, scratch)?))
+    }
+}
+
+/// Why a row's logits cannot be trusted ([`Model::infer_checked`]). Each variant's doc line is
+/// its message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum NonFinite {
+    /// a feature is infinite or overflows when standardised
+    Feature {
+        /// The first such feature (0-based).
+        feature: usize,
+    },
+    /// the features are finite but a logit is not (the row overflows the network)
+    Logits,
+}
+
+impl fmt::Display for NonFinite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Feature { feature } => write!(
+                f,
+                "feature {feature} is infinite or overflows when standardised"
+            ),
+            Self::Logits => f.write_str(
+                "the features are finite but a logit is not (the row overflows the network)",
+            ),
+        }
     }
 }
 
@@ -1496,6 +1569,61 @@ mod tests {
             let mut s2 = vec![0.0; model.dims().scratch_len()];
             assert_eq!(bits(model.infer(raw, &mut s2).unwrap()), want, "{raw:?}");
         }
+    }
+
+    /// Issue 15: `inf`, `1e400` (which parses to `inf`) and `3.4e38` gave class 0 with `NaN`
+    /// probabilities and no warning. `infer_checked` flags each, and only them.
+    #[test]
+    fn infer_checked_flags_non_finite_rows() {
+        let (i, h, o) = (3, 4, 2);
+        let mlp = net(i, h, o, 9);
+        let norm = Standardizer::new(
+            vec![0.0; i],
+            vec![0.5; i],
+            crate::transform::Fill::Value(1.0),
+        );
+        let model = Model::new(norm.unwrap(), mlp.clone()).unwrap();
+        let mut scratch = vec![0.0; model.dims().scratch_len()];
+        let cases: [([f32; 3], Option<NonFinite>); 6] = [
+            ([0.5, -1.0, 2.0], None),
+            ([f32::NAN, 0.0, 0.0], None), // filled with 1.0
+            (
+                [0.0, f32::INFINITY, 0.0],
+                Some(NonFinite::Feature { feature: 1 }),
+            ),
+            (
+                [0.0, 0.0, f32::NEG_INFINITY],
+                Some(NonFinite::Feature { feature: 2 }),
+            ),
+            // 3.4e38 / 0.5 overflows f32 when standardised.
+            ([3.4e38, 0.0, 0.0], Some(NonFinite::Feature { feature: 0 })),
+            (
+                [f32::MAX, f32::INFINITY, 0.0],
+                Some(NonFinite::Feature { feature: 0 }),
+            ),
+        ];
+        for (raw, want) in cases {
+            let (logits, got) = model.infer_checked(&raw, &mut scratch).unwrap();
+            assert_eq!(got, want, "{raw:?}");
+            let logits = logits.to_vec();
+            let mut s2 = vec![0.0; model.dims().scratch_len()];
+            let plain = model.infer(&raw, &mut s2).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&logits), bits(plain), "same logits as infer");
+            if want.is_none() {
+                assert!(logits.iter().all(|z| z.is_finite()));
+            }
+        }
+        // Finite features whose logits overflow: weights of 1e30 on a standardised 1e10.
+        let d = Dims::new(1, 1, 2).unwrap();
+        let big = Mlp::new(d, vec![1e30; d.param_count()]).unwrap();
+        let norm = Standardizer::new(vec![0.0], vec![1.0], crate::transform::Fill::Mean).unwrap();
+        let model = Model::new(norm, big).unwrap();
+        let mut scratch = vec![0.0; d.scratch_len()];
+        let (logits, got) = model.infer_checked(&[1e10], &mut scratch).unwrap();
+        assert!(logits.iter().any(|z| !z.is_finite()));
+        assert_eq!(got, Some(NonFinite::Logits));
+        assert!(model.infer_checked(&[1e10, 1.0], &mut scratch).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! | end − 4 | 4 | CRC-32 ([`crate::crc`]) of every byte before it |
 //!
 //! [`ModelFile::parse`] checks everything (length, magic, version, flags, dimensions, checksum,
-//! finite parameters) and keeps borrowed byte slices; values are decoded when read, so a model
+//! a finite fill value, finite means, finite positive standard deviations, finite parameters) and keeps borrowed byte slices; values are decoded when read, so a model
 //! in flash needs no RAM copy. [`encode`] writes the same layout.
 
 use crate::crc::Crc32;
@@ -79,11 +79,13 @@ pub enum ModelError {
         /// The checksum of the contents.
         computed: u32,
     },
-    /// A normalizer value is invalid (non-finite mean, non-positive or non-finite std, NaN fill).
+    /// A normalizer value is invalid (non-finite mean, non-positive or non-finite std).
     BadNormalizer {
         /// The feature.
         feature: usize,
     },
+    /// The fill value for missing cells is `NaN` or infinite.
+    NonFiniteFill,
     /// A parameter is not finite.
     NonFiniteParameter {
         /// Its index in the flat parameter buffer.
@@ -131,6 +133,9 @@ impl fmt::Display for ModelError {
             ),
             Self::BadNormalizer { feature } => {
                 write!(f, "invalid normalizer value for feature {feature}")
+            }
+            Self::NonFiniteFill => {
+                f.write_str("the fill value for missing cells is not a finite number")
             }
             Self::NonFiniteParameter { index } => write!(f, "parameter {index} is not finite"),
             Self::BufferLength { expected, found } => {
@@ -217,8 +222,10 @@ impl<'a> ModelFile<'a> {
         } else {
             Fill::Value(fill_value)
         };
-        if fill_value.is_nan() {
-            return Err(ModelError::BadNormalizer { feature: 0 });
+        // Checked whatever the flags say: a file is either right or rejected (issue 15: a fill
+        // of `+inf` made every row with a missing cell predict class 0 with no warning).
+        if !fill_value.is_finite() {
+            return Err(ModelError::NonFiniteFill);
         }
         let n = 4 * dims.inputs;
         let (mean, rest) = body[HEADER_LEN..].split_at(n);
@@ -475,6 +482,20 @@ mod tests {
             ModelFile::parse(&s).unwrap_err(),
             ModelError::BadNormalizer { feature: 0 }
         );
+
+        for fill in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+            for flags in [0u8, 1] {
+                let mut v = good.clone();
+                v[6] = flags; // constant fill, or mean fill with a stray fill value
+                v[16..20].copy_from_slice(&fill.to_le_bytes());
+                reseal(&mut v);
+                assert_eq!(
+                    ModelFile::parse(&v).unwrap_err(),
+                    ModelError::NonFiniteFill,
+                    "fill {fill}, flags {flags}"
+                );
+            }
+        }
 
         let mut p = good.clone();
         p[36..40].copy_from_slice(&f32::NAN.to_le_bytes()); // first parameter

@@ -111,7 +111,7 @@ impl Moments {
         if self.count == 0 {
             0.0
         } else {
-            (self.m2 / self.count as f64).max(0.0)
+            clamp_rounding(self.m2 / self.count as f64)
         }
     }
 
@@ -120,7 +120,7 @@ impl Moments {
         if self.count < 2 {
             0.0
         } else {
-            (self.m2 / (self.count - 1) as f64).max(0.0)
+            clamp_rounding(self.m2 / (self.count - 1) as f64)
         }
     }
 
@@ -135,9 +135,42 @@ impl Moments {
     }
 }
 
+/// A variance that rounding left a hair below 0 is 0; NaN (an infinite value was pushed, as
+/// `numpy.var([1.0, inf])` is `nan`) stays NaN. `f64::max(NaN, 0.0)` is 0, which reported a
+/// spread of 0 for a column holding ±∞ (issue 15).
+fn clamp_rounding(v: f64) -> f64 {
+    if v < 0.0 { 0.0 } else { v }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `python -c "import numpy as np; print(np.var([2.0, np.inf, 4.0, 5.0]),
+    /// np.std([2.0, np.inf, 4.0, 5.0], ddof=1), np.mean([1.0, 2.0, 3.0, -np.inf]))"` (numpy 2)
+    /// → `nan nan -inf`; pandas' `Series.std()` is `nan` too.
+    #[test]
+    fn an_infinite_value_makes_the_spread_nan_not_zero() {
+        let mut m = Moments::new();
+        for x in [2.0, f64::INFINITY, 4.0, 5.0] {
+            m.push(x);
+        }
+        assert!(m.population_variance().is_nan());
+        assert!(m.sample_std().is_nan());
+        let mut m = Moments::new();
+        for x in [1.0, 2.0, 3.0, f64::NEG_INFINITY] {
+            m.push(x);
+        }
+        assert_eq!(m.mean(), f64::NEG_INFINITY);
+        assert!(m.sample_variance().is_nan());
+        let mut a = Moments::new();
+        a.push(1.0);
+        a.push(2.0);
+        let mut b = Moments::new();
+        b.push(f64::INFINITY);
+        a.merge(&b);
+        assert!(a.sample_variance().is_nan(), "merged");
+    }
 
     #[test]
     fn matches_two_pass_formula() {

@@ -51,6 +51,9 @@ pub enum TransformError {
         /// The offending feature.
         feature: usize,
     },
+    /// The fill value for missing cells is `NaN` or infinite: every filled row would be
+    /// non-finite.
+    NonFiniteFill,
 }
 
 impl fmt::Display for TransformError {
@@ -64,6 +67,9 @@ impl fmt::Display for TransformError {
                 f,
                 "feature {feature}: the mean must be finite and the standard deviation finite and positive"
             ),
+            Self::NonFiniteFill => {
+                f.write_str("the fill value for missing cells must be a finite number")
+            }
         }
     }
 }
@@ -122,7 +128,7 @@ impl<const N: usize> Standardizer<[f32; N]> {
             i += 1;
         }
         if let Fill::Value(v) = fill {
-            assert!(!v.is_nan(), "the fill value must not be NaN");
+            assert!(v.is_finite(), "the fill value must be a finite number");
         }
         Self { mean, std, fill }
     }
@@ -130,7 +136,7 @@ impl<const N: usize> Standardizer<[f32; N]> {
 
 impl<F: AsRef<[f32]>> Standardizer<F> {
     /// Checks and wraps fitted parameters: equal lengths, finite means, finite positive
-    /// standard deviations.
+    /// standard deviations, a finite fill value.
     pub fn new(mean: F, std: F, fill: Fill) -> Result<Self, TransformError> {
         let (m, s) = (mean.as_ref(), std.as_ref());
         if m.len() != s.len() {
@@ -145,9 +151,9 @@ impl<F: AsRef<[f32]>> Standardizer<F> {
             }
         }
         if let Fill::Value(v) = fill
-            && v.is_nan()
+            && !v.is_finite()
         {
-            return Err(TransformError::InvalidParameters { feature: 0 });
+            return Err(TransformError::NonFiniteFill);
         }
         Ok(Self { mean, std, fill })
     }
@@ -676,5 +682,18 @@ mod tests {
         assert!(Standardizer::new([0.0f32], [0.0f32], Fill::Mean).is_err());
         assert!(Standardizer::new([f32::NAN], [1.0f32], Fill::Mean).is_err());
         assert!(Standardizer::new(&[0.0f32, 1.0][..], &[1.0f32][..], Fill::Mean).is_err());
+    }
+
+    /// Issue 15: a fill of `inf` (or `NaN`) turns every missing cell into a non-finite feature.
+    #[test]
+    fn standardizer_rejects_a_non_finite_fill() {
+        for v in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN] {
+            assert_eq!(
+                Standardizer::new([0.0f32], [1.0f32], Fill::Value(v)),
+                Err(TransformError::NonFiniteFill),
+                "{v}"
+            );
+        }
+        assert!(Standardizer::new([0.0f32], [1.0f32], Fill::Value(f32::MAX)).is_ok());
     }
 }

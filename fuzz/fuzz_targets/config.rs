@@ -1,25 +1,4 @@
-//! Run configuration parsing (`mlprobe::pipeline::Config::parse`, `mlprobe.toml`), and the
-//! other configuration files `mlprobe run` reads: the gate policy (`eval::Policy::parse`, TOML)
-//! and the baseline (`eval::Baseline::parse`, JSON). No panic on any text; errors render.
+//! The `config` target: see `mlprobe_fuzz::targets::config`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use mlprobe::eval::{Baseline, Policy};
-use mlprobe::pipeline::Config;
-use std::path::Path;
-
-fuzz_target!(|bytes: &[u8]| {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return;
-    };
-    match Config::parse(Path::new("dir/mlprobe.toml"), text) {
-        Ok(c) => assert!(c.data.starts_with("dir") || c.data.is_absolute()),
-        Err(e) => drop(e.to_string()),
-    }
-    if let Err(e) = Policy::parse(Path::new("policy.toml"), text) {
-        drop(e.to_string());
-    }
-    if let Err(e) = Baseline::parse(Path::new("baseline.json"), text) {
-        drop(e.to_string());
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mlprobe_fuzz::targets::config::run(data));

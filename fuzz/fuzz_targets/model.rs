@@ -1,45 +1,4 @@
-//! The model-file parser (`mlprobe_core::model::ModelFile::parse`) and the host's decoding of it
-//! (`mlprobe::model_io::from_bytes`): no panic on any bytes; a file that parses runs one inference
-//! and survives a write → parse round trip with every value bit for bit.
+//! The `model` target: see `mlprobe_fuzz::targets::model`.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use mlprobe::model_io::{from_bytes, to_bytes};
-use mlprobe_core::model::ModelFile;
-use mlprobe_core::transform::Fill;
-
-mod common;
-use common::same;
-
-fuzz_target!(|bytes: &[u8]| {
-    let parsed = ModelFile::parse(bytes);
-    let host = from_bytes(bytes);
-    assert_eq!(
-        parsed.is_ok(),
-        host.is_ok(),
-        "core and host disagree: {host:?}"
-    );
-    let Ok(model) = host else { return };
-    let file = parsed.unwrap();
-    assert_eq!(file.dims(), model.dims());
-
-    // One inference on a row of missing values and one on zeros: no panic, finite logits.
-    let d = model.dims();
-    let mut scratch = vec![0.0f32; d.scratch_len()];
-    for x in [f32::NAN, 0.0] {
-        let row = vec![x; d.inputs];
-        let logits = model
-            .infer(&row, &mut scratch)
-            .expect("inference on a parsed model");
-        assert_eq!(logits.len(), d.outputs);
-    }
-
-    // Write → parse gives the same model; with a constant fill the bytes are the same too
-    // (with `Fill::Mean` the header's fill slot is ignored on reading, so it may differ).
-    let written = to_bytes(&model).expect("a parsed model encodes");
-    let again = from_bytes(&written).expect("an encoded model parses");
-    same(&model, &again);
-    if let Fill::Value(_) = model.norm.fill() {
-        assert_eq!(written, bytes);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mlprobe_fuzz::targets::model::run(data));

@@ -88,6 +88,13 @@ impl Claim for AtomicClaim {
             _ => Some(i),
         }
     }
+
+    fn claim_below(&self, end: u64) -> u64 {
+        let end = self.limit.map_or(end, |l| end.min(l));
+        // `fetch_max` hands `[previous, end)` to this caller alone: a concurrent `claim`
+        // either came first (and `previous` is past its index) or sees `end` or more.
+        end.saturating_sub(self.next.fetch_max(end, Ordering::Relaxed))
+    }
 }
 
 /// Records into a tally behind a mutex, which the reporter swaps out once per interval.
@@ -97,6 +104,12 @@ impl Record for Shared<'_> {
     fn record(&mut self, outcome: mlprobe_core::load::Outcome, late_ns: u64) {
         if let Ok(mut t) = self.0.lock() {
             t.record(outcome, late_ns);
+        }
+    }
+
+    fn record_dropped(&mut self, count: u64) {
+        if let Ok(mut t) = self.0.lock() {
+            t.record_dropped(count);
         }
     }
 }

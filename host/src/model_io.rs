@@ -7,9 +7,9 @@ use crate::error::{Error, Result};
 use mlprobe_core::mlp::{Dims, Mlp, Model};
 use mlprobe_core::model::{ModelFile, encode, encoded_len};
 use mlprobe_core::transform::{Fill, Standardizer};
-use safetensors::{Dtype, SafeTensors, tensor::TensorView};
+use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// A model held by the host: vectors for any dimensions.
@@ -199,8 +199,26 @@ pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
     })
 }
 
-/// Metadata key holding the missing-value policy (`mean` or a number).
+/// Metadata key holding the missing-value policy (`mean` or a finite number).
 pub const FILL_KEY: &str = "mlprobe.fill";
+
+/// At most 64 characters of a name or value from a file, for a message.
+fn excerpt(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
+    }
+}
+
+/// The tensors of a model, by their PyTorch `state_dict` names; an import refuses any other.
+pub const TENSORS: [&str; 6] = [
+    "fc1.weight",
+    "fc1.bias",
+    "fc2.weight",
+    "fc2.bias",
+    "normalizer.mean",
+    "normalizer.std",
+];
 
 fn le_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
@@ -209,39 +227,56 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
 /// Encodes a model as safetensors with PyTorch `state_dict` names: `fc1.weight`
 /// `[hidden, inputs]`, `fc1.bias`, `fc2.weight` `[outputs, hidden]`, `fc2.bias`,
 /// `normalizer.mean`, `normalizer.std` (all `F32`).
+///
+/// The bytes depend on the model only: the header is written here with its keys sorted
+/// (`__metadata__` first, then the tensors by name, their data in the same order), where
+/// `safetensors::serialize` takes the metadata as a `HashMap` and writes it in a different
+/// order from one run to the next (issue 15). The layout is the format's (an 8-byte
+/// little-endian header length, the JSON header padded with spaces to a multiple of 8, the
+/// data), so every safetensors reader reads it.
 pub fn to_safetensors(model: &HostModel) -> Result<Vec<u8>> {
     let d = model.dims();
     let l = model.mlp.layers();
-    let tensors: Vec<(&str, Vec<usize>, Vec<u8>)> = vec![
-        ("fc1.weight", vec![d.hidden, d.inputs], le_bytes(l.w1)),
-        ("fc1.bias", vec![d.hidden], le_bytes(l.b1)),
-        ("fc2.weight", vec![d.outputs, d.hidden], le_bytes(l.w2)),
-        ("fc2.bias", vec![d.outputs], le_bytes(l.b2)),
-        (
-            "normalizer.mean",
-            vec![d.inputs],
-            le_bytes(model.norm.mean()),
-        ),
-        ("normalizer.std", vec![d.inputs], le_bytes(model.norm.std())),
-    ];
-    let views: Vec<(&str, TensorView<'_>)> = tensors
-        .iter()
-        .map(|(name, shape, data)| {
-            TensorView::new(Dtype::F32, shape.clone(), data)
-                .map(|v| (*name, v))
-                .map_err(|e| Error::Internal(e.to_string()))
-        })
-        .collect::<Result<_>>()?;
+    let tensors: BTreeMap<&str, (Vec<usize>, &[f32])> = BTreeMap::from([
+        ("fc1.weight", (vec![d.hidden, d.inputs], l.w1)),
+        ("fc1.bias", (vec![d.hidden], l.b1)),
+        ("fc2.weight", (vec![d.outputs, d.hidden], l.w2)),
+        ("fc2.bias", (vec![d.outputs], l.b2)),
+        ("normalizer.mean", (vec![d.inputs], model.norm.mean())),
+        ("normalizer.std", (vec![d.inputs], model.norm.std())),
+    ]);
     let fill = match model.norm.fill() {
         Fill::Mean => "mean".to_string(),
         Fill::Value(v) => format!("{v:?}"),
     };
-    let metadata = HashMap::from([
+    let metadata = BTreeMap::from([
         ("format".to_string(), "pt".to_string()),
         (FILL_KEY.to_string(), fill),
     ]);
-    safetensors::serialize(views, Some(metadata))
-        .map_err(|e| Error::Internal(format!("writing safetensors: {e}")))
+    let internal = |e: serde_json::Error| Error::Internal(format!("writing safetensors: {e}"));
+    let mut header = serde_json::Map::new();
+    header.insert(
+        "__metadata__".into(),
+        serde_json::to_value(&metadata).map_err(internal)?,
+    );
+    let mut data = Vec::new();
+    for (name, (shape, values)) in &tensors {
+        let start = data.len();
+        data.extend(le_bytes(values));
+        header.insert(
+            (*name).into(),
+            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
+        );
+    }
+    // Entries in key order whether or not serde_json preserves insertion order.
+    let sorted: BTreeMap<&String, &serde_json::Value> = header.iter().collect();
+    let mut json = serde_json::to_vec(&sorted).map_err(internal)?;
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + data.len());
+    out.extend((json.len() as u64).to_le_bytes());
+    out.extend(json);
+    out.extend(data);
+    Ok(out)
 }
 
 /// What an import noticed that the user should know.
@@ -284,6 +319,32 @@ fn tensor_f32(st: &SafeTensors<'_>, name: &str) -> std::result::Result<Option<Te
 pub fn from_safetensors(bytes: &[u8]) -> std::result::Result<(HostModel, ImportNotes), String> {
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| format!("not a valid safetensors file: {e}"))?;
+    // A tensor this network has no place for is refused, not dropped: leaving out `fc3.weight`
+    // would silently make another model (issue 15).
+    let mut extra: Vec<&str> = st
+        .names()
+        .into_iter()
+        .filter(|n| !TENSORS.contains(n))
+        .collect();
+    if !extra.is_empty() {
+        extra.sort_unstable();
+        let shown: Vec<String> = extra
+            .iter()
+            .take(8)
+            .map(|n| format!("`{}`", excerpt(n)))
+            .collect();
+        let more = match extra.len() {
+            n if n > 8 => format!(" and {} more", n - 8),
+            _ => String::new(),
+        };
+        return Err(format!(
+            "unexpected tensor{} {}{more}: an mlprobe model is fc1 → ReLU → fc2 (with an optional \
+             normalizer.mean and normalizer.std) and nothing is left out silently, since that would \
+             change the model; deeper networks are not supported yet (issue #16)",
+            if extra.len() == 1 { "" } else { "s" },
+            shown.join(", ")
+        ));
+    }
     let mut notes = ImportNotes::default();
     let need = |name: &str| {
         tensor_f32(&st, name)?.ok_or_else(|| format!("missing tensor `{name}` (expected PyTorch state_dict names fc1.weight, fc1.bias, fc2.weight, fc2.bias)"))
@@ -330,13 +391,26 @@ pub fn from_safetensors(bytes: &[u8]) -> std::result::Result<(HostModel, ImportN
         }
         _ => return Err("normalizer.mean and normalizer.std must be given together".into()),
     };
-    let fill =
-        match st_metadata(bytes)?.get(FILL_KEY).map(String::as_str) {
-            None | Some("mean") => Fill::Mean,
-            Some(v) => Fill::Value(v.parse().map_err(|_| {
-                format!("metadata {FILL_KEY} = `{v}` is neither `mean` nor a number")
-            })?),
-        };
+    let fill = match st_metadata(bytes)?.get(FILL_KEY).map(String::as_str) {
+        None | Some("mean") => Fill::Mean,
+        Some(v) => {
+            let shown = excerpt(v);
+            match v.parse::<f32>() {
+                Ok(x) if x.is_finite() => Fill::Value(x),
+                Ok(_) => {
+                    return Err(format!(
+                        "metadata {FILL_KEY} = `{shown}` is not a finite number: every missing \
+                         cell would become a non-finite feature; use `mean` or a finite number"
+                    ));
+                }
+                Err(_) => {
+                    return Err(format!(
+                        "metadata {FILL_KEY} = `{shown}` is neither `mean` nor a number"
+                    ));
+                }
+            }
+        }
+    };
     let norm = Standardizer::new(mean, std, fill).map_err(|e| format!("normalizer: {e}"))?;
     let mut params = Vec::with_capacity(dims.param_count());
     for part in [w1, b1, w2, b2] {
@@ -422,6 +496,63 @@ mod tests {
             out: st.clone(),
         });
         assert!(matches!(over, Err(Error::Usage(_))));
+    }
+
+    /// Issue 15: `__metadata__` came from a `HashMap`, in a different order from run to run.
+    #[test]
+    fn safetensors_export_is_deterministic_and_sorted() {
+        let m = model();
+        let first = to_safetensors(&m).unwrap();
+        for _ in 0..16 {
+            assert!(to_safetensors(&m).unwrap() == first);
+        }
+        let n = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+        assert_eq!(n % 8, 0);
+        let header = std::str::from_utf8(&first[8..8 + n]).unwrap();
+        assert!(
+            header.starts_with(
+                r#"{"__metadata__":{"format":"pt","mlprobe.fill":"-1.0"},"fc1.bias":{"#
+            ),
+            "{header}"
+        );
+    }
+
+    /// Re-serialises `st` with `extra` tensors and the given metadata, through the
+    /// `safetensors` crate as another writer would.
+    fn rewrite(st: &[u8], extra: &[&str], meta: Option<(&str, &str)>) -> Vec<u8> {
+        use safetensors::tensor::TensorView;
+        let parsed = SafeTensors::deserialize(st).unwrap();
+        let zeros = vec![0u8; 8];
+        let mut views: Vec<(String, TensorView<'_>)> =
+            parsed.iter().map(|(n, v)| (n.to_string(), v)).collect();
+        for name in extra {
+            views.push((
+                name.to_string(),
+                TensorView::new(Dtype::F32, vec![2], &zeros).unwrap(),
+            ));
+        }
+        let meta = meta.map(|(k, v)| HashMap::from([(k.to_string(), v.to_string())]));
+        safetensors::serialize(views, meta).unwrap()
+    }
+
+    #[test]
+    fn import_refuses_tensors_it_would_drop_and_a_non_finite_fill() {
+        let st = to_safetensors(&model()).unwrap();
+        let e = from_safetensors(&rewrite(&st, &["fc3.weight"], None)).unwrap_err();
+        assert!(
+            e.contains("unexpected tensor `fc3.weight`") && e.contains("#16"),
+            "{e}"
+        );
+        let many: Vec<String> = (0..12).map(|i| format!("x{i:02}")).collect();
+        let names: Vec<&str> = many.iter().map(String::as_str).collect();
+        let e = from_safetensors(&rewrite(&st, &names, None)).unwrap_err();
+        assert!(e.contains("`x07` and 4 more"), "{e}");
+        for fill in ["inf", "-inf", "1e400", "NaN"] {
+            let e = from_safetensors(&rewrite(&st, &[], Some((FILL_KEY, fill)))).unwrap_err();
+            assert!(e.contains("not a finite number"), "{fill}: {e}");
+        }
+        let (m, _) = from_safetensors(&rewrite(&st, &[], Some((FILL_KEY, "2.5")))).unwrap();
+        assert_eq!(m.norm.fill(), Fill::Value(2.5));
     }
 
     #[test]

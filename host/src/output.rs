@@ -47,6 +47,45 @@ pub fn eprintln(text: &str) {
     eprint(&format!("{text}\n"));
 }
 
+/// Progress of a long command on stderr: a line every `every` while it runs (`line` gets the
+/// time since the start), nothing for a command that ends sooner. Stopped when dropped.
+#[derive(Debug)]
+pub struct Ticker {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    /// Starts the ticker.
+    pub fn start(
+        every: std::time::Duration,
+        line: impl Fn(std::time::Duration) -> String + Send + 'static,
+    ) -> Self {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let start = std::time::Instant::now();
+        let thread = std::thread::spawn(move || {
+            // A message or a dropped sender both end it.
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every)
+            {
+                eprintln(&line(start.elapsed()));
+            }
+        });
+        Self {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Writes `bytes` to `path`, or to stdout when `path` is `-` (byte for byte).
 ///
 /// The file is written atomically: into a temporary file in the same directory, synced to disk,
@@ -70,6 +109,48 @@ pub fn write_new(path: &Path, bytes: &[u8], inputs: &[&Path]) -> Result<()> {
 /// True for `-`, which means stdout.
 pub fn is_stdout(path: &Path) -> bool {
     path.as_os_str() == "-"
+}
+
+/// Where a command's own report goes: its `--json` document or its text summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportTo {
+    /// Stdout, as usual.
+    Stdout,
+    /// Stderr: an output file took stdout (`--out -`), so the text summary steps aside.
+    Stderr,
+}
+
+/// The one-document rule (DESIGN.md, "One document on stdout"): stdout carries one thing.
+///
+/// `outputs` are a command's output flags with their paths, e.g. `[("--out", Some(path))]`. At
+/// most one of them may be `-`; with `--json` none may, since the JSON document is then the one
+/// thing on stdout. Either conflict is a usage error (exit 2) naming both flags, checked before
+/// any work. Returns where the command's own report goes: [`ReportTo::Stderr`] when an output
+/// took stdout (the text summary then goes to stderr), else [`ReportTo::Stdout`].
+pub fn claim_stdout(json: bool, outputs: &[(&str, Option<&Path>)]) -> Result<ReportTo> {
+    let mut taken: Option<&str> = None;
+    for (flag, path) in outputs {
+        if !path.is_some_and(is_stdout) {
+            continue;
+        }
+        if json {
+            return Err(Error::Usage(format!(
+                "--json and {flag} - both write to stdout; choose one (write {flag} to a file \
+                 to keep the JSON document on stdout)"
+            )));
+        }
+        if let Some(first) = taken {
+            return Err(Error::Usage(format!(
+                "{first} - and {flag} - both write to stdout; write one of them to a file"
+            )));
+        }
+        taken = Some(flag);
+    }
+    Ok(if taken.is_some() {
+        ReportTo::Stderr
+    } else {
+        ReportTo::Stdout
+    })
 }
 
 /// Checks, before any work, that `path` can take an output: not one of `inputs` (exit 2), not
@@ -209,6 +290,36 @@ mod tests {
         let e = write_file(&missing, b"x").unwrap_err();
         assert!(matches!(e, Error::Io { .. }), "{e}");
         assert!(e.to_string().starts_with(&missing.display().to_string()));
+    }
+
+    #[test]
+    fn stdout_carries_one_document() {
+        let dash = Path::new("-");
+        let file = Path::new("x.xml");
+        assert_eq!(
+            claim_stdout(true, &[("--out", Some(file)), ("--junit", None)]).unwrap(),
+            ReportTo::Stdout
+        );
+        assert_eq!(
+            claim_stdout(false, &[("--out", Some(dash))]).unwrap(),
+            ReportTo::Stderr
+        );
+        let e = claim_stdout(true, &[("--out", Some(file)), ("--junit", Some(dash))]).unwrap_err();
+        assert!(matches!(e, Error::Usage(_)));
+        assert!(
+            e.to_string()
+                .starts_with("--json and --junit - both write to stdout"),
+            "{e}"
+        );
+        let e = claim_stdout(
+            false,
+            &[("--junit", Some(dash)), ("--markdown", Some(dash))],
+        );
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.starts_with("--junit - and --markdown - both write to stdout"),
+            "{e}"
+        );
     }
 
     #[test]

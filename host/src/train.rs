@@ -330,7 +330,7 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         hist.commit()?;
     }
 
-    let train_accuracy = eval::confusion(&model, &data, &split.train)?.accuracy();
+    let train_accuracy = eval::confusion(&model, &data, &split.train)?.0.accuracy();
     let test = if split.test.is_empty() {
         None
     } else {

@@ -263,6 +263,44 @@ fn bayes_json_matches_evan_miller() {
 /// Issue 14's reproducers of `ab bayes`, each with its reference: symmetry, scipy `quad` (via
 /// tests/reference/bayes.py's `scipy_case`), or Evan Miller's sum and Stucchio's closed form in
 /// mpmath at 50 digits (`miller_case`). Relative tolerance 1e-9, the issue's.
+/// Issue 15 (found by the hostile-input sweep): a prior of 1e12,1e12 took a minute and gave
+/// unconverged tails; posteriors past `MAX_SHAPE` (1e10) are refused, naming the flag.
+#[test]
+fn bayes_parameters_beyond_the_exact_range_are_usage_errors() {
+    input_error(
+        &[
+            "bayes",
+            "--control=21/200",
+            "--treatment=31/200",
+            "--prior=1e12,1e12",
+        ],
+        "--prior",
+    );
+    input_error(
+        &["bayes", "--control=1/20000000000", "--treatment=31/200"],
+        "--control",
+    );
+    input_error(
+        &[
+            "bayes",
+            "--control=21/200",
+            "--treatment=19999999999/20000000000",
+        ],
+        "--treatment",
+    );
+    // At the bound: answered (the values are checked in core against the normal limit).
+    let v = ab_json(
+        &[
+            "bayes",
+            "--control=21/200",
+            "--treatment=31/200",
+            "--prior=9999999800,9999999800",
+        ],
+        0,
+    );
+    assert!(v["prob_treatment_better"].as_f64().unwrap() > 0.5);
+}
+
 #[test]
 fn bayes_reproducers_of_issue_14() {
     #[track_caller]

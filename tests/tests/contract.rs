@@ -225,6 +225,18 @@ fn json_fields_are_the_ones_design_md_lists() {
     }
     put("run.stages[]", report["stages"][0].clone());
     put("run", report);
+    let rendered = d.join("rendered");
+    std::fs::create_dir(&rendered).unwrap();
+    put(
+        "report",
+        doc(&[
+            "report",
+            "--from",
+            s(&d.join("report/report.json")),
+            "--out",
+            s(&rendered),
+        ]),
+    );
 
     let device_rows = ["device build", "device run --ping", "device validate"];
     if qemu() {

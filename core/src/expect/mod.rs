@@ -1100,30 +1100,37 @@ mod tests {
         }
     }
 
-    /// merge(state(a), state(b)) = state(a ++ b) for every expectation type, over seeded
-    /// random data (with missing and out-of-range values) and random split points.
-    #[test]
-    fn property_merge_of_split_equals_whole() {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
-        let kinds = kinds();
-        for iteration in 0..500 {
-            let n = rng.random_range(0..200usize);
-            let xs: StdVec<f64> = (0..n)
-                .map(|_| match rng.random_range(0..10u32) {
-                    0 => f64::NAN,
-                    1 => rng.random_range(0..3u32) as f64,
-                    _ => rng.random_range(-3.0..3.0),
-                })
-                .collect();
-            // Up to 4 cut points: the input in up to 5 parts, merged left to right.
-            let mut cuts: StdVec<usize> = (0..rng.random_range(1..5usize))
-                .map(|_| rng.random_range(0..=n))
-                .collect();
+    /// A column's values for the property tests: missing, small integers (ties, set
+    /// membership) and reals in [-3, 3).
+    fn column() -> impl proptest::strategy::Strategy<Value = StdVec<f64>> {
+        use proptest::prelude::*;
+        prop::collection::vec(
+            prop_oneof![
+                1 => Just(f64::NAN),
+                1 => (0..3u32).prop_map(f64::from),
+                8 => -3.0..3.0f64,
+            ],
+            0..200,
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(500))]
+
+        /// merge(state(a), state(b)) = state(a ++ b) for every expectation type, for any
+        /// column (with missing and out-of-range values) cut into up to 5 parts, merged left to
+        /// right. proptest shrinks a failure to the shortest column and fewest cuts.
+        #[test]
+        fn property_merge_of_split_equals_whole(
+            xs in column(),
+            cuts in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 1..5),
+        ) {
+            let n = xs.len();
+            let mut cuts: StdVec<usize> = cuts.iter().map(|c| c.index(n + 1)).collect();
             cuts.sort_unstable();
             cuts.insert(0, 0);
             cuts.push(n);
-            for kind in &kinds {
+            for kind in &kinds() {
                 let (whole_col, whole_check) = state(kind, &xs);
                 let (mut col, mut check) = (ColumnState::new(), CheckState::new(kind));
                 for w in cuts.windows(2) {
@@ -1131,32 +1138,24 @@ mod tests {
                     col.merge(&c);
                     check.merge(&k);
                 }
-                assert_eq!(check, whole_check, "iteration {iteration} {}", kind.name());
-                assert_eq!(col.element_count(), whole_col.element_count());
-                assert_eq!(col.missing_count(), whole_col.missing_count());
-                assert_eq!(col.min(), whole_col.min());
-                assert_eq!(col.max(), whole_col.max());
+                proptest::prop_assert_eq!(&check, &whole_check, "{}", kind.name());
+                proptest::prop_assert_eq!(col.element_count(), whole_col.element_count());
+                proptest::prop_assert_eq!(col.missing_count(), whole_col.missing_count());
+                proptest::prop_assert_eq!(col.min(), whole_col.min());
+                proptest::prop_assert_eq!(col.max(), whole_col.max());
                 let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
                     (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * (1.0 + b.abs()),
                     (a, b) => a == b,
                 };
-                assert!(close(col.mean(), whole_col.mean()), "iteration {iteration}");
-                assert!(
-                    close(col.stdev(), whole_col.stdev()),
-                    "iteration {iteration}"
-                );
+                proptest::prop_assert!(close(col.mean(), whole_col.mean()));
+                proptest::prop_assert!(close(col.stdev(), whole_col.stdev()));
                 let (a, b) = (
                     evaluate(kind, n as u64, Some(&col), &check),
                     evaluate(kind, n as u64, Some(&whole_col), &whole_check),
                 );
-                assert_eq!(
-                    a.success,
-                    b.success,
-                    "iteration {iteration} {}",
-                    kind.name()
-                );
-                assert_eq!(a.unexpected_count, b.unexpected_count);
-                assert_eq!(a.partial_unexpected, b.partial_unexpected);
+                proptest::prop_assert_eq!(a.success, b.success, "{}", kind.name());
+                proptest::prop_assert_eq!(a.unexpected_count, b.unexpected_count);
+                proptest::prop_assert_eq!(&a.partial_unexpected, &b.partial_unexpected);
             }
         }
     }

@@ -640,38 +640,38 @@ mod tests {
         assert_eq!(s.quantile(0.3), Some(1e-300));
     }
 
-    #[test]
-    fn property_sketch_merge_of_parts_equals_whole() {
-        use rand::{RngExt, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(41);
-        for _ in 0..60 {
-            let xs: StdVec<f64> = (0..rng.random_range(0..400usize))
-                .map(|_| match rng.random_range(0..8u32) {
-                    0 => 0.0,
-                    1 => f64::from_bits(rng.random_range(1..1u64 << 52)),
-                    2 => [
-                        f64::INFINITY,
-                        f64::NEG_INFINITY,
-                        f64::MAX,
-                        -f64::MAX,
-                        f64::NAN,
-                    ][rng.random_range(0..5usize)],
-                    // Any exponent, either sign.
-                    3 => f64::from_bits(rng.random::<u64>()),
-                    _ => {
-                        let x = libm::ldexp(rng.random_range(1.0..2.0), rng.random_range(-80..80));
-                        if rng.random_bool(0.5) { x } else { -x }
-                    }
-                })
-                .filter(|x| !x.is_nan())
-                .collect();
+    /// Values for the sketch's properties: zeros, subnormals, infinities and the largest
+    /// finite values, any bit pattern (every exponent, either sign), and values within 2^±80.
+    fn values() -> impl proptest::strategy::Strategy<Value = StdVec<f64>> {
+        use proptest::prelude::*;
+        prop::collection::vec(
+            prop_oneof![
+                1 => Just(0.0),
+                1 => (1..1u64 << 52).prop_map(f64::from_bits),
+                1 => prop::sample::select(&[f64::INFINITY, f64::NEG_INFINITY, f64::MAX, -f64::MAX][..]),
+                1 => any::<u64>().prop_map(f64::from_bits).prop_filter("not NaN", |x| !x.is_nan()),
+                4 => (1.0..2.0f64, -80..80i32, any::<bool>())
+                    .prop_map(|(m, e, neg)| if neg { -libm::ldexp(m, e) } else { libm::ldexp(m, e) }),
+            ],
+            0..400,
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(60))]
+
+        /// A sketch of parts merged in any order equals the sketch of the whole, and holds
+        /// its error bound. proptest shrinks a failure to the fewest values.
+        #[test]
+        fn property_sketch_merge_of_parts_equals_whole(
+            xs in values(),
+            cuts in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..5),
+            order in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 6),
+        ) {
             let n = xs.len();
             let mut whole = QuantileSketch::new();
             xs.iter().for_each(|&x| whole.push(x));
-            // Up to 5 parts, merged in a random order.
-            let mut cuts: StdVec<usize> = (0..rng.random_range(0..5usize))
-                .map(|_| rng.random_range(0..=n))
-                .collect();
+            let mut cuts: StdVec<usize> = cuts.iter().map(|c| c.index(n + 1)).collect();
             cuts.extend([0, n]);
             cuts.sort_unstable();
             let mut parts: StdVec<QuantileSketch> = cuts
@@ -683,11 +683,12 @@ mod tests {
                 })
                 .collect();
             let mut merged = QuantileSketch::new();
+            let mut next = order.iter();
             while !parts.is_empty() {
-                let p = parts.swap_remove(rng.random_range(0..parts.len()));
-                merged.merge(&p);
+                let i = next.next().map_or(0, |k| k.index(parts.len()));
+                merged.merge(&parts.swap_remove(i));
             }
-            assert_eq!(merged, whole);
+            proptest::prop_assert_eq!(&merged, &whole);
             if n > 0 {
                 let mut xs = xs;
                 assert_within_bound(&mut xs);

@@ -73,12 +73,13 @@ impl BayesOptions {
     }
 }
 
-/// `A,B`: the parameters of a Beta prior, both positive and finite; errors name `flag`.
+/// `A,B`: the parameters of a Beta prior, both positive and at most
+/// [`bayes::MAX_SHAPE`]; errors name `flag`.
 pub fn parse_prior(flag: &str, text: &str) -> Result<BetaDist> {
     let bad = || {
         usage(
             flag,
-            format!("expected A,B with positive numbers (e.g. 1,1), got '{text}'"),
+            format!("expected A,B with positive numbers up to 1e10 (e.g. 1,1), got '{text}'"),
         )
     };
     let (a, b) = text.split_once(',').ok_or_else(bad)?;
@@ -155,6 +156,21 @@ pub fn analyze(
     options.validate()?;
     let o = options;
     let internal = |e: BayesError| Error::Internal(format!("Bayesian analysis: {e}"));
+    for (flag, arm) in [("--control", control), ("--treatment", treatment)] {
+        let p = o.prior.posterior(arm);
+        if !p.within_range() {
+            return Err(usage(
+                flag,
+                format!(
+                    "the posterior Beta({}, {}) has a parameter above {:e}, the exact \
+                     analysis's range (counts that large are beyond an A/B test's)",
+                    p.alpha,
+                    p.beta,
+                    bayes::MAX_SHAPE
+                ),
+            ));
+        }
+    }
     let r = bayes::exact(control, treatment, o.prior, o.level).map_err(internal)?;
     let mc = monte_carlo(&r.control, &r.treatment, o.samples, o.seed, o.level).map_err(internal)?;
     Ok(BayesReport {

@@ -123,6 +123,7 @@ fn core_error(e: AbError) -> Error {
         AbError::TauOutOfRange => "--tau",
         AbError::TooManyLooks | AbError::FractionsOutOfOrder => "--look-every",
         AbError::NoHorizon => "--max-events",
+        AbError::EffectAgainstAlternative => "--alternative",
         _ => "input",
     };
     usage(flag, e)

@@ -143,6 +143,8 @@ pub fn run(ctx: &Ctx, o: &BitflipOptions) -> Result<Scored> {
         let (mut agree_sum, mut agree_min, mut acc_sum, mut nf_sum, mut flips_sum) =
             (0.0, 1.0f64, 0.0, 0.0, 0u64);
         for _ in 0..o.trials {
+            ctx.progress
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             faulty.mlp.params_mut().copy_from_slice(model.mlp.params());
             let n = flips(rng);
             flips_sum += n;

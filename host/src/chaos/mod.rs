@@ -49,6 +49,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An experiment and its own options.
 #[derive(Clone, Debug)]
@@ -237,6 +238,8 @@ pub struct Ctx {
     pub data: Option<Dataset>,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Steps done so far (calls, trials), for a progress line; see [`progress_unit`].
+    pub progress: Arc<AtomicU64>,
 }
 
 impl Ctx {
@@ -258,6 +261,23 @@ impl Ctx {
 
 /// Runs the chaos experiment of `opts` and returns its report.
 pub fn execute(opts: &ChaosOptions) -> Result<ChaosReport> {
+    execute_with_progress(opts, Arc::default())
+}
+
+/// What `progress` of [`execute_with_progress`] counts for `experiment`: `calls` (latency,
+/// failure: every call of the target, retries included) or `trials` (bitflip); `None` for the
+/// experiments that count nothing (input, link).
+pub fn progress_unit(experiment: &Experiment) -> Option<&'static str> {
+    match experiment {
+        Experiment::Latency(_) | Experiment::Failure(_) => Some("calls"),
+        Experiment::Bitflip(_) => Some("trials"),
+        Experiment::Input(_) | Experiment::Link(_) => None,
+    }
+}
+
+/// [`execute`], counting its steps into `progress` as it goes (see [`progress_unit`]), for a
+/// progress line while a long experiment runs.
+pub fn execute_with_progress(opts: &ChaosOptions, progress: Arc<AtomicU64>) -> Result<ChaosReport> {
     opts.validate()?;
     let model = Arc::new(model_io::load(&opts.model)?);
     let data = match &opts.data {
@@ -268,6 +288,7 @@ pub fn execute(opts: &ChaosOptions) -> Result<ChaosReport> {
         model,
         data,
         seed: opts.seed,
+        progress,
     };
     let session = opts
         .target
@@ -316,9 +337,16 @@ fn run_on(ctx: &Ctx, experiment: &Experiment, device: Option<&mut Session>) -> R
     type Wrapped<'a> = &'a mut dyn FnMut(&mut dyn Target, &mut ChaCha8Rng) -> Scored;
     let inject = |device: Option<&mut Session>, f: Wrapped| {
         let (inputs, mut rng) = (ctx.inputs(), ChaCha8Rng::seed_from_u64(ctx.seed));
+        let done = ctx.progress.clone();
         match device {
-            None => Ok(f(&mut HostTarget::new(ctx.model.clone(), inputs), &mut rng)),
-            Some(s) => Ok(f(&mut DeviceTarget::new(s, inputs)?, &mut rng)),
+            None => Ok(f(
+                &mut Counted(HostTarget::new(ctx.model.clone(), inputs), done),
+                &mut rng,
+            )),
+            Some(s) => Ok(f(
+                &mut Counted(DeviceTarget::new(s, inputs)?, done),
+                &mut rng,
+            )),
         }
     };
     match experiment {
@@ -327,6 +355,16 @@ fn run_on(ctx: &Ctx, experiment: &Experiment, device: Option<&mut Session>) -> R
         Experiment::Bitflip(o) => bitflip::run(ctx, o),
         Experiment::Input(o) => input::run(ctx, o, device),
         Experiment::Link(o) => link::run(ctx, o, device),
+    }
+}
+
+/// A target that counts its calls (the progress of latency and failure).
+struct Counted<T>(T, Arc<AtomicU64>);
+
+impl<T: Target> Target for Counted<T> {
+    fn call(&mut self, index: u64) -> bool {
+        self.1.fetch_add(1, Ordering::Relaxed);
+        self.0.call(index)
     }
 }
 

@@ -124,7 +124,8 @@ pub struct PlanArgs {
     /// Power.
     #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
     pub power: f64,
-    /// Sidedness of the planned test (the seed's formula is two-sided).
+    /// Sidedness of the planned test (the seed's formula is two-sided). A one-sided test
+    /// against the effect's direction (`larger` with a negative --mde) has no size: exit 2.
     #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
     pub alternative: AlternativeArg,
     /// Print one JSON document on stdout.
@@ -206,7 +207,9 @@ pub struct BayesArgs {
     /// The two arms.
     #[command(flatten)]
     pub arms: ArmsArgs,
-    /// The Beta prior of both rates, `A,B` (Beta(1,1) is uniform; 0.5,0.5 is Jeffreys').
+    /// The Beta prior of both rates, `A,B`, each in (0, 1e10] (Beta(1,1) is uniform; 0.5,0.5 is
+    /// Jeffreys'). Posteriors (prior plus counts) are limited to 1e10 too: the exact tails'
+    /// range.
     #[arg(
         long,
         value_name = "A,B",

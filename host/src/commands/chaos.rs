@@ -184,8 +184,30 @@ impl Args {
     }
 }
 
-/// Runs `mlprobe chaos`.
+/// Seconds between progress lines on stderr while an experiment runs.
+const PROGRESS_EVERY_S: u64 = 5;
+
+/// Runs `mlprobe chaos`: a progress line on stderr every 5 s while the experiment runs (none
+/// for a shorter one), then the report.
 pub fn run(a: Args) -> Result<Outcome> {
-    let report = chaos::execute(&a.options()?)?;
+    let opts = a.options()?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (name, unit, counter) = (
+        opts.name(),
+        chaos::progress_unit(&opts.experiment),
+        done.clone(),
+    );
+    let ticker =
+        crate::output::Ticker::start(std::time::Duration::from_secs(PROGRESS_EVERY_S), move |t| {
+            let mut line = format!("mlprobe chaos: {name} running, {:.0} s", t.as_secs_f64());
+            if let Some(unit) = unit {
+                let n = counter.load(std::sync::atomic::Ordering::Relaxed);
+                line += &format!(", {n} {unit} so far");
+            }
+            line
+        });
+    let report = chaos::execute_with_progress(&opts, done);
+    drop(ticker);
+    let report = report?;
     emit(a.json, &report, ChaosReport::human, report.passed)
 }

@@ -5,7 +5,7 @@
 //! the same thresholds), and CI reports (`--junit`, `--markdown`). Exit 1 when a check fails.
 //! The library behind it is [`crate::eval`].
 
-use crate::commands::{Outcome, emit};
+use crate::commands::{Outcome, emit_to};
 use crate::error::{Error, Result};
 use crate::eval::{EvalOptions, EvalReport, GateOptions, evaluate};
 use mlprobe_core::validate::{Metric, Thresholds};
@@ -114,6 +114,11 @@ pub struct GateArgs {
     /// Write a Markdown summary table (for a CI job summary).
     #[arg(long, value_name = "FILE.md")]
     pub markdown: Option<PathBuf>,
+    /// Leave rows with an infinite feature (`inf`, `1e400`), one that overflows when
+    /// standardised (`3.4e38`) or non-finite logits out of the metrics and pass; by default
+    /// any such row fails the gate (exit 1). They are counted in `nonfinite_rows` either way.
+    #[arg(long)]
+    pub allow_nonfinite: bool,
 }
 
 impl Args {
@@ -135,6 +140,7 @@ impl Args {
                 baseline_latency: g.baseline_latency,
                 junit: g.junit,
                 markdown: g.markdown,
+                allow_nonfinite: g.allow_nonfinite,
             },
         })
     }
@@ -143,6 +149,15 @@ impl Args {
 /// Runs `mlprobe eval`.
 pub fn run(args: Args) -> Result<Outcome> {
     let json = args.json;
+    let g = &args.gate;
+    let to = crate::output::claim_stdout(
+        json,
+        &[
+            ("--junit", g.junit.as_deref()),
+            ("--markdown", g.markdown.as_deref()),
+            ("--save-baseline", g.save_baseline.as_deref()),
+        ],
+    )?;
     let report = evaluate(&args.options()?)?;
-    emit(json, &report, EvalReport::human, report.passed)
+    emit_to(to, json, &report, EvalReport::human, report.passed)
 }

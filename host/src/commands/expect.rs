@@ -1,6 +1,6 @@
 //! `mlprobe expect`: check a CSV file against an expectation suite ([`crate::expect`]).
 
-use crate::commands::{Outcome, emit};
+use crate::commands::{Outcome, emit_to};
 use crate::error::Result;
 use crate::expect::{self, ExpectOptions, Validation};
 use crate::output;
@@ -38,6 +38,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         threads: args.threads,
         ..ExpectOptions::new(args.suite, args.data)
     };
+    let to = output::claim_stdout(args.json, &[("--junit", args.junit.as_deref())])?;
     let inputs = [opts.suite.as_path(), &opts.data];
     if let Some(path) = &args.junit {
         output::check_output(path, &inputs)?;
@@ -46,5 +47,5 @@ pub fn run(args: Args) -> Result<Outcome> {
     if let Some(path) = &args.junit {
         output::write_new(path, &report::Junit.export(&v.to_report())?, &inputs)?;
     }
-    emit(args.json, &v, Validation::human, v.success)
+    emit_to(to, args.json, &v, Validation::human, v.success)
 }

@@ -35,8 +35,9 @@ pub struct Args {
 }
 
 /// Runs `mlprobe export`: the summary line goes to stderr (unless the model went to stdout),
-/// `--json` to stdout.
+/// `--json` to stdout (not with `--out -`: one document on stdout).
 pub fn run(args: Args) -> Result<Outcome> {
+    output::claim_stdout(args.json, &[("--out", Some(&args.out))])?;
     let format = match args.format {
         Format::Safetensors => ExportFormat::Safetensors,
     };

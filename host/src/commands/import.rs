@@ -25,6 +25,7 @@ pub struct Args {
 
 /// Runs `mlprobe import`: warnings and the summary line go to stderr, `--json` to stdout.
 pub fn run(args: Args) -> Result<Outcome> {
+    output::claim_stdout(args.json, &[("--out", Some(&args.out))])?;
     let report = import(&ImportOptions {
         input: args.input,
         out: args.out,

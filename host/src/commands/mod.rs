@@ -14,6 +14,8 @@ pub mod report;
 pub mod run;
 pub mod train;
 
+use crate::output::ReportTo;
+
 /// How a command that ran ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -38,10 +40,23 @@ pub fn emit<T: serde::Serialize>(
     human: impl FnOnce(&T) -> String,
     passed: bool,
 ) -> crate::error::Result<Outcome> {
-    if json {
-        crate::output::print_json(report)?;
-    } else {
-        crate::output::print(&human(report))?;
+    emit_to(ReportTo::Stdout, json, report, human, passed)
+}
+
+/// [`emit`] for a command with output files: `to` comes from
+/// [`claim_stdout`](crate::output::claim_stdout), so with an output on stdout the text goes to
+/// stderr (and `--json` never meets such an output).
+pub fn emit_to<T: serde::Serialize>(
+    to: ReportTo,
+    json: bool,
+    report: &T,
+    human: impl FnOnce(&T) -> String,
+    passed: bool,
+) -> crate::error::Result<Outcome> {
+    match (json, to) {
+        (true, _) => crate::output::print_json(report)?,
+        (false, ReportTo::Stdout) => crate::output::print(&human(report))?,
+        (false, ReportTo::Stderr) => crate::output::eprint(&human(report)),
     }
     Ok(Outcome::from_passed(passed))
 }

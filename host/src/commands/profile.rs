@@ -1,7 +1,7 @@
 //! `mlprobe profile`: write a starting expectation suite from data known to be good
 //! ([`crate::expect::profile`]).
 
-use crate::commands::{Outcome, emit};
+use crate::commands::{Outcome, emit_to};
 use crate::error::Result;
 use crate::expect::{self, ProfileOptions, ProfileReport};
 use std::path::PathBuf;
@@ -32,11 +32,12 @@ pub struct Args {
 
 /// Runs `mlprobe profile`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let to = crate::output::claim_stdout(args.json, &[("--out", Some(&args.out))])?;
     let opts = ProfileOptions {
         name: args.name,
         threads: args.threads,
         ..ProfileOptions::new(args.data, args.out)
     };
     let report = expect::profile(&opts)?;
-    emit(args.json, &report, ProfileReport::human, true)
+    emit_to(to, args.json, &report, ProfileReport::human, true)
 }

@@ -3,7 +3,7 @@
 
 use crate::commands::Outcome;
 use crate::error::Result;
-use crate::report::{RenderOptions, render};
+use crate::report::{RenderOptions, Rendered, render};
 use std::path::PathBuf;
 
 /// Render report.html and summary.md again from a report.json.
@@ -16,18 +16,24 @@ pub struct Args {
     /// Directory for report.html, summary.md and junit.xml (default: beside report.json).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Print one JSON document on stdout: the files written, the report's verdict, its stages
+    /// and counts.
+    #[arg(long)]
+    pub json: bool,
 }
 
-/// Runs `mlprobe report`.
+/// Runs `mlprobe report`: the line naming the files goes to stderr, `--json` to stdout.
 pub fn run(args: Args) -> Result<Outcome> {
     let opts = RenderOptions {
         from: args.from,
         out: args.out,
     };
     let report = render(&opts)?;
-    crate::output::eprintln(&format!(
-        "wrote report.html, summary.md and junit.xml in {}",
-        opts.dir().display()
-    ));
-    Ok(Outcome::from_passed(report.passed()))
+    let done = Rendered::new(&opts, &report);
+    if args.json {
+        crate::output::print_json(&done)?;
+    } else {
+        crate::output::eprint(&done.human());
+    }
+    Ok(Outcome::from_passed(done.passed))
 }

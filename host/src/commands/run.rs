@@ -25,7 +25,8 @@ pub struct Args {
     /// Skip the on-device stage even when QEMU is installed.
     #[arg(long)]
     pub no_device: bool,
-    /// Print report.json on stdout instead of the stage lines.
+    /// Print report.json on stdout instead of the closing line (the stage lines stay on
+    /// stderr).
     #[arg(long)]
     pub json: bool,
 }

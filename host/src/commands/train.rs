@@ -1,7 +1,7 @@
 //! `mlprobe train`: fit the classifier on a CSV file and write a model file.
 
 use crate::cli::parse;
-use crate::commands::{Outcome, emit};
+use crate::commands::{Outcome, emit_to};
 use crate::error::Result;
 use crate::train::{self, TrainOptions, TrainReport};
 use std::path::PathBuf;
@@ -90,6 +90,7 @@ impl Args {
 
 /// Runs `mlprobe train`.
 pub fn run(args: Args) -> Result<Outcome> {
+    let to = crate::output::claim_stdout(args.json, &[("--out", Some(&args.out))])?;
     let fitted = train::fit(&args.options()?)?;
-    emit(args.json, &fitted.report, TrainReport::human, true)
+    emit_to(to, args.json, &fitted.report, TrainReport::human, true)
 }

@@ -36,15 +36,33 @@ impl FromStr for TargetSpec {
     type Err = String;
 
     fn from_str(s: &str) -> std::result::Result<Self, String> {
+        const SUPPORTED: &str = "use host, qemu, serial:PATH or tcp:HOST:PORT";
+        let shown = match s.char_indices().nth(64) {
+            Some((at, _)) => format!("{}…", &s[..at]),
+            None => s.to_string(),
+        };
+        // Issue 15: `tcp:http://…` got as far as a DNS lookup and failed as a device error.
+        if s.contains("://") {
+            return Err(format!(
+                "`{shown}` is not a target: URLs are not supported (the device speaks mlprobe's \
+                 framed protocol, not HTTP); {SUPPORTED}"
+            ));
+        }
         match s {
             "host" => Ok(Self::Host),
             "qemu" => Ok(Self::Qemu),
             _ => match s.split_once(':') {
                 Some(("serial", p)) if !p.is_empty() => Ok(Self::Serial(p.into())),
-                Some(("tcp", a)) if !a.is_empty() => Ok(Self::Tcp(a.into())),
-                _ => Err(format!(
-                    "`{s}` is not a target: use host, qemu, serial:PATH or tcp:HOST:PORT"
-                )),
+                Some(("tcp", a)) => match a.rsplit_once(':') {
+                    Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                        Ok(Self::Tcp(a.into()))
+                    }
+                    _ => Err(format!(
+                        "`{shown}` is not a target: tcp needs a host and a port number, as in \
+                         tcp:127.0.0.1:7878; {SUPPORTED}"
+                    )),
+                },
+                _ => Err(format!("`{shown}` is not a target: {SUPPORTED}")),
             },
         }
     }
@@ -252,6 +270,20 @@ mod tests {
         }
         assert!("serial:".parse::<TargetSpec>().is_err());
         assert!("board".parse::<TargetSpec>().is_err());
+        // Issue 15: URLs and a tcp target without a port are usage errors naming the
+        // supported targets, not a failed connection.
+        for bad in [
+            "http://127.0.0.1:8080",
+            "tcp:http://127.0.0.1:8080",
+            "tcp://127.0.0.1:7878",
+            "tcp:127.0.0.1",
+            "tcp::7878",
+            "tcp:host:99999",
+        ] {
+            let e = bad.parse::<TargetSpec>().unwrap_err();
+            assert!(e.contains("tcp:HOST:PORT"), "{bad}: {e}");
+        }
+        assert!("tcp:[::1]:7878".parse::<TargetSpec>().is_ok());
         let m = Path::new("m.mlpb");
         assert!(TargetSpec::Host.session(m, None, 9600).is_none());
         let s = TargetSpec::Serial("/dev/x".into())

@@ -64,7 +64,9 @@ impl Baseline {
     pub fn parse(path: &Path, text: &str) -> Result<Self> {
         let b: Baseline = serde_json::from_str(text).map_err(|e| Error::Parse {
             path: path.to_path_buf(),
-            line: (e.line() as u64).max(1),
+            line: e.line() as u64,
+            // serde_json counts columns from 1 but says 0 at the end of an empty line (an
+            // empty file): the error is then at column 1.
             column: e.column().max(1),
             message: e
                 .to_string()
@@ -211,5 +213,15 @@ mod tests {
         assert_eq!(b.slices.keys().collect::<Vec<_>>(), ["a > 1"]);
         assert_eq!(b.slices["a > 1"].len(), 3, "a slice keeps what it measured");
         assert_eq!(baseline_of(&m, &slices, true).metrics.len(), 3);
+    }
+
+    /// Issue #15: an empty baseline file was located at column 0 (serde_json's column at the
+    /// end of an empty line).
+    #[test]
+    fn an_empty_baseline_is_located_at_line_1_column_1() {
+        match Baseline::parse(Path::new("b.json"), "") {
+            Err(Error::Parse { line, column, .. }) => assert_eq!((line, column), (1, 1)),
+            other => panic!("expected a parse error, got {other:?}"),
+        }
     }
 }

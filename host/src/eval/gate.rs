@@ -18,6 +18,9 @@ pub struct GateReport {
     pub overall: Verdict,
     /// Each slice: its expression, its row count and its verdict.
     pub slices: Vec<(String, usize, Verdict)>,
+    /// Rows with a non-finite feature or logit, when the policy does not allow them: the
+    /// sentence that says which (issue 15). They fail the gate.
+    pub nonfinite: Option<String>,
 }
 
 impl GateReport {
@@ -39,13 +42,16 @@ impl GateReport {
                     (expr.clone(), *n, slice_gate.check(m, b.as_ref()))
                 })
                 .collect(),
+            nonfinite: None,
         }
     }
 
     /// True when every check passed; a slice that matched no row fails (its expression is
-    /// wrong, or the data lacks what it asks about).
+    /// wrong, or the data lacks what it asks about), and so do rows that could not be scored.
     pub fn passed(&self) -> bool {
-        self.overall.passed() && self.slices.iter().all(|(_, n, c)| *n > 0 && c.passed())
+        self.overall.passed()
+            && self.slices.iter().all(|(_, n, c)| *n > 0 && c.passed())
+            && self.nonfinite.is_none()
     }
 
     /// The failed checks, one sentence each (DESIGN.md's `violations`); slices prefixed
@@ -70,6 +76,7 @@ impl GateReport {
                 out.push(format!("[slice {expr}] no row matches `{expr}`"));
             }
         }
+        out.extend(self.nonfinite.clone());
         out
     }
 
@@ -77,11 +84,23 @@ impl GateReport {
     /// `slice: EXPR` suite per slice.
     pub fn to_report(&self, name: &str) -> Report {
         let mut report = Report::new(name);
-        report.suites.push(threshold_suite(
+        let mut thresholds = threshold_suite(
             "thresholds",
             "mlprobe.gate.thresholds",
             &self.overall.thresholds,
-        ));
+        );
+        if let Some(m) = &self.nonfinite {
+            thresholds.push(Case::new(
+                "rows have finite features",
+                "mlprobe.gate.thresholds",
+                Status::Failed {
+                    message: m.clone(),
+                    kind: "nonfinite_rows".into(),
+                    detail: String::new(),
+                },
+            ));
+        }
+        report.suites.push(thresholds);
         if let Some(r) = &self.overall.regression {
             report
                 .suites

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::measure::{Latency, latency_of, peak_rss_bytes};
 use crate::model_io::HostModel;
 use mlprobe_core::metrics::ConfusionMatrix;
-use mlprobe_core::mlp::MAX_CLASSES;
+use mlprobe_core::mlp::{MAX_CLASSES, argmax};
 use mlprobe_core::sketch::Sketch;
 use mlprobe_core::validate::{Metric, Metrics};
 use serde::Serialize;
@@ -38,8 +38,15 @@ pub struct ClassReport {
 /// The `eval` JSON document (DESIGN.md).
 #[derive(Clone, Debug, Serialize)]
 pub struct EvalReport {
-    /// Rows evaluated.
+    /// Rows scored: the rows evaluated but those with non-finite features or logits.
     pub n: usize,
+    /// Rows left out of the figures because a feature is infinite (or overflows when
+    /// standardised) or a logit is not finite: their prediction is not one. The gate fails
+    /// when there is any, unless the policy allows them (`--allow-nonfinite`).
+    pub nonfinite_rows: usize,
+    /// Which rows (indices into the data) were left out, and why.
+    #[serde(skip)]
+    pub nonfinite: NonFiniteRows,
     /// Fraction predicted right.
     pub accuracy: f64,
     /// Macro precision (scikit-learn semantics).
@@ -101,26 +108,36 @@ pub struct SliceReport {
 /// Single-row inferences before timing starts (caches, branch predictors, CPU frequency).
 const WARM_UP: usize = 256;
 
-/// The confusion matrix of `model` on the given rows of `data` (which must have labels).
+/// Rows left out of an evaluation (indices into the data), each with the reason.
+pub type NonFiniteRows = Vec<(usize, String)>;
+
+/// The confusion matrix of `model` on the given rows of `data` (which must have labels), and
+/// the rows left out of it because their features or logits are not finite (core's
+/// `Model::infer_checked`), with the reason: their predicted class would be noise.
 pub fn confusion(
     model: &HostModel,
     data: &Dataset,
     rows: &[usize],
-) -> Result<Box<ConfusionMatrix<MAX_CLASSES>>> {
+) -> Result<(Box<ConfusionMatrix<MAX_CLASSES>>, NonFiniteRows)> {
     let labels = data
         .labels
         .as_ref()
         .ok_or_else(|| Error::Internal("evaluate needs labels".into()))?;
     let mut scratch = vec![0.0f32; model.dims().scratch_len()];
     let mut cm = Box::new(ConfusionMatrix::<MAX_CLASSES>::new());
+    let mut nonfinite = Vec::new();
     for &i in rows {
-        let pred = model
-            .predict(data.row(i), &mut scratch)
+        let (logits, bad) = model
+            .infer_checked(data.row(i), &mut scratch)
             .map_err(infer_err)?;
-        cm.record(usize::from(labels[i]), pred)
+        if let Some(why) = bad {
+            nonfinite.push((i, crate::predict::describe(why, &data.feature_names)));
+            continue;
+        }
+        cm.record(usize::from(labels[i]), argmax(logits))
             .map_err(|e| Error::Internal(e.to_string()))?;
     }
-    Ok(cm)
+    Ok((cm, nonfinite))
 }
 
 fn infer_err(e: mlprobe_core::mlp::MlpError) -> Error {
@@ -178,7 +195,7 @@ pub fn evaluate_rows(
     latency_samples: usize,
 ) -> Result<EvalReport> {
     let d = model.dims();
-    let cm = confusion(model, data, rows)?;
+    let (cm, nonfinite) = confusion(model, data, rows)?;
     let sketch = measure_latency(model, data, rows, latency_samples)?;
     let m = cm.macro_stats();
     let per_class = (0..d.outputs)
@@ -199,7 +216,9 @@ pub fn evaluate_rows(
         .map(|row| row[..d.outputs].to_vec())
         .collect();
     Ok(EvalReport {
-        n: rows.len(),
+        n: rows.len() - nonfinite.len(),
+        nonfinite_rows: nonfinite.len(),
+        nonfinite,
         accuracy: cm.accuracy(),
         precision_macro: m.precision,
         recall_macro: m.recall,
@@ -245,6 +264,12 @@ impl EvalReport {
             "rows {}  accuracy {:.4}  precision {:.4}  recall {:.4}  f1 {:.4}  (macro)\n",
             r.n, r.accuracy, r.precision_macro, r.recall_macro, r.f1_macro
         );
+        if r.nonfinite_rows > 0 {
+            s += &format!(
+                "left out: {} rows with non-finite features or logits\n",
+                r.nonfinite_rows
+            );
+        }
         s += "class  precision  recall  f1      support\n";
         for c in &r.per_class {
             s += &format!(
@@ -253,11 +278,22 @@ impl EvalReport {
             );
         }
         s += "confusion (rows = true label):\n";
+        // Columns as wide as the widest count, one space apart at least: counts never run
+        // together, whatever their size.
+        let width = r
+            .confusion
+            .iter()
+            .flatten()
+            .map(|c| c.to_string().len())
+            .max()
+            .unwrap_or(1)
+            .max(4);
         for row in &r.confusion {
-            s += &format!(
-                "  {}\n",
-                row.iter().map(|c| format!("{c:>5}")).collect::<String>()
-            );
+            s += "  ";
+            for c in row {
+                s += &format!(" {c:>width$}");
+            }
+            s += "\n";
         }
         let l = &r.latency_us;
         s += &format!(

@@ -32,8 +32,8 @@ pub use gate::{
     regression_suite, threshold_case_name, threshold_suite,
 };
 pub use metrics::{
-    ClassReport, EvalReport, Memory, SliceReport, confusion, evaluate_rows, measure_latency,
-    memory, metrics_of,
+    ClassReport, EvalReport, Memory, NonFiniteRows, SliceReport, confusion, evaluate_rows,
+    measure_latency, memory, metrics_of,
 };
 pub use policy::Policy;
 pub use slices::{BoundPredicate, CmpOp, Predicate};
@@ -106,6 +106,9 @@ pub struct GateOptions {
     pub junit: Option<PathBuf>,
     /// Where to write a Markdown summary (`--markdown`).
     pub markdown: Option<PathBuf>,
+    /// Pass rows with non-finite features or logits (left out of the metrics) instead of
+    /// failing (`--allow-nonfinite`).
+    pub allow_nonfinite: bool,
 }
 
 impl GateOptions {
@@ -131,6 +134,7 @@ impl GateOptions {
         for s in &self.slices {
             policy.add_slice(s.clone());
         }
+        policy.allow_nonfinite = self.allow_nonfinite;
         Ok(policy)
     }
 
@@ -288,7 +292,8 @@ pub fn evaluate_gated(
             f1_macro: 0.0,
         };
         if !in_slice.is_empty() {
-            let cm = confusion(model, data, &in_slice)?;
+            // Non-finite rows are reported once, for the whole evaluation.
+            let (cm, _) = confusion(model, data, &in_slice)?;
             m.set_classification(&*cm);
             slice.accuracy = cm.accuracy();
             slice.precision_macro = m.get(Metric::Precision).unwrap_or_default();
@@ -299,7 +304,18 @@ pub fn evaluate_gated(
         slice_metrics.push((pred.expr.clone(), in_slice.len(), m));
     }
 
-    let gate = GateReport::new(policy, &overall, &slice_metrics, baseline);
+    let mut gate = GateReport::new(policy, &overall, &slice_metrics, baseline);
+    // Issue 15: a row with an infinite feature scored as class 0, silently. It fails the gate
+    // (and so JUnit, Markdown and `run`) unless the policy allows it.
+    if !policy.allow_nonfinite {
+        gate.nonfinite = crate::predict::nonfinite_message(
+            &data.path,
+            rows.len(),
+            &report.nonfinite,
+            &data.lines,
+        )
+        .map(|m| format!("{m}: they are left out of the metrics"));
+    }
     report.passed = gate.passed();
     report.violations = gate.violations();
     Ok(Gated {

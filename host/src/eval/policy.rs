@@ -36,6 +36,9 @@ pub struct Policy {
     pub gate: Gate,
     /// Subgroups gated by the same quality thresholds.
     pub slices: Vec<Predicate>,
+    /// Leave rows with non-finite features or logits out of the metrics and pass; by default
+    /// any such row fails the gate (issue 15). Set by `--allow-nonfinite`, not by the file.
+    pub allow_nonfinite: bool,
 }
 
 #[derive(Deserialize)]

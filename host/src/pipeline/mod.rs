@@ -119,12 +119,31 @@ pub(crate) fn skipped(name: &str, summary: &str, note: String) -> Stage {
     }
 }
 
+/// Opens the files `cfg` names before any stage runs: a data file that is missing, a
+/// directory, empty or not CSV text (its header row is read), or a suite, policy or baseline
+/// that does not load is bad configuration (exit 2, located in that file), not a failed gate
+/// (issue #15). A bad row deeper in the data is still the `expect` and `train` stages' error.
+fn check_inputs(cfg: &Config) -> Result<()> {
+    crate::data::Scanner::open(&cfg.data)?;
+    if let Some(p) = &cfg.suite {
+        crate::suite::Suite::load(p)?;
+    }
+    if let Some(p) = &cfg.gate.policy {
+        crate::eval::Policy::load(p)?;
+    }
+    if let Some(p) = &cfg.gate.baseline {
+        crate::eval::Baseline::load(p)?;
+    }
+    Ok(())
+}
+
 /// Runs every stage in order (a stage that cannot run is `error`, and the others still run),
 /// writes `report.json`, `report.html`, `junit.xml` and `summary.md` into `opts.out`, and
 /// returns the report. `progress` sees each stage as it ends.
 pub fn run(opts: &RunOptions, mut progress: impl FnMut(&Stage)) -> Result<Report> {
     let cfg = &opts.config;
     let out = &opts.out;
+    check_inputs(cfg)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let previous = cfg.ab.previous.as_deref().map(model_io::load).transpose()?;
     let mut report = Report {

@@ -266,7 +266,7 @@ pub(super) fn stage_ab(cfg: &Config, state: &State, report: &mut Report) -> Resu
     let rows = &fitted.split.test;
     let n = rows.len() as u64;
     let correct = |m: &model_io::HostModel| -> Result<u64> {
-        Ok(eval::confusion(m, &fitted.data, rows)?.correct())
+        Ok(eval::confusion(m, &fitted.data, rows)?.0.correct())
     };
     let (c_prev, c_new) = (correct(prev)?, correct(&fitted.model)?);
     let ab_err = |e: abtest::AbError| Error::Usage(format!("A/B analysis: {e}"));

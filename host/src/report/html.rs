@@ -116,11 +116,11 @@ fn render(r: &Report) -> String {
     );
     if let Some(run) = &r.run {
         h += &format!(
-            " · dataset <code>{}</code> · config <code>{}</code> · mlprobe {} · started {} (Unix seconds)",
+            " · dataset <code>{}</code> · config <code>{}</code> · mlprobe {} · started {}",
             esc(&run.dataset),
             esc(&run.config),
             esc(&run.mlprobe),
-            run.started_unix_s
+            super::iso8601_utc(run.started_unix_s)
         );
     }
     h += "</p>";
@@ -195,23 +195,25 @@ fn render(r: &Report) -> String {
     for l in &r.charts.latency {
         // Whole-number values (instruction counts) are bars of their own; fractional ones
         // (microseconds) are bins named by their upper bound.
+        // The last bin of a binned histogram is open: it holds every sample above the bin
+        // before it (the slowest ones), so its label says so.
         let exact = l.histogram.iter().all(|&(v, _)| v.fract() == 0.0);
+        let last = l.histogram.len().saturating_sub(1);
         let bars: Vec<(String, f64)> = l
             .histogram
             .iter()
-            .map(|&(v, c)| {
-                (
-                    if exact {
-                        format!("{v:.0}")
-                    } else {
-                        format!("≤{v:.3}")
-                    },
-                    c as f64,
-                )
+            .enumerate()
+            .map(|(k, &(v, c))| {
+                let label = match k {
+                    _ if exact => format!("{v:.0}"),
+                    k if k == last && k > 0 => format!(">{:.3}", l.histogram[k - 1].0),
+                    _ => format!("≤{v:.3}"),
+                };
+                (label, c as f64)
             })
             .collect();
         let mut inner = svg::bar_chart(
-            &format!("Latency on {} ({})", l.target, l.unit),
+            &chart_title(l),
             &bars,
             &if exact {
                 l.unit.clone()
@@ -313,6 +315,16 @@ fn render(r: &Report) -> String {
     }
     h += "</main></body></html>\n";
     h
+}
+
+/// A latency chart's title, named by what it measures: time on the host, instructions under
+/// QEMU (a count that stands for time, not a time).
+fn chart_title(l: &super::LatencyChart) -> String {
+    if l.unit == "instructions" {
+        format!("Instructions per inference on {}", l.target)
+    } else {
+        format!("Latency on {} ({})", l.target, l.unit)
+    }
 }
 
 #[cfg(test)]

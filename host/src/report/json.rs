@@ -36,7 +36,8 @@ pub fn load(path: &Path) -> Result<Report> {
     let text = crate::limits::read_text(path, crate::limits::JSON_BYTES, "report")?;
     let doc: ReportJson = serde_json::from_str(&text).map_err(|e| Error::Parse {
         path: path.to_path_buf(),
-        line: (e.line() as u64).max(1),
+        line: e.line() as u64,
+        // serde_json says column 0 at the end of an empty line (an empty file): column 1.
         column: e.column().max(1),
         message: format!("not a report.json of mlprobe run: {e}"),
     })?;

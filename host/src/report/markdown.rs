@@ -24,7 +24,7 @@ impl Exporter for Markdown {
             let passed = report.passed();
             let _ = write!(
                 out,
-                "# {}: {}\n\n{} on `{}` (mlprobe {})\n\n| stage | verdict | seconds | summary |\n|---|---|---|---|\n",
+                "# {}: {}\n\n{} on `{}` (mlprobe {}, started {})\n\n| stage | verdict | seconds | summary |\n|---|---|---|---|\n",
                 report.name,
                 if passed { "passed" } else { "FAILED" },
                 if passed {
@@ -33,7 +33,8 @@ impl Exporter for Markdown {
                     "A gate failed"
                 },
                 run.dataset.replace('|', "\\|"),
-                run.mlprobe
+                run.mlprobe,
+                super::iso8601_utc(run.started_unix_s)
             );
             for st in &report.suites {
                 let _ = writeln!(
@@ -182,7 +183,11 @@ mod tests {
         let md = render(&r);
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines[0], "# mlprobe run: passed");
-        assert_eq!(lines[2], "Every gate passed on `wine.csv` (mlprobe 0.1.0)");
+        // started_unix_s 0 is the epoch.
+        assert_eq!(
+            lines[2],
+            "Every gate passed on `wine.csv` (mlprobe 0.1.0, started 1970-01-01T00:00:00Z)"
+        );
         assert_eq!(
             lines[6],
             "| train | PASSED | 1.23 | 13-32-3 \\| 42 epochs |"

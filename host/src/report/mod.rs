@@ -346,7 +346,9 @@ pub struct LatencyChart {
     pub unit: String,
     /// `(name, value)` percentiles, e.g. `("p99", 0.4)`.
     pub percentiles: Vec<(String, f64)>,
-    /// `(bucket upper bound, count)`.
+    /// `(bucket upper bound, count)`; whole-number values (instructions) are values of their
+    /// own, and in a binned (fractional, µs) histogram the last bucket is open: it holds every
+    /// sample above the bound before it, up to the maximum.
     pub histogram: Vec<(f64, u64)>,
 }
 
@@ -496,17 +498,120 @@ impl RenderOptions {
     }
 }
 
+/// The formats `mlprobe report` renders again.
+pub const RENDERED: [&dyn Exporter; 3] = [&Html, &Markdown, &Junit];
+
 /// Reads a saved `report.json` and writes `report.html`, `summary.md` and `junit.xml` again;
 /// returns the report.
 pub fn render(opts: &RenderOptions) -> Result<Report> {
     let report = json::load(&opts.from)?;
-    report.write_dir(&opts.dir(), &[&Html, &Markdown, &Junit])?;
+    report.write_dir(&opts.dir(), &RENDERED)?;
     Ok(report)
+}
+
+/// What `mlprobe report` did, its `--json` document: where it wrote which files, and the
+/// report's verdict and counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct Rendered {
+    /// The `report.json` read.
+    pub from: PathBuf,
+    /// The directory written to.
+    pub dir: PathBuf,
+    /// The files written in `dir`, in order.
+    pub files: Vec<&'static str>,
+    /// The report's name (`mlprobe run`).
+    pub name: String,
+    /// When the run started, ISO 8601 UTC (`2026-11-30T06:00:00Z`); `null` without run
+    /// information.
+    pub started: Option<String>,
+    /// Every stage passed or was skipped (the exit code: 0, else 1).
+    pub passed: bool,
+    /// Each stage's name and verdict, in order.
+    pub stages: Vec<StageVerdict>,
+    /// Reported test cases (as in `junit.xml`).
+    pub tests: usize,
+    /// Failed cases.
+    pub failures: usize,
+    /// Cases that could not be evaluated.
+    pub errors: usize,
+    /// Skipped cases.
+    pub skipped: usize,
+}
+
+/// A stage's name and verdict.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageVerdict {
+    /// The stage (suite) name.
+    pub name: String,
+    /// How it ended.
+    pub status: StageStatus,
+}
+
+impl Rendered {
+    /// The summary of rendering `report` as `opts` says.
+    pub fn new(opts: &RenderOptions, report: &Report) -> Self {
+        Self {
+            from: opts.from.clone(),
+            dir: opts.dir(),
+            files: RENDERED.iter().map(|e| e.file_name()).collect(),
+            name: report.name.clone(),
+            started: report.run.as_ref().map(|r| iso8601_utc(r.started_unix_s)),
+            passed: report.passed(),
+            stages: report
+                .suites
+                .iter()
+                .map(|s| StageVerdict {
+                    name: s.name.clone(),
+                    status: s.status(),
+                })
+                .collect(),
+            tests: report.tests(),
+            failures: report.failures(),
+            errors: report.errors(),
+            skipped: report.skipped(),
+        }
+    }
+
+    /// The line for people: which files went where.
+    pub fn human(&self) -> String {
+        format!(
+            "wrote {} in {}\n",
+            self.files.join(", "),
+            self.dir.display()
+        )
+    }
+}
+
+/// Seconds since the Unix epoch as ISO 8601 / RFC 3339 UTC, to the second
+/// (`1796019193` → `2026-11-30T06:13:13Z`); a time past chrono's range (year 262143) stays a
+/// number of seconds.
+pub fn iso8601_utc(unix_s: u64) -> String {
+    i64::try_from(unix_s)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map_or_else(
+            || format!("{unix_s} s after 1970-01-01T00:00:00Z"),
+            |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `python3 -c "import datetime as d; print(d.datetime.fromtimestamp(1796019193,
+    /// d.timezone.utc).isoformat(), d.datetime.fromtimestamp(951782400, d.timezone.utc))"`
+    /// → `2026-11-30T06:13:13+00:00 2000-02-29 00:00:00+00:00`.
+    #[test]
+    fn times_are_iso_8601_utc() {
+        assert_eq!(iso8601_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601_utc(1_796_019_193), "2026-11-30T06:13:13Z");
+        assert_eq!(iso8601_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            iso8601_utc(u64::MAX),
+            "18446744073709551615 s after 1970-01-01T00:00:00Z"
+        );
+    }
 
     /// A report of each kind of suite: a gate's (status from its cases) and a run's stages.
     pub(crate) fn sample() -> Report {

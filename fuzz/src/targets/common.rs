@@ -1,6 +1,8 @@
-//! Helpers shared by the fuzz targets that compare models (`model`, `import`).
+//! Helpers shared by the fuzz targets: comparing models (`model`, `import`) and framing bodies
+//! (`frame`, `server`).
 
 use mlprobe::model_io::HostModel;
+use mlprobe_core::crc::crc32;
 use mlprobe_core::transform::Fill;
 
 fn bits(v: &[f32]) -> Vec<u32> {
@@ -18,4 +20,15 @@ pub fn same(a: &HostModel, b: &HostModel) {
         (Fill::Value(x), Fill::Value(y)) => assert_eq!(x.to_bits(), y.to_bits()),
         (x, y) => panic!("fill {x:?} became {y:?}"),
     }
+}
+
+/// A body sent as a valid frame: body ‖ crc32 (LE), COBS, then the 0 delimiter.
+pub fn frame(body: &[u8]) -> Vec<u8> {
+    let mut raw = body.to_vec();
+    raw.extend_from_slice(&crc32(body).to_le_bytes());
+    let mut out = vec![0u8; cobs::max_encoding_length(raw.len()) + 1];
+    let n = cobs::encode(&raw, &mut out);
+    out.truncate(n);
+    out.push(0);
+    out
 }

@@ -1,0 +1,68 @@
+//! The CSV scanner (`mlprobe::data::Scanner`) and the in-memory loader (`mlprobe::data::parse`):
+//! no panic on any bytes, and the scan in small chunks on 2 threads gives the same rows, values
+//! and line numbers, or fails at the same place, as one chunk on 1 thread.
+use mlprobe::data::{self, Labels, Rejected, ScanOptions, Scanner, Sink};
+use mlprobe::error::Error;
+use std::path::Path;
+
+/// Every value's bits and every row's file line.
+#[derive(Default, PartialEq, Debug)]
+struct All {
+    values: Vec<u64>,
+    lines: Vec<u64>,
+}
+
+impl Sink for All {
+    type Value = f64;
+    fn row(&mut self, values: &[f64], _raw: &[u8], line: u64) -> Result<(), Rejected> {
+        self.values.extend(values.iter().map(|v| v.to_bits()));
+        self.lines.push(line);
+        Ok(())
+    }
+    fn merge(&mut self, later: Self, lines_before: u64) {
+        self.values.extend(later.values);
+        self.lines
+            .extend(later.lines.into_iter().map(|l| l + lines_before));
+    }
+}
+
+fn scan(bytes: &[u8], options: ScanOptions) -> Result<(All, u64), String> {
+    let located = |e: Error| match e {
+        Error::Parse { line, column, .. } => format!("{line}:{column}"),
+        other => format!("{other}"),
+    };
+    let scanner = Scanner::from_reader(Path::new("fuzz.csv"), bytes).map_err(located)?;
+    scanner.scan(options, All::default).map_err(located)
+}
+
+/// One execution of the `csv` target.
+pub fn run(bytes: &[u8]) {
+    let one = scan(
+        bytes,
+        ScanOptions {
+            threads: 1,
+            chunk_bytes: 1 << 21,
+        },
+    );
+    // The scanner's smallest chunk is 4 KiB: inputs past that are split.
+    let many = scan(
+        bytes,
+        ScanOptions {
+            threads: 2,
+            chunk_bytes: 1,
+        },
+    );
+    assert_eq!(one, many);
+    if let Ok((all, rows)) = &one {
+        assert_eq!(all.lines.len() as u64, *rows);
+        assert!(all.lines.windows(2).all(|w| w[0] < w[1]), "{:?}", all.lines);
+    }
+
+    let text = String::from_utf8_lossy(bytes);
+    for labels in [Labels::Required("class"), Labels::Optional("class")] {
+        if let Ok(d) = data::parse(Path::new("fuzz.csv"), &text, labels) {
+            assert_eq!(d.features.len(), d.rows() * d.width());
+            assert_eq!(d.lines.len(), d.rows());
+        }
+    }
+}

@@ -30,7 +30,7 @@ pub enum Error {
         path: PathBuf,
         /// 1-based line.
         line: u64,
-        /// 1-based column (field) number; 0 when the whole line is at fault.
+        /// 1-based column (field) number, never 0 (1 when the whole line is at fault).
         column: usize,
         /// What is wrong and how to fix it.
         message: String,
@@ -82,9 +82,9 @@ impl Error {
     }
 
     /// A TOML file that does not parse or does not fit its schema, located at the line and
-    /// column of `error`'s span in `text` (line 0 when the error has no span).
+    /// column of `error`'s span in `text` (line 1, column 1 when the error has no span).
     pub fn toml(path: &Path, text: &str, error: &toml::de::Error) -> Self {
-        let (line, column) = error.span().map_or((0, 0), |s| line_col(text, s.start));
+        let (line, column) = error.span().map_or((1, 1), |s| line_col(text, s.start));
         Error::Parse {
             path: path.to_path_buf(),
             line,

@@ -219,7 +219,7 @@ pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Re
         Some(m) => m.canonicalize().map_err(|e| Error::io(m, e))?,
         None => firmware.join("models/wine.mlpb"),
     };
-    let bytes = std::fs::read(&model).map_err(|e| Error::io(&model, e))?;
+    let bytes = crate::limits::read_bytes(&model, crate::limits::MODEL_BYTES, "model file")?;
     model_io::from_bytes(&bytes).map_err(|m| Error::file(&model, m))?;
     let tag = format!("{board}-{:08x}", model_checksum(&bytes));
     let target_dir = firmware.join("target").join("models").join(tag);
@@ -292,7 +292,7 @@ fn build_failure(stderr: &str) -> String {
 /// Flash and static RAM of a firmware ELF: flash is what a programmer writes (the file size of
 /// the loadable segments), RAM the allocated sections in the RAM region.
 pub fn elf_sizes(elf: &Path) -> Result<Sizes> {
-    let bytes = std::fs::read(elf).map_err(|e| Error::io(elf, e))?;
+    let bytes = crate::limits::read_bytes(elf, crate::limits::ELF_BYTES, "firmware ELF file")?;
     let file =
         object::File::parse(&*bytes).map_err(|e| Error::file(elf, format!("not an ELF: {e}")))?;
     let flash_bytes = file.segments().map(|s| s.file_range().1).sum();

@@ -34,7 +34,7 @@ pub fn check_fit(model: &HostModel, data: &Dataset) -> Result<()> {
         return Err(Error::Parse {
             path: data.path.clone(),
             line: data.lines[i],
-            column: 0,
+            column: data.label_column.unwrap_or(1),
             message: format!(
                 "label {} in column `{name}` is out of range for a model of {} classes",
                 labels[i], d.outputs
@@ -46,7 +46,7 @@ pub fn check_fit(model: &HostModel, data: &Dataset) -> Result<()> {
 
 /// Reads and checks an mlprobe model file.
 pub fn load(path: &Path) -> Result<HostModel> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::limits::read_bytes(path, crate::limits::MODEL_BYTES, "model file")?;
     from_bytes(&bytes).map_err(|m| Error::file(path, m))
 }
 
@@ -120,7 +120,8 @@ impl ImportReport {
 /// Reads a safetensors model and writes it as an mlprobe model file.
 pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     crate::output::check_output(&opts.out, &[&opts.input])?;
-    let bytes = std::fs::read(&opts.input).map_err(|e| Error::io(&opts.input, e))?;
+    let bytes =
+        crate::limits::read_bytes(&opts.input, crate::limits::IMPORT_BYTES, "safetensors file")?;
     let (model, notes) = from_safetensors(&bytes).map_err(|m| Error::file(&opts.input, m))?;
     save(&opts.out, &model, &[&opts.input])?;
     let d = model.dims();

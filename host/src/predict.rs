@@ -127,7 +127,7 @@ pub fn describe(why: NonFinite, names: &[String]) -> String {
 /// (`finite`, `nonfinite_rows`), not an error: the command decides the exit code.
 pub fn predict(opts: &PredictOptions) -> Result<PredictReport> {
     let model = model_io::load(&opts.model)?;
-    let mut data = data::load(&opts.data, Labels::Optional(&opts.label))?;
+    let mut data = data::load(&opts.data, Labels::Ignored(&opts.label))?;
     data.labels = None;
     check_fit(&model, &data)?;
     let d = model.dims();

@@ -136,7 +136,7 @@ impl Ctx<'_> {
 impl Suite {
     /// Reads a suite file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::TOML_BYTES, "suite")?;
         Self::parse(path, &text)
     }
 

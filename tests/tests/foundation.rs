@@ -364,7 +364,7 @@ fn malformed_csv_files_are_input_errors_with_file_line_and_column() {
         (
             "nolabel.csv",
             "a,b\n1,2\n",
-            "nolabel.csv:1:0: no label column `label`; the columns are: a, b",
+            "nolabel.csv:1:1: no label column `label`; the columns are: a, b",
         ),
         (
             "badlabel.csv",

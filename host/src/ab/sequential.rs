@@ -84,25 +84,27 @@ pub struct Event {
 /// row is an [`Error::Parse`] at its line and field; a file without events, [`Error::File`].
 pub fn read_events(path: &Path) -> Result<Vec<Event>> {
     let mut events = Vec::new();
-    for (line, record) in crate::data::read_records(path)? {
+    crate::data::read_records(path, |line, record| {
         let parse_err = |column: usize, message: String| Error::Parse {
             path: path.to_path_buf(),
             line,
             column,
             message,
         };
-        let (Some(variant), Some(converted), None) = (record.get(0), record.get(1), record.get(2))
-        else {
+        let &[variant, converted] = record else {
             return Err(parse_err(
-                0,
-                "expected two fields, variant,converted".to_string(),
+                record.len().min(2) + 1,
+                format!(
+                    "expected two fields, variant,converted; found {}",
+                    record.len()
+                ),
             ));
         };
         if events.is_empty()
             && variant.eq_ignore_ascii_case("variant")
             && converted.eq_ignore_ascii_case("converted")
         {
-            continue;
+            return Ok(());
         }
         let treatment = match variant.to_ascii_lowercase().as_str() {
             "control" | "a" => false,
@@ -110,7 +112,10 @@ pub fn read_events(path: &Path) -> Result<Vec<Event>> {
             _ => {
                 return Err(parse_err(
                     1,
-                    format!("variant must be control/treatment or A/B, got '{variant}'"),
+                    format!(
+                        "variant must be control/treatment or A/B, got '{}'",
+                        crate::limits::excerpt(variant)
+                    ),
                 ));
             }
         };
@@ -120,7 +125,10 @@ pub fn read_events(path: &Path) -> Result<Vec<Event>> {
             _ => {
                 return Err(parse_err(
                     2,
-                    format!("converted must be 1/0 or true/false, got '{converted}'"),
+                    format!(
+                        "converted must be 1/0 or true/false, got '{}'",
+                        crate::limits::excerpt(converted)
+                    ),
                 ));
             }
         };
@@ -128,7 +136,8 @@ pub fn read_events(path: &Path) -> Result<Vec<Event>> {
             treatment,
             converted,
         });
-    }
+        Ok(())
+    })?;
     if events.is_empty() {
         return Err(Error::file(
             path,
@@ -327,8 +336,8 @@ mod tests {
     fn bad_rows_are_located() {
         parse_error_at("variant,converted\ncontrol,1\ntreatment,maybe\n", 3, 2);
         parse_error_at("variant,converted\nfoo,1\n", 2, 1);
-        parse_error_at("control,1\ncontrol\n", 2, 0);
-        parse_error_at("control,1,2\n", 1, 0);
+        parse_error_at("control,1\ncontrol\n", 2, 2);
+        parse_error_at("control,1,2\n", 1, 3);
         parse_error_at("variant,converted\ncontrol,1\n,1\n", 3, 1);
         // A header after the first event is a bad row.
         parse_error_at("control,1\nvariant,converted\n", 2, 1);

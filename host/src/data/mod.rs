@@ -2,19 +2,24 @@
 //! ([`Dataset`], for training and evaluation) and writing them ([`write_csv`]).
 //!
 //! The format: a header row of column names, then rows of numbers separated by commas. Fields
-//! may be double-quoted as RFC 4180 says (`"a,b"`, `""` for a quote, CRLF line endings), within
-//! one line. An empty cell, `NaN`, `nan`, `NA` or `N/A` is a missing value (the model's
+//! may be double-quoted as RFC 4180 says (`"a,b"`, `""` for a quote, a newline inside quotes,
+//! CRLF line endings). An empty cell, `NaN`, `nan`, `NA` or `N/A` is a missing value (the model's
 //! normalizer fills it), not an error. A label column, chosen by name, holds class numbers
 //! `0 ≤ label < 64`.
 //!
 //! Every malformed input is an [`Error::Parse`] naming the file, the 1-based line and the
 //! 1-based column: an empty file, a header without rows, a ragged row, a cell that is not a
-//! number, a missing label column, a label that is not a class number, an unterminated quote.
+//! number, a missing label column, a label that is not a class number, an unterminated quote,
+//! a binary file (a NUL byte), old Mac line endings (a CR without LF), a record longer than
+//! [`CSV_RECORD_BYTES`](crate::limits::CSV_RECORD_BYTES). Messages quote at most
+//! [`EXCERPT_CHARS`](crate::limits::EXCERPT_CHARS) characters of a cell or name.
 //!
 //! Every CSV file mlprobe writes goes through [`write_csv`] (the `csv` crate, atomically);
-//! [`read_records`] reads small files of text cells (A/B events).
+//! every CSV file it reads goes through `csv-core` with one rule for where records end
+//! ([`records`] for headers and text records such as A/B events, [`scan`] for numeric rows).
 
 pub mod cell;
+pub mod records;
 pub mod scan;
 pub mod split;
 
@@ -22,6 +27,7 @@ pub use cell::{Number, parse_number};
 pub use scan::{Rejected, ScanOptions, Scanner, Sink};
 
 use crate::error::{Error, Result};
+use crate::limits::{excerpt, excerpt_list};
 use mlprobe_core::mlp::MAX_CLASSES;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -39,6 +45,8 @@ pub struct Dataset {
     pub labels: Option<Vec<u8>>,
     /// The label column's name, when present.
     pub label_name: Option<String>,
+    /// The label column's 1-based column in the file, when present (for messages).
+    pub label_column: Option<usize>,
     /// The 1-based line of each row in the file (for messages).
     pub lines: Vec<u64>,
 }
@@ -48,8 +56,11 @@ pub struct Dataset {
 pub enum Labels<'a> {
     /// The column must exist (training, evaluation).
     Required(&'a str),
-    /// Use it if it exists; otherwise every column is a feature (prediction).
+    /// Use it if it exists; otherwise every column is a feature.
     Optional(&'a str),
+    /// Leave it out of the features if it exists, without reading its cells (prediction: any
+    /// text there is fine, and `labels` is `None`).
+    Ignored(&'a str),
 }
 
 impl Dataset {
@@ -144,34 +155,46 @@ where
     crate::output::write_file(path, &bytes)
 }
 
-/// Reads a CSV file of text cells (RFC 4180 through the `csv` crate, no header handling, rows
-/// of any width, blank lines skipped): each record with its 1-based line. For small files of
-/// words such as `variant,converted` events; numeric tables go through [`load`] or [`scan`].
-pub fn read_records(path: &Path) -> Result<Vec<(u64, csv::StringRecord)>> {
+/// Reads a CSV file of text cells record by record ([`records::Records`]: RFC 4180 through
+/// `csv-core` as every other reader, a UTF-8 BOM skipped, records of any width, blank lines
+/// skipped, each cell trimmed), calling `each` with the record's 1-based line and its cells.
+/// Streamed: for files of words such as `variant,converted` events; numeric tables go through
+/// [`load`] or [`scan`].
+pub fn read_records<F>(path: &Path, mut each: F) -> Result<()>
+where
+    F: FnMut(u64, &[&str]) -> Result<()>,
+{
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(file));
-    let mut out = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, csv::Position::line);
-            Error::Parse {
-                path: path.to_path_buf(),
-                line,
-                column: 0,
-                message: e.to_string(),
-            }
-        })?;
-        let line = record.position().map_or(0, csv::Position::line);
-        if record.iter().all(str::is_empty) {
+    let mut records = records::Records::new(path, std::io::BufReader::new(file));
+    let mut splitter = split::Splitter::new();
+    while let Some((line, raw)) = records.next_record()? {
+        if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        out.push((line, record));
+        let located = |byte: usize, message: String| Error::Parse {
+            path: path.to_path_buf(),
+            line: line + split::lines_before(raw, byte),
+            column: split::field_of(raw, byte),
+            message,
+        };
+        splitter.split(raw).map_err(|(byte, m)| located(byte, m))?;
+        let cells = splitter
+            .fields()
+            .enumerate()
+            .map(|(i, f)| {
+                std::str::from_utf8(f)
+                    .map(str::trim)
+                    .map_err(|_| Error::Parse {
+                        path: path.to_path_buf(),
+                        line,
+                        column: i + 1,
+                        message: format!("not UTF-8 text: `{}`", crate::limits::excerpt_bytes(f)),
+                    })
+            })
+            .collect::<Result<Vec<&str>>>()?;
+        each(line, &cells)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads `path` into memory; see the [module docs](self) for the format.
@@ -202,18 +225,20 @@ fn from_scanner<R: Read + Send>(
         column,
         message,
     };
-    let (label_name, required) = match labels {
-        Labels::Required(l) => (l, true),
-        Labels::Optional(l) => (l, false),
+    let (label_name, required, read_label) = match labels {
+        Labels::Required(l) => (l, true, true),
+        Labels::Optional(l) => (l, false, true),
+        Labels::Ignored(l) => (l, false, false),
     };
     let label = names.iter().position(|n| n == label_name);
     if label.is_none() && required {
         return Err(err(
             header_line,
-            0,
+            1,
             format!(
-                "no label column `{label_name}`; the columns are: {} (choose the label with --label)",
-                names.join(", ")
+                "no label column `{}`; the columns are: {} (choose the label with --label)",
+                excerpt(label_name),
+                excerpt_list(&names)
             ),
         ));
     }
@@ -226,12 +251,13 @@ fn from_scanner<R: Read + Send>(
     if feature_names.is_empty() {
         return Err(err(
             header_line,
-            0,
+            1,
             "no feature columns besides the label".into(),
         ));
     }
     let (rows, n) = scanner.scan(options, || Rows {
         label: label.map(|i| (i, label_name)),
+        read_label,
         features: Vec::new(),
         labels: Vec::new(),
         lines: Vec::new(),
@@ -248,8 +274,9 @@ fn from_scanner<R: Read + Send>(
         path,
         feature_names,
         features: rows.features,
-        labels: label.map(|_| rows.labels),
+        labels: label.filter(|_| read_label).map(|_| rows.labels),
         label_name: label.map(|i| names[i].clone()),
+        label_column: label.map(|i| i + 1),
         lines: rows.lines,
     })
 }
@@ -258,6 +285,8 @@ fn from_scanner<R: Read + Send>(
 struct Rows<'a> {
     /// The label column's index and name.
     label: Option<(usize, &'a str)>,
+    /// Whether the label's cells are read (else only left out of the features).
+    read_label: bool,
     features: Vec<f32>,
     labels: Vec<u8>,
     /// Lines within the chunk, then (merged) within the file.
@@ -274,6 +303,10 @@ impl Sink for Rows<'_> {
             Some((l, name)) => {
                 self.features.extend_from_slice(&values[..l]);
                 self.features.extend_from_slice(&values[l + 1..]);
+                if !self.read_label {
+                    self.lines.push(line);
+                    return Ok(());
+                }
                 let text = nth_field(raw, l, values.len(), &mut self.splitter);
                 let label = parse_label(&String::from_utf8_lossy(text)).map_err(|m| Rejected {
                     column: l + 1,
@@ -334,10 +367,11 @@ fn parse_label(cell: &str) -> std::result::Result<u8, String> {
     }
     let v: f64 = t
         .parse()
-        .map_err(|_| format!("`{t}` is not a class number"))?;
+        .map_err(|_| format!("`{}` is not a class number", excerpt(t)))?;
     if v.fract() != 0.0 || v < 0.0 || v >= MAX_CLASSES as f64 {
         return Err(format!(
-            "`{t}` is not a class number (an integer from 0 to {})",
+            "`{}` is not a class number (an integer from 0 to {})",
+            excerpt(t),
             MAX_CLASSES - 1
         ));
     }

@@ -8,23 +8,32 @@
 //! parse them into a [`Sink`] each, and the calling thread merges the sinks **in file order**
 //! (so order-dependent state, like the first unexpected values, is that of one pass over the
 //! file). Memory is the buffer pool (`2 × threads + 1` chunks of [`ScanOptions::chunk_bytes`])
-//! plus the sinks of the chunks in flight, whatever the file's size. A line longer than a chunk
-//! grows that buffer.
+//! plus the sinks of the chunks in flight, whatever the file's size. A record longer than a
+//! chunk grows that buffer, up to [`CSV_RECORD_BYTES`]: a longer one is an error at its line (so
+//! `/dev/zero` or a file without newlines ends).
 //!
 //! A plain line (numbers and commas) is parsed in one pass over its bytes, splitting and
 //! reading numbers together ([`cell`](mod@super::cell)'s fast path), with no copy: this loop is
 //! what `cargo bench -p mlprobe --bench expect` measures, and where a general CSV parser would
 //! cost a copy of every field. Any other line (quotes, spaces, exponents, missing-value
 //! markers, a ragged or bad row) is split by `csv-core` ([`split`](super::split); RFC 4180:
-//! quoted fields with commas, doubled quotes, CRLF) and its cells parsed one by one. Records
-//! are lines: a quoted field that runs past the end of its line is an error at that line, as
-//! chunks end at newlines.
+//! quoted fields with commas, doubled quotes, CRLF) and its cells parsed one by one. A quoted
+//! field may hold newlines (RFC 4180): chunks end at newlines outside quotes ([`Quotes`]), so a
+//! record is never split between two chunks; its line is the one it starts on. Such a field is
+//! text: in a numeric column it is a cell that is not a number, in a label column that
+//! `predict` ignores or in the header it is read.
 //!
-//! Errors name the file, the 1-based line and the 1-based column.
+//! A NUL byte (a binary file such as Parquet) and a carriage return that ends no CRLF line (old
+//! Mac line endings) are errors at their line and column, not a row of odd numbers or one giant
+//! line. Errors name the file, the 1-based line and the 1-based column.
 
 use super::cell::{Decimal, Number, parse_number};
-use super::split::{Splitter, parse_header};
+use super::records::Records;
+use super::split::{
+    Quotes, Splitter, check_bytes, field_of, lines_before, parse_header, unclosed_quote,
+};
 use crate::error::{Error, Result};
+use crate::limits::{CSV_RECORD_BYTES, excerpt, excerpt_bytes, size};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -110,6 +119,9 @@ pub struct Scanner<R = std::fs::File> {
     pub names: Vec<String>,
     /// 1-based line of the header.
     pub header_line: u64,
+    /// Lines before the first data row (the header's last line: a quoted name may hold a
+    /// newline).
+    body_line: u64,
     /// Bytes read past the header line.
     rest: Vec<u8>,
     /// The source's size, when known (a small file gets one small chunk).
@@ -120,7 +132,18 @@ impl Scanner<std::fs::File> {
     /// Opens `path` and reads its header row.
     pub fn open(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        let size = file.metadata().ok().map(|m| m.len());
+        Self::from_file(path, file)
+    }
+
+    /// Reads the header row of `file` (already open, e.g. a spooled copy); `path` names it in
+    /// messages.
+    pub fn from_file(path: &Path, file: std::fs::File) -> Result<Self> {
+        // Only a regular file's length is its size (`/dev/zero` and a FIFO say 0).
+        let size = file
+            .metadata()
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len());
         let mut scanner = Self::from_reader(path, file)?;
         scanner.size = size;
         Ok(scanner)
@@ -134,63 +157,43 @@ impl<R: Read + Send> Scanner<R> {
     }
 
     /// Reads the header row of CSV text from `source`; `path` names it in messages.
-    pub fn from_reader(path: &Path, mut source: R) -> Result<Self> {
-        let err = |line: u64, column: usize, message: String| Error::Parse {
-            path: path.into(),
-            line,
-            column,
-            message,
-        };
-        let mut buf = Vec::new();
-        // Small reads: the rest of the file goes to the chunks, not through this buffer.
-        let mut block = [0u8; 4096];
-        let mut line_no = 1u64;
+    pub fn from_reader(path: &Path, source: R) -> Result<Self> {
+        let mut records = Records::new(path, source);
         // Skips blank lines before the header.
-        loop {
-            let nl = buf.iter().position(|&b| b == b'\n');
-            let end = match nl {
-                Some(i) => i,
+        let (line, names) = loop {
+            match records.next_record()? {
                 None => {
-                    let n = source.read(&mut block).map_err(|e| Error::io(path, e))?;
-                    if n > 0 {
-                        buf.extend_from_slice(&block[..n]);
-                        continue;
-                    }
-                    buf.len()
-                }
-            };
-            let line = &buf[..end];
-            let line = line
-                .strip_prefix(b"\xef\xbb\xbf".as_slice())
-                .unwrap_or(line);
-            if line.iter().all(u8::is_ascii_whitespace) {
-                if nl.is_none() {
-                    return Err(err(
-                        1,
-                        1,
-                        "the file is empty: expected a header row of column names, then rows \
-                         of numbers"
+                    return Err(Error::Parse {
+                        path: path.into(),
+                        line: 1,
+                        column: 1,
+                        message: "the file is empty: expected a header row of column names, \
+                                  then rows of numbers"
                             .into(),
-                    ));
+                    });
                 }
-                buf.drain(..=end);
-                line_no += 1;
-                continue;
+                Some((_, r)) if r.iter().all(u8::is_ascii_whitespace) => {}
+                Some((line, r)) => {
+                    let names = parse_header(r).map_err(|(column, message)| Error::Parse {
+                        path: path.into(),
+                        line,
+                        column,
+                        message,
+                    })?;
+                    break (line, names);
+                }
             }
-            let names = parse_header(line).map_err(|(column, m)| err(line_no, column, m))?;
-            let rest = match nl {
-                Some(i) => buf.split_off(i + 1),
-                None => Vec::new(),
-            };
-            return Ok(Self {
-                path: path.to_path_buf(),
-                source,
-                names,
-                header_line: line_no,
-                rest,
-                size: None,
-            });
-        }
+        };
+        let (source, rest, next_line) = records.into_parts();
+        Ok(Self {
+            path: path.to_path_buf(),
+            source,
+            names,
+            header_line: line,
+            body_line: next_line - 1,
+            rest,
+            size: None,
+        })
     }
 
     /// Scans every row: `make` builds an empty sink (one per chunk, and the one the others are
@@ -206,9 +209,10 @@ impl<R: Read + Send> Scanner<R> {
             path,
             mut source,
             names,
-            header_line,
+            body_line,
             rest,
             size,
+            ..
         } = self;
         let width = names.len();
         let threads = options.threads.max(1);
@@ -227,9 +231,9 @@ impl<R: Read + Send> Scanner<R> {
                 .map_err(|e| Error::io(&path, e))?;
             let mut sink = make();
             let counts =
-                parse_chunk(&buf, width, &names, &mut sink).map_err(|e| located(e, header_line))?;
+                parse_chunk(&buf, width, &names, &mut sink).map_err(|e| located(e, body_line))?;
             let mut merged = make();
-            merged.merge(sink, header_line);
+            merged.merge(sink, body_line);
             return Ok((merged, counts.rows));
         }
         let buffers = 2 * threads + 1;
@@ -244,7 +248,7 @@ impl<R: Read + Send> Scanner<R> {
         }
 
         std::thread::scope(|scope| {
-            // Reader: fills free buffers with chunks ending at a newline.
+            // Reader: fills free buffers with chunks ending at a newline outside quotes.
             let reader_path = path.clone();
             let reader = scope.spawn(move || -> Result<()> {
                 let mut carry = rest;
@@ -256,8 +260,20 @@ impl<R: Read + Send> Scanner<R> {
                     };
                     buf.clear();
                     buf.append(&mut carry);
+                    // A chunk starts at a record's start: no quote open.
+                    let (mut quotes, mut scanned, mut end) = (Quotes::default(), 0, None);
                     loop {
-                        if buf.len() >= chunk && buf.contains(&b'\n') {
+                        if let Some(i) = quotes.last_end(&buf[scanned..]) {
+                            end = Some(scanned + i);
+                        }
+                        scanned = buf.len();
+                        if buf.len() >= chunk && end.is_some() {
+                            break;
+                        }
+                        if end.is_none() && buf.len() > CSV_RECORD_BYTES {
+                            // One record longer than the limit: the last chunk, where the
+                            // worker names its line.
+                            eof = true;
                             break;
                         }
                         // The rest of a chunk, or 64 KiB more of a line longer than one, into
@@ -272,7 +288,7 @@ impl<R: Read + Send> Scanner<R> {
                             break;
                         }
                     }
-                    if !eof && let Some(last) = buf.iter().rposition(|&b| b == b'\n') {
+                    if !eof && let Some(last) = end {
                         carry.extend_from_slice(&buf[last + 1..]);
                         buf.truncate(last + 1);
                     }
@@ -312,7 +328,7 @@ impl<R: Read + Send> Scanner<R> {
             let mut pending: BTreeMap<u64, Done<S>> = BTreeMap::new();
             let mut next = 0u64;
             let mut merged = make();
-            let mut lines_before = header_line;
+            let mut lines_before = body_line;
             let mut rows = 0u64;
             let mut failure: Option<Error> = None;
             for done in done_rx.iter() {
@@ -389,20 +405,22 @@ fn parse_chunk<S: Sink>(
             message: r.message,
         };
         // One pass over the bytes of a plain line; anything unusual (a blank or ragged line,
-        // quotes, a bad cell) is handled line by line below.
+        // quotes, a bad cell) is handled record by record below.
         match fast_row(chunk, pos, &mut row) {
-            Some((end, next)) => {
+            Some((end, next)) if end - pos <= CSV_RECORD_BYTES => {
                 sink.row(&row, &chunk[pos..end], line).map_err(rejected)?;
                 counts.rows += 1;
                 pos = next;
             }
-            None => {
-                let end = chunk[pos..]
-                    .iter()
-                    .position(|&b| b == b'\n')
+            _ => {
+                let end = Quotes::default()
+                    .first_end(&chunk[pos..])
                     .map_or(chunk.len(), |i| pos + i);
                 let raw = &chunk[pos..end];
                 let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+                // A record over quoted newlines counts its lines.
+                counts.lines += lines_before(raw, raw.len());
+                check_record(raw, line)?;
                 if !raw.iter().all(u8::is_ascii_whitespace) {
                     let splitter = splitter.get_or_insert_with(Splitter::new);
                     slow_row(raw, line, names, &mut row, splitter, sink)?;
@@ -414,6 +432,33 @@ fn parse_chunk<S: Sink>(
         }
     }
     Ok(counts)
+}
+
+/// The checks of a record taken line by line, before its cells: binary data, a bare CR, a
+/// quote never closed, a record over [`CSV_RECORD_BYTES`].
+fn check_record(raw: &[u8], line: u64) -> std::result::Result<(), RowError> {
+    let fault = check_bytes(raw)
+        .or_else(|| unclosed_quote(raw))
+        .or_else(|| {
+            (raw.len() > CSV_RECORD_BYTES).then(|| {
+                (
+                    0,
+                    format!(
+                        "a record longer than {} (CSV_RECORD_BYTES): not a CSV file, or a \
+                         double quote left open",
+                        size(CSV_RECORD_BYTES as u64)
+                    ),
+                )
+            })
+        });
+    match fault {
+        None => Ok(()),
+        Some((at, message)) => Err(RowError {
+            line: line + lines_before(raw, at),
+            column: field_of(raw, at),
+            message,
+        }),
+    }
 }
 
 /// Parses the line at `pos` into `row` when it is exactly `row.len()` plain fields; returns
@@ -465,7 +510,11 @@ fn slow_row<S: Sink>(
         column,
         message,
     };
-    splitter.split(line).map_err(|m| at(0, m))?;
+    splitter.split(line).map_err(|(byte, m)| RowError {
+        line: line_no + lines_before(line, byte),
+        column: field_of(line, byte),
+        message: m,
+    })?;
     let (fields, width) = (splitter.len(), row.len());
     if fields != width {
         return Err(at(
@@ -483,8 +532,8 @@ fn slow_row<S: Sink>(
                     format!(
                         "`{}` in column `{}` is not a number (empty cells and NaN mark missing \
                          values)",
-                        String::from_utf8_lossy(cell).trim(),
-                        names.get(i).map_or("?", String::as_str)
+                        excerpt_bytes(cell.trim_ascii()),
+                        excerpt(names.get(i).map_or("?", String::as_str))
                     ),
                 ));
             }
@@ -522,6 +571,9 @@ mod tests {
             self.rows += later.rows;
             self.lines
                 .extend(later.lines.iter().map(|l| l + lines_before));
+        }
+        fn reads_text(&self, column: usize) -> bool {
+            column == 2 // a text column of the quoted-newline test
         }
     }
 
@@ -635,12 +687,68 @@ mod tests {
         assert_eq!((rows, empty.rows), (0, 0));
         let e = scan_text("a,a\n1,2\n", 4096, 2).unwrap_err().to_string();
         assert!(e.contains("appears twice"), "{e}");
+        // A quoted newline is part of the cell (was: "t.csv:2:0: unterminated double quote (a
+        // quoted field cannot span lines)").
         let e = scan_text("a,b\n1,\"2\n3\"\n", 4096, 2)
             .unwrap_err()
             .to_string();
         assert!(
-            e.ends_with("t.csv:2:0: unterminated double quote (a quoted field cannot span lines)"),
+            e.ends_with("t.csv:2:2: `2\\n3` in column `b` is not a number (empty cells and NaN mark missing values)"),
             "{e}"
         );
+        // Binary data, old Mac line endings and endless lines are located errors.
+        let e = scan_text("a,b\n1,2\n3,\u{0}\n", 4096, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.csv:3:2: not a CSV file: found a NUL byte"),
+            "{e}"
+        );
+        let e = scan_text("a,b\n1,2\n3,4\r5,6\n", 4096, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.csv:3:2: a carriage return (CR) without a line feed"),
+            "{e}"
+        );
+        let e = scan_text("a,b\r1,2\r", 4096, 2).unwrap_err().to_string();
+        assert!(
+            e.contains("t.csv:1:2: a carriage return (CR) without a line feed"),
+            "{e}"
+        );
+        let mut long = String::from("a\n1\n");
+        long.push_str(&"7".repeat(CSV_RECORD_BYTES + 10));
+        let e = scan_text(&long, 4096, 2).unwrap_err().to_string();
+        assert!(e.contains("t.csv:3:1: a record longer than 16 MiB"), "{e}");
+        let e = scan_text("a,b\n1,\"2\n3,4\n", 4096, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv:2:2: unterminated double quote"), "{e}");
+    }
+
+    /// Records whose quoted fields hold newlines are never split between chunks, whatever the
+    /// chunk size, and keep the line they start on.
+    #[test]
+    fn quoted_newlines_never_split_a_record_between_chunks() {
+        let mut text = String::from("a,\"b\nunits\",note\n");
+        for i in 0..5000 {
+            text.push_str(&format!(
+                "{i},{},\"line\n{i}, with \"\"quotes\"\"\"\n",
+                2 * i
+            ));
+        }
+        let (one, rows) = scan_text(&text, 1 << 20, 1).unwrap();
+        assert_eq!(rows, 5000);
+        let want_lines: Vec<u64> = (0..5000).map(|k| 3 + 2 * k).collect();
+        assert_eq!(one.lines, want_lines);
+        for threads in [1, 2, 4] {
+            let (many, rows) = scan_text(&text, 4096, threads).unwrap();
+            assert_eq!(rows, 5000);
+            assert_eq!(many.lines, want_lines);
+            let bits = |c: &Collect| c.values.iter().map(|v| v.1.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&many), bits(&one));
+        }
+        assert_eq!(one.values[3 * 7 + 1].1, 14.0);
+        assert!(one.values[3 * 7 + 2].1.is_nan());
     }
 }

@@ -1,19 +1,37 @@
-//! Splitting a line of CSV into fields with `csv-core` (RFC 4180: comma-separated fields,
-//! double quotes around a field that holds commas or quotes, `""` for a quote, CRLF line
-//! endings). Records are lines here: a quote left open at the end of its line is an error, not
-//! a field that goes on (the scanner's chunks end at newlines).
+//! Splitting a CSV record into fields with `csv-core` (RFC 4180: comma-separated fields,
+//! double quotes around a field that holds commas, quotes or newlines, `""` for a quote, LF or
+//! CRLF line endings), and finding where records end ([`Quotes`]).
+//!
+//! A record ends at the first newline outside double quotes. Quotes are counted as `csv-core`
+//! counts them inside a quoted field (`""` twice, so the state does not change); a quote in the
+//! middle of an unquoted field (`ab"c`), which `csv-core` keeps as a character, is refused by
+//! [`Splitter::split`] instead of being read differently by the two.
 
-/// Splits and checks a header line: trimmed names, none empty, none twice. On error, the
-/// 1-based column at fault (0 for the whole line) and the message.
+use crate::limits::excerpt_bytes;
+
+/// Splits and checks a header record: trimmed names, none empty, none twice. On error, the
+/// 1-based column at fault and the message.
 pub fn parse_header(line: &[u8]) -> std::result::Result<Vec<String>, (usize, String)> {
     let mut splitter = Splitter::new();
-    splitter.split(line).map_err(|m| (0, m))?;
+    splitter
+        .split(line)
+        .map_err(|(at, m)| (field_of(line, at), m))?;
     let names = splitter
         .fields()
-        .map(|f| {
+        .enumerate()
+        .map(|(i, f)| {
             std::str::from_utf8(f)
                 .map(|s| s.trim().to_string())
-                .map_err(|_| (0, "the header is not UTF-8 text".to_string()))
+                .map_err(|_| {
+                    (
+                        i + 1,
+                        format!(
+                            "the header is not UTF-8 text (column {}: `{}`)",
+                            i + 1,
+                            excerpt_bytes(f)
+                        ),
+                    )
+                })
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
     for (i, name) in names.iter().enumerate() {
@@ -24,7 +42,8 @@ pub fn parse_header(line: &[u8]) -> std::result::Result<Vec<String>, (usize, Str
             return Err((
                 i + 1,
                 format!(
-                    "column `{name}` appears twice (columns {} and {})",
+                    "column `{}` appears twice (columns {} and {})",
+                    crate::limits::excerpt(name),
                     j + 1,
                     i + 1
                 ),
@@ -34,7 +53,146 @@ pub fn parse_header(line: &[u8]) -> std::result::Result<Vec<String>, (usize, Str
     Ok(names)
 }
 
-/// One line split into fields by `csv-core` (RFC 4180), its buffers reused from line to line.
+/// Whether a double quote is open at the end of the bytes seen so far: the state that says
+/// whether a newline ends a record (RFC 4180 lets a quoted field hold newlines).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quotes {
+    /// A quote is open.
+    pub open: bool,
+}
+
+impl Quotes {
+    /// The first newline outside quotes in `bytes` (the state updated up to it), or `None`
+    /// (the state updated over all of `bytes`). Quote-free lines cost a newline search.
+    #[inline]
+    pub fn first_end(&mut self, bytes: &[u8]) -> Option<usize> {
+        let mut from = 0;
+        loop {
+            let nl = bytes[from..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| from + i);
+            let segment = &bytes[from..nl.unwrap_or(bytes.len())];
+            if segment.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+                self.open = !self.open;
+            }
+            match nl {
+                Some(i) if !self.open => return Some(i),
+                Some(i) => from = i + 1,
+                None => return None,
+            }
+        }
+    }
+
+    /// The last newline outside quotes in `bytes`, the state updated over all of them.
+    pub fn last_end(&mut self, bytes: &[u8]) -> Option<usize> {
+        if !self.open && !bytes.contains(&b'"') {
+            return bytes.iter().rposition(|&b| b == b'\n');
+        }
+        let mut last = None;
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'"' => self.open = !self.open,
+                b'\n' if !self.open => last = Some(i),
+                _ => {}
+            }
+        }
+        last
+    }
+}
+
+/// The 1-based field (column) of a record that byte `at` is in: commas outside quotes before
+/// it, plus one. Never 0.
+pub fn field_of(record: &[u8], at: usize) -> usize {
+    let mut open = false;
+    let mut field = 1;
+    for &b in &record[..at.min(record.len())] {
+        match b {
+            b'"' => open = !open,
+            b',' if !open => field += 1,
+            _ => {}
+        }
+    }
+    field
+}
+
+/// Lines before byte `at` of a record (0 on its first line): a record may span lines.
+pub fn lines_before(record: &[u8], at: usize) -> u64 {
+    record[..at.min(record.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+}
+
+/// Where the quote left open at the end of `record` opened, if one is.
+pub fn open_quote(record: &[u8]) -> Option<usize> {
+    let mut opened = None;
+    for (i, &b) in record.iter().enumerate() {
+        if b == b'"' {
+            opened = if opened.is_some() { None } else { Some(i) };
+        }
+    }
+    opened
+}
+
+/// The quote left open at the end of `record`, if one is, and the message for it: a quoted
+/// field that never ends, or a quote in the middle of an unquoted field (`1"2`).
+pub fn unclosed_quote(record: &[u8]) -> Option<(usize, String)> {
+    let at = open_quote(record)?;
+    let message = if at == 0 || record[at - 1] == b',' || record[at - 1] == b'\n' {
+        "unterminated double quote: the quoted field that starts here never ends"
+    } else {
+        STRAY_QUOTE
+    };
+    Some((at, message.into()))
+}
+
+const STRAY_QUOTE: &str = "a double quote inside an unquoted field: quote the whole field and \
+                           double the quote (`\"a\"\"b\"`)";
+
+/// A problem of a record's bytes that is not about one cell: a NUL byte (a binary file) or a
+/// carriage return outside quotes that is not part of a CRLF line ending (old Mac line
+/// endings). Returns the byte at fault and the message. `record` has no line ending.
+pub fn check_bytes(record: &[u8]) -> Option<(usize, String)> {
+    if let Some(i) = record.iter().position(|&b| b == 0) {
+        return Some((i, not_csv(record, i)));
+    }
+    let record = record.strip_suffix(b"\r").unwrap_or(record);
+    if !record.contains(&b'\r') {
+        return None;
+    }
+    let mut open = false;
+    for (i, &b) in record.iter().enumerate() {
+        match b {
+            b'"' => open = !open,
+            b'\r' if !open && record.get(i + 1) != Some(&b'\n') => {
+                return Some((
+                    i,
+                    "a carriage return (CR) without a line feed: old Mac line endings are not \
+                     read; convert the file to LF or CRLF line endings (e.g. `tr '\\r' '\\n'`)"
+                        .into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The message for a NUL byte at `at` of `bytes` (the start of a file or a record).
+fn not_csv(bytes: &[u8], at: usize) -> String {
+    let what = if bytes.starts_with(b"PAR1") {
+        " (a Parquet file: export it to CSV first)"
+    } else {
+        ""
+    };
+    format!(
+        "not a CSV file: found a NUL byte (binary data) at byte {}{what}",
+        at + 1
+    )
+}
+
+/// One record split into fields by `csv-core` (RFC 4180), its buffers reused from record to record.
 pub struct Splitter {
     reader: csv_core::Reader,
     out: Vec<u8>,
@@ -61,11 +219,13 @@ impl Splitter {
         }
     }
 
-    /// Splits `line` (without its line ending; a trailing CR is dropped). A quote left open
-    /// at the end of the line is an error: records are lines.
-    pub fn split(&mut self, line: &[u8]) -> std::result::Result<(), String> {
+    /// Splits `line`, one record without its line ending (a trailing CR is dropped; newlines
+    /// inside quoted fields are kept). On error, the byte at fault and the message: a quote
+    /// left open at the end, or a quote inside an unquoted field that ends the record early.
+    pub fn split(&mut self, line: &[u8]) -> std::result::Result<(), (usize, String)> {
         use csv_core::ReadRecordResult as R;
-        let mut input = line.strip_suffix(b"\r").unwrap_or(line);
+        let whole = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut input = whole;
         if input.is_empty() {
             // One empty field (csv-core would skip an empty line).
             self.ends[0] = 0;
@@ -84,18 +244,29 @@ impl Splitter {
             match res {
                 R::OutputFull => self.out.resize(2 * self.out.len(), 0),
                 R::OutputEndsFull => self.ends.resize(2 * self.ends.len(), 0),
-                R::Record => {
+                R::Record if ended => {
                     self.fields = nends;
                     return Ok(());
+                }
+                R::Record => {
+                    // csv-core ended the record at a newline the quote count said was quoted.
+                    let at = whole.len() - input.len() - 1;
+                    let quote = whole[..at].iter().rposition(|&b| b == b'"').unwrap_or(at);
+                    return Err((quote, STRAY_QUOTE.into()));
                 }
                 R::InputEmpty if !ended => {
                     input = b"\n";
                     ended = true;
                 }
                 R::InputEmpty | R::End => {
-                    return Err(
-                        "unterminated double quote (a quoted field cannot span lines)".into(),
-                    );
+                    return Err(unclosed_quote(whole).unwrap_or_else(|| {
+                        (
+                            0,
+                            "unterminated double quote: the quoted field that starts here \
+                             never ends"
+                                .into(),
+                        )
+                    }));
                 }
             }
         }

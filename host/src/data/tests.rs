@@ -63,7 +63,7 @@ fn errors_name_file_line_and_column() {
     );
     assert!(
         message(p("a,b\n1,2\n"))
-            .starts_with("t.csv:1:0: no label column `label`; the columns are: a, b")
+            .starts_with("t.csv:1:1: no label column `label`; the columns are: a, b")
     );
     assert!(
         message(p("a,label\n1,1.5\n"))
@@ -86,14 +86,39 @@ fn rfc_4180_quoting() {
     assert_eq!(d.feature_names, ["a,1", "b \"x\""]);
     assert_eq!(d.features, [1.5, 2.0, 3.0, -4.0]);
     assert_eq!(d.labels.as_deref(), Some(&[0u8, 1][..]));
-    // A quoted field cannot span lines: an error at the line where it opens.
+    // A quoted field may hold a newline (RFC 4180): in a numeric column it is a cell that is
+    // not a number, located at the record's line (was: "t.csv:3:0: unterminated double
+    // quote (a quoted field cannot span lines)").
     let e = message(p("a,b,label\n1,2,0\n1,\"2\n3\",0\n"));
     assert!(
-        e.starts_with("t.csv:3:0: unterminated double quote (a quoted field cannot span lines)"),
+        e.starts_with("t.csv:3:2: `2\\n3` in column `b` is not a number"),
         "{e}"
     );
-    // A quote inside a field is text (RFC 4180 quotes whole fields): not a number.
-    assert!(message(p("a,label\n1\"2,0\n")).contains("`1\"2` in column `a` is not a number"));
+    // In the header it is read, and the rows after it keep their file lines.
+    let d = p("\"a\nunits\",label\n1,0\n\n2,1\n").unwrap();
+    assert_eq!(d.feature_names, ["a\nunits"]);
+    assert_eq!(d.lines, [3, 5]);
+    // A label `predict` ignores may hold any text, newlines too.
+    let d = parse(
+        Path::new("t.csv"),
+        "a,label\n1,\"cat\nbig\"\n2,x\n3,\n",
+        Labels::Ignored("label"),
+    )
+    .unwrap();
+    assert_eq!(
+        (d.features.as_slice(), d.lines.as_slice()),
+        (&[1.0, 2.0, 3.0][..], &[2, 4, 5][..])
+    );
+    assert!(d.labels.is_none());
+    assert_eq!(d.label_column, Some(2));
+    // A quote inside an unquoted field (RFC 4180 quotes whole fields) is refused where it is.
+    let e = message(p("a,label\n1\"2,0\n"));
+    assert!(
+        e.starts_with("t.csv:2:1: a double quote inside an unquoted field"),
+        "{e}"
+    );
+    let e = message(p("a,label\n1,\"0\n"));
+    assert!(e.starts_with("t.csv:2:2: unterminated double quote"), "{e}");
     // A quoted cell that is not a number names its column.
     assert!(message(p("a,label\n\"x,y\",0\n")).contains("t.csv:2:1: `x,y` in column `a`"));
 }

@@ -216,7 +216,7 @@ impl Session {
     /// Checks that the device runs the model in `path`: the checksum the model file stores
     /// and its number of inputs and outputs.
     fn check_model(&self, path: &Path) -> Result<()> {
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes = crate::limits::read_bytes(path, crate::limits::MODEL_BYTES, "model file")?;
         let d = model_io::from_bytes(&bytes)
             .map_err(|m| Error::file(path, m))?
             .dims();

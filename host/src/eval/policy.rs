@@ -62,7 +62,7 @@ struct RawRegression {
 impl Policy {
     /// Reads a policy file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::TOML_BYTES, "gate policy")?;
         Self::parse(path, &text)
     }
 

@@ -252,16 +252,28 @@ impl Sink for Pass2<'_> {
 }
 
 /// Profiles `data` into a suite named `name`; returns it with the row and column counts.
+///
+/// Profiling takes two passes over the rows. A regular file is read twice; anything else (a
+/// FIFO, `/dev/stdin`) is read once, copied to an anonymous temporary file as the first pass
+/// reads it, and the second pass reads the copy.
 pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(Suite, u64, usize)> {
-    let scanner = Scanner::open(data)?;
-    let names = scanner.names.clone();
+    let file = std::fs::File::open(data).map_err(|e| Error::io(data, e))?;
+    let spool = if file.metadata().is_ok_and(|m| m.is_file()) {
+        None
+    } else {
+        Some(tempfile::tempfile().map_err(|e| Error::io(data, e))?)
+    };
+    let (names, header_line, (p1, rows)) = match &spool {
+        None => first_pass(Scanner::from_file(data, file)?, options)?,
+        Some(copy) => {
+            let copy = copy.try_clone().map_err(|e| Error::io(data, e))?;
+            first_pass(
+                Scanner::from_reader(data, Tee { source: file, copy })?,
+                options,
+            )?
+        }
+    };
     let width = names.len();
-    let header_line = scanner.header_line;
-    let (p1, rows) = scanner.scan(options, || Pass1 {
-        columns: vec![ColumnState::new(); width],
-        sketches: vec![QuantileSketch::new(); width],
-        distinct: vec![Some(Vec::new()); width],
-    })?;
     if rows == 0 {
         return Err(Error::Parse {
             path: data.to_path_buf(),
@@ -297,7 +309,15 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
             Partition::new(&edges, &vec![1.0 / k as f64; k]).ok()
         })
         .collect();
-    let (p2, _) = Scanner::open(data)?.scan(options, || Pass2 {
+    let second = match spool {
+        None => Scanner::open(data)?,
+        Some(mut copy) => {
+            use std::io::Seek;
+            copy.rewind().map_err(|e| Error::io(data, e))?;
+            Scanner::from_file(data, copy)?
+        }
+    };
+    let (p2, _) = second.scan(options, || Pass2 {
         partitions: &partitions,
         counts: partitions
             .iter()
@@ -393,6 +413,38 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
         rows,
         width,
     ))
+}
+
+/// The first pass: column statistics, quantile sketches and distinct values; with the header's
+/// names and line.
+fn first_pass<R: std::io::Read + Send>(
+    scanner: Scanner<R>,
+    options: ScanOptions,
+) -> Result<(Vec<String>, u64, (Pass1, u64))> {
+    let names = scanner.names.clone();
+    let width = names.len();
+    let header_line = scanner.header_line;
+    let scanned = scanner.scan(options, || Pass1 {
+        columns: vec![ColumnState::new(); width],
+        sketches: vec![QuantileSketch::new(); width],
+        distinct: vec![Some(Vec::new()); width],
+    })?;
+    Ok((names, header_line, scanned))
+}
+
+/// A reader that copies what it reads to `copy` (the spool of a non-seekable input).
+struct Tee<R> {
+    source: R,
+    copy: std::fs::File,
+}
+
+impl<R: std::io::Read> std::io::Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::Write;
+        let n = self.source.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
 }
 
 fn table(check: Check) -> Expectation {

@@ -4,6 +4,7 @@
 use super::{ExceptionInfo, ExpectationResult, ResultFields, Statistics, Validation};
 use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
+use crate::limits::{excerpt, excerpt_list};
 use crate::suite::{Check, Suite};
 use mlprobe_core::expect::{CheckState, ColumnState, Kind, columns_match_ordered_list, evaluate};
 use std::path::Path;
@@ -183,8 +184,8 @@ fn finish(
                 } else {
                     format!(
                         "expected [{}], found [{}]",
-                        expected.join(", "),
-                        names.join(", ")
+                        excerpt_list(expected),
+                        excerpt_list(names)
                     )
                 };
                 let result = ResultFields::Columns {
@@ -197,8 +198,8 @@ fn finish(
                 let out = evaluate(kind, rows, column, &state.checks[i]);
                 let missing = format!(
                     "column `{}` is not in the data (its columns: {})",
-                    e.column.as_deref().unwrap_or(""),
-                    names.join(", ")
+                    excerpt(e.column.as_deref().unwrap_or("")),
+                    excerpt_list(names)
                 );
                 let summary = if out.column_missing {
                     missing.clone()

@@ -282,7 +282,7 @@ fn default_out() -> PathBuf {
 impl Config {
     /// Reads a configuration; relative paths become relative to the file's directory.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let text = crate::limits::read_text(path, crate::limits::TOML_BYTES, "run configuration")?;
         Self::parse(path, &text)
     }
 

@@ -33,7 +33,7 @@ impl Exporter for Json {
 /// Reads a `report.json`: malformed JSON is a parse error with its line and column, another
 /// format version a file error.
 pub fn load(path: &Path) -> Result<Report> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let text = crate::limits::read_text(path, crate::limits::JSON_BYTES, "report")?;
     let doc: ReportJson = serde_json::from_str(&text).map_err(|e| Error::Parse {
         path: path.to_path_buf(),
         line: e.line() as u64,

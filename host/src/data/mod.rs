@@ -204,8 +204,9 @@ pub fn load(path: &Path, labels: Labels<'_>) -> Result<Dataset> {
 
 /// Parses CSV text; `path` is only used in messages.
 pub fn parse(path: &Path, text: &str, labels: Labels<'_>) -> Result<Dataset> {
+    // In memory, the length is known: text of one chunk is parsed without threads.
     from_scanner(
-        Scanner::from_reader(path, text.as_bytes())?,
+        Scanner::from_reader(path, text.as_bytes())?.with_size(text.len() as u64),
         labels,
         ScanOptions::default(),
     )

@@ -196,6 +196,14 @@ impl<R: Read + Send> Scanner<R> {
         })
     }
 
+    /// Tells the scanner the source's length in bytes, when it is known (as [`Scanner::open`]
+    /// knows a regular file's): a source of at most one chunk is then parsed on the calling
+    /// thread, with no threads or buffer pool to set up.
+    pub fn with_size(mut self, bytes: u64) -> Self {
+        self.size = Some(bytes);
+        self
+    }
+
     /// Scans every row: `make` builds an empty sink (one per chunk, and the one the others are
     /// merged into), the sinks are merged in file order. Returns the merged sink and the number
     /// of data rows (possibly 0: an empty batch is for the caller to judge, e.g. by

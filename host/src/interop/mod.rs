@@ -1,0 +1,42 @@
+//! Networks described outside mlprobe's model file: safetensors (PyTorch `state_dict` names)
+//! and ONNX graphs. Each format's reader produces a [`Network`], each writer takes one; the
+//! model module turns a `Network` into a checked model (and back), so the formats know nothing
+//! of the model file and the model file knows nothing of the formats.
+
+use mlprobe_core::transform::Fill;
+
+/// One dense layer: `y = W·x + b`, `W` of shape `[outputs, inputs]` row-major (PyTorch's
+/// `nn.Linear.weight` layout; ONNX `Gemm` with `transB = 1`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    /// Inputs of the layer (columns of `weight`).
+    pub inputs: usize,
+    /// Outputs of the layer (rows of `weight`, length of `bias`).
+    pub outputs: usize,
+    /// `[outputs, inputs]`, row-major.
+    pub weight: Vec<f32>,
+    /// `[outputs]`.
+    pub bias: Vec<f32>,
+}
+
+/// A classifier as the formats describe it, before any check of mlprobe's limits:
+/// `(x − mean) / std`, then the dense layers with a ReLU between consecutive ones (none after
+/// the last: its outputs are the logits).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    /// The dense layers, first to last. Their shapes chain (`layers[k].outputs ==
+    /// layers[k + 1].inputs`): the readers check it and name the tensor or node that breaks it.
+    pub layers: Vec<Dense>,
+    /// The standardisation in front: `(mean, std)`, each of `layers[0].inputs` values; `None`
+    /// when the format has none (the inputs are used as they are: mean 0, std 1).
+    pub normalizer: Option<(Vec<f32>, Vec<f32>)>,
+    /// What replaces a missing input cell.
+    pub fill: Fill,
+    /// The feature (input column) names, one per input, when the file has them.
+    pub features: Option<Vec<String>>,
+    /// The class names, one per output, when the file has them.
+    pub classes: Option<Vec<String>>,
+    /// What the reader noticed that the user should know (each with advice): an absent
+    /// normaliser, ignored no-op nodes, and so on.
+    pub notes: Vec<String>,
+}

@@ -4,6 +4,7 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::interop::{Dense, Network};
 use mlprobe_core::mlp::{Dims, Mlp, Model};
 use mlprobe_core::model::{ModelFile, encode, encoded_len};
 use mlprobe_core::transform::{Fill, Standardizer};
@@ -64,6 +65,68 @@ pub fn from_bytes(bytes: &[u8]) -> std::result::Result<HostModel, String> {
     let norm = Standardizer::new(mean, std, file.fill()).map_err(|e| e.to_string())?;
     let mlp = Mlp::new(d, params).map_err(|e| e.to_string())?;
     Model::new(norm, mlp).map_err(|e| e.to_string())
+}
+
+/// A checked model from a [`Network`] read from another format: the shapes must chain, the
+/// dimensions fit mlprobe's limits and every value be finite; errors are messages for the
+/// caller to locate. Feature and class names are checked by the model file's rules.
+pub fn from_network(net: &Network) -> std::result::Result<HostModel, String> {
+    let [fc1, fc2] = &net.layers[..] else {
+        return Err(format!(
+            "a network of {} dense layers; this build reads exactly 2 (issue #16 lifts this)",
+            net.layers.len()
+        ));
+    };
+    if fc1.outputs != fc2.inputs {
+        return Err(format!(
+            "shapes do not chain: layer 1 has {} outputs but layer 2 takes {} inputs",
+            fc1.outputs, fc2.inputs
+        ));
+    }
+    let dims = Dims::new(fc1.inputs, fc1.outputs, fc2.outputs).map_err(|e| {
+        format!(
+            "dimensions {}-{}-{}: {e}",
+            fc1.inputs, fc1.outputs, fc2.outputs
+        )
+    })?;
+    let (mean, std) = match &net.normalizer {
+        Some((m, s)) => (m.clone(), s.clone()),
+        None => (vec![0.0; fc1.inputs], vec![1.0; fc1.inputs]),
+    };
+    let norm = Standardizer::new(mean, std, net.fill).map_err(|e| format!("normalizer: {e}"))?;
+    let mut params: Vec<f32> = Vec::with_capacity(dims.param_count());
+    for layer in &net.layers {
+        params.extend(&layer.weight);
+        params.extend(&layer.bias);
+    }
+    if let Some(i) = params.iter().position(|p| !p.is_finite()) {
+        return Err(format!("parameter {i} is not finite"));
+    }
+    let mlp = Mlp::new(dims, params).map_err(|e| e.to_string())?;
+    Model::new(norm, mlp).map_err(|e| e.to_string())
+}
+
+/// The [`Network`] of a model, for a writer of another format.
+pub fn to_network(model: &HostModel) -> Network {
+    let d = model.dims();
+    let l = model.mlp.layers();
+    let dense = |inputs, outputs, w: &[f32], b: &[f32]| Dense {
+        inputs,
+        outputs,
+        weight: w.to_vec(),
+        bias: b.to_vec(),
+    };
+    Network {
+        layers: vec![
+            dense(d.inputs, d.hidden, l.w1, l.b1),
+            dense(d.hidden, d.outputs, l.w2, l.b2),
+        ],
+        normalizer: Some((model.norm.mean().to_vec(), model.norm.std().to_vec())),
+        fill: model.norm.fill(),
+        features: None,
+        classes: None,
+        notes: Vec::new(),
+    }
 }
 
 /// Encodes a model in mlprobe's format.

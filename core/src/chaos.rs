@@ -63,48 +63,43 @@ impl BitClass {
 pub enum Layer {
     /// Every parameter.
     All,
-    /// `fc1.weight`.
-    Fc1Weight,
-    /// `fc1.bias`.
-    Fc1Bias,
-    /// `fc2.weight`.
-    Fc2Weight,
-    /// `fc2.bias`.
-    Fc2Bias,
+    /// The weights of dense layer `k` (from 0): `fc{k+1}.weight`.
+    Weight(u8),
+    /// The bias of dense layer `k` (from 0): `fc{k+1}.bias`.
+    Bias(u8),
 }
 
 impl Layer {
-    /// The four tensors.
-    pub const TENSORS: [Layer; 4] = [
-        Layer::Fc1Weight,
-        Layer::Fc1Bias,
-        Layer::Fc2Weight,
-        Layer::Fc2Bias,
-    ];
-
-    /// Its range in the flat parameter buffer of a network of `dims`.
-    pub const fn range(self, dims: &Dims) -> Range<usize> {
-        let w1 = dims.inputs * dims.hidden;
-        let b1 = w1 + dims.hidden;
-        let w2 = b1 + dims.hidden * dims.outputs;
-        let end = w2 + dims.outputs;
-        match self {
-            Layer::All => 0..end,
-            Layer::Fc1Weight => 0..w1,
-            Layer::Fc1Bias => w1..b1,
-            Layer::Fc2Weight => b1..w2,
-            Layer::Fc2Bias => w2..end,
-        }
+    /// Every tensor of a network of `dims`, in buffer order: `fc1.weight`, `fc1.bias`, …
+    pub fn tensors(dims: &Dims) -> impl Iterator<Item = Layer> + use<> {
+        (0..dims.layers() as u8).flat_map(|k| [Layer::Weight(k), Layer::Bias(k)])
     }
 
-    /// The PyTorch name (`all` for [`Layer::All`]).
-    pub const fn name(self) -> &'static str {
+    /// Its range in the flat parameter buffer of a network of `dims` (empty for a layer the
+    /// network does not have).
+    pub const fn range(self, dims: &Dims) -> Range<usize> {
         match self {
-            Layer::All => "all",
-            Layer::Fc1Weight => "fc1.weight",
-            Layer::Fc1Bias => "fc1.bias",
-            Layer::Fc2Weight => "fc2.weight",
-            Layer::Fc2Bias => "fc2.bias",
+            Layer::All => 0..dims.param_count(),
+            Layer::Weight(k) | Layer::Bias(k) if k as usize >= dims.layers() => 0..0,
+            Layer::Weight(k) => {
+                let at = dims.layer_offset(k as usize);
+                at..at + dims.width(k as usize) * dims.width(k as usize + 1)
+            }
+            Layer::Bias(k) => {
+                let end = dims.layer_offset(k as usize + 1);
+                end - dims.width(k as usize + 1)..end
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for Layer {
+    /// The PyTorch name: `fc1.weight`, `fc2.bias`, …; `all` for [`Layer::All`].
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Layer::All => f.write_str("all"),
+            Layer::Weight(k) => write!(f, "fc{}.weight", u16::from(*k) + 1),
+            Layer::Bias(k) => write!(f, "fc{}.bias", u16::from(*k) + 1),
         }
     }
 }
@@ -250,12 +245,12 @@ mod tests {
         let dims = Dims::new(3, 4, 2).unwrap();
         let n = dims.param_count();
         assert_eq!(Layer::All.range(&dims), 0..n);
-        assert_eq!(Layer::Fc2Bias.range(&dims).end, n);
+        assert_eq!(Layer::Bias(1).range(&dims).end, n);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         for class in [BitClass::Sign, BitClass::Exponent, BitClass::Mantissa] {
             let clean = [0.75f32; 26];
             let mut p = clean;
-            let region = Layer::Fc2Weight.range(&dims);
+            let region = Layer::Weight(1).range(&dims);
             inject(&mut p, region.clone(), class, 1, &mut rng);
             let changed: crate::StdVec<_> = (0..n).filter(|&i| p[i] != clean[i]).collect();
             assert_eq!(changed.len(), 1);

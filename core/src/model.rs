@@ -1,38 +1,69 @@
 //! The model file: a versioned, checksummed, little-endian binary, parsed without copying.
 //!
-//! Layout of version 1 (all integers and floats little-endian):
+//! Layout of version 2, which this crate writes (all integers and floats little-endian):
 //!
 //! | offset | size | field |
 //! |---|---|---|
 //! | 0 | 4 | magic `b"MLPB"` |
-//! | 4 | 2 | format version, `1` |
+//! | 4 | 2 | format version, `2` |
 //! | 6 | 2 | flags: bit 0 set = missing values filled with the mean; other bits must be 0 |
 //! | 8 | 2 | inputs |
-//! | 10 | 2 | hidden units |
-//! | 12 | 2 | outputs (classes) |
-//! | 14 | 2 | reserved, 0 |
-//! | 16 | 4 | fill value (`f32`, used when bit 0 of flags is clear) |
-//! | 20 | 4·I | normalizer means |
+//! | 10 | 2 | dense layers `L`, 1 to [`MAX_LAYERS`] |
+//! | 12 | 4 | fill value (`f32`, used when bit 0 of flags is clear) |
+//! | 16 | 2·L | units of each dense layer, the last one's being the classes |
+//! | … | 2 | feature names: 0, or one per input |
+//! | … | 2 | class names: 0, or one per class |
+//! | … | 4 | `N`, bytes of the names |
+//! | … | N | the names, features first: each a 2-byte length and that many bytes of UTF-8 |
+//! | … | 4·I | normalizer means |
 //! | … | 4·I | normalizer standard deviations |
-//! | … | 4·P | parameters in [`crate::mlp`] order (`fc1.weight`, `fc1.bias`, `fc2.weight`, `fc2.bias`) |
+//! | … | 4·P | parameters in [`crate::mlp`] order (`fc1.weight`, `fc1.bias`, `fc2.weight`, …) |
 //! | end − 4 | 4 | CRC-32 ([`crate::crc`]) of every byte before it |
 //!
-//! [`ModelFile::parse`] checks everything (length, magic, version, flags, dimensions, checksum,
-//! a finite fill value, finite means, finite positive standard deviations, finite parameters) and keeps borrowed byte slices; values are decoded when read, so a model
-//! in flash needs no RAM copy. [`encode`] writes the same layout.
+//! Limits ([`crate::mlp`]): at most [`MAX_INPUTS`] inputs, [`MAX_LAYERS`] dense layers,
+//! [`MAX_HIDDEN`] units per hidden layer, [`MAX_CLASSES`] classes; a name is 1 to
+//! [`MAX_NAME`] bytes of UTF-8 without control characters, and no two feature names (or two
+//! class names) are the same.
+//!
+//! Version 1 (still read; the seed's shape, no names) has the same header up to offset 8,
+//! then inputs, hidden units and outputs (2 bytes each), 2 reserved bytes (0), the fill value
+//! at offset 16, and from offset 20 the normalizer, the parameters and the checksum as above.
+//!
+//! [`ModelFile::parse`] checks everything (length, magic, version, flags, dimensions, names,
+//! checksum, a finite fill value, finite means, finite positive standard deviations, finite
+//! parameters) and keeps borrowed byte slices; values and names are decoded when read, so a
+//! model in flash needs no RAM copy. [`encode`] writes version 2.
 
 use crate::crc::Crc32;
-use crate::mlp::Dims;
+use crate::mlp::{Dims, MAX_CLASSES, MAX_HIDDEN, MAX_INPUTS, MAX_LAYERS};
 use crate::transform::{Fill, Standardizer};
 use core::fmt;
 
 /// The four magic bytes.
 pub const MAGIC: [u8; 4] = *b"MLPB";
-/// The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
-/// Bytes before the normalizer.
+/// The format version this crate writes.
+pub const VERSION: u16 = 2;
+/// The oldest format version this crate reads.
+pub const OLDEST_VERSION: u16 = 1;
+/// Bytes of a version 1 header (before the normalizer).
 pub const HEADER_LEN: usize = 20;
+/// Longest name, in bytes.
+pub const MAX_NAME: usize = 256;
 const FLAG_FILL_MEAN: u16 = 1;
+
+/// What is wrong with a name in a model file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum NameProblem {
+    /// It is empty.
+    Empty,
+    /// It is longer than [`MAX_NAME`] bytes.
+    TooLong,
+    /// It is not UTF-8, or holds a control character.
+    NotText,
+    /// An earlier name of the same kind is the same.
+    Duplicate,
+}
 
 /// Errors of a malformed model file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,14 +87,35 @@ pub enum ModelError {
         /// The flags in the file.
         flags: u16,
     },
-    /// The dimensions in the header are out of range.
+    /// The number of dense layers is 0 or above [`MAX_LAYERS`].
+    BadLayerCount {
+        /// The count in the file.
+        layers: u16,
+    },
+    /// A width in the header is out of range: `widths[0]` inputs, then each layer's units.
     BadDims {
-        /// Inputs in the header.
-        inputs: u16,
-        /// Hidden units in the header.
-        hidden: u16,
-        /// Outputs in the header.
-        outputs: u16,
+        /// The widths in the header (0 beyond `count`).
+        widths: [u16; MAX_LAYERS + 1],
+        /// How many of them there are (layers + 1).
+        count: u8,
+    },
+    /// A name count is neither 0 nor the number of inputs (classes).
+    BadNameCount {
+        /// `true` for the class names, `false` for the feature names.
+        classes: bool,
+        /// The count in the file.
+        found: u16,
+        /// The number it must be when not 0.
+        expected: u16,
+    },
+    /// A feature or class name is malformed.
+    BadName {
+        /// `true` for a class name, `false` for a feature name.
+        class: bool,
+        /// Its index among the feature (class) names, from 0.
+        index: usize,
+        /// What is wrong with it.
+        problem: NameProblem,
     },
     /// The file length does not match its dimensions (truncated or with trailing bytes).
     LengthMismatch {
@@ -107,21 +159,54 @@ impl fmt::Display for ModelError {
             Self::BadMagic => {
                 f.write_str("not an mlprobe model (the magic bytes `MLPB` are missing)")
             }
-            Self::UnsupportedVersion { version } => {
-                write!(
-                    f,
-                    "model format version {version} is not supported (this build reads version {VERSION})"
-                )
-            }
+            Self::UnsupportedVersion { version } => write!(
+                f,
+                "model format version {version} is not supported (this build reads versions \
+                 {OLDEST_VERSION} to {VERSION})"
+            ),
             Self::BadFlags { flags } => {
                 write!(f, "unknown flags {flags:#06x} or non-zero reserved field")
             }
-            Self::BadDims {
-                inputs,
-                hidden,
-                outputs,
+            Self::BadLayerCount { layers } => write!(
+                f,
+                "{layers} dense layers: a model has 1 to {MAX_LAYERS}"
+            ),
+            Self::BadDims { widths, count } => {
+                f.write_str("dimensions ")?;
+                for (k, w) in widths[..usize::from(count).min(MAX_LAYERS + 1)].iter().enumerate() {
+                    if k > 0 {
+                        f.write_str("-")?;
+                    }
+                    write!(f, "{w}")?;
+                }
+                write!(
+                    f,
+                    " are out of range (1 to {MAX_INPUTS} inputs, 1 to {MAX_HIDDEN} units per \
+                     hidden layer, 1 to {MAX_CLASSES} classes)"
+                )
+            }
+            Self::BadNameCount {
+                classes,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{found} {} names; there must be none or {expected}",
+                if classes { "class" } else { "feature" }
+            ),
+            Self::BadName {
+                class,
+                index,
+                problem,
             } => {
-                write!(f, "dimensions {inputs}-{hidden}-{outputs} are out of range")
+                let kind = if class { "class" } else { "feature" };
+                let what = match problem {
+                    NameProblem::Empty => "is empty",
+                    NameProblem::TooLong => "is longer than 256 bytes",
+                    NameProblem::NotText => "is not UTF-8 text without control characters",
+                    NameProblem::Duplicate => "repeats an earlier name",
+                };
+                write!(f, "{kind} name {} {what}", index + 1)
             }
             Self::LengthMismatch { expected, found } => write!(
                 f,
@@ -147,9 +232,19 @@ impl fmt::Display for ModelError {
 
 impl core::error::Error for ModelError {}
 
-/// Length in bytes of a model file with these dimensions.
-pub const fn encoded_len(dims: &Dims) -> usize {
-    HEADER_LEN + 8 * dims.inputs + 4 * dims.param_count() + 4
+/// Bytes of the names section's entries (without its 8-byte counts and length).
+pub fn names_len<S: AsRef<str>>(features: &[S], classes: &[S]) -> usize {
+    features
+        .iter()
+        .chain(classes)
+        .map(|n| 2 + n.as_ref().len())
+        .sum()
+}
+
+/// Length in bytes of a version 2 model file with these dimensions and `names` bytes of
+/// names ([`names_len`]).
+pub const fn encoded_len(dims: &Dims, names: usize) -> usize {
+    16 + 2 * dims.layers() + 8 + names + 8 * dims.inputs() + 4 * dims.param_count() + 4
 }
 
 fn read_u16(b: &[u8], at: usize) -> u16 {
@@ -162,14 +257,187 @@ fn f32s(bytes: &[u8]) -> impl ExactSizeIterator<Item = f32> + '_ {
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
 }
 
+/// Names stored in a model file, decoded on the fly: a 2-byte length and the UTF-8 bytes,
+/// repeated (already checked by [`ModelFile::parse`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Names<'a> {
+    bytes: &'a [u8],
+    count: usize,
+}
+
+impl<'a> Names<'a> {
+    /// How many names there are (0 when the file has none).
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the file has none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The names in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let mut rest = self.bytes;
+        (0..self.count).map(move |_| {
+            let n = usize::from(read_u16(rest, 0));
+            let (name, tail) = rest[2..].split_at(n);
+            rest = tail;
+            // Checked by `parse`.
+            core::str::from_utf8(name).unwrap_or("")
+        })
+    }
+}
+
+/// Walks `count` names from the start of `bytes`, checking each; returns the bytes they
+/// take. Duplicates are found by comparing with every earlier name: quadratic, but names are
+/// few (at most 4,096 features) and this runs once per load.
+fn check_names(bytes: &[u8], count: usize, class: bool) -> Result<usize, ModelError> {
+    let mut at = 0;
+    for index in 0..count {
+        let bad = |problem| ModelError::BadName {
+            class,
+            index,
+            problem,
+        };
+        if at + 2 > bytes.len() {
+            return Err(ModelError::LengthMismatch {
+                expected: at + 2,
+                found: bytes.len(),
+            });
+        }
+        let n = usize::from(read_u16(bytes, at));
+        let name = bytes
+            .get(at + 2..at + 2 + n)
+            .ok_or(ModelError::LengthMismatch {
+                expected: at + 2 + n,
+                found: bytes.len(),
+            })?;
+        if n == 0 {
+            return Err(bad(NameProblem::Empty));
+        }
+        if n > MAX_NAME {
+            return Err(bad(NameProblem::TooLong));
+        }
+        let text = core::str::from_utf8(name).map_err(|_| bad(NameProblem::NotText))?;
+        if text.chars().any(char::is_control) {
+            return Err(bad(NameProblem::NotText));
+        }
+        let earlier = Names {
+            bytes: &bytes[..at],
+            count: index,
+        };
+        if earlier.iter().any(|e| e == text) {
+            return Err(bad(NameProblem::Duplicate));
+        }
+        at += 2 + n;
+    }
+    Ok(at)
+}
+
 /// A parsed, checked model file borrowing its bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct ModelFile<'a> {
+    version: u16,
     dims: Dims,
     fill: Fill,
+    features: Names<'a>,
+    classes: Names<'a>,
     mean: &'a [u8],
     std: &'a [u8],
     params: &'a [u8],
+}
+
+/// The header of either version: dims, where the names start and how many, and where the
+/// normalizer starts.
+struct Header {
+    dims: Dims,
+    names_at: usize,
+    features: usize,
+    classes: usize,
+    names_len: usize,
+}
+
+fn bad_dims(widths: &[u16]) -> ModelError {
+    let mut w = [0u16; MAX_LAYERS + 1];
+    let count = widths.len().min(MAX_LAYERS + 1);
+    w[..count].copy_from_slice(&widths[..count]);
+    ModelError::BadDims {
+        widths: w,
+        count: count as u8,
+    }
+}
+
+fn dims_of(widths: &[u16]) -> Result<Dims, ModelError> {
+    let (inputs, rest) = widths.split_first().ok_or(bad_dims(widths))?;
+    let (outputs, hidden) = rest.split_last().ok_or(bad_dims(widths))?;
+    let mut h = [0usize; MAX_LAYERS];
+    for (d, &s) in h.iter_mut().zip(hidden) {
+        *d = s.into();
+    }
+    Dims::deep(
+        (*inputs).into(),
+        &h[..hidden.len()],
+        (*outputs).into(),
+    )
+    .map_err(|_| bad_dims(widths))
+}
+
+fn header_v1(bytes: &[u8]) -> Result<Header, ModelError> {
+    if read_u16(bytes, 14) != 0 {
+        return Err(ModelError::BadFlags {
+            flags: read_u16(bytes, 6),
+        });
+    }
+    let widths = [read_u16(bytes, 8), read_u16(bytes, 10), read_u16(bytes, 12)];
+    Ok(Header {
+        dims: dims_of(&widths)?,
+        names_at: HEADER_LEN,
+        features: 0,
+        classes: 0,
+        names_len: 0,
+    })
+}
+
+fn header_v2(bytes: &[u8]) -> Result<Header, ModelError> {
+    let layers = read_u16(bytes, 10);
+    if layers == 0 || usize::from(layers) > MAX_LAYERS {
+        return Err(ModelError::BadLayerCount { layers });
+    }
+    let l = usize::from(layers);
+    let counts_at = 16 + 2 * l;
+    if bytes.len() < counts_at + 8 + 4 {
+        return Err(ModelError::TooShort { len: bytes.len() });
+    }
+    let mut widths = [0u16; MAX_LAYERS + 1];
+    widths[0] = read_u16(bytes, 8);
+    for k in 0..l {
+        widths[k + 1] = read_u16(bytes, 16 + 2 * k);
+    }
+    let dims = dims_of(&widths[..=l])?;
+    let (features, classes) = (read_u16(bytes, counts_at), read_u16(bytes, counts_at + 2));
+    for (is_classes, found, want) in [
+        (false, features, dims.inputs()),
+        (true, classes, dims.outputs()),
+    ] {
+        if found != 0 && usize::from(found) != want {
+            return Err(ModelError::BadNameCount {
+                classes: is_classes,
+                found,
+                expected: want as u16,
+            });
+        }
+    }
+    let at = counts_at + 4;
+    let names_len =
+        u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+    Ok(Header {
+        dims,
+        names_at: at + 4,
+        features: features.into(),
+        classes: classes.into(),
+        names_len,
+    })
 }
 
 impl<'a> ModelFile<'a> {
@@ -185,23 +453,21 @@ impl<'a> ModelFile<'a> {
             return Err(ModelError::BadMagic);
         }
         let version = read_u16(bytes, 4);
-        if version != VERSION {
-            return Err(ModelError::UnsupportedVersion { version });
-        }
         let flags = read_u16(bytes, 6);
-        if flags & !FLAG_FILL_MEAN != 0 || read_u16(bytes, 14) != 0 {
+        let header = match version {
+            1 => header_v1(bytes),
+            2 => header_v2(bytes),
+            _ => return Err(ModelError::UnsupportedVersion { version }),
+        };
+        if flags & !FLAG_FILL_MEAN != 0 {
             return Err(ModelError::BadFlags { flags });
         }
-        let (inputs, hidden, outputs) =
-            (read_u16(bytes, 8), read_u16(bytes, 10), read_u16(bytes, 12));
-        let dims = Dims::new(inputs.into(), hidden.into(), outputs.into()).map_err(|_| {
-            ModelError::BadDims {
-                inputs,
-                hidden,
-                outputs,
-            }
-        })?;
-        let expected = encoded_len(&dims);
+        let h = header?;
+        let dims = h.dims;
+        let expected = h
+            .names_at
+            .saturating_add(h.names_len)
+            .saturating_add(8 * dims.inputs() + 4 * dims.param_count() + 4);
         if bytes.len() != expected {
             return Err(ModelError::LengthMismatch {
                 expected,
@@ -216,7 +482,13 @@ impl<'a> ModelFile<'a> {
         if stored != computed {
             return Err(ModelError::ChecksumMismatch { stored, computed });
         }
-        let fill_value = f32::from_le_bytes([body[16], body[17], body[18], body[19]]);
+        let fill_at = if version == 1 { 16 } else { 12 };
+        let fill_value = f32::from_le_bytes([
+            body[fill_at],
+            body[fill_at + 1],
+            body[fill_at + 2],
+            body[fill_at + 3],
+        ]);
         let fill = if flags & FLAG_FILL_MEAN != 0 {
             Fill::Mean
         } else {
@@ -227,8 +499,17 @@ impl<'a> ModelFile<'a> {
         if !fill_value.is_finite() {
             return Err(ModelError::NonFiniteFill);
         }
-        let n = 4 * dims.inputs;
-        let (mean, rest) = body[HEADER_LEN..].split_at(n);
+        let names = &body[h.names_at..h.names_at + h.names_len];
+        let f_len = check_names(names, h.features, false)?;
+        let c_len = check_names(&names[f_len..], h.classes, true)?;
+        if f_len + c_len != names.len() {
+            return Err(ModelError::LengthMismatch {
+                expected: f_len + c_len,
+                found: names.len(),
+            });
+        }
+        let n = 4 * dims.inputs();
+        let (mean, rest) = body[h.names_at + h.names_len..].split_at(n);
         let (std, params) = rest.split_at(n);
         for (feature, (m, s)) in f32s(mean).zip(f32s(std)).enumerate() {
             if !m.is_finite() || !s.is_finite() || s <= 0.0 {
@@ -239,12 +520,26 @@ impl<'a> ModelFile<'a> {
             return Err(ModelError::NonFiniteParameter { index });
         }
         Ok(Self {
+            version,
             dims,
             fill,
+            features: Names {
+                bytes: &names[..f_len],
+                count: h.features,
+            },
+            classes: Names {
+                bytes: &names[f_len..],
+                count: h.classes,
+            },
             mean,
             std,
             params,
         })
+    }
+
+    /// The format version of the file (1 or 2).
+    pub fn version(&self) -> u16 {
+        self.version
     }
 
     /// The dimensions.
@@ -255,6 +550,17 @@ impl<'a> ModelFile<'a> {
     /// The missing-value policy.
     pub fn fill(&self) -> Fill {
         self.fill
+    }
+
+    /// The feature names: one per input, or none (a version 1 file, or a model imported
+    /// without them).
+    pub fn feature_names(&self) -> Names<'a> {
+        self.features
+    }
+
+    /// The class names: one per class, or none.
+    pub fn class_names(&self) -> Names<'a> {
+        self.classes
     }
 
     /// The normalizer means, decoded on the fly.
@@ -281,8 +587,8 @@ impl<'a> ModelFile<'a> {
         params: &mut [f32],
     ) -> Result<(), ModelError> {
         for (buf, expected) in [
-            (mean.len(), self.dims.inputs),
-            (std.len(), self.dims.inputs),
+            (mean.len(), self.dims.inputs()),
+            (std.len(), self.dims.inputs()),
             (params.len(), self.dims.param_count()),
         ] {
             if buf != expected {
@@ -302,23 +608,29 @@ impl<'a> ModelFile<'a> {
     }
 }
 
-/// Writes a model file into `out` (exactly [`encoded_len`] bytes) and returns its length.
-pub fn encode<F: AsRef<[f32]>>(
+/// Writes a version 2 model file into `out` (exactly [`encoded_len`] bytes, with
+/// [`names_len`] of the names) and returns its length. `features` and `classes` are empty or
+/// one name per input (class). The bytes written are then parsed, so a file this returns is
+/// one that [`ModelFile::parse`] accepts (a bad name is its typed error).
+pub fn encode<F: AsRef<[f32]>, S: AsRef<str>>(
     norm: &Standardizer<F>,
     dims: &Dims,
     params: &[f32],
+    features: &[S],
+    classes: &[S],
     out: &mut [u8],
 ) -> Result<usize, ModelError> {
-    let len = encoded_len(dims);
+    let names = names_len(features, classes);
+    let len = encoded_len(dims, names);
     if out.len() != len {
         return Err(ModelError::BufferLength {
             expected: len,
             found: out.len(),
         });
     }
-    if norm.len() != dims.inputs {
+    if norm.len() != dims.inputs() {
         return Err(ModelError::BufferLength {
-            expected: dims.inputs,
+            expected: dims.inputs(),
             found: norm.len(),
         });
     }
@@ -328,13 +640,30 @@ pub fn encode<F: AsRef<[f32]>>(
             found: params.len(),
         });
     }
-    let dim16 = |v: usize| {
-        u16::try_from(v).map_err(|_| ModelError::BadDims {
-            inputs: u16::MAX,
-            hidden: u16::MAX,
-            outputs: u16::MAX,
-        })
-    };
+    for (classes, list, want) in [
+        (false, features, dims.inputs()),
+        (true, classes, dims.outputs()),
+    ] {
+        if !list.is_empty() && list.len() != want {
+            return Err(ModelError::BadNameCount {
+                classes,
+                found: list.len().min(usize::from(u16::MAX)) as u16,
+                expected: want as u16,
+            });
+        }
+    }
+    if let Some(index) = features
+        .iter()
+        .chain(classes)
+        .position(|n| n.as_ref().len() > MAX_NAME)
+    {
+        let class = index >= features.len();
+        return Err(ModelError::BadName {
+            class,
+            index: if class { index - features.len() } else { index },
+            problem: NameProblem::TooLong,
+        });
+    }
     let (flags, fill_value) = match norm.fill() {
         Fill::Mean => (FLAG_FILL_MEAN, 0.0f32),
         Fill::Value(v) => (0, v),
@@ -344,19 +673,30 @@ pub fn encode<F: AsRef<[f32]>>(
         out[w..w + bytes.len()].copy_from_slice(bytes);
         w += bytes.len();
     };
+    // Every width, count and name length fits 16 bits: `Dims` and the checks above bound them.
     put(&MAGIC);
     put(&VERSION.to_le_bytes());
     put(&flags.to_le_bytes());
-    put(&dim16(dims.inputs)?.to_le_bytes());
-    put(&dim16(dims.hidden)?.to_le_bytes());
-    put(&dim16(dims.outputs)?.to_le_bytes());
-    put(&0u16.to_le_bytes());
+    put(&(dims.inputs() as u16).to_le_bytes());
+    put(&(dims.layers() as u16).to_le_bytes());
     put(&fill_value.to_le_bytes());
+    for k in 1..=dims.layers() {
+        put(&(dims.width(k) as u16).to_le_bytes());
+    }
+    put(&(features.len() as u16).to_le_bytes());
+    put(&(classes.len() as u16).to_le_bytes());
+    put(&(names as u32).to_le_bytes());
+    for name in features.iter().chain(classes) {
+        let name = name.as_ref().as_bytes();
+        put(&(name.len() as u16).to_le_bytes());
+        put(name);
+    }
     for v in norm.mean().iter().chain(norm.std()).chain(params) {
         put(&v.to_le_bytes());
     }
     let crc = crate::crc::crc32(&out[..len - 4]);
     out[len - 4..].copy_from_slice(&crc.to_le_bytes());
+    ModelFile::parse(out)?;
     Ok(len)
 }
 
@@ -365,15 +705,46 @@ mod tests {
     use super::*;
     use crate::StdVec as Vec;
 
-    fn sample() -> Vec<u8> {
-        let dims = Dims::new(2, 2, 2).unwrap();
-        let norm = Standardizer::new([1.0f32, 2.0], [0.5f32, 4.0], Fill::Mean).unwrap();
-        let params: Vec<f32> = (0..dims.param_count())
+    fn params_of(dims: &Dims) -> Vec<f32> {
+        (0..dims.param_count())
             .map(|k| k as f32 * 0.25 - 1.0)
-            .collect();
-        let mut out = vec![0u8; encoded_len(&dims)];
-        encode(&norm, &dims, &params, &mut out).unwrap();
+            .collect()
+    }
+
+    fn encode_vec(dims: &Dims, features: &[&str], classes: &[&str]) -> Vec<u8> {
+        let norm = Standardizer::new(
+            (0..dims.inputs()).map(|k| k as f32 + 1.0).collect::<Vec<_>>(),
+            (0..dims.inputs()).map(|k| 0.5 + k as f32).collect::<Vec<_>>(),
+            Fill::Mean,
+        )
+        .unwrap();
+        let mut out = vec![0u8; encoded_len(dims, names_len(features, classes))];
+        encode(&norm, dims, &params_of(dims), features, classes, &mut out).unwrap();
         out
+    }
+
+    fn sample() -> Vec<u8> {
+        encode_vec(&Dims::new(2, 2, 2).unwrap(), &[], &[])
+    }
+
+    /// A version 1 file, assembled field by field as the version 1 writer did (the layout in
+    /// the module docs): the files written before version 2 must keep loading.
+    fn sample_v1() -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(b"MLPB");
+        for v in [1u16, 1, 2, 2, 2, 0] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend(0.0f32.to_le_bytes());
+        for v in [1.0f32, 2.0, 0.5, 1.5]
+            .into_iter()
+            .chain(params_of(&Dims::new(2, 2, 2).unwrap()))
+        {
+            b.extend(v.to_le_bytes());
+        }
+        let crc = crate::crc::crc32(&b);
+        b.extend(crc.to_le_bytes());
+        b
     }
 
     /// Rewrites the checksum after a deliberate edit, so the check under test is reached.
@@ -388,27 +759,127 @@ mod tests {
         let bytes = sample();
         assert_eq!(&bytes[..4], b"MLPB");
         let m = ModelFile::parse(&bytes).unwrap();
+        assert_eq!(m.version(), 2);
         assert_eq!(m.dims(), Dims::new(2, 2, 2).unwrap());
         assert_eq!(m.fill(), Fill::Mean);
         assert_eq!(m.mean().collect::<Vec<_>>(), [1.0, 2.0]);
-        assert_eq!(m.std().collect::<Vec<_>>(), [0.5, 4.0]);
+        assert_eq!(m.std().collect::<Vec<_>>(), [0.5, 1.5]);
         let p: Vec<f32> = m.params().collect();
         assert_eq!(p.len(), 12);
         assert_eq!(p[0], -1.0);
         assert_eq!(p[11], 1.75);
+        assert!(m.feature_names().is_empty() && m.class_names().is_empty());
+    }
+
+    #[test]
+    fn deep_models_and_names_round_trip() {
+        let d = Dims::deep(3, &[5, 4, 6], 2).unwrap();
+        let features = ["alcohol", "ash ", "色"];
+        let b = encode_vec(&d, &features, &["bad", "good"]);
+        let m = ModelFile::parse(&b).unwrap();
+        assert_eq!(m.dims(), d);
+        assert_eq!(m.feature_names().len(), 3);
+        assert_eq!(m.feature_names().iter().collect::<Vec<_>>(), features);
+        assert_eq!(m.class_names().iter().collect::<Vec<_>>(), ["bad", "good"]);
+        assert_eq!(m.params().collect::<Vec<_>>(), params_of(&d));
+        // Features only; a linear classifier (one layer) and the largest shape.
+        let b = encode_vec(&Dims::deep(3, &[], 2).unwrap(), &["a", "b", "c"], &[]);
+        let m = ModelFile::parse(&b).unwrap();
+        assert_eq!((m.feature_names().len(), m.class_names().len()), (3, 0));
+        let big = Dims::deep(2, &[MAX_HIDDEN; MAX_LAYERS - 1], 2).unwrap();
+        assert_eq!(ModelFile::parse(&encode_vec(&big, &[], &[])).unwrap().dims(), big);
+    }
+
+    #[test]
+    fn version_1_files_still_load() {
+        let b = sample_v1();
+        let m = ModelFile::parse(&b).unwrap();
+        assert_eq!(m.version(), 1);
+        assert_eq!(m.dims(), Dims::new(2, 2, 2).unwrap());
+        assert_eq!(m.fill(), Fill::Mean);
+        assert_eq!(m.std().collect::<Vec<_>>(), [0.5, 1.5]);
+        assert_eq!(m.params().collect::<Vec<_>>(), params_of(&m.dims()));
+        assert!(m.feature_names().is_empty());
+        let mut r = b.clone();
+        r[14] = 1; // the reserved field of version 1
+        reseal(&mut r);
+        assert!(matches!(
+            ModelFile::parse(&r).unwrap_err(),
+            ModelError::BadFlags { .. }
+        ));
     }
 
     #[test]
     fn golden_header_bytes() {
         let b = sample();
-        // magic, version 1, flags 1 (mean fill), dims 2/2/2, reserved 0, fill 0.0
+        // magic, version 2, flags 1 (mean fill), 2 inputs, 2 layers, fill 0.0, widths 2 and 2,
+        // no feature names, no class names, 0 bytes of names
         assert_eq!(
-            &b[..20],
+            &b[..28],
             &[
-                b'M', b'L', b'P', b'B', 1, 0, 1, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, 0, 0, 0
+                b'M', b'L', b'P', b'B', 2, 0, 1, 0, 2, 0, 2, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0, 0, 0,
+                0, 0, 0, 0, 0
             ]
         );
-        assert_eq!(b.len(), 20 + 16 + 48 + 4);
+        assert_eq!(b.len(), 28 + 16 + 48 + 4);
+        let named = encode_vec(&Dims::new(2, 2, 2).unwrap(), &["x", "yz"], &[]);
+        // two names: counts 2 and 0, 7 bytes, then [1, 0, 'x', 2, 0, 'y', 'z']
+        assert_eq!(
+            &named[20..35],
+            &[2, 0, 0, 0, 7, 0, 0, 0, 1, 0, b'x', 2, 0, b'y', b'z']
+        );
+    }
+
+    #[test]
+    fn bad_names_are_typed_errors() {
+        let d = Dims::new(2, 2, 2).unwrap();
+        let norm = Standardizer::new([0.0f32; 2], [1.0f32; 2], Fill::Mean).unwrap();
+        let p = params_of(&d);
+        let try_names = |f: &[&str], c: &[&str]| {
+            let mut out = vec![0u8; encoded_len(&d, names_len(f, c))];
+            encode(&norm, &d, &p, f, c, &mut out)
+        };
+        let bad = |class, index, problem| {
+            Err(ModelError::BadName {
+                class,
+                index,
+                problem,
+            })
+        };
+        assert_eq!(try_names(&["a", "a"], &[]), bad(false, 1, NameProblem::Duplicate));
+        assert_eq!(try_names(&["a", ""], &[]), bad(false, 1, NameProblem::Empty));
+        assert_eq!(try_names(&[], &["x", "y\n"]), bad(true, 1, NameProblem::NotText));
+        let long = "x".repeat(MAX_NAME + 1);
+        assert_eq!(
+            try_names(&["a", &long], &[]),
+            bad(false, 1, NameProblem::TooLong)
+        );
+        assert!(matches!(
+            try_names(&["a"], &[]),
+            Err(ModelError::BadNameCount { classes: false, found: 1, expected: 2 })
+        ));
+        // The same class name as a feature name is fine: different kinds.
+        assert!(try_names(&["a", "b"], &["a", "b"]).is_ok());
+        // Not UTF-8 in a file: edit a name's byte and reseal.
+        let mut b = encode_vec(&d, &["ab", "cd"], &[]);
+        b[30] = 0xff;
+        reseal(&mut b);
+        assert_eq!(
+            ModelFile::parse(&b).unwrap_err(),
+            ModelError::BadName {
+                class: false,
+                index: 0,
+                problem: NameProblem::NotText
+            }
+        );
+        // A name length running past the names section.
+        let mut b = encode_vec(&d, &["ab", "cd"], &[]);
+        b[28] = 200;
+        reseal(&mut b);
+        assert!(matches!(
+            ModelFile::parse(&b).unwrap_err(),
+            ModelError::LengthMismatch { .. }
+        ));
     }
 
     #[test]
@@ -428,11 +899,11 @@ mod tests {
         );
 
         let mut v = good.clone();
-        v[4] = 2;
+        v[4] = 3;
         reseal(&mut v);
         assert_eq!(
             ModelFile::parse(&v).unwrap_err(),
-            ModelError::UnsupportedVersion { version: 2 }
+            ModelError::UnsupportedVersion { version: 3 }
         );
 
         let mut f = good.clone();
@@ -446,10 +917,23 @@ mod tests {
         let mut d = good.clone();
         d[8] = 0;
         reseal(&mut d);
-        assert!(matches!(
-            ModelFile::parse(&d).unwrap_err(),
-            ModelError::BadDims { inputs: 0, .. }
-        ));
+        let e = ModelFile::parse(&d).unwrap_err();
+        assert!(
+            matches!(e, ModelError::BadDims { count: 3, widths } if widths[..3] == [0, 2, 2]),
+            "{e:?}"
+        );
+        assert!(e.to_string().starts_with("dimensions 0-2-2 are out of range"));
+        for layers in [0u8, 9] {
+            let mut l = good.clone();
+            l[10] = layers;
+            reseal(&mut l);
+            assert_eq!(
+                ModelFile::parse(&l).unwrap_err(),
+                ModelError::BadLayerCount {
+                    layers: layers.into()
+                }
+            );
+        }
 
         let truncated = &good[..good.len() - 5];
         assert!(matches!(
@@ -463,7 +947,7 @@ mod tests {
             ModelError::LengthMismatch { .. }
         ));
 
-        for at in [20, 40, good.len() - 5, good.len() - 1] {
+        for at in [12, 28, 40, good.len() - 5, good.len() - 1] {
             let mut c = good.clone();
             c[at] ^= 0x10;
             assert!(
@@ -476,7 +960,7 @@ mod tests {
         }
 
         let mut s = good.clone();
-        s[28..32].copy_from_slice(&0.0f32.to_le_bytes()); // std[0] = 0
+        s[36..40].copy_from_slice(&0.0f32.to_le_bytes()); // std[0] = 0
         reseal(&mut s);
         assert_eq!(
             ModelFile::parse(&s).unwrap_err(),
@@ -487,7 +971,7 @@ mod tests {
             for flags in [0u8, 1] {
                 let mut v = good.clone();
                 v[6] = flags; // constant fill, or mean fill with a stray fill value
-                v[16..20].copy_from_slice(&fill.to_le_bytes());
+                v[12..16].copy_from_slice(&fill.to_le_bytes());
                 reseal(&mut v);
                 assert_eq!(
                     ModelFile::parse(&v).unwrap_err(),
@@ -498,7 +982,7 @@ mod tests {
         }
 
         let mut p = good.clone();
-        p[36..40].copy_from_slice(&f32::NAN.to_le_bytes()); // first parameter
+        p[44..48].copy_from_slice(&f32::NAN.to_le_bytes()); // first parameter
         reseal(&mut p);
         assert_eq!(
             ModelFile::parse(&p).unwrap_err(),

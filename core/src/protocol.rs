@@ -42,13 +42,14 @@
 //! ```
 
 use crate::crc::Crc32;
+use crate::mlp::{Dims, MAX_LAYERS};
 use core::fmt;
 use heapless::{String, Vec};
 use postcard::ser_flavors::{Cobs, Flavor, Slice};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Protocol version carried in [`Info`]; bumped on any incompatible message change.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 /// Most input features an inference request carries.
 pub const MAX_FEATURES: usize = 64;
 /// Most logits (classes) an inference response carries.
@@ -82,11 +83,6 @@ pub enum LimitError {
         /// The model's classes.
         found: usize,
     },
-    /// More hidden units than [`Info::hidden`] (a `u16`) reports.
-    Hidden {
-        /// The model's hidden units.
-        found: usize,
-    },
     /// A message for this model would not fit a frame ([`MAX_FRAME`]).
     Frame {
         /// The longest frame the model's messages can take.
@@ -100,7 +96,6 @@ impl LimitError {
         match self {
             Self::Features { .. } => "MAX_FEATURES",
             Self::Logits { .. } => "MAX_LOGITS",
-            Self::Hidden { .. } => "Info::hidden (u16)",
             Self::Frame { .. } => "MAX_FRAME",
         }
     }
@@ -110,7 +105,6 @@ impl LimitError {
         match self {
             Self::Features { .. } => MAX_FEATURES,
             Self::Logits { .. } => MAX_LOGITS,
-            Self::Hidden { .. } => u16::MAX as usize,
             Self::Frame { .. } => MAX_FRAME,
         }
     }
@@ -120,7 +114,6 @@ impl LimitError {
         match self {
             Self::Features { found }
             | Self::Logits { found }
-            | Self::Hidden { found }
             | Self::Frame { found } => *found,
         }
     }
@@ -131,7 +124,6 @@ impl fmt::Display for LimitError {
         let what = match self {
             Self::Features { .. } => "inputs",
             Self::Logits { .. } => "classes",
-            Self::Hidden { .. } => "hidden units",
             Self::Frame { .. } => "bytes in its longest frame",
         };
         write!(
@@ -172,8 +164,14 @@ pub const fn longest_frame(inputs: usize, outputs: usize) -> usize {
     let request = 5 + 1 + varint_len(inputs) + 4 * inputs;
     // Some(id), variant, class (a u16 varint), length, logits, cost (a u32 varint)
     let response = 1 + 5 + 1 + 3 + varint_len(outputs) + 4 * outputs + 5;
-    // Some(id), variant, protocol, board, firmware, clock, cost unit, dimensions, model CRC
-    let info = 1 + 5 + 1 + 3 + varint_len(MAX_NAME) + MAX_NAME + 3 * 3 + 5 + 1 + 3 * 3 + 5;
+    // Some(id), variant, protocol, board, firmware, clock, cost unit, inputs, hidden widths
+    // (a length and up to MAX_LAYERS - 1 u16 varints), outputs, model CRC
+    let info = 1 + 5 + 1 + 3 + varint_len(MAX_NAME) + MAX_NAME + 3 * 3 + 5 + 1
+        + 3
+        + 1
+        + 3 * (MAX_LAYERS - 1)
+        + 3
+        + 5;
     let mut longest = info;
     if request > longest {
         longest = request;
@@ -188,17 +186,16 @@ pub const fn longest_frame(inputs: usize, outputs: usize) -> usize {
 const _: () = assert!(longest_frame(MAX_FEATURES, MAX_LOGITS) <= MAX_FRAME);
 
 /// Whether a model of these dimensions fits the protocol: its inputs in a request, its logits
-/// in a response, its dimensions in [`Info`], its messages in a frame. A `const fn`, so that a
-/// firmware can check its compiled-in model while it is built.
-pub const fn check_dims(inputs: usize, hidden: usize, outputs: usize) -> Result<(), LimitError> {
+/// in a response, its messages in a frame (its hidden widths always fit [`Info`]: `Dims`
+/// bounds them). A `const fn`, so that a firmware can check its compiled-in model while it is
+/// built.
+pub const fn check_dims(dims: &Dims) -> Result<(), LimitError> {
+    let (inputs, outputs) = (dims.inputs(), dims.outputs());
     if inputs > MAX_FEATURES {
         return Err(LimitError::Features { found: inputs });
     }
     if outputs > MAX_LOGITS {
         return Err(LimitError::Logits { found: outputs });
-    }
-    if hidden > u16::MAX as usize {
-        return Err(LimitError::Hidden { found: hidden });
     }
     let frame = longest_frame(inputs, outputs);
     if frame > MAX_FRAME {
@@ -332,8 +329,8 @@ pub struct Info {
     pub cost_unit: CostUnit,
     /// Model inputs.
     pub inputs: u16,
-    /// Model hidden units.
-    pub hidden: u16,
+    /// Units of each hidden layer (none for a linear classifier).
+    pub hidden: Vec<u16, { MAX_LAYERS - 1 }>,
     /// Model outputs (classes).
     pub outputs: u16,
     /// The checksum stored in the model file compiled in (its last 4 bytes), to tell which
@@ -600,7 +597,7 @@ mod tests {
                     clock_hz: 25_000_000,
                     cost_unit: CostUnit::Instructions,
                     inputs: 13,
-                    hidden: 32,
+                    hidden: Vec::from_slice(&[32]).unwrap(),
                     outputs: 3,
                     model_crc: 0xD806_A776,
                 }),
@@ -644,7 +641,8 @@ mod tests {
     /// independently of it: a short Python script built each frame from postcard's wire
     /// specification (varints, `f32` as 4 little-endian bytes, enum variants by index, `Option`
     /// as 0/1), `zlib.crc32` (CRC-32/ISO-HDLC) appended little-endian, and COBS as in Cheshire
-    /// & Baker's paper, and got the same bytes for all eleven. For instance `Ping` with id 1 is
+    /// & Baker's paper, and got the same bytes for all eleven (the `Info` frame again for
+    /// protocol 2, whose `hidden` became a list of widths). For instance `Ping` with id 1 is
     /// the message `01 00` (id, variant 0) and its CRC `be 23 c2 58`; COBS writes `01 00` as
     /// `02 01` and the four CRC bytes as `05 be 23 c2 58`; then the delimiter `00`.
     #[test]
@@ -667,10 +665,11 @@ mod tests {
         }
         let responses: [&[u8]; 6] = [
             &[
-                0x04, 0x01, 0xac, 0x02, 0x12, 0x01, 0x0f, 0x71, 0x65, 0x6d, 0x75, 0x2d, 0x6d, 0x70,
+                // Protocol 2: `hidden` is a list (length 1, then 32).
+                0x04, 0x01, 0xac, 0x02, 0x12, 0x02, 0x0f, 0x71, 0x65, 0x6d, 0x75, 0x2d, 0x6d, 0x70,
                 0x73, 0x32, 0x2d, 0x61, 0x6e, 0x33, 0x38, 0x36, 0x02, 0x01, 0x05, 0xc0, 0xf0, 0xf5,
-                0x0b, 0x0c, 0x0d, 0x20, 0x03, 0xf6, 0xce, 0x9a, 0xc0, 0x0d, 0xf3, 0x9f, 0x06, 0x01,
-                0x00,
+                0x0b, 0x0e, 0x0d, 0x01, 0x20, 0x03, 0xf6, 0xce, 0x9a, 0xc0, 0x0d, 0xe7, 0x65, 0x16,
+                0xa1, 0x00,
             ],
             &[
                 0x08, 0x01, 0xf0, 0xa2, 0x04, 0x01, 0x01, 0x03, 0x01, 0x01, 0x02, 0x80, 0x01, 0x03,
@@ -760,7 +759,7 @@ mod tests {
                 clock_hz: u32::MAX,
                 cost_unit: CostUnit::Cycles,
                 inputs: u16::MAX,
-                hidden: u16::MAX,
+                hidden: Vec::from_slice(&[u16::MAX; MAX_LAYERS - 1]).unwrap(),
                 outputs: u16::MAX,
                 model_crc: u32::MAX,
             }),
@@ -779,22 +778,29 @@ mod tests {
 
     #[test]
     fn check_dims_names_each_limit() {
-        assert_eq!(check_dims(13, 32, 3), Ok(()));
-        assert_eq!(check_dims(MAX_FEATURES, 4096, MAX_LOGITS), Ok(()));
-        let e = check_dims(13, 32, MAX_LOGITS + 1).unwrap_err();
+        let d = |i, h: &[usize], o| Dims::deep(i, h, o).unwrap();
+        assert_eq!(check_dims(&d(13, &[32], 3)), Ok(()));
+        assert_eq!(
+            check_dims(&d(MAX_FEATURES, &[256; MAX_LAYERS - 1], MAX_LOGITS)),
+            Ok(())
+        );
+        let e = check_dims(&d(13, &[32], MAX_LOGITS + 1)).unwrap_err();
         assert_eq!(e, LimitError::Logits { found: 17 });
         assert_eq!(
             e.to_string(),
             "the model has 17 classes, more than the device protocol carries (MAX_LOGITS = 16)"
         );
-        let e = check_dims(MAX_FEATURES + 1, 32, 3).unwrap_err();
+        let e = check_dims(&d(MAX_FEATURES + 1, &[32], 3)).unwrap_err();
         assert_eq!((e.name(), e.found(), e.limit()), ("MAX_FEATURES", 65, 64));
-        let e = check_dims(13, 70_000, 3).unwrap_err();
-        assert_eq!(e, LimitError::Hidden { found: 70_000 });
-        assert!(e.to_string().contains("Info::hidden"));
         // In a const, as the firmware checks its model.
-        const FITS: Result<(), LimitError> = check_dims(13, 32, 3);
-        const TOO_MANY: Result<(), LimitError> = check_dims(13, 32, 20);
+        const FITS: Result<(), LimitError> = match Dims::new(13, 32, 3) {
+            Ok(d) => check_dims(&d),
+            Err(_) => panic!(),
+        };
+        const TOO_MANY: Result<(), LimitError> = match Dims::new(13, 32, 20) {
+            Ok(d) => check_dims(&d),
+            Err(_) => panic!(),
+        };
         assert_eq!(FITS, Ok(()));
         assert_eq!(TOO_MANY.unwrap_err().name(), "MAX_LOGITS");
     }
@@ -810,7 +816,7 @@ mod tests {
                 clock_hz: u32::MAX,
                 cost_unit: CostUnit::Cycles,
                 inputs: u16::MAX,
-                hidden: u16::MAX,
+                hidden: Vec::from_slice(&[u16::MAX; MAX_LAYERS - 1]).unwrap(),
                 outputs: u16::MAX,
                 model_crc: u32::MAX,
             }),

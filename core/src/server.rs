@@ -164,7 +164,7 @@ where
         if d.scratch_len() > S {
             return Err(ServerError::ScratchTooSmall);
         }
-        check_dims(d.inputs, d.hidden, d.outputs).map_err(ServerError::ModelTooLarge)?;
+        check_dims(&d).map_err(ServerError::ModelTooLarge)?;
         let board = heapless::String::<MAX_NAME>::try_from(ident.board)
             .map_err(|_| ServerError::NameTooLong)?;
         let info = Info {
@@ -174,9 +174,9 @@ where
             clock_hz: clock.hz(),
             cost_unit: clock.unit(),
             // In range: checked above.
-            inputs: d.inputs as u16,
-            hidden: d.hidden as u16,
-            outputs: d.outputs as u16,
+            inputs: d.inputs() as u16,
+            hidden: d.hidden().iter().copied().collect(),
+            outputs: d.outputs() as u16,
             model_crc: ident.model_crc,
         };
         Ok(Self {
@@ -210,9 +210,9 @@ where
     #[inline]
     pub fn infer(&mut self, features: &[f32]) -> Result<Inference, DeviceError> {
         let d = self.model.dims();
-        if features.len() != d.inputs {
+        if features.len() != d.inputs() {
             return Err(DeviceError::FeatureCount {
-                expected: d.inputs as u16,
+                expected: d.inputs() as u16,
                 found: features.len().min(usize::from(u16::MAX)) as u16,
             });
         }
@@ -395,8 +395,8 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (info.inputs, info.hidden, info.outputs, info.board.as_str()),
-            (3, 4, 2, "mock")
+            (info.inputs, &info.hidden[..], info.outputs, info.board.as_str()),
+            (3, &[4u16][..], 2, "mock")
         );
         assert_eq!((info.clock_hz, info.model_crc), (25_000_000, 0xDEAD_BEEF));
         assert_eq!(got[1].response, got[0].response);

@@ -103,7 +103,7 @@ fn main() {
     let model = ModelFile::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let d = model.dims();
     // The protocol's limits, now rather than at boot.
-    if let Err(e) = check_dims(d.inputs, d.hidden, d.outputs) {
+    if let Err(e) = check_dims(&d) {
         panic!(
             "{}: {e}: this model cannot be served by the firmware",
             path.display()
@@ -123,16 +123,17 @@ fn main() {
          use mlprobe_core::mlp::{{Dims, Mlp, Model}};\n\
          use mlprobe_core::transform::{{Fill, Standardizer}};\n\
          /// Model inputs.\npub const INPUTS: usize = {};\n\
-         /// Hidden units.\npub const HIDDEN: usize = {};\n\
+         /// Hidden units of every layer (the activations one inference stores).\npub const HIDDEN: usize = {};\n\
          /// Classes.\npub const OUTPUTS: usize = {};\n\
          /// Parameters.\npub const PARAMS: usize = {};\n\
          /// The model file's checksum (its last 4 bytes).\npub const MODEL_CRC: u32 = 0x{crc:08x};\n\
-         const DIMS: Dims = match Dims::new(INPUTS, HIDDEN, OUTPUTS) {{ Ok(d) => d, Err(_) => panic!(\"bad dims\") }};",
+         const DIMS: Dims = match Dims::deep(INPUTS, &{:?}, OUTPUTS) {{ Ok(d) => d, Err(_) => panic!(\"bad dims\") }};",
         path.display(),
-        d.inputs,
-        d.hidden,
-        d.outputs,
-        d.param_count()
+        d.inputs(),
+        d.hidden_total(),
+        d.outputs(),
+        d.param_count(),
+        d.hidden().iter().map(|&h| usize::from(h)).collect::<Vec<_>>()
     )
     .unwrap();
     src.push_str(

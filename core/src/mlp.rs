@@ -331,7 +331,11 @@ impl<P: AsRef<[f32]>> Mlp<P> {
 
     /// Dense layer `k` (from 0; panics at `k >= dims().layers()`).
     pub fn layer(&self, k: usize) -> Layer<'_> {
-        assert!(k < self.dims.layers(), "layer {k} of {}", self.dims.layers());
+        assert!(
+            k < self.dims.layers(),
+            "layer {k} of {}",
+            self.dims.layers()
+        );
         layer_of(&self.dims, self.params.as_ref(), k)
     }
 
@@ -536,7 +540,10 @@ fn relu(acc: f32) -> f32 {
 #[inline(always)]
 fn dense_from(l: Layer<'_>, x: &[f32], mut emit: impl FnMut(usize, f32)) {
     let inputs = x.len();
-    let groups = l.weight.chunks_exact(4 * inputs).zip(l.bias.chunks_exact(4));
+    let groups = l
+        .weight
+        .chunks_exact(4 * inputs)
+        .zip(l.bias.chunks_exact(4));
     let mut j = 0;
     for (rows, bias) in groups {
         let mut acc = [bias[0], bias[1], bias[2], bias[3]];
@@ -588,7 +595,11 @@ impl<P: AsRef<[f32]> + AsMut<[f32]>> Mlp<P> {
 
     /// Dense layer `k`, mutably (panics at `k >= dims().layers()`).
     pub fn layer_mut(&mut self, k: usize) -> LayerMut<'_> {
-        assert!(k < self.dims.layers(), "layer {k} of {}", self.dims.layers());
+        assert!(
+            k < self.dims.layers(),
+            "layer {k} of {}",
+            self.dims.layers()
+        );
         layer_of_mut(&self.dims, self.params.as_mut(), k)
     }
 
@@ -939,7 +950,12 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
             transpose_into(out.weight, o, h, wt);
             fma_product::<COLS>(zt, wt, input, (o, h, n), (1, h));
         } else if fast {
-            col_major_mut(zt, o, n).gemm(1.0, &row_major(out.weight, o, h), &col_major(input, h, n), 0.0);
+            col_major_mut(zt, o, n).gemm(
+                1.0,
+                &row_major(out.weight, o, h),
+                &col_major(input, h, n),
+                0.0,
+            );
         } else {
             for (hcol, zcol) in input.chunks_exact(h).zip(zt.chunks_exact_mut(o)) {
                 for (z, wrow) in zcol.iter_mut().zip(out.weight.chunks_exact(h)) {
@@ -967,9 +983,19 @@ impl<B: AsRef<[f32]> + AsMut<[f32]>> Trainer<B> {
                 fma_product::<COLS>(dh, out.weight, dzt, (h, o, n), (1, o));
             }
         } else if fast {
-            col_major_mut(g.weight, h, o).gemm(1.0, &col_major(input, h, n), &row_major(dzt, n, o), 0.0);
+            col_major_mut(g.weight, h, o).gemm(
+                1.0,
+                &col_major(input, h, n),
+                &row_major(dzt, n, o),
+                0.0,
+            );
             if let Some(dh) = dh {
-                col_major_mut(dh, h, n).gemm(1.0, &col_major(out.weight, h, o), &col_major(dzt, o, n), 0.0);
+                col_major_mut(dh, h, n).gemm(
+                    1.0,
+                    &col_major(out.weight, h, o),
+                    &col_major(dzt, o, n),
+                    0.0,
+                );
             }
         } else {
             outer_sum(dzt, input, o, h, g.weight);
@@ -1746,7 +1772,11 @@ mod tests {
         for k in 0..2 {
             let l = layer_of(&m.dims(), &grads, k);
             for (name, g) in [("weight", l.weight), ("bias", l.bias)] {
-                assert!(g.iter().any(|&v| v != 0.0), "zero gradient for fc{}.{name}", k + 1);
+                assert!(
+                    g.iter().any(|&v| v != 0.0),
+                    "zero gradient for fc{}.{name}",
+                    k + 1
+                );
                 assert!(g.iter().all(|v| v.is_finite()));
             }
         }
@@ -1754,7 +1784,12 @@ mod tests {
 
     #[test]
     fn backward_matches_finite_differences() {
-        for (hidden, seed) in [(&[6][..], 3), (&[][..], 4), (&[5, 4][..], 5), (&[3, 5, 4][..], 6)] {
+        for (hidden, seed) in [
+            (&[6][..], 3),
+            (&[][..], 4),
+            (&[5, 4][..], 5),
+            (&[3, 5, 4][..], 6),
+        ] {
             let m = deep(4, hidden, 3, seed);
             let x = [0.3, -1.2, 0.8, 2.0];
             let label = 1;
@@ -2350,7 +2385,13 @@ mod tests {
         assert!(Dims::deep(4, &[3, 0], 2).is_err());
         let d = Dims::deep(13, &[64, 32], 3).unwrap();
         assert_eq!(
-            (d.inputs(), d.outputs(), d.layers(), d.hidden(), d.hidden_total()),
+            (
+                d.inputs(),
+                d.outputs(),
+                d.layers(),
+                d.hidden(),
+                d.hidden_total()
+            ),
             (13, 3, 3, &[64u16, 32][..], 96)
         );
         // 64·13 + 64, 32·64 + 32, 3·32 + 3
@@ -2358,7 +2399,10 @@ mod tests {
         assert_eq!((d.layer_offset(1), d.layer_offset(2)), (896, 2976));
         assert_eq!(d.to_string(), "13-64-32-3");
         assert_eq!(Dims::deep(5, &[], 2).unwrap().param_count(), 12);
-        assert_eq!(Dims::new(13, 32, 3).unwrap().param_count(), param_count(13, 32, 3));
+        assert_eq!(
+            Dims::new(13, 32, 3).unwrap().param_count(),
+            param_count(13, 32, 3)
+        );
         assert!(Mlp::new(Dims::new(2, 2, 2).unwrap(), [0.0f32; 3]).is_err());
     }
 }

@@ -167,13 +167,15 @@ impl fmt::Display for ModelError {
             Self::BadFlags { flags } => {
                 write!(f, "unknown flags {flags:#06x} or non-zero reserved field")
             }
-            Self::BadLayerCount { layers } => write!(
-                f,
-                "{layers} dense layers: a model has 1 to {MAX_LAYERS}"
-            ),
+            Self::BadLayerCount { layers } => {
+                write!(f, "{layers} dense layers: a model has 1 to {MAX_LAYERS}")
+            }
             Self::BadDims { widths, count } => {
                 f.write_str("dimensions ")?;
-                for (k, w) in widths[..usize::from(count).min(MAX_LAYERS + 1)].iter().enumerate() {
+                for (k, w) in widths[..usize::from(count).min(MAX_LAYERS + 1)]
+                    .iter()
+                    .enumerate()
+                {
                     if k > 0 {
                         f.write_str("-")?;
                     }
@@ -375,12 +377,8 @@ fn dims_of(widths: &[u16]) -> Result<Dims, ModelError> {
     for (d, &s) in h.iter_mut().zip(hidden) {
         *d = s.into();
     }
-    Dims::deep(
-        (*inputs).into(),
-        &h[..hidden.len()],
-        (*outputs).into(),
-    )
-    .map_err(|_| bad_dims(widths))
+    Dims::deep((*inputs).into(), &h[..hidden.len()], (*outputs).into())
+        .map_err(|_| bad_dims(widths))
 }
 
 fn header_v1(bytes: &[u8]) -> Result<Header, ModelError> {
@@ -713,8 +711,12 @@ mod tests {
 
     fn encode_vec(dims: &Dims, features: &[&str], classes: &[&str]) -> Vec<u8> {
         let norm = Standardizer::new(
-            (0..dims.inputs()).map(|k| k as f32 + 1.0).collect::<Vec<_>>(),
-            (0..dims.inputs()).map(|k| 0.5 + k as f32).collect::<Vec<_>>(),
+            (0..dims.inputs())
+                .map(|k| k as f32 + 1.0)
+                .collect::<Vec<_>>(),
+            (0..dims.inputs())
+                .map(|k| 0.5 + k as f32)
+                .collect::<Vec<_>>(),
             Fill::Mean,
         )
         .unwrap();
@@ -787,7 +789,12 @@ mod tests {
         let m = ModelFile::parse(&b).unwrap();
         assert_eq!((m.feature_names().len(), m.class_names().len()), (3, 0));
         let big = Dims::deep(2, &[MAX_HIDDEN; MAX_LAYERS - 1], 2).unwrap();
-        assert_eq!(ModelFile::parse(&encode_vec(&big, &[], &[])).unwrap().dims(), big);
+        assert_eq!(
+            ModelFile::parse(&encode_vec(&big, &[], &[]))
+                .unwrap()
+                .dims(),
+            big
+        );
     }
 
     #[test]
@@ -817,8 +824,8 @@ mod tests {
         assert_eq!(
             &b[..28],
             &[
-                b'M', b'L', b'P', b'B', 2, 0, 1, 0, 2, 0, 2, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0, 0, 0,
-                0, 0, 0, 0, 0
+                b'M', b'L', b'P', b'B', 2, 0, 1, 0, 2, 0, 2, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0, 0, 0, 0,
+                0, 0, 0, 0
             ]
         );
         assert_eq!(b.len(), 28 + 16 + 48 + 4);
@@ -846,9 +853,18 @@ mod tests {
                 problem,
             })
         };
-        assert_eq!(try_names(&["a", "a"], &[]), bad(false, 1, NameProblem::Duplicate));
-        assert_eq!(try_names(&["a", ""], &[]), bad(false, 1, NameProblem::Empty));
-        assert_eq!(try_names(&[], &["x", "y\n"]), bad(true, 1, NameProblem::NotText));
+        assert_eq!(
+            try_names(&["a", "a"], &[]),
+            bad(false, 1, NameProblem::Duplicate)
+        );
+        assert_eq!(
+            try_names(&["a", ""], &[]),
+            bad(false, 1, NameProblem::Empty)
+        );
+        assert_eq!(
+            try_names(&[], &["x", "y\n"]),
+            bad(true, 1, NameProblem::NotText)
+        );
         let long = "x".repeat(MAX_NAME + 1);
         assert_eq!(
             try_names(&["a", &long], &[]),
@@ -856,7 +872,11 @@ mod tests {
         );
         assert!(matches!(
             try_names(&["a"], &[]),
-            Err(ModelError::BadNameCount { classes: false, found: 1, expected: 2 })
+            Err(ModelError::BadNameCount {
+                classes: false,
+                found: 1,
+                expected: 2
+            })
         ));
         // The same class name as a feature name is fine: different kinds.
         assert!(try_names(&["a", "b"], &["a", "b"]).is_ok());
@@ -922,7 +942,10 @@ mod tests {
             matches!(e, ModelError::BadDims { count: 3, widths } if widths[..3] == [0, 2, 2]),
             "{e:?}"
         );
-        assert!(e.to_string().starts_with("dimensions 0-2-2 are out of range"));
+        assert!(
+            e.to_string()
+                .starts_with("dimensions 0-2-2 are out of range")
+        );
         for layers in [0u8, 9] {
             let mut l = good.clone();
             l[10] = layers;

@@ -112,9 +112,7 @@ impl LimitError {
     /// What the model has.
     pub const fn found(&self) -> usize {
         match self {
-            Self::Features { found }
-            | Self::Logits { found }
-            | Self::Frame { found } => *found,
+            Self::Features { found } | Self::Logits { found } | Self::Frame { found } => *found,
         }
     }
 }
@@ -166,7 +164,15 @@ pub const fn longest_frame(inputs: usize, outputs: usize) -> usize {
     let response = 1 + 5 + 1 + 3 + varint_len(outputs) + 4 * outputs + 5;
     // Some(id), variant, protocol, board, firmware, clock, cost unit, inputs, hidden widths
     // (a length and up to MAX_LAYERS - 1 u16 varints), outputs, model CRC
-    let info = 1 + 5 + 1 + 3 + varint_len(MAX_NAME) + MAX_NAME + 3 * 3 + 5 + 1
+    let info = 1
+        + 5
+        + 1
+        + 3
+        + varint_len(MAX_NAME)
+        + MAX_NAME
+        + 3 * 3
+        + 5
+        + 1
         + 3
         + 1
         + 3 * (MAX_LAYERS - 1)

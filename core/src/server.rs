@@ -395,7 +395,12 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            (info.inputs, &info.hidden[..], info.outputs, info.board.as_str()),
+            (
+                info.inputs,
+                &info.hidden[..],
+                info.outputs,
+                info.board.as_str()
+            ),
             (3, &[4u16][..], 2, "mock")
         );
         assert_eq!((info.clock_hz, info.model_crc), (25_000_000, 0xDEAD_BEEF));

@@ -379,7 +379,7 @@ mod tests {
         let model = Model::new(norm, Mlp::new(dims, params).unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wide.mlpb");
-        model_io::save(&path, &model, &[]).unwrap();
+        model_io::save(&path, &model_io::HostModel::new(model), &[]).unwrap();
         match build_firmware(Some(&path), Board::qemu(), &firmware_dir(None)) {
             Err(Error::Device(m)) => {
                 assert!(m.contains("MAX_LOGITS = 16"), "{m}");

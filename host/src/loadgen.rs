@@ -6,7 +6,7 @@
 use crate::data::{self, Dataset, Labels};
 use crate::device::Session;
 use crate::error::{Error, Result};
-use crate::model_io::{HostModel, check_fit};
+use crate::model_io::{HostModel, bind};
 use mlprobe_core::chaos::normal;
 use mlprobe_core::load::{Claim, Clock, Plan, Record, Tally, Target, drive};
 use mlprobe_core::protocol::{MAX_FEATURES, Request, Response};
@@ -117,8 +117,7 @@ impl Record for Shared<'_> {
 /// The rows of `path` (features, and labels when the `label` column is there) as request
 /// inputs for `model`: they must fit it, and there must be at least one.
 pub fn dataset_for(model: &HostModel, path: &Path, label: &str) -> Result<Dataset> {
-    let d = data::load(path, Labels::Optional(label))?;
-    check_fit(model, &d)?;
+    let d = bind(model, data::load(path, Labels::Optional(label))?)?;
     if d.rows() == 0 {
         return Err(Error::file(path, "has no rows"));
     }

@@ -6,31 +6,116 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::interop::{Dense, Network};
 use mlprobe_core::mlp::{Dims, Mlp, Model};
-use mlprobe_core::model::{ModelFile, encode, encoded_len};
+use mlprobe_core::model::{ModelError, ModelFile, encode, encoded_len, names_len};
 use mlprobe_core::transform::{Fill, Standardizer};
 use safetensors::{Dtype, SafeTensors};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-/// A model held by the host: vectors for any dimensions.
-pub type HostModel = Model<Vec<f32>, Vec<f32>>;
+/// A model held by the host: the network and its standardisation (vectors for any
+/// dimensions), and the names of its features and classes when it knows them. Dereferences to
+/// the core [`Model`], which computes everything.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostModel {
+    /// The standardisation and the network.
+    pub net: Model<Vec<f32>, Vec<f32>>,
+    /// The feature (input column) names, one per input: `None` for a version 1 file or a
+    /// model imported without them, which bind columns by position.
+    pub features: Option<Vec<String>>,
+    /// The class names, one per class, when known.
+    pub classes: Option<Vec<String>>,
+}
 
-/// Checks that a dataset fits a model: same number of features, labels within the classes.
-pub fn check_fit(model: &HostModel, data: &Dataset) -> Result<()> {
-    let d = model.dims();
-    if data.width() != d.inputs {
-        return Err(Error::file(
-            &data.path,
-            format!(
-                "has {} feature columns but the model takes {} inputs",
-                data.width(),
-                d.inputs
-            ),
-        ));
+impl std::ops::Deref for HostModel {
+    type Target = Model<Vec<f32>, Vec<f32>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.net
     }
+}
+
+impl std::ops::DerefMut for HostModel {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.net
+    }
+}
+
+impl HostModel {
+    /// A model without names.
+    pub fn new(net: Model<Vec<f32>, Vec<f32>>) -> Self {
+        Self {
+            net,
+            features: None,
+            classes: None,
+        }
+    }
+
+    /// The same model with these feature names (one per input; checked when it is saved).
+    pub fn with_features(mut self, names: Vec<String>) -> Self {
+        self.features = Some(names);
+        self
+    }
+}
+
+/// Prints `message` on stderr as a warning, once per process: a model bound to three files in
+/// one `mlprobe run` says that it ignores a column once.
+pub fn warn_once(message: String) {
+    use std::sync::{Mutex, OnceLock};
+    static SAID: OnceLock<Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    let said = SAID.get_or_init(Default::default);
+    if said
+        .lock()
+        .map(|mut s| s.insert(message.clone()))
+        .unwrap_or(true)
+    {
+        crate::output::eprintln(&format!("warning: {message}"));
+    }
+}
+
+/// Binds a dataset's columns to a model's inputs: by name when the model has feature names
+/// (any order; extra columns ignored, said once; every missing one named in one exit-2
+/// error), by position otherwise (with a warning, since a column order that differs from
+/// training's then goes unnoticed). Returns the dataset with exactly the model's inputs, in
+/// its order. Also checks that the labels, if any, are classes of the model.
+pub fn bind(model: &HostModel, data: Dataset) -> Result<Dataset> {
+    let d = model.dims();
+    let data = match &model.features {
+        Some(names) => {
+            let (data, extra) = crate::data::select_columns(data, names, "the model")?;
+            if !extra.is_empty() {
+                warn_once(format!(
+                    "{}: ignoring {} column{} the model does not take: {}",
+                    data.path.display(),
+                    extra.len(),
+                    if extra.len() == 1 { "" } else { "s" },
+                    crate::limits::excerpt_list(extra.iter().map(|n| format!("`{n}`")))
+                ));
+            }
+            data
+        }
+        None => {
+            if data.width() != d.inputs() {
+                return Err(Error::file(
+                    &data.path,
+                    format!(
+                        "has {} feature columns but the model takes {} inputs",
+                        data.width(),
+                        d.inputs()
+                    ),
+                ));
+            }
+            warn_once(format!(
+                "the model has no feature names (a version 1 file, or imported without them): \
+                 the columns of {} are taken by position; save it again with names \
+                 (`mlprobe train`, or `mlprobe import --features a,b,c`) to bind them by name",
+                data.path.display()
+            ));
+            data
+        }
+    };
     if let (Some(labels), Some(name)) = (&data.labels, &data.label_name)
-        && let Some(i) = labels.iter().position(|&l| usize::from(l) >= d.outputs)
+        && let Some(i) = labels.iter().position(|&l| usize::from(l) >= d.outputs())
     {
         return Err(Error::Parse {
             path: data.path.clone(),
@@ -38,11 +123,12 @@ pub fn check_fit(model: &HostModel, data: &Dataset) -> Result<()> {
             column: data.label_column.unwrap_or(1),
             message: format!(
                 "label {} in column `{name}` is out of range for a model of {} classes",
-                labels[i], d.outputs
+                labels[i],
+                d.outputs()
             ),
         });
     }
-    Ok(())
+    Ok(data)
 }
 
 /// Reads and checks an mlprobe model file.
@@ -51,47 +137,107 @@ pub fn load(path: &Path) -> Result<HostModel> {
     from_bytes(&bytes).map_err(|m| Error::file(path, m))
 }
 
-/// Parses model-file bytes into a host model.
+/// Parses model-file bytes (either version) into a host model.
 pub fn from_bytes(bytes: &[u8]) -> std::result::Result<HostModel, String> {
     let file = ModelFile::parse(bytes).map_err(|e| e.to_string())?;
     let d = file.dims();
     let (mut mean, mut std, mut params) = (
-        vec![0.0; d.inputs],
-        vec![0.0; d.inputs],
+        vec![0.0; d.inputs()],
+        vec![0.0; d.inputs()],
         vec![0.0; d.param_count()],
     );
     file.copy_into(&mut mean, &mut std, &mut params)
         .map_err(|e| e.to_string())?;
     let norm = Standardizer::new(mean, std, file.fill()).map_err(|e| e.to_string())?;
     let mlp = Mlp::new(d, params).map_err(|e| e.to_string())?;
-    Model::new(norm, mlp).map_err(|e| e.to_string())
+    let names = |n: mlprobe_core::model::Names<'_>| {
+        (!n.is_empty()).then(|| n.iter().map(str::to_string).collect())
+    };
+    Ok(HostModel {
+        net: Model::new(norm, mlp).map_err(|e| e.to_string())?,
+        features: names(file.feature_names()),
+        classes: names(file.class_names()),
+    })
+}
+
+/// Encodes a model in mlprobe's format (version 2, with its names). A name the format cannot
+/// hold (empty, longer than 256 bytes, a control character, a duplicate) is a usage error.
+pub fn to_bytes(model: &HostModel) -> Result<Vec<u8>> {
+    let d = model.dims();
+    let features = model.features.as_deref().unwrap_or_default();
+    let classes = model.classes.as_deref().unwrap_or_default();
+    let mut out = vec![0u8; encoded_len(&d, names_len(features, classes))];
+    encode(
+        &model.norm,
+        &d,
+        model.mlp.params(),
+        features,
+        classes,
+        &mut out,
+    )
+    .map_err(|e| match e {
+        ModelError::BadName { class, index, .. } => {
+            let list = if class { classes } else { features };
+            Error::Usage(format!(
+                "{e}: `{}`",
+                crate::limits::excerpt(list.get(index).map_or("", String::as_str))
+            ))
+        }
+        ModelError::BadNameCount { .. } => Error::Usage(e.to_string()),
+        e => Error::Internal(format!("encoding the model: {e}")),
+    })?;
+    Ok(out)
+}
+
+/// Writes a model file (atomically), refusing to replace any of `inputs`.
+pub fn save(path: &Path, model: &HostModel, inputs: &[&Path]) -> Result<()> {
+    crate::output::write_new(path, &to_bytes(model)?, inputs)
 }
 
 /// A checked model from a [`Network`] read from another format: the shapes must chain, the
 /// dimensions fit mlprobe's limits and every value be finite; errors are messages for the
-/// caller to locate. Feature and class names are checked by the model file's rules.
+/// caller to locate. Names are checked when the model is saved.
 pub fn from_network(net: &Network) -> std::result::Result<HostModel, String> {
-    let [fc1, fc2] = &net.layers[..] else {
-        return Err(format!(
-            "a network of {} dense layers; this build reads exactly 2 (issue #16 lifts this)",
-            net.layers.len()
-        ));
+    let (Some(first), Some(last)) = (net.layers.first(), net.layers.last()) else {
+        return Err("the network has no dense layer".into());
     };
-    if fc1.outputs != fc2.inputs {
-        return Err(format!(
-            "shapes do not chain: layer 1 has {} outputs but layer 2 takes {} inputs",
-            fc1.outputs, fc2.inputs
-        ));
+    for (k, pair) in net.layers.windows(2).enumerate() {
+        if pair[0].outputs != pair[1].inputs {
+            return Err(format!(
+                "shapes do not chain: layer {} has {} outputs but layer {} takes {} inputs",
+                k + 1,
+                pair[0].outputs,
+                k + 2,
+                pair[1].inputs
+            ));
+        }
     }
-    let dims = Dims::new(fc1.inputs, fc1.outputs, fc2.outputs).map_err(|e| {
-        format!(
-            "dimensions {}-{}-{}: {e}",
-            fc1.inputs, fc1.outputs, fc2.outputs
-        )
+    for (k, l) in net.layers.iter().enumerate() {
+        if l.weight.len() != l.inputs * l.outputs || l.bias.len() != l.outputs {
+            return Err(format!(
+                "layer {}: {} weights and {} biases for {} inputs and {} outputs",
+                k + 1,
+                l.weight.len(),
+                l.bias.len(),
+                l.inputs,
+                l.outputs
+            ));
+        }
+    }
+    let hidden: Vec<usize> = net.layers[..net.layers.len() - 1]
+        .iter()
+        .map(|l| l.outputs)
+        .collect();
+    let dims = Dims::deep(first.inputs, &hidden, last.outputs).map_err(|e| {
+        let widths: Vec<String> = std::iter::once(first.inputs)
+            .chain(net.layers.iter().map(|l| l.outputs))
+            .map(|w| w.to_string())
+            .collect();
+        format!("dimensions {}: {e}", widths.join("-"))
     })?;
     let (mean, std) = match &net.normalizer {
         Some((m, s)) => (m.clone(), s.clone()),
-        None => (vec![0.0; fc1.inputs], vec![1.0; fc1.inputs]),
+        None => (vec![0.0; first.inputs], vec![1.0; first.inputs]),
     };
     let norm = Standardizer::new(mean, std, net.fill).map_err(|e| format!("normalizer: {e}"))?;
     let mut params: Vec<f32> = Vec::with_capacity(dims.param_count());
@@ -102,45 +248,45 @@ pub fn from_network(net: &Network) -> std::result::Result<HostModel, String> {
     if let Some(i) = params.iter().position(|p| !p.is_finite()) {
         return Err(format!("parameter {i} is not finite"));
     }
+    for (what, names, want) in [
+        ("feature", &net.features, dims.inputs()),
+        ("class", &net.classes, dims.outputs()),
+    ] {
+        if let Some(n) = names
+            && n.len() != want
+        {
+            return Err(format!("{} {what} names for {want} {what}s", n.len()));
+        }
+    }
     let mlp = Mlp::new(dims, params).map_err(|e| e.to_string())?;
-    Model::new(norm, mlp).map_err(|e| e.to_string())
+    Ok(HostModel {
+        net: Model::new(norm, mlp).map_err(|e| e.to_string())?,
+        features: net.features.clone(),
+        classes: net.classes.clone(),
+    })
 }
 
 /// The [`Network`] of a model, for a writer of another format.
 pub fn to_network(model: &HostModel) -> Network {
     let d = model.dims();
-    let l = model.mlp.layers();
-    let dense = |inputs, outputs, w: &[f32], b: &[f32]| Dense {
-        inputs,
-        outputs,
-        weight: w.to_vec(),
-        bias: b.to_vec(),
-    };
     Network {
-        layers: vec![
-            dense(d.inputs, d.hidden, l.w1, l.b1),
-            dense(d.hidden, d.outputs, l.w2, l.b2),
-        ],
+        layers: model
+            .mlp
+            .layers()
+            .enumerate()
+            .map(|(k, l)| Dense {
+                inputs: d.width(k),
+                outputs: d.width(k + 1),
+                weight: l.weight.to_vec(),
+                bias: l.bias.to_vec(),
+            })
+            .collect(),
         normalizer: Some((model.norm.mean().to_vec(), model.norm.std().to_vec())),
         fill: model.norm.fill(),
-        features: None,
-        classes: None,
+        features: model.features.clone(),
+        classes: model.classes.clone(),
         notes: Vec::new(),
     }
-}
-
-/// Encodes a model in mlprobe's format.
-pub fn to_bytes(model: &HostModel) -> Result<Vec<u8>> {
-    let d = model.dims();
-    let mut out = vec![0u8; encoded_len(&d)];
-    encode(&model.norm, &d, model.mlp.params(), &mut out)
-        .map_err(|e| Error::Internal(format!("encoding the model: {e}")))?;
-    Ok(out)
-}
-
-/// Writes a model file (atomically), refusing to replace any of `inputs`.
-pub fn save(path: &Path, model: &HostModel, inputs: &[&Path]) -> Result<()> {
-    crate::output::write_new(path, &to_bytes(model)?, inputs)
 }
 
 /// What `mlprobe import` reads and writes.
@@ -155,8 +301,8 @@ pub struct ImportOptions {
 /// The `import` JSON document.
 #[derive(Clone, Debug, Serialize)]
 pub struct ImportReport {
-    /// Hidden units.
-    pub hidden: usize,
+    /// Units of each hidden layer.
+    pub hidden: Vec<usize>,
     /// Input features.
     pub inputs: usize,
     /// The model file written.
@@ -170,13 +316,12 @@ pub struct ImportReport {
 impl ImportReport {
     /// One line for people: the file written and the network's sizes.
     pub fn human(&self) -> String {
-        format!(
-            "wrote {} ({}-{}-{})",
-            self.model.display(),
-            self.inputs,
-            self.hidden,
-            self.outputs
-        )
+        let widths: Vec<String> = std::iter::once(self.inputs)
+            .chain(self.hidden.iter().copied())
+            .chain([self.outputs])
+            .map(|w| w.to_string())
+            .collect();
+        format!("wrote {} ({})", self.model.display(), widths.join("-"))
     }
 }
 
@@ -189,10 +334,10 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     save(&opts.out, &model, &[&opts.input])?;
     let d = model.dims();
     Ok(ImportReport {
-        hidden: d.hidden,
-        inputs: d.inputs,
+        hidden: d.hidden().iter().map(|&h| h.into()).collect(),
+        inputs: d.inputs(),
         model: opts.out.clone(),
-        outputs: d.outputs,
+        outputs: d.outputs(),
         warnings: notes.warnings,
     })
 }
@@ -299,15 +444,21 @@ fn le_bytes(values: &[f32]) -> Vec<u8> {
 /// data), so every safetensors reader reads it.
 pub fn to_safetensors(model: &HostModel) -> Result<Vec<u8>> {
     let d = model.dims();
-    let l = model.mlp.layers();
-    let tensors: BTreeMap<&str, (Vec<usize>, &[f32])> = BTreeMap::from([
-        ("fc1.weight", (vec![d.hidden, d.inputs], l.w1)),
-        ("fc1.bias", (vec![d.hidden], l.b1)),
-        ("fc2.weight", (vec![d.outputs, d.hidden], l.w2)),
-        ("fc2.bias", (vec![d.outputs], l.b2)),
-        ("normalizer.mean", (vec![d.inputs], model.norm.mean())),
-        ("normalizer.std", (vec![d.inputs], model.norm.std())),
+    let mut tensors: BTreeMap<String, (Vec<usize>, &[f32])> = BTreeMap::from([
+        (
+            "normalizer.mean".into(),
+            (vec![d.inputs()], model.norm.mean()),
+        ),
+        (
+            "normalizer.std".into(),
+            (vec![d.inputs()], model.norm.std()),
+        ),
     ]);
+    for (k, l) in model.mlp.layers().enumerate() {
+        let (i, o) = (d.width(k), d.width(k + 1));
+        tensors.insert(format!("fc{}.weight", k + 1), (vec![o, i], l.weight));
+        tensors.insert(format!("fc{}.bias", k + 1), (vec![o], l.bias));
+    }
     let fill = match model.norm.fill() {
         Fill::Mean => "mean".to_string(),
         Fill::Value(v) => format!("{v:?}"),
@@ -327,7 +478,7 @@ pub fn to_safetensors(model: &HostModel) -> Result<Vec<u8>> {
         let start = data.len();
         data.extend(le_bytes(values));
         header.insert(
-            (*name).into(),
+            name.clone(),
             serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
         );
     }
@@ -483,7 +634,10 @@ pub fn from_safetensors(bytes: &[u8]) -> std::result::Result<(HostModel, ImportN
         return Err(format!("parameter {i} is not finite"));
     }
     let mlp = Mlp::new(dims, params).map_err(|e| e.to_string())?;
-    Ok((Model::new(norm, mlp).map_err(|e| e.to_string())?, notes))
+    Ok((
+        HostModel::new(Model::new(norm, mlp).map_err(|e| e.to_string())?),
+        notes,
+    ))
 }
 
 fn st_metadata(bytes: &[u8]) -> std::result::Result<HashMap<String, String>, String> {
@@ -507,7 +661,7 @@ mod tests {
             Fill::Value(-1.0),
         )
         .unwrap();
-        Model::new(norm, Mlp::new(d, params).unwrap()).unwrap()
+        HostModel::new(Model::new(norm, Mlp::new(d, params).unwrap()).unwrap())
     }
 
     #[test]
@@ -549,7 +703,7 @@ mod tests {
             out: back.clone(),
         })
         .unwrap();
-        assert_eq!((i.inputs, i.hidden, i.outputs), (3, 4, 2));
+        assert_eq!((i.inputs, i.hidden.clone(), i.outputs), (3, vec![4], 2));
         assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&mlpb).unwrap());
         let json = serde_json::to_value(&i).unwrap();
         let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();

@@ -11,7 +11,7 @@
 
 use crate::data::{self, Labels};
 use crate::error::{Error, Result};
-use crate::model_io::{self, check_fit};
+use crate::model_io;
 use mlprobe_core::mlp::{NonFinite, argmax, softmax};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -129,7 +129,7 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictReport> {
     let model = model_io::load(&opts.model)?;
     let mut data = data::load(&opts.data, Labels::Ignored(&opts.label))?;
     data.labels = None;
-    check_fit(&model, &data)?;
+    let data = model_io::bind(&model, data)?;
     let d = model.dims();
     let mut scratch = vec![0.0f32; d.scratch_len()];
     let mut out = PredictReport {
@@ -140,7 +140,7 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictReport> {
         let (logits, bad) = model
             .infer_checked(data.row(i), &mut scratch)
             .map_err(|e| Error::Internal(format!("inference: {e}")))?;
-        let mut p = vec![0.0f32; d.outputs];
+        let mut p = vec![0.0f32; d.outputs()];
         softmax(logits, &mut p);
         out.predictions.push(argmax(logits));
         out.logits.push(logits.to_vec());

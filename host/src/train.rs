@@ -44,8 +44,10 @@ pub struct TrainOptions {
     pub label: String,
     /// The model file to write; the history goes beside it ([`history_path`]).
     pub out: PathBuf,
-    /// Hidden units, 1 to 4096 (32).
-    pub hidden: usize,
+    /// Units of each hidden layer: 1 to 7 layers of 1 to 256 units (`[32]`, the seed's shape).
+    pub hidden: Vec<usize>,
+    /// The feature columns to train on, by name (`None`: every column but the label).
+    pub features: Option<Vec<String>>,
     /// Passes over the training rows at most (200).
     pub epochs: usize,
     /// Adam's learning rate (0.01).
@@ -74,7 +76,8 @@ impl TrainOptions {
             data: data.into(),
             label: "label".into(),
             out: out.into(),
-            hidden: 32,
+            hidden: vec![32],
+            features: None,
             epochs: 200,
             lr: 0.01,
             batch: 32,
@@ -111,9 +114,7 @@ impl TrainOptions {
         if self.epochs == 0 {
             return usage("--epochs must be at least 1".into());
         }
-        if !(1..=4096).contains(&self.hidden) {
-            return usage(format!("--hidden {}: expected 1 to 4096", self.hidden));
-        }
+        check_hidden(&self.hidden).map_err(Error::Usage)?;
         if self.batch == 0 {
             return usage("--batch must be at least 1".into());
         }
@@ -130,7 +131,7 @@ impl TrainOptions {
     /// The hyper-parameters of the training loop.
     pub fn hyper(&self) -> Hyper {
         Hyper {
-            hidden: self.hidden,
+            hidden: self.hidden.clone(),
             epochs: self.epochs,
             lr: self.lr,
             batch: self.batch,
@@ -232,15 +233,8 @@ impl TrainReport {
     pub fn human(&self) -> String {
         let d = self.dims;
         let mut s = format!(
-            "trained {}-{}-{} on {} rows ({} held out) for {} epochs: final loss {:.4}, train accuracy {:.4}\n",
-            d.inputs,
-            d.hidden,
-            d.outputs,
-            self.train_rows,
-            self.test_rows,
-            self.epochs,
-            self.final_loss,
-            self.train_accuracy
+            "trained {d} on {} rows ({} held out) for {} epochs: final loss {:.4}, train accuracy {:.4}\n",
+            self.train_rows, self.test_rows, self.epochs, self.final_loss, self.train_accuracy
         );
         match &self.history {
             Some(h) => s += &format!("wrote {} and {}\n", self.model.display(), h.display()),
@@ -274,7 +268,10 @@ pub struct Fitted {
 pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
     opts.validate()?;
     check_outputs(opts)?;
-    let data = data::load(&opts.data, Labels::Required(&opts.label))?;
+    let mut data = data::load(&opts.data, Labels::Required(&opts.label))?;
+    if let Some(names) = &opts.features {
+        data = data::select_columns(data, names, "--features")?.0;
+    }
     let labels = data
         .labels
         .as_ref()
@@ -310,6 +307,7 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         bar.set_message(format!("loss {:.4} acc {:.3}", r.loss, r.accuracy));
     })
     .map_err(|e| Error::Usage(e.to_string()))?;
+    let model = model.with_features(data.feature_names.clone());
     bar.finish_and_clear();
 
     // Both files are written and synced before either is renamed into place: a failure
@@ -317,6 +315,7 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
     let hist_path = history_path(&opts.out);
     let hist = serde_json::json!({
         "data": opts.data, "seed": opts.seed, "split_seed": opts.split_seed, "hidden": opts.hidden,
+        "features": data.feature_names,
         "lr": opts.lr, "batch": opts.batch, "test_split": opts.test_split,
         "train_rows": split.train.len(), "test_rows": split.test.len(),
         "epochs": history,
@@ -359,11 +358,32 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
     })
 }
 
+/// Checks a list of hidden-layer widths: 1 to `MAX_LAYERS - 1` layers of 1 to `MAX_HIDDEN`
+/// units each (the model file's limits); the message names `--hidden`.
+pub fn check_hidden(hidden: &[usize]) -> std::result::Result<(), String> {
+    use mlprobe_core::mlp::{MAX_HIDDEN, MAX_LAYERS};
+    let shown: Vec<String> = hidden.iter().map(|h| h.to_string()).collect();
+    if hidden.is_empty() || hidden.len() >= MAX_LAYERS {
+        return Err(format!(
+            "--hidden {}: expected 1 to {} hidden layers (comma-separated widths, e.g. 64,32)",
+            shown.join(","),
+            MAX_LAYERS - 1
+        ));
+    }
+    if let Some(h) = hidden.iter().find(|&&h| !(1..=MAX_HIDDEN).contains(&h)) {
+        return Err(format!(
+            "--hidden {}: a layer of {h} units; expected 1 to {MAX_HIDDEN} per hidden layer",
+            shown.join(",")
+        ));
+    }
+    Ok(())
+}
+
 /// Hyper-parameters of the training loop ([`train`]).
 #[derive(Clone, Debug)]
 pub struct Hyper {
-    /// Hidden units.
-    pub hidden: usize,
+    /// Units of each hidden layer.
+    pub hidden: Vec<usize>,
     /// Passes over the training set.
     pub epochs: usize,
     /// Adam's learning rate.
@@ -590,7 +610,7 @@ pub fn train(
         return Err(TrainError::Options("--batch must be at least 1".into()));
     }
     let dims =
-        Dims::new(width, opts.hidden, classes).map_err(|e| TrainError::Options(e.to_string()))?;
+        Dims::deep(width, &opts.hidden, classes).map_err(|e| TrainError::Options(e.to_string()))?;
 
     // Standardisation fitted on the training rows only.
     let mut ft = FeatureTransformer::with_storage(
@@ -666,7 +686,7 @@ pub fn train(
         }
     }
     trainer.write_to(&mut mlp)?;
-    Ok((Model::new(norm, mlp)?, history))
+    Ok((HostModel::new(Model::new(norm, mlp)?), history))
 }
 
 #[cfg(test)]
@@ -715,7 +735,7 @@ mod tests {
             .collect();
         let y: Vec<u8> = (0..40).map(|k| (k % 2) as u8).collect();
         let hyper = |lr: f32, batch: usize| Hyper {
-            hidden: 8,
+            hidden: vec![8],
             epochs: 50,
             lr,
             batch,

@@ -67,7 +67,7 @@ pub struct Point {
     pub bits: Option<&'static str>,
     /// The tensor (`fc1.weight`, …).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tensor: Option<&'static str>,
+    pub tensor: Option<String>,
     /// Flips per trial, averaged.
     pub flips_mean: f64,
     /// Share of rows predicted as the fault-free model predicts, averaged over trials.
@@ -196,10 +196,9 @@ pub fn run(ctx: &Ctx, o: &BitflipOptions) -> Result<Scored> {
             ..point(&mut |_| k, Layer::All, class, &mut rng)
         })
         .collect();
-    let by_tensor = Layer::TENSORS
-        .into_iter()
+    let by_tensor = Layer::tensors(&dims)
         .map(|layer| Point {
-            tensor: Some(layer.name()),
+            tensor: Some(layer.to_string()),
             ..point(&mut |_| k, layer, BitClass::Any, &mut rng)
         })
         .collect();
@@ -250,7 +249,7 @@ impl BitflipResult {
         }
         s += "\nby tensor:";
         for p in &self.by_tensor {
-            s += &format!("  {} {:.4}", p.tensor.unwrap_or(""), p.agreement);
+            s += &format!("  {} {:.4}", p.tensor.as_deref().unwrap_or(""), p.agreement);
         }
         s += "\n";
         s

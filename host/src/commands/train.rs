@@ -23,9 +23,17 @@ pub struct Args {
     /// Name of the label column.
     #[arg(long, value_name = "COL", default_value = "label")]
     pub label: String,
-    /// Hidden units of the Linear → ReLU → Linear network.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
-    pub hidden: u16,
+    /// Units of each hidden layer, comma-separated: `32` is the seed's Linear → ReLU → Linear,
+    /// `64,32` two hidden layers (Linear → ReLU → Linear → ReLU → Linear). 1 to 7 layers of 1
+    /// to 256 units.
+    #[arg(long, value_name = "UNITS[,UNITS…]", default_value = "32", value_delimiter = ',',
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub hidden: Vec<u16>,
+    /// The feature columns to train on, comma-separated names (default: every column but the
+    /// label). The model stores them: every command that feeds it data takes these columns by
+    /// name, in any order, and ignores the others.
+    #[arg(long, value_name = "COL[,COL…]", value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
     /// Passes over the training rows at most, 1 or more (see --tol for stopping early; the
     /// history grows with the epochs run, so a large bound costs nothing until it is reached).
     #[arg(long, default_value_t = 200, value_parser = parse::usize_in(1, usize::MAX))]
@@ -74,7 +82,8 @@ impl Args {
             data: self.data.clone(),
             label: self.label.clone(),
             out: self.out.clone(),
-            hidden: self.hidden.into(),
+            hidden: self.hidden.iter().map(|&h| h.into()).collect(),
+            features: self.features.clone(),
             epochs: self.epochs,
             lr: self.lr,
             batch: self.batch as usize,

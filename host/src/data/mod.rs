@@ -114,6 +114,69 @@ impl Dataset {
     }
 }
 
+/// The dataset's feature columns rearranged to `names`, in that order, with the names of the
+/// columns left out. A name that is not a feature column is an error naming every missing one
+/// and `who` needs them (`the model`, `--features`).
+pub fn select_columns(
+    data: Dataset,
+    names: &[String],
+    who: &str,
+) -> Result<(Dataset, Vec<String>)> {
+    let position: std::collections::HashMap<&str, usize> = data
+        .feature_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| !position.contains_key(n.as_str()))
+        .map(|n| format!("`{}`", excerpt(n)))
+        .collect();
+    if !missing.is_empty() {
+        let label = match &data.label_name {
+            Some(l) if names.contains(l) => format!(" (`{}` is the label column)", excerpt(l)),
+            _ => String::new(),
+        };
+        return Err(Error::file(
+            &data.path,
+            format!(
+                "{} {who} needs {} missing: {}{label}",
+                if missing.len() == 1 {
+                    "a column"
+                } else {
+                    "columns"
+                },
+                if missing.len() == 1 { "is" } else { "are" },
+                excerpt_list(missing)
+            ),
+        ));
+    }
+    let order: Vec<usize> = names.iter().map(|n| position[n.as_str()]).collect();
+    let extra: Vec<String> = data
+        .feature_names
+        .iter()
+        .filter(|n| !names.contains(n))
+        .cloned()
+        .collect();
+    let width = data.width();
+    if order.len() == width && order.iter().enumerate().all(|(k, &i)| k == i) {
+        return Ok((data, extra));
+    }
+    let mut features = Vec::with_capacity(data.rows() * order.len());
+    if width > 0 {
+        for row in data.features.chunks_exact(width) {
+            features.extend(order.iter().map(|&i| row[i]));
+        }
+    }
+    let data = Dataset {
+        feature_names: names.to_vec(),
+        features,
+        ..data
+    };
+    Ok((data, extra))
+}
+
 /// A value as a cell of a CSV file mlprobe writes: the shortest decimal that reads back to the
 /// same `f32`; empty for a missing value.
 pub fn cell_text(v: f32) -> String {

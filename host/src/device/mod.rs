@@ -165,8 +165,8 @@ pub struct DeviceInfo {
     pub protocol: u16,
     /// Model inputs.
     pub inputs: u16,
-    /// Hidden units.
-    pub hidden: u16,
+    /// Units of each hidden layer.
+    pub hidden: Vec<u16>,
     /// Model outputs.
     pub outputs: u16,
     /// The checksum of the model compiled in.
@@ -178,6 +178,21 @@ pub struct DeviceInfo {
     pub cost_unit: String,
 }
 
+/// `13-32-3`: a model's widths from inputs to classes.
+fn join_widths(inputs: u16, hidden: &[u16], outputs: u16) -> String {
+    std::iter::once(inputs)
+        .chain(hidden.iter().copied())
+        .chain([outputs])
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The widths of the model a device runs, as [`mlprobe_core::mlp::Dims`] prints them.
+pub fn widths(i: &Info) -> String {
+    join_widths(i.inputs, &i.hidden, i.outputs)
+}
+
 impl From<&Info> for DeviceInfo {
     fn from(i: &Info) -> Self {
         Self {
@@ -185,7 +200,7 @@ impl From<&Info> for DeviceInfo {
             firmware: version(i),
             protocol: i.protocol,
             inputs: i.inputs,
-            hidden: i.hidden,
+            hidden: i.hidden.to_vec(),
             outputs: i.outputs,
             model_crc: i.model_crc,
             clock_hz: i.clock_hz,
@@ -198,13 +213,11 @@ impl DeviceInfo {
     /// One line.
     pub fn human(&self) -> String {
         format!(
-            "{} firmware {} protocol {}: model {}-{}-{} (crc {:#010x}), clock {} Hz, cost in {}\n",
+            "{} firmware {} protocol {}: model {} (crc {:#010x}), clock {} Hz, cost in {}\n",
             self.board,
             self.firmware,
             self.protocol,
-            self.inputs,
-            self.hidden,
-            self.outputs,
+            join_widths(self.inputs, &self.hidden, self.outputs),
             self.model_crc,
             self.clock_hz,
             self.cost_unit

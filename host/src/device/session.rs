@@ -222,23 +222,19 @@ impl Session {
             .dims();
         let (i, crc) = (&self.info, model_checksum(&bytes));
         if i.model_crc == crc
-            && usize::from(i.inputs) == d.inputs
-            && usize::from(i.outputs) == d.outputs
+            && usize::from(i.inputs) == d.inputs()
+            && usize::from(i.outputs) == d.outputs()
+            && i.hidden[..] == *d.hidden()
         {
             return Ok(());
         }
         Err(Error::Usage(format!(
-            "the device on {} runs another model ({}-{}-{}, crc {:#010x}) than {} ({}-{}-{}, crc \
+            "the device on {} runs another model ({}, crc {:#010x}) than {} ({d}, crc \
              {crc:#010x}): build and flash the firmware for this model",
             self.link,
-            i.inputs,
-            i.hidden,
-            i.outputs,
+            super::widths(i),
             i.model_crc,
             path.display(),
-            d.inputs,
-            d.hidden,
-            d.outputs
         )))
     }
 

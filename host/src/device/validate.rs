@@ -6,7 +6,7 @@ use super::session::{Session, SessionOptions};
 use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};
 use crate::firmware::elf_sizes;
-use crate::model_io::{self, HostModel, check_fit};
+use crate::model_io::{self, HostModel};
 use mlprobe_core::mlp::argmax;
 use mlprobe_core::protocol::{CostUnit, MAX_FEATURES, Request, Response};
 use serde::Serialize;
@@ -100,15 +100,17 @@ pub struct ValidateReport {
 /// inputs are checked before any firmware is built.
 pub fn validate(opts: &ValidateOptions) -> Result<ValidateReport> {
     let model = model_io::load(&opts.model)?;
-    let data = data::load(&opts.data, Labels::Optional(&opts.label))?;
-    check_fit(&model, &data)?;
+    let data = model_io::bind(
+        &model,
+        data::load(&opts.data, Labels::Optional(&opts.label))?,
+    )?;
     let d = model.dims();
-    if d.inputs > MAX_FEATURES {
+    if d.inputs() > MAX_FEATURES {
         return Err(Error::file(
             &opts.model,
             format!(
                 "{} inputs: the device protocol carries at most {MAX_FEATURES}",
-                d.inputs
+                d.inputs()
             ),
         ));
     }

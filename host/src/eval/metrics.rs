@@ -175,7 +175,7 @@ pub fn measure_latency(
 /// process's peak RSS.
 pub fn memory(model: &HostModel) -> Memory {
     let d = model.dims();
-    let f32s = 2 * d.inputs + d.param_count();
+    let f32s = 2 * d.inputs() + d.param_count();
     let model_bytes = f32s * size_of::<f32>();
     let scratch_bytes = d.scratch_len() * size_of::<f32>();
     Memory {
@@ -198,7 +198,7 @@ pub fn evaluate_rows(
     let (cm, nonfinite) = confusion(model, data, rows)?;
     let sketch = measure_latency(model, data, rows, latency_samples)?;
     let m = cm.macro_stats();
-    let per_class = (0..d.outputs)
+    let per_class = (0..d.outputs())
         .filter(|&k| cm.is_present(k))
         .map(|k| {
             let s = cm.class_stats(k);
@@ -211,9 +211,9 @@ pub fn evaluate_rows(
             }
         })
         .collect();
-    let confusion = cm.counts()[..d.outputs]
+    let confusion = cm.counts()[..d.outputs()]
         .iter()
-        .map(|row| row[..d.outputs].to_vec())
+        .map(|row| row[..d.outputs()].to_vec())
         .collect();
     Ok(EvalReport {
         n: rows.len() - nonfinite.len(),

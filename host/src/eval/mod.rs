@@ -40,7 +40,7 @@ pub use slices::{BoundPredicate, CmpOp, Predicate};
 
 use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};
-use crate::model_io::{self, HostModel, check_fit};
+use crate::model_io::{self, HostModel};
 use crate::output;
 use crate::report::{Exporter, Junit, Markdown};
 use mlprobe_core::validate::{Metric, Metrics, RegressionPolicy, Thresholds};
@@ -179,8 +179,10 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport> {
         .map(Baseline::load)
         .transpose()?;
     let model = model_io::load(&opts.model)?;
-    let data = data::load(&opts.data, Labels::Required(&opts.label))?;
-    check_fit(&model, &data)?;
+    let data = model_io::bind(
+        &model,
+        data::load(&opts.data, Labels::Required(&opts.label))?,
+    )?;
     let rows: Vec<usize> = (0..data.rows()).collect();
     let Gated {
         mut report,

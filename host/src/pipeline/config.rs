@@ -38,9 +38,27 @@ mod range {
     use crate::load::{MAX_P99_US, MAX_RPS};
     use crate::train::{MAX_LR, MAX_TOL};
 
+    /// `hidden`: one width (`32`) or a list of them (`[64, 32]`), each 1 to 256, 1 to 7 layers.
+    pub fn hidden<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u16>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Widths {
+            One(u16),
+            Many(Vec<u16>),
+        }
+        let v = match Widths::deserialize(d)
+            .map_err(|_| D::Error::custom("expected a number of units or a list of them"))?
+        {
+            Widths::One(w) => vec![w],
+            Widths::Many(v) => v,
+        };
+        let widths: Vec<usize> = v.iter().map(|&w| w.into()).collect();
+        crate::train::check_hidden(&widths)
+            .map_err(|m| D::Error::custom(m.replacen("--hidden", "hidden =", 1)))?;
+        Ok(v)
+    }
+
     ranged! {
-        /// `hidden`: 1 to 4096.
-        hidden: u16, |v| (1..=4096).contains(&v), "1 to 4096";
         /// A count of at least one.
         at_least_one_usize: usize, |v| v >= 1, "1 or more";
         /// A count of at least one.
@@ -89,9 +107,9 @@ mod range {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Hidden units, 1 to 4096.
+    /// Units of each hidden layer: `32` or `[64, 32]`; 1 to 7 layers of 1 to 256 units.
     #[serde(deserialize_with = "range::hidden")]
-    pub hidden: u16,
+    pub hidden: Vec<u16>,
     /// Maximum epochs, 1 or more.
     #[serde(deserialize_with = "range::at_least_one_usize")]
     pub epochs: usize,
@@ -116,7 +134,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            hidden: 32,
+            hidden: vec![32],
             epochs: 200,
             lr: 0.01,
             batch: 32,
@@ -335,6 +353,9 @@ mod tests {
             ("train", "lr", "nan"),
             ("train", "lr", "1e20"),
             ("train", "hidden", "0"),
+            ("train", "hidden", "[64, 300]"),
+            ("train", "hidden", "[1, 1, 1, 1, 1, 1, 1, 1]"),
+            ("train", "hidden", "\"64,32\""),
             ("train", "test_split", "1.5"),
             ("train", "tol", "-1"),
             ("train", "epochs", "0"),
@@ -350,9 +371,10 @@ mod tests {
             assert_eq!(line, 4, "{key} = {value}: {message}");
             assert!(message.contains("expected"), "{key} = {value}: {message}");
         }
-        let ok = "data = \"wine.csv\"\n[train]\nlr = 10\ntest_split = 0\n[ab]\nalpha = 0.05\n";
+        let ok = "data = \"wine.csv\"\n[train]\nlr = 10\ntest_split = 0\nhidden = [64, 32]\n[ab]\nalpha = 0.05\n";
         let c: Config = toml::from_str(ok).unwrap();
         assert_eq!((c.train.lr, c.ab.alpha), (10.0, Some(0.05)));
+        assert_eq!(c.train.hidden, [64, 32]);
         assert_eq!(c.gate.latency_samples, None);
     }
 }

@@ -67,7 +67,8 @@ pub(super) fn stage_train(
     let args = train::TrainOptions {
         data: cfg.data.clone(),
         label: cfg.label.clone(),
-        hidden: t.hidden.into(),
+        hidden: t.hidden.iter().map(|&h| h.into()).collect(),
+        features: None,
         epochs: t.epochs,
         lr: t.lr,
         batch: t.batch as usize,
@@ -101,10 +102,7 @@ pub(super) fn stage_train(
         },
     ];
     let summary = format!(
-        "{}-{}-{} on {} rows ({} held out), {} epochs, final loss {:.4}, held-out accuracy {:.4}",
-        d.inputs,
-        d.hidden,
-        d.outputs,
+        "{d} on {} rows ({} held out), {} epochs, final loss {:.4}, held-out accuracy {:.4}",
         fitted.split.train.len(),
         fitted.split.test.len(),
         r.epochs,
@@ -171,8 +169,8 @@ pub(super) fn stage_eval(cfg: &Config, state: &mut State, report: &mut Report) -
     let baseline = match (&cfg.gate.baseline, &state.previous) {
         (Some(p), _) => Some(Baseline::load(p)?),
         (None, Some(prev)) => {
-            model_io::check_fit(prev, &fitted.data)?;
-            let g = eval::evaluate_gated(prev, &fitted.data, rows, &cfg.label, &policy, None, 1)?;
+            let held_out = model_io::bind(prev, fitted.data.clone())?;
+            let g = eval::evaluate_gated(prev, &held_out, rows, &cfg.label, &policy, None, 1)?;
             notes.push("baseline: the previous model's metrics on the same held-out rows".into());
             Some(eval::baseline_of(&g.overall, &g.slice_metrics, false))
         }

@@ -261,6 +261,23 @@ mod tests {
     }
 
     #[test]
+    fn tensors_of_a_deep_network_tile_its_parameters_in_order() {
+        let dims = Dims::deep(3, &[5, 4], 2).unwrap();
+        let tensors: crate::StdVec<Layer> = Layer::tensors(&dims).collect();
+        assert_eq!(tensors.len(), 6);
+        // Consecutive, covering every parameter: 15 + 5, 20 + 4, 8 + 2.
+        let mut at = 0;
+        for (t, len) in tensors.iter().zip([15, 5, 20, 4, 8, 2]) {
+            assert_eq!(t.range(&dims), at..at + len, "{t}");
+            at += len;
+        }
+        assert_eq!(at, dims.param_count());
+        assert_eq!(tensors[4].to_string(), "fc3.weight");
+        assert_eq!(Layer::All.to_string(), "all");
+        assert_eq!(Layer::Weight(3).range(&dims), 0..0);
+    }
+
+    #[test]
     fn stochastic_rounding_is_unbiased() {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let total: u64 = (0..10_000)

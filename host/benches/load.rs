@@ -41,10 +41,7 @@ fn main() {
             .join(" ")
     );
     println!(
-        "model {}-{}-{} ({}), {threads} threads, {seconds} s per rate",
-        d.inputs,
-        d.hidden,
-        d.outputs,
+        "model {d} ({}), {threads} threads, {seconds} s per rate",
         path.display()
     );
 

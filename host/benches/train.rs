@@ -8,6 +8,12 @@
 //! - nalgebra's matrix product for a batch forward pass, against core's per-row forward pass,
 //!   to decide whether nalgebra earns its place (DESIGN.md, "Packages").
 //!
+//! - with `MLPROBE_BASELINE_BIN=/path/to/mlprobe`, another build of mlprobe (an earlier commit:
+//!   `git worktree add /tmp/old <rev> && cargo build --release --manifest-path
+//!   /tmp/old/Cargo.toml -p mlprobe`), timed the same way on the same data, so that a change can
+//!   be shown not to slow the seed's shape down (issue #16);
+//! - a deeper network (`--hidden 64,32`) on digits, against the seed's shape in the same run.
+//!
 //! Run: `cargo bench -p mlprobe --bench train`.
 
 use mlprobe::data::{self, Labels};
@@ -38,14 +44,20 @@ fn mean(v: &[f64]) -> f64 {
 /// Seconds for `mlprobe train … --tol 0` (200 epochs held), whole process, median of `reps`
 /// runs with seeds `0..reps`, and the mean test accuracy over those seeds.
 fn time_cli(dataset: &str, reps: usize) -> (f64, f64) {
+    time_cli_with(Path::new(env!("CARGO_BIN_EXE_mlprobe")), dataset, reps, &[])
+}
+
+/// [`time_cli`] with another mlprobe binary and extra flags.
+fn time_cli_with(bin: &Path, dataset: &str, reps: usize, extra: &[&str]) -> (f64, f64) {
     let out = std::env::temp_dir().join("mlprobe-bench.mlpb");
     let mut times = Vec::new();
     let mut accs = Vec::new();
     for seed in 0..reps {
         let start = Instant::now();
-        let o = Command::new(env!("CARGO_BIN_EXE_mlprobe"))
+        let o = Command::new(bin)
             .args(["train", "--data"])
             .arg(root().join("data").join(dataset))
+            .args(extra)
             .args(["--tol", "0", "--epochs", "200", "--json", "--seed"])
             .arg(seed.to_string())
             .arg("--out")
@@ -179,7 +191,7 @@ fn time_in_process(dataset: &str, reps: usize) -> f64 {
         .collect();
     let ys: Vec<u8> = split.train.iter().map(|&i| labels[i]).collect();
     let opts = Hyper {
-        hidden: 32,
+        hidden: vec![32],
         epochs: 200,
         lr: 0.01,
         batch: 32,
@@ -217,11 +229,11 @@ fn nalgebra_vs_core() -> (f64, f64) {
         }
     }
     let t_core = start.elapsed().as_secs_f64();
-    let l = mlp.layers();
-    let w1 = nalgebra::DMatrix::from_row_slice(32, 64, l.w1);
-    let b1 = nalgebra::DVector::from_column_slice(l.b1);
-    let w2 = nalgebra::DMatrix::from_row_slice(10, 32, l.w2);
-    let b2 = nalgebra::DVector::from_column_slice(l.b2);
+    let (l1, l2) = (mlp.layer(0), mlp.layer(1));
+    let w1 = nalgebra::DMatrix::from_row_slice(32, 64, l1.weight);
+    let b1 = nalgebra::DVector::from_column_slice(l1.bias);
+    let w2 = nalgebra::DMatrix::from_row_slice(10, 32, l2.weight);
+    let b2 = nalgebra::DVector::from_column_slice(l2.bias);
     let x = nalgebra::DMatrix::from_column_slice(64, n, &xs);
     let start = Instant::now();
     for _ in 0..reps {
@@ -243,8 +255,18 @@ fn nalgebra_vs_core() -> (f64, f64) {
 
 fn main() {
     println!("mlprobe training benchmark: 200 epochs held (--tol 0), hidden 32, batch 32, lr 0.01");
+    let baseline = std::env::var_os("MLPROBE_BASELINE_BIN").map(PathBuf::from);
     for (dataset, reps) in [("wine.csv", 9), ("digits.csv", 7)] {
         let (cli, acc) = time_cli(dataset, reps);
+        if let Some(bin) = &baseline {
+            let (old, old_acc) = time_cli_with(bin, dataset, reps, &[]);
+            println!(
+                "  baseline build {} (seed shape)   {:>8.1} ms   test accuracy {old_acc:.4}   this build / baseline {:.3}",
+                bin.display(),
+                old * 1e3,
+                cli / old
+            );
+        }
         let in_proc = time_in_process(dataset, reps);
         let naive = time_per_example_path(dataset);
         println!("{dataset}:");
@@ -275,6 +297,19 @@ fn main() {
             ),
         }
     }
+    let (seed, acc) = time_cli("digits.csv", 7);
+    let (deep, acc_deep) = time_cli_with(
+        Path::new(env!("CARGO_BIN_EXE_mlprobe")),
+        "digits.csv",
+        7,
+        &["--hidden", "64,32"],
+    );
+    println!(
+        "digits, hidden 64,32: {:>8.1} ms   test accuracy {acc_deep:.4}   (hidden 32: {:.1} ms, accuracy {acc:.4}; ratio {:.2})",
+        deep * 1e3,
+        seed * 1e3,
+        deep / seed
+    );
     let (t_core, t_na) = nalgebra_vs_core();
     println!(
         "batch forward 1258x(64-32-10), 200 reps: core per-row {:.1} ms, nalgebra DMatrix {:.1} ms (core/nalgebra {:.2})",

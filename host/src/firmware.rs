@@ -274,7 +274,7 @@ fn build_failure(stderr: &str) -> String {
             .collect(),
         None => lines
             .iter()
-            .filter(|l| l.starts_with("error"))
+            .filter(|l| l.starts_with("error") || l.contains("will not fit in region"))
             .copied()
             .collect(),
     };
@@ -283,6 +283,12 @@ fn build_failure(stderr: &str) -> String {
     } else {
         message.join("\n")
     };
+    if stderr.contains("will not fit in region") {
+        text.push_str(
+            "\n(the model and the firmware do not fit the board's memory: the regions are in \
+             firmware/memory/<board>.x; a smaller model, or a board with more flash or RAM)",
+        );
+    }
     if stderr.contains("thumbv7em-none-eabihf") && stderr.contains("target may not be installed") {
         text.push_str("\n(run `rustup target add thumbv7em-none-eabihf`)");
     }

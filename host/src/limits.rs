@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// Largest model file (`--model`, `.mlpb`): the largest model core accepts
-/// ([`MAX_UNITS`](mlprobe_core::mlp::MAX_UNITS) = 4096 inputs and hidden units, 64 classes) is
+/// ([`MAX_INPUTS`](mlprobe_core::mlp::MAX_INPUTS) = 4096 inputs, 8 layers of at most 256 units, 64 classes) is
 /// about 66 MiB of `f32` parameters.
 pub const MODEL_BYTES: u64 = 128 << 20;
 /// Largest file `mlprobe import` reads (safetensors): a model with its optimizer state or extra

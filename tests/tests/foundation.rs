@@ -492,7 +492,7 @@ fn malformed_model_files_are_input_errors() {
             "--data",
             data("breast_cancer.csv").to_str().unwrap(),
         ],
-        "has 30 feature columns but the model takes 13 inputs",
+        "columns the model needs are missing: `alcohol`, `malic_acid`",
     );
     let garbage = dir.path().join("garbage.safetensors");
     std::fs::write(&garbage, b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}").unwrap();

@@ -931,3 +931,283 @@ pub fn write(net: &Network) -> Result<Vec<u8>, String> {
     };
     Ok(model.encode_to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fixtures of tests/reference/make_onnx.py (built with the `onnx` package; expected
+    /// logits computed by ONNX Runtime).
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/onnx")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn csv_rows(name: &str) -> Vec<Vec<f64>> {
+        String::from_utf8(fixture(name))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+            .collect()
+    }
+
+    /// The reference forward in f64: `(x − mean) / std`, the layers, ReLU between them.
+    fn forward(net: &Network, x: &[f64]) -> Vec<f64> {
+        let mut h: Vec<f64> = match &net.normalizer {
+            Some((m, s)) => x
+                .iter()
+                .zip(m.iter().zip(s))
+                .map(|(&v, (&m, &s))| (v - f64::from(m)) / f64::from(s))
+                .collect(),
+            None => x.to_vec(),
+        };
+        for (k, l) in net.layers.iter().enumerate() {
+            assert_eq!(h.len(), l.inputs);
+            h = (0..l.outputs)
+                .map(|o| {
+                    let row = &l.weight[o * l.inputs..(o + 1) * l.inputs];
+                    let z = f64::from(l.bias[o])
+                        + row.iter().zip(&h).map(|(&w, &v)| f64::from(w) * v).sum::<f64>();
+                    if k + 1 < net.layers.len() { z.max(0.0) } else { z }
+                })
+                .collect();
+        }
+        h
+    }
+
+    /// max |a − b| / max |b| over the row.
+    fn row_relative(a: &[f64], b: &[f64]) -> f64 {
+        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
+        a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
+    }
+
+    fn network(sizes: &[usize], normalizer: bool) -> Network {
+        let mut k = 0.0f32;
+        let mut next = || {
+            k += 1.0;
+            (k * 0.731).sin()
+        };
+        let layers = sizes
+            .windows(2)
+            .map(|p| Dense {
+                inputs: p[0],
+                outputs: p[1],
+                weight: (0..p[0] * p[1]).map(|_| next()).collect(),
+                bias: (0..p[1]).map(|_| next()).collect(),
+            })
+            .collect();
+        let f = sizes[0];
+        Network {
+            layers,
+            normalizer: normalizer.then(|| {
+                (
+                    (0..f).map(|i| i as f32 - 1.5).collect(),
+                    (0..f).map(|i| 0.5 + i as f32).collect(),
+                )
+            }),
+            fill: Fill::Value(-0.25),
+            features: Some((0..f).map(|i| format!("f{i}")).collect()),
+            classes: None,
+            notes: Vec::new(),
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> ModelProto {
+        ModelProto::decode(bytes).unwrap()
+    }
+
+    #[test]
+    fn fixtures_read_to_the_logits_onnx_runtime_computes() {
+        let x = csv_rows("input.csv");
+        for (name, depth, notes) in [
+            ("mlp3", 3, 0),
+            ("mlp2", 2, 0),
+            ("mlp2_transb0", 2, 0),
+            ("mlp2_matmul", 2, 1),
+            ("mlp2_softmax", 2, 1),
+            ("mlp2_plain", 2, 1),
+        ] {
+            let net = read(&fixture(&format!("{name}.onnx"))).unwrap();
+            assert_eq!(net.layers.len(), depth, "{name}");
+            assert_eq!(net.notes.len(), notes, "{name}: {:?}", net.notes);
+            let expected = csv_rows(&format!("{name}.logits.csv"));
+            assert_eq!(expected.len(), x.len());
+            let worst = x
+                .iter()
+                .zip(&expected)
+                .map(|(row, want)| row_relative(&forward(&net, row), want))
+                .fold(0.0, f64::max);
+            assert!(worst <= 1e-5, "{name}: row-relative error {worst:e}");
+            if name == "mlp2_plain" {
+                assert_eq!(net.features, None);
+                assert!(net.normalizer.is_none() && net.notes[0].contains("no Sub/Div"));
+            } else {
+                let names: Vec<String> = (0..5).map(|i| format!("x{i}")).collect();
+                assert_eq!(net.features.as_ref(), Some(&names), "{name}");
+            }
+        }
+        let soft = read(&fixture("mlp2_softmax.onnx")).unwrap();
+        assert!(soft.notes[0].contains("node `softmax` (Softmax) is dropped"));
+        let noop = read(&fixture("mlp2_matmul.onnx")).unwrap();
+        assert!(noop.notes[0].contains("node `reshape` (Reshape)"), "{:?}", noop.notes);
+    }
+
+    #[test]
+    fn any_depth_round_trips_through_write_and_read() {
+        for sizes in [&[4, 3][..], &[5, 8, 6, 3], &[3, 7, 5, 4, 2]] {
+            for normalizer in [true, false] {
+                let net = network(sizes, normalizer);
+                let bytes = write(&net).unwrap();
+                assert!(bytes == write(&net).unwrap(), "deterministic bytes");
+                let back = read(&bytes).unwrap();
+                assert_eq!(back.layers, net.layers, "{sizes:?}");
+                assert_eq!(back.fill, net.fill);
+                assert_eq!(back.features, net.features);
+                assert_eq!(back.normalizer, net.normalizer);
+                assert_eq!(back.notes.len(), usize::from(!normalizer));
+                let x: Vec<f64> = (0..sizes[0]).map(|i| i as f64 * 0.7 - 1.0).collect();
+                assert_eq!(forward(&back, &x), forward(&net, &x));
+            }
+        }
+    }
+
+    #[test]
+    fn written_graph_has_the_promised_shape() {
+        let net = network(&[5, 8, 6, 3], true);
+        let m = decode(&write(&net).unwrap());
+        assert!(m.opset_import.iter().any(|o| o.domain() == "" && o.version() >= 13));
+        let g = m.graph.unwrap();
+        let ops: Vec<&str> = g.node.iter().map(|n| n.op_type()).collect();
+        assert_eq!(ops, ["Sub", "Div", "Gemm", "Relu", "Gemm", "Relu", "Gemm"]);
+        let gemms = g.node.iter().filter(|n| n.op_type() == "Gemm");
+        assert!(gemms.clone().all(|n| attr_int(n, "transB", 0) == 1));
+        assert_eq!(g.input.len(), 1);
+        assert_eq!(g.output.len(), 1);
+        assert_eq!(g.input[0].name(), INPUT);
+        assert_eq!(g.output[0].name(), OUTPUT);
+        let (elem, shape) = value_info(&g.input[0]).unwrap();
+        assert_eq!(elem, DataType::Float as i32);
+        assert_eq!(shape, Some(vec![None, Some(5)]));
+        let (_, shape) = value_info(&g.output[0]).unwrap();
+        assert_eq!(shape, Some(vec![None, Some(3)]));
+        let meta: Vec<(&str, &str)> = m
+            .metadata_props
+            .iter()
+            .map(|p| (p.key(), p.value()))
+            .collect();
+        assert_eq!(
+            meta,
+            [(FEATURES_KEY, "f0,f1,f2,f3,f4"), (FILL_KEY, "-0.25")]
+        );
+        // The identity normaliser writes no Sub/Div, and no names no metadata key.
+        let mut plain = network(&[4, 2], false);
+        plain.features = None;
+        plain.normalizer = Some((vec![0.0; 4], vec![1.0; 4]));
+        let m = decode(&write(&plain).unwrap());
+        let ops: Vec<&str> = m.graph.as_ref().unwrap().node.iter().map(|n| n.op_type()).collect();
+        assert_eq!(ops, ["Gemm"]);
+        assert!(m.metadata_props.iter().all(|p| p.key() != FEATURES_KEY));
+    }
+
+    /// Writes `net`, lets `edit` change the graph, and reads the result back.
+    fn read_edited(edit: impl FnOnce(&mut ModelProto)) -> Result<Network, String> {
+        let mut m = decode(&write(&network(&[4, 5, 3], true)).unwrap());
+        edit(&mut m);
+        read(&m.encode_to_vec())
+    }
+
+    fn graph(m: &mut ModelProto) -> &mut GraphProto {
+        m.graph.as_mut().unwrap()
+    }
+
+    #[test]
+    fn refusals_name_the_node_operator_or_tensor() {
+        let e = read(b"this is not protobuf").unwrap_err();
+        assert!(e.starts_with("not an ONNX model"), "{e}");
+        // An unsupported operator, named, then unnamed (by index).
+        let e = read_edited(|m| graph(m).node[3].op_type = Some("Sigmoid".into())).unwrap_err();
+        assert!(e.contains("node `relu1` (Sigmoid): unsupported operator `Sigmoid`"), "{e}");
+        let e = read_edited(|m| {
+            let n = &mut graph(m).node[3];
+            n.op_type = Some("Tanh".into());
+            n.name = None;
+        })
+        .unwrap_err();
+        assert!(e.starts_with("node #3 (Tanh, unnamed): unsupported"), "{e}");
+        // Gemm alpha ≠ 1.
+        let e = read_edited(|m| {
+            graph(m).node[2].attribute.push(AttributeProto {
+                name: Some("alpha".into()),
+                f: Some(2.0),
+                ..Default::default()
+            })
+        })
+        .unwrap_err();
+        assert!(e.contains("node `fc1` (Gemm): alpha = 2"), "{e}");
+        // A weight of another data type.
+        let e = read_edited(|m| {
+            let w = graph(m)
+                .initializer
+                .iter_mut()
+                .find(|t| t.name() == "fc2.weight")
+                .unwrap();
+            w.data_type = Some(DataType::Int32 as i32);
+        })
+        .unwrap_err();
+        assert!(e.contains("tensor `fc2.weight` has data type INT32"), "{e}");
+        // A weight whose shape does not chain.
+        let e = read_edited(|m| {
+            let w = graph(m)
+                .initializer
+                .iter_mut()
+                .find(|t| t.name() == "fc2.weight")
+                .unwrap();
+            w.dims = vec![5, 3];
+        })
+        .unwrap_err();
+        assert!(e.contains("node `fc2` (Gemm): weight `fc2.weight` has shape [5, 3]"), "{e}");
+        // A Relu after the last layer.
+        let e = read_edited(|m| {
+            let g = graph(m);
+            g.node.last_mut().unwrap().output = vec!["z".into()];
+            g.node.push(node("Relu", "relu_end", &["z"], OUTPUT));
+        })
+        .unwrap_err();
+        assert!(e.contains("ends with a Relu"), "{e}");
+        // A branch, and a node off the chain.
+        let e = read_edited(|m| graph(m).node.push(node("Relu", "side", &["fc1"], "s")))
+            .unwrap_err();
+        assert!(e.contains("tensor `fc1` is read by 2 nodes"), "{e}");
+        let e = read_edited(|m| graph(m).node.push(node("Relu", "loose", &["nowhere"], "s")))
+            .unwrap_err();
+        assert!(e.contains("node `loose` (Relu): not on the path"), "{e}");
+        // Names that do not fit.
+        let e = read_edited(|m| m.metadata_props[0].value = Some("a,b".into())).unwrap_err();
+        assert!(e.contains("mlprobe.features has 2 names but the network takes 4"), "{e}");
+        // A graph input of another type.
+        let e = read_edited(|m| {
+            if let Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(t)),
+                ..
+            }) = graph(m).input[0].r#type.as_mut()
+            {
+                t.elem_type = Some(DataType::Int64 as i32);
+            }
+        })
+        .unwrap_err();
+        assert!(e.contains("input `input` has data type INT64"), "{e}");
+    }
+
+    #[test]
+    fn write_refuses_what_it_cannot_express() {
+        let mut net = network(&[3, 2], true);
+        net.features = Some(vec!["a,b".into(), "c".into(), "d".into()]);
+        assert!(write(&net).unwrap_err().contains("comma"));
+        let mut net = network(&[3, 4, 2], true);
+        net.layers[1].inputs = 5;
+        assert!(write(&net).unwrap_err().contains("do not chain"));
+    }
+}

@@ -970,8 +970,16 @@ mod tests {
                 .map(|o| {
                     let row = &l.weight[o * l.inputs..(o + 1) * l.inputs];
                     let z = f64::from(l.bias[o])
-                        + row.iter().zip(&h).map(|(&w, &v)| f64::from(w) * v).sum::<f64>();
-                    if k + 1 < net.layers.len() { z.max(0.0) } else { z }
+                        + row
+                            .iter()
+                            .zip(&h)
+                            .map(|(&w, &v)| f64::from(w) * v)
+                            .sum::<f64>();
+                    if k + 1 < net.layers.len() {
+                        z.max(0.0)
+                    } else {
+                        z
+                    }
                 })
                 .collect();
         }
@@ -980,8 +988,14 @@ mod tests {
 
     /// max |a − b| / max |b| over the row.
     fn row_relative(a: &[f64], b: &[f64]) -> f64 {
-        let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(f64::MIN_POSITIVE);
-        a.iter().zip(b).fold(0.0f64, |m, (x, y)| m.max((x - y).abs())) / scale
+        let scale = b
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs()))
+            .max(f64::MIN_POSITIVE);
+        a.iter()
+            .zip(b)
+            .fold(0.0f64, |m, (x, y)| m.max((x - y).abs()))
+            / scale
     }
 
     fn network(sizes: &[usize], normalizer: bool) -> Network {
@@ -1052,7 +1066,11 @@ mod tests {
         let soft = read(&fixture("mlp2_softmax.onnx")).unwrap();
         assert!(soft.notes[0].contains("node `softmax` (Softmax) is dropped"));
         let noop = read(&fixture("mlp2_matmul.onnx")).unwrap();
-        assert!(noop.notes[0].contains("node `reshape` (Reshape)"), "{:?}", noop.notes);
+        assert!(
+            noop.notes[0].contains("node `reshape` (Reshape)"),
+            "{:?}",
+            noop.notes
+        );
     }
 
     #[test]
@@ -1078,7 +1096,11 @@ mod tests {
     fn written_graph_has_the_promised_shape() {
         let net = network(&[5, 8, 6, 3], true);
         let m = decode(&write(&net).unwrap());
-        assert!(m.opset_import.iter().any(|o| o.domain() == "" && o.version() >= 13));
+        assert!(
+            m.opset_import
+                .iter()
+                .any(|o| o.domain() == "" && o.version() >= 13)
+        );
         let g = m.graph.unwrap();
         let ops: Vec<&str> = g.node.iter().map(|n| n.op_type()).collect();
         assert_eq!(ops, ["Sub", "Div", "Gemm", "Relu", "Gemm", "Relu", "Gemm"]);
@@ -1107,7 +1129,14 @@ mod tests {
         plain.features = None;
         plain.normalizer = Some((vec![0.0; 4], vec![1.0; 4]));
         let m = decode(&write(&plain).unwrap());
-        let ops: Vec<&str> = m.graph.as_ref().unwrap().node.iter().map(|n| n.op_type()).collect();
+        let ops: Vec<&str> = m
+            .graph
+            .as_ref()
+            .unwrap()
+            .node
+            .iter()
+            .map(|n| n.op_type())
+            .collect();
         assert_eq!(ops, ["Gemm"]);
         assert!(m.metadata_props.iter().all(|p| p.key() != FEATURES_KEY));
     }
@@ -1129,7 +1158,10 @@ mod tests {
         assert!(e.starts_with("not an ONNX model"), "{e}");
         // An unsupported operator, named, then unnamed (by index).
         let e = read_edited(|m| graph(m).node[3].op_type = Some("Sigmoid".into())).unwrap_err();
-        assert!(e.contains("node `relu1` (Sigmoid): unsupported operator `Sigmoid`"), "{e}");
+        assert!(
+            e.contains("node `relu1` (Sigmoid): unsupported operator `Sigmoid`"),
+            "{e}"
+        );
         let e = read_edited(|m| {
             let n = &mut graph(m).node[3];
             n.op_type = Some("Tanh".into());
@@ -1168,7 +1200,10 @@ mod tests {
             w.dims = vec![5, 3];
         })
         .unwrap_err();
-        assert!(e.contains("node `fc2` (Gemm): weight `fc2.weight` has shape [5, 3]"), "{e}");
+        assert!(
+            e.contains("node `fc2` (Gemm): weight `fc2.weight` has shape [5, 3]"),
+            "{e}"
+        );
         // A Relu after the last layer.
         let e = read_edited(|m| {
             let g = graph(m);
@@ -1178,15 +1213,18 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("ends with a Relu"), "{e}");
         // A branch, and a node off the chain.
-        let e = read_edited(|m| graph(m).node.push(node("Relu", "side", &["fc1"], "s")))
-            .unwrap_err();
+        let e =
+            read_edited(|m| graph(m).node.push(node("Relu", "side", &["fc1"], "s"))).unwrap_err();
         assert!(e.contains("tensor `fc1` is read by 2 nodes"), "{e}");
         let e = read_edited(|m| graph(m).node.push(node("Relu", "loose", &["nowhere"], "s")))
             .unwrap_err();
         assert!(e.contains("node `loose` (Relu): not on the path"), "{e}");
         // Names that do not fit.
         let e = read_edited(|m| m.metadata_props[0].value = Some("a,b".into())).unwrap_err();
-        assert!(e.contains("mlprobe.features has 2 names but the network takes 4"), "{e}");
+        assert!(
+            e.contains("mlprobe.features has 2 names but the network takes 4"),
+            "{e}"
+        );
         // A graph input of another type.
         let e = read_edited(|m| {
             if let Some(TypeProto {

@@ -1,4 +1,4 @@
-//! ONNX graphs in and out: [`read`] turns an MLP graph into a [`Network`], [`write`] a
+//! ONNX graphs in and out: [`read()`] turns an MLP graph into a [`Network`], [`write()`] a
 //! `Network` into a graph that ONNX Runtime (or any ONNX reader) runs to the same logits.
 //!
 //! The messages are prost code generated from the official `onnx.proto` (vendored in
@@ -54,15 +54,15 @@ pub const FEATURES_KEY: &str = "mlprobe.features";
 /// `metadata_props` key of the missing-value policy (`mean` or a finite number), as in the
 /// safetensors metadata.
 pub const FILL_KEY: &str = "mlprobe.fill";
-/// The operator set [`write`] targets: 13 is the first with today's `Softmax` and `Gemm`
-/// definitions, and every ONNX Runtime of the last years runs it.
+/// The operator set [`write()`] targets: 13, the lowest issue #16 allows, so that the most
+/// runtimes read the graph (it uses only `Sub`, `Div`, `Gemm` and `Relu`).
 pub const OPSET: i64 = 13;
 /// The IR version that goes with opset 13.
 const IR_VERSION: i64 = 7;
 
-/// The name [`write`] gives the graph's input, `[N, F]` FLOAT.
+/// The name [`write()`] gives the graph's input, `[N, F]` FLOAT.
 pub const INPUT: &str = "input";
-/// The name [`write`] gives the graph's output, `[N, classes]` FLOAT.
+/// The name [`write()`] gives the graph's output, `[N, classes]` FLOAT.
 pub const OUTPUT: &str = "logits";
 
 /// Whether `path` names an ONNX file (extension `.onnx`, any case): ONNX files have no magic
@@ -88,7 +88,7 @@ fn label(node: &NodeProto, index: usize) -> String {
     }
 }
 
-/// The operators [`read`] knows (besides `Constant`, read as a weight).
+/// The operators [`read()`] knows (besides `Constant`, read as a weight).
 const OPERATORS: &str = "Gemm, MatMul + Add, Relu, Flatten, Identity, Reshape, a final Softmax, \
                          and Sub/Div by constants on the input";
 
@@ -268,8 +268,11 @@ fn constant_value(node: &NodeProto, index: usize) -> Result<TensorProto, String>
     })
 }
 
-/// The element type and shape of a graph input or output (`None` for an unknown dimension).
-fn value_info(v: &ValueInfoProto) -> Result<(i32, Option<Vec<Option<usize>>>), String> {
+/// A graph input's or output's shape when it has one, `None` for a dimension not fixed.
+type Shape = Option<Vec<Option<usize>>>;
+
+/// The element type and shape of a graph input or output.
+fn value_info(v: &ValueInfoProto) -> Result<(i32, Shape), String> {
     let Some(type_proto::Value::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref())
     else {
         return Err(format!("`{}` is not a tensor", excerpt(v.name())));
@@ -428,7 +431,9 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
     let mut visited = vec![false; graph.node.len()];
     let mut at = At::Input;
     let mut layers: Vec<Layer> = Vec::new();
-    let (mut mean, mut std): (Option<(Floats, String)>, Option<(Floats, String)>) = (None, None);
+    // The normaliser's constants, each with the node it came from.
+    let mut mean: Option<(Floats, String)> = None;
+    let mut std: Option<(Floats, String)> = None;
     let mut noops: Vec<String> = Vec::new();
     let mut current: &str = input.name();
     while current != output.name() {

@@ -51,6 +51,8 @@ use proto::{
 
 /// `metadata_props` key of the feature names, comma-separated (read and written).
 pub const FEATURES_KEY: &str = "mlprobe.features";
+/// `metadata_props` key of the class names, comma-separated (read and written).
+pub const CLASSES_KEY: &str = "mlprobe.classes";
 /// `metadata_props` key of the missing-value policy (`mean` or a finite number), as in the
 /// safetensors metadata.
 pub const FILL_KEY: &str = "mlprobe.fill";
@@ -424,7 +426,10 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
     let mut readers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, node) in graph.node.iter().enumerate() {
         for name in &node.input {
-            readers.entry(name.as_str()).or_default().push(i);
+            let by = readers.entry(name.as_str()).or_default();
+            if by.last() != Some(&i) {
+                by.push(i);
+            }
         }
     }
     let constant = |name: &str| consts.get(name);
@@ -727,19 +732,9 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
             .find(|p| p.key() == key)
             .map(|p| p.value())
     };
-    let names = match meta(FEATURES_KEY) {
-        None => None,
-        Some(v) => {
-            let names: Vec<String> = v.split(',').map(|s| s.trim().to_string()).collect();
-            if names.len() != features {
-                return Err(format!(
-                    "metadata {FEATURES_KEY} has {} names but the network takes {features} inputs",
-                    names.len()
-                ));
-            }
-            Some(names)
-        }
-    };
+    let names = name_list(FEATURES_KEY, meta(FEATURES_KEY), features, "inputs")?;
+    let outputs = layers.last().map_or(0, |l| l.outputs);
+    let classes = name_list(CLASSES_KEY, meta(CLASSES_KEY), outputs, "outputs")?;
     let fill = match meta(FILL_KEY) {
         None | Some("mean") => Fill::Mean,
         Some(v) => match v.parse::<f32>() {
@@ -765,9 +760,38 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
         normalizer,
         fill,
         features: names,
-        classes: None,
+        classes,
         notes,
     })
+}
+
+/// The names in metadata `key` (comma-separated, taken as they are), `count` of them.
+fn name_list(
+    key: &str,
+    value: Option<&str>,
+    count: usize,
+    what: &str,
+) -> Result<Option<Vec<String>>, String> {
+    let Some(v) = value else { return Ok(None) };
+    let names: Vec<String> = v.split(',').map(str::to_string).collect();
+    if names.len() != count {
+        return Err(format!(
+            "metadata {key} has {} names but the network has {count} {what}",
+            names.len()
+        ));
+    }
+    Ok(Some(names))
+}
+
+/// `names` joined with commas for metadata `key`; a name holding a comma cannot be written.
+fn join_names(key: &str, names: &[String]) -> Result<StringStringEntryProto, String> {
+    if let Some(bad) = names.iter().find(|n| n.contains(',')) {
+        return Err(format!(
+            "name `{}` contains a comma, which metadata {key} uses as separator",
+            excerpt(bad)
+        ));
+    }
+    Ok(entry(key, names.join(",")))
 }
 
 fn to_f32(v: &[f64]) -> Vec<f32> {
@@ -828,8 +852,9 @@ fn entry(key: &str, value: String) -> StringStringEntryProto {
 /// one output [`OUTPUT`] `[N, classes]`; `Sub` and `Div` by `normalizer.mean` /
 /// `normalizer.std` when the normaliser is not the identity, then per layer `k` a
 /// `Gemm` (`transB = 1`) named `fck` with initializers `fck.weight` `[outputs, inputs]` and
-/// `fck.bias`, and a `Relu` `reluk` between layers. The feature names (when known) and the
-/// missing-value policy go to `metadata_props` ([`FEATURES_KEY`], [`FILL_KEY`]).
+/// `fck.bias`, and a `Relu` `reluk` between layers. The class and feature names (when known)
+/// and the missing-value policy go to `metadata_props` ([`CLASSES_KEY`], [`FEATURES_KEY`],
+/// [`FILL_KEY`], in that order).
 ///
 /// The bytes depend on the network only (prost writes fields in tag order, and nothing here
 /// is a map).
@@ -901,14 +926,11 @@ pub fn write(net: &Network) -> Result<Vec<u8>, String> {
         }
     }
     let mut metadata = Vec::new();
+    if let Some(names) = &net.classes {
+        metadata.push(join_names(CLASSES_KEY, names)?);
+    }
     if let Some(names) = &net.features {
-        if let Some(bad) = names.iter().find(|n| n.contains(',')) {
-            return Err(format!(
-                "feature name `{}` contains a comma, which {FEATURES_KEY} uses as separator",
-                excerpt(bad)
-            ));
-        }
-        metadata.push(entry(FEATURES_KEY, names.join(",")));
+        metadata.push(join_names(FEATURES_KEY, names)?);
     }
     let fill = match net.fill {
         Fill::Mean => "mean".to_string(),
@@ -1029,7 +1051,11 @@ mod tests {
             }),
             fill: Fill::Value(-0.25),
             features: Some((0..f).map(|i| format!("f{i}")).collect()),
-            classes: None,
+            classes: Some(
+                (0..sizes[sizes.len() - 1])
+                    .map(|i| format!("class {i}"))
+                    .collect(),
+            ),
             notes: Vec::new(),
         }
     }
@@ -1089,6 +1115,7 @@ mod tests {
                 assert_eq!(back.layers, net.layers, "{sizes:?}");
                 assert_eq!(back.fill, net.fill);
                 assert_eq!(back.features, net.features);
+                assert_eq!(back.classes, net.classes);
                 assert_eq!(back.normalizer, net.normalizer);
                 assert_eq!(back.notes.len(), usize::from(!normalizer));
                 let x: Vec<f64> = (0..sizes[0]).map(|i| i as f64 * 0.7 - 1.0).collect();
@@ -1127,11 +1154,16 @@ mod tests {
             .collect();
         assert_eq!(
             meta,
-            [(FEATURES_KEY, "f0,f1,f2,f3,f4"), (FILL_KEY, "-0.25")]
+            [
+                (CLASSES_KEY, "class 0,class 1,class 2"),
+                (FEATURES_KEY, "f0,f1,f2,f3,f4"),
+                (FILL_KEY, "-0.25")
+            ]
         );
         // The identity normaliser writes no Sub/Div, and no names no metadata key.
         let mut plain = network(&[4, 2], false);
         plain.features = None;
+        plain.classes = None;
         plain.normalizer = Some((vec![0.0; 4], vec![1.0; 4]));
         let m = decode(&write(&plain).unwrap());
         let ops: Vec<&str> = m
@@ -1225,9 +1257,9 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("node `loose` (Relu): not on the path"), "{e}");
         // Names that do not fit.
-        let e = read_edited(|m| m.metadata_props[0].value = Some("a,b".into())).unwrap_err();
+        let e = read_edited(|m| m.metadata_props[1].value = Some("a,b".into())).unwrap_err();
         assert!(
-            e.contains("mlprobe.features has 2 names but the network takes 4"),
+            e.contains("mlprobe.features has 2 names but the network has 4 inputs"),
             "{e}"
         );
         // A graph input of another type.

@@ -98,7 +98,6 @@ fn onnx_2_layer_graphs_import_and_predict_onnx_runtime_logits() {
 }
 
 #[test]
-#[ignore = "needs any-depth core (lead)"]
 fn onnx_3_layer_graph_imports_and_predicts_onnx_runtime_logits() {
     imports_to_onnx_runtime_logits("mlp3", None);
 }
@@ -140,13 +139,15 @@ fn bad_onnx_files_are_exit_2_naming_the_node_and_operator() {
     expect_exit_2(&garbage, &["not an ONNX model"]);
 }
 
-fn train_wine(out: &Path) {
+fn train_wine(out: &Path, hidden: &str) {
     let o = run([
         "train".as_ref(),
         "--data".as_ref(),
         data("wine.csv").as_os_str(),
         "--seed".as_ref(),
         "3".as_ref(),
+        "--hidden".as_ref(),
+        hidden.as_ref(),
         "--out".as_ref(),
         out.as_os_str(),
     ]);
@@ -198,12 +199,18 @@ print(json.dumps(logits.astype(float).tolist()))
 
 #[test]
 fn onnx_export_of_a_trained_model_runs_in_onnx_runtime_to_mlprobes_logits() {
+    for hidden in ["32", "16,8"] {
+        export_runs_in_onnx_runtime(hidden);
+    }
+}
+
+fn export_runs_in_onnx_runtime(hidden: &str) {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("wine.mlpb");
-    train_wine(&model);
+    train_wine(&model, hidden);
     let onnx = dir.path().join("wine.onnx");
     export_onnx(&model, &onnx);
-    // Deterministic bytes, and a bit-exact round trip through import.
+    // Deterministic bytes, and a bit-exact round trip (names included) through import.
     let again = dir.path().join("again.onnx");
     export_onnx(&model, &again);
     assert!(std::fs::read(&onnx).unwrap() == std::fs::read(&again).unwrap());
@@ -223,6 +230,9 @@ fn onnx_export_of_a_trained_model_runs_in_onnx_runtime_to_mlprobes_logits() {
     let ort: Vec<Vec<f64>> = serde_json::from_slice(&o.stdout).unwrap();
     let ours = predict_logits(&model, &data("wine.csv"));
     let err = worst_row_relative(&ort, &ours);
-    eprintln!("ONNX Runtime vs mlprobe predict on wine.csv: worst row-relative error {err:e}");
-    assert!(err <= 1e-5, "row-relative error {err:e}");
+    eprintln!(
+        "--hidden {hidden}: ONNX Runtime vs mlprobe predict on wine.csv, worst row-relative \
+         error {err:e}"
+    );
+    assert!(err <= 1e-5, "--hidden {hidden}: row-relative error {err:e}");
 }

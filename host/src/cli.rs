@@ -38,9 +38,9 @@ pub enum Command {
     Predict(commands::predict::Args),
     /// Evaluate a model on a labelled CSV file: accuracy, precision, recall, F1, latency.
     Eval(commands::eval::Args),
-    /// Write a model in another format (safetensors with PyTorch state_dict names).
+    /// Write a model in another format (safetensors with PyTorch state_dict names, or ONNX).
     Export(commands::export::Args),
-    /// Read a model from safetensors (PyTorch state_dict names) into an mlprobe model file.
+    /// Read a model from safetensors (PyTorch state_dict names) or ONNX into an mlprobe model file.
     Import(commands::import::Args),
     /// Check a CSV file against an expectation suite (Great Expectations types, streaming).
     Expect(commands::expect::Args),

@@ -292,7 +292,7 @@ pub fn to_network(model: &HostModel) -> Network {
 /// What `mlprobe import` reads and writes.
 #[derive(Clone, Debug)]
 pub struct ImportOptions {
-    /// The safetensors file (PyTorch `state_dict` names).
+    /// The safetensors file (PyTorch `state_dict` names), or an ONNX graph (`FILE.onnx`).
     pub input: PathBuf,
     /// The mlprobe model file to write.
     pub out: PathBuf,
@@ -325,12 +325,21 @@ impl ImportReport {
     }
 }
 
-/// Reads a safetensors model and writes it as an mlprobe model file.
+/// Reads a safetensors model, or an ONNX graph (a file named `*.onnx`), and writes it as an
+/// mlprobe model file.
 pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     crate::output::check_output(&opts.out, &[&opts.input])?;
-    let bytes =
-        crate::limits::read_bytes(&opts.input, crate::limits::IMPORT_BYTES, "safetensors file")?;
-    let (model, notes) = from_safetensors(&bytes).map_err(|m| Error::file(&opts.input, m))?;
+    let (model, warnings) = if crate::interop::onnx::is_onnx_path(&opts.input) {
+        import_onnx(&opts.input)?
+    } else {
+        let bytes = crate::limits::read_bytes(
+            &opts.input,
+            crate::limits::IMPORT_BYTES,
+            "safetensors file",
+        )?;
+        let (model, notes) = from_safetensors(&bytes).map_err(|m| Error::file(&opts.input, m))?;
+        (model, notes.warnings)
+    };
     save(&opts.out, &model, &[&opts.input])?;
     let d = model.dims();
     Ok(ImportReport {
@@ -338,8 +347,17 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
         inputs: d.inputs(),
         model: opts.out.clone(),
         outputs: d.outputs(),
-        warnings: notes.warnings,
+        warnings,
     })
+}
+
+/// Reads an ONNX file (`FILE.onnx`: ONNX has no magic bytes) into a checked model, with the
+/// reader's notes.
+fn import_onnx(path: &Path) -> Result<(HostModel, Vec<String>)> {
+    let bytes = crate::limits::read_bytes(path, crate::limits::IMPORT_BYTES, "ONNX file")?;
+    let net = crate::interop::onnx::read(&bytes).map_err(|m| Error::file(path, m))?;
+    let model = from_network(&net).map_err(|m| Error::file(path, m))?;
+    Ok((model, net.notes))
 }
 
 /// Formats `mlprobe export` writes.
@@ -347,6 +365,8 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
 pub enum ExportFormat {
     /// safetensors with PyTorch `state_dict` names ([`to_safetensors`]).
     Safetensors,
+    /// An ONNX graph ([`crate::interop::onnx::write`]).
+    Onnx,
 }
 
 impl ExportFormat {
@@ -354,6 +374,7 @@ impl ExportFormat {
     pub fn name(self) -> &'static str {
         match self {
             Self::Safetensors => "safetensors",
+            Self::Onnx => "onnx",
         }
     }
 }
@@ -398,6 +419,8 @@ pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
     let model = load(&opts.model)?;
     let bytes = match opts.format {
         ExportFormat::Safetensors => to_safetensors(&model)?,
+        ExportFormat::Onnx => crate::interop::onnx::write(&to_network(&model))
+            .map_err(|m| Error::Internal(format!("writing ONNX: {m}")))?,
     };
     crate::output::write_new(&opts.out, &bytes, &[&opts.model])?;
     Ok(ExportReport {

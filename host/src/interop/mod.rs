@@ -5,6 +5,8 @@
 
 use mlprobe_core::transform::Fill;
 
+pub mod onnx;
+
 /// One dense layer: `y = W·x + b`, `W` of shape `[outputs, inputs]` row-major (PyTorch's
 /// `nn.Linear.weight` layout; ONNX `Gemm` with `transB = 1`).
 #[derive(Clone, Debug, PartialEq)]

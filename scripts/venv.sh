@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 req=tests/reference/requirements.txt
-if [ -x .venv/bin/python ] && .venv/bin/python -c "import numpy, scipy, mpmath" 2>/dev/null \
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import numpy, scipy, mpmath, safetensors" 2>/dev/null \
   && [ .venv/.requirements -nt "$req" ]; then
   exit 0
 fi

@@ -940,6 +940,56 @@ mod tests {
         assert_eq!(back.fill, Fill::Value(2.5));
     }
 
+    /// The networks made outside mlprobe by tests/reference/make_safetensors.py (numpy weights,
+    /// `nn.Sequential` names, the `safetensors` package's numpy API), read and run by the f64
+    /// reference forward here: numpy's logits for tests/fixtures/safetensors/inputs.csv to
+    /// 1e-12 (the same f64 arithmetic on the same f32 values), at any depth.
+    #[test]
+    fn numpy_made_sequential_networks_give_numpys_logits() {
+        let csv = |text: &str| -> Vec<Vec<f64>> {
+            text.lines()
+                .skip(1)
+                .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+                .collect()
+        };
+        let inputs = csv(include_str!(
+            "../../../tests/fixtures/safetensors/inputs.csv"
+        ));
+        let cases: [(&[u8], &str, &[usize]); 2] = [
+            (
+                include_bytes!("../../../tests/fixtures/safetensors/mlp2.safetensors"),
+                include_str!("../../../tests/fixtures/safetensors/mlp2.logits.csv"),
+                &[4, 8, 3],
+            ),
+            (
+                include_bytes!("../../../tests/fixtures/safetensors/mlp3.safetensors"),
+                include_str!("../../../tests/fixtures/safetensors/mlp3.logits.csv"),
+                &[4, 8, 6, 3],
+            ),
+        ];
+        for (bytes, logits, widths) in cases {
+            let n = read(bytes, &ReadOptions::default()).unwrap();
+            let got: Vec<usize> = std::iter::once(n.layers[0].inputs)
+                .chain(n.layers.iter().map(|l| l.outputs))
+                .collect();
+            assert_eq!(got, widths);
+            assert_eq!(
+                n.features.as_ref().unwrap(),
+                &["alpha", "beta", "gamma", "delta"]
+            );
+            assert!(n.notes.is_empty(), "{:?}", n.notes);
+            for (x, want) in inputs.iter().zip(csv(logits)) {
+                let got = forward(&n, x);
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        (g - w).abs() <= 1e-12 * w.abs().max(1.0),
+                        "{got:?} vs {want:?}"
+                    );
+                }
+            }
+        }
+    }
+
     /// Issue 15: `__metadata__` came from a `HashMap`, in a different order from run to run.
     #[test]
     fn write_is_deterministic_and_sorted() {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv with the reference implementations the differential tests compare against
-# (tests/reference/requirements.txt: numpy, scipy, mpmath). Does nothing when .venv already has
+# (tests/reference/requirements.txt: numpy, scipy, mpmath, safetensors). Does nothing when .venv already has
 # them. Needs python3 with its venv module (Debian: python3-venv, installed here if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."

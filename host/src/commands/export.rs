@@ -9,15 +9,16 @@ use std::path::PathBuf;
 /// Formats `export` writes.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
-    /// safetensors with PyTorch `state_dict` names (fc1.weight, fc1.bias, fc2.weight, fc2.bias,
-    /// normalizer.mean, normalizer.std).
+    /// safetensors with PyTorch `state_dict` names (fc1.weight, fc1.bias, fc2.weight, … for
+    /// any depth, normalizer.mean, normalizer.std; the feature names in metadata
+    /// mlprobe.features).
     Safetensors,
 }
 
 /// Write a model in another format.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on the seed's SimpleClassifier (ignore the normalizer.* keys, or\nuse them to standardise inputs).\n\nExample:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors"
+    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on a module with Linear attributes fc1, fc2, … (ReLU between them;\nignore the normalizer.* keys, or use them to standardise inputs).\n\nExample:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors"
 )]
 pub struct Args {
     /// The model file.

@@ -1,4 +1,4 @@
-//! safetensors with PyTorch `state_dict` names, in ([`read`]) and out ([`write`]).
+//! safetensors with PyTorch `state_dict` names, in ([`read`]) and out ([`write()`]).
 //!
 //! A PyTorch MLP's `state_dict` names its `nn.Linear` layers by their place in the module: an
 //! `nn.Sequential` gives `0.weight`, `0.bias`, `2.weight`, … (the ReLUs between them hold no
@@ -11,7 +11,7 @@
 //! `running_mean`, a weight without its bias, a second network) would silently make another
 //! model, so it is an error that names it.
 //!
-//! [`write`] gives the same network back as `fc1`, `fc2`, … with deterministic bytes.
+//! [`write()`] gives the same network back as `fc1`, `fc2`, … with deterministic bytes.
 //!
 //! ```
 //! use mlprobe::interop::safetensors::{ReadOptions, read, write};
@@ -582,6 +582,9 @@ mod tests {
         h
     }
 
+    /// The tensor name of layer `k` (0-based) and a parameter (`weight`, `bias`).
+    type Names = dyn Fn(usize, &str) -> String;
+
     /// A tensor to write with another writer: name, dtype, shape, little-endian bytes.
     type Raw = (String, Dtype, Vec<usize>, Vec<u8>);
 
@@ -658,7 +661,7 @@ mod tests {
             n.features = None;
             n.fill = Fill::Mean;
             let want = forward(&n, &x);
-            let schemes: [(&str, Option<&str>, Box<dyn Fn(usize, &str) -> String>); 6] = [
+            let schemes: [(&str, Option<&str>, Box<Names>); 6] = [
                 (
                     "Sequential 0, 2, 4",
                     None,
@@ -698,8 +701,7 @@ mod tests {
         let widths: Vec<usize> = (0..12).map(|k| 2 + k % 3).collect();
         let n = net(&widths);
         for names in [
-            Box::new(|k: usize, p: &str| format!("fc{}.{p}", k + 1))
-                as Box<dyn Fn(usize, &str) -> String>,
+            Box::new(|k: usize, p: &str| format!("fc{}.{p}", k + 1)) as Box<Names>,
             Box::new(|k: usize, p: &str| format!("{}.{p}", 2 * k)),
         ] {
             let back = read(
@@ -775,7 +777,7 @@ mod tests {
     fn a_tensor_not_used_is_named() {
         let n = net(&[3, 4, 2]);
         let seq = |k: usize, p: &str| format!("{}.{p}", 2 * k);
-        let with = |extra: &[(&str, Vec<usize>)], names: &dyn Fn(usize, &str) -> String| {
+        let with = |extra: &[(&str, Vec<usize>)], names: &Names| {
             let mut t = raw(&n, names, true);
             for (name, shape) in extra {
                 let v = vec![0.5; shape.iter().product()];

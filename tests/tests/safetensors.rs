@@ -53,7 +53,12 @@ fn imports_to_numpys_logits(name: &str, widths: &[usize]) {
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let report = json(&o);
-    assert_eq!(report["layers"], serde_json::json!(widths));
+    assert_eq!(report["inputs"], widths[0]);
+    assert_eq!(
+        report["hidden"],
+        serde_json::json!(widths[1..widths.len() - 1])
+    );
+    assert_eq!(report["outputs"], widths[widths.len() - 1]);
     assert_eq!(
         report["features"],
         serde_json::json!(["alpha", "beta", "gamma", "delta"])
@@ -95,7 +100,6 @@ fn a_2_layer_sequential_from_numpy_predicts_numpys_logits() {
 }
 
 #[test]
-#[ignore = "needs any-depth core (lead)"]
 fn a_3_layer_sequential_from_numpy_predicts_numpys_logits() {
     imports_to_numpys_logits("mlp3", &[4, 8, 6, 3]);
 }
@@ -155,7 +159,6 @@ fn a_2_layer_import_exports_as_fc1_fc2_and_round_trips_bit_for_bit() {
 }
 
 #[test]
-#[ignore = "needs any-depth core (lead)"]
 fn a_3_layer_import_exports_as_fc1_to_fc3_and_round_trips_bit_for_bit() {
     round_trips_bit_for_bit(
         "mlp3",
@@ -322,15 +325,29 @@ fn prefix_and_features_flags() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let report = json(&o);
     assert_eq!(report["features"], serde_json::json!(["a", "b", "c", "d"]));
-    assert_eq!(report["layers"], serde_json::json!([4, 8, 3]));
-    // The same model as the fixture's own names give.
+    assert_eq!(report["hidden"], serde_json::json!([8]));
+    // The same model file as the fixture's own names give, with the names of --features in it
+    // (they bind the columns: inputs.csv has alpha, beta, gamma, delta).
     let other = tmp();
-    let (o, reference) = import(&fixture("mlp2.safetensors"), other.path(), &[]);
+    let (o, reference) = import(
+        &fixture("mlp2.safetensors"),
+        other.path(),
+        &["--features", "a,b,c,d"],
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(
-        std::fs::read(model).unwrap(),
+        std::fs::read(&model).unwrap(),
         std::fs::read(reference).unwrap()
     );
+    let o = run([
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&fixture("inputs.csv")),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("`a`"), "{}", stderr(&o));
     // No metadata and no normaliser: a warning says the inputs are used as they are.
     t.retain(|r| !r.0.starts_with("normalizer."));
     write(&st, &t, None);

@@ -502,7 +502,7 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "features", "inputs", "layers", "model", "outputs", "warnings"
+                "features", "hidden", "inputs", "model", "outputs", "warnings"
             ]
         );
         let over = import(&ImportOptions {

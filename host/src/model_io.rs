@@ -1,16 +1,15 @@
-//! Model files on disk: mlprobe's own format (through [`mlprobe_core::model`]) and
-//! safetensors with PyTorch `state_dict` names; the library behind `mlprobe import` and
+//! Model files on disk: mlprobe's own format (through [`mlprobe_core::model`]), and the
+//! conversion to and from [`Network`] through which the outside formats of
+//! [`crate::interop`] come in and go out; the library behind `mlprobe import` and
 //! `mlprobe export`.
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::interop::{Dense, Network};
+use crate::interop::{self, Dense, Network};
 use mlprobe_core::mlp::{Dims, Mlp, Model};
 use mlprobe_core::model::{ModelError, ModelFile, encode, encoded_len, names_len};
-use mlprobe_core::transform::{Fill, Standardizer};
-use safetensors::{Dtype, SafeTensors};
+use mlprobe_core::transform::Standardizer;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// A model held by the host: the network and its standardisation (vectors for any
@@ -290,17 +289,24 @@ pub fn to_network(model: &HostModel) -> Network {
 }
 
 /// What `mlprobe import` reads and writes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ImportOptions {
     /// The safetensors file (PyTorch `state_dict` names), or an ONNX graph (`FILE.onnx`).
     pub input: PathBuf,
     /// The mlprobe model file to write.
     pub out: PathBuf,
+    /// The text in front of the layer index in the tensor names, when the file uses none of
+    /// the known key schemes ([`interop::safetensors::ReadOptions::prefix`]).
+    pub prefix: Option<String>,
+    /// Feature names, one per input; they win over the names in the file.
+    pub features: Option<Vec<String>>,
 }
 
 /// The `import` JSON document.
 #[derive(Clone, Debug, Serialize)]
 pub struct ImportReport {
+    /// The feature names found (from `--features` or the file), `null` when there are none.
+    pub features: Option<Vec<String>>,
     /// Units of each hidden layer.
     pub hidden: Vec<usize>,
     /// Input features.
@@ -314,7 +320,23 @@ pub struct ImportReport {
 }
 
 impl ImportReport {
-    /// One line for people: the file written and the network's sizes.
+    /// The report on `net`, imported to `model`.
+    fn of(net: &Network, model: &Path) -> Self {
+        let n = net.layers.len();
+        Self {
+            features: net.features.clone(),
+            hidden: net.layers[..n.saturating_sub(1)]
+                .iter()
+                .map(|l| l.outputs)
+                .collect(),
+            inputs: net.layers.first().map_or(0, |l| l.inputs),
+            model: model.to_path_buf(),
+            outputs: net.layers.last().map_or(0, |l| l.outputs),
+            warnings: net.notes.clone(),
+        }
+    }
+
+    /// One line for people: the file written and the network's widths (`13-64-32-3`).
     pub fn human(&self) -> String {
         let widths: Vec<String> = std::iter::once(self.inputs)
             .chain(self.hidden.iter().copied())
@@ -325,45 +347,51 @@ impl ImportReport {
     }
 }
 
-/// Reads a safetensors model, or an ONNX graph (a file named `*.onnx`), and writes it as an
-/// mlprobe model file.
-pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
-    crate::output::check_output(&opts.out, &[&opts.input])?;
-    let (model, warnings) = if crate::interop::onnx::is_onnx_path(&opts.input) {
-        import_onnx(&opts.input)?
-    } else {
-        let bytes = crate::limits::read_bytes(
-            &opts.input,
-            crate::limits::IMPORT_BYTES,
-            "safetensors file",
-        )?;
-        let (model, notes) = from_safetensors(&bytes).map_err(|m| Error::file(&opts.input, m))?;
-        (model, notes.warnings)
+/// The network in the file to import (ONNX for a file named `*.onnx`, safetensors otherwise);
+/// errors are messages for the caller to locate.
+fn read_network(opts: &ImportOptions, bytes: &[u8]) -> std::result::Result<Network, String> {
+    if interop::onnx::is_onnx_path(&opts.input) {
+        let mut net = interop::onnx::read(bytes)?;
+        if let Some(names) = &opts.features {
+            net.features = Some(names.clone());
+        }
+        return Ok(net);
+    }
+    let read = interop::safetensors::ReadOptions {
+        prefix: opts.prefix.clone(),
+        features: opts.features.clone(),
     };
-    save(&opts.out, &model, &[&opts.input])?;
-    let d = model.dims();
-    Ok(ImportReport {
-        hidden: d.hidden().iter().map(|&h| h.into()).collect(),
-        inputs: d.inputs(),
-        model: opts.out.clone(),
-        outputs: d.outputs(),
-        warnings,
-    })
+    interop::safetensors::read(bytes, &read)
 }
 
-/// Reads an ONNX file (`FILE.onnx`: ONNX has no magic bytes) into a checked model, with the
-/// reader's notes.
-fn import_onnx(path: &Path) -> Result<(HostModel, Vec<String>)> {
-    let bytes = crate::limits::read_bytes(path, crate::limits::IMPORT_BYTES, "ONNX file")?;
-    let net = crate::interop::onnx::read(&bytes).map_err(|m| Error::file(path, m))?;
-    let model = from_network(&net).map_err(|m| Error::file(path, m))?;
-    Ok((model, net.notes))
+/// Reads a network in another format (safetensors, or ONNX for a file named `*.onnx`) and
+/// writes it as an mlprobe model file.
+pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
+    crate::output::check_output(&opts.out, &[&opts.input])?;
+    let onnx = interop::onnx::is_onnx_path(&opts.input);
+    if onnx && opts.prefix.is_some() {
+        return Err(Error::Usage(
+            "--prefix chooses tensor names of a safetensors file; an ONNX graph is read by its \
+             nodes"
+                .into(),
+        ));
+    }
+    let kind = if onnx {
+        "ONNX file"
+    } else {
+        "safetensors file"
+    };
+    let bytes = crate::limits::read_bytes(&opts.input, crate::limits::IMPORT_BYTES, kind)?;
+    let net = read_network(opts, &bytes).map_err(|m| Error::file(&opts.input, m))?;
+    let model = from_network(&net).map_err(|m| Error::file(&opts.input, m))?;
+    save(&opts.out, &model, &[&opts.input])?;
+    Ok(ImportReport::of(&net, &opts.out))
 }
 
 /// Formats `mlprobe export` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFormat {
-    /// safetensors with PyTorch `state_dict` names ([`to_safetensors`]).
+    /// safetensors with PyTorch `state_dict` names ([`interop::safetensors::write()`]).
     Safetensors,
     /// An ONNX graph ([`crate::interop::onnx::write`]).
     Onnx,
@@ -418,9 +446,11 @@ pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
     crate::output::check_output(&opts.out, &[&opts.model])?;
     let model = load(&opts.model)?;
     let bytes = match opts.format {
-        ExportFormat::Safetensors => to_safetensors(&model)?,
-        ExportFormat::Onnx => crate::interop::onnx::write(&to_network(&model))
-            .map_err(|m| Error::Internal(format!("writing ONNX: {m}")))?,
+        ExportFormat::Safetensors => interop::safetensors::write(&to_network(&model))
+            .map_err(|m| Error::file(&opts.model, m))?,
+        ExportFormat::Onnx => {
+            interop::onnx::write(&to_network(&model)).map_err(|m| Error::file(&opts.model, m))?
+        }
     };
     crate::output::write_new(&opts.out, &bytes, &[&opts.model])?;
     Ok(ExportReport {
@@ -430,248 +460,10 @@ pub fn export(opts: &ExportOptions) -> Result<ExportReport> {
     })
 }
 
-/// Metadata key holding the missing-value policy (`mean` or a finite number).
-pub const FILL_KEY: &str = "mlprobe.fill";
-
-/// At most 64 characters of a name or value from a file, for a message.
-fn excerpt(s: &str) -> String {
-    match s.char_indices().nth(64) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_string(),
-    }
-}
-
-/// The tensors of a model, by their PyTorch `state_dict` names; an import refuses any other.
-pub const TENSORS: [&str; 6] = [
-    "fc1.weight",
-    "fc1.bias",
-    "fc2.weight",
-    "fc2.bias",
-    "normalizer.mean",
-    "normalizer.std",
-];
-
-fn le_bytes(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-/// Encodes a model as safetensors with PyTorch `state_dict` names: `fc1.weight`
-/// `[hidden, inputs]`, `fc1.bias`, `fc2.weight` `[outputs, hidden]`, `fc2.bias`,
-/// `normalizer.mean`, `normalizer.std` (all `F32`).
-///
-/// The bytes depend on the model only: the header is written here with its keys sorted
-/// (`__metadata__` first, then the tensors by name, their data in the same order), where
-/// `safetensors::serialize` takes the metadata as a `HashMap` and writes it in a different
-/// order from one run to the next (issue 15). The layout is the format's (an 8-byte
-/// little-endian header length, the JSON header padded with spaces to a multiple of 8, the
-/// data), so every safetensors reader reads it.
-pub fn to_safetensors(model: &HostModel) -> Result<Vec<u8>> {
-    let d = model.dims();
-    let mut tensors: BTreeMap<String, (Vec<usize>, &[f32])> = BTreeMap::from([
-        (
-            "normalizer.mean".into(),
-            (vec![d.inputs()], model.norm.mean()),
-        ),
-        (
-            "normalizer.std".into(),
-            (vec![d.inputs()], model.norm.std()),
-        ),
-    ]);
-    for (k, l) in model.mlp.layers().enumerate() {
-        let (i, o) = (d.width(k), d.width(k + 1));
-        tensors.insert(format!("fc{}.weight", k + 1), (vec![o, i], l.weight));
-        tensors.insert(format!("fc{}.bias", k + 1), (vec![o], l.bias));
-    }
-    let fill = match model.norm.fill() {
-        Fill::Mean => "mean".to_string(),
-        Fill::Value(v) => format!("{v:?}"),
-    };
-    let metadata = BTreeMap::from([
-        ("format".to_string(), "pt".to_string()),
-        (FILL_KEY.to_string(), fill),
-    ]);
-    let internal = |e: serde_json::Error| Error::Internal(format!("writing safetensors: {e}"));
-    let mut header = serde_json::Map::new();
-    header.insert(
-        "__metadata__".into(),
-        serde_json::to_value(&metadata).map_err(internal)?,
-    );
-    let mut data = Vec::new();
-    for (name, (shape, values)) in &tensors {
-        let start = data.len();
-        data.extend(le_bytes(values));
-        header.insert(
-            name.clone(),
-            serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
-        );
-    }
-    // Entries in key order whether or not serde_json preserves insertion order.
-    let sorted: BTreeMap<&String, &serde_json::Value> = header.iter().collect();
-    let mut json = serde_json::to_vec(&sorted).map_err(internal)?;
-    json.resize(json.len().next_multiple_of(8), b' ');
-    let mut out = Vec::with_capacity(8 + json.len() + data.len());
-    out.extend((json.len() as u64).to_le_bytes());
-    out.extend(json);
-    out.extend(data);
-    Ok(out)
-}
-
-/// What an import noticed that the user should know.
-#[derive(Debug, Default)]
-pub struct ImportNotes {
-    /// Warnings, each with advice.
-    pub warnings: Vec<String>,
-}
-
-/// A tensor's shape and values.
-type Tensor = (Vec<usize>, Vec<f32>);
-
-fn tensor_f32(st: &SafeTensors<'_>, name: &str) -> std::result::Result<Option<Tensor>, String> {
-    let view = match st.tensor(name) {
-        Ok(v) => v,
-        Err(safetensors::SafeTensorError::TensorNotFound(_)) => return Ok(None),
-        Err(e) => return Err(format!("tensor `{name}`: {e}")),
-    };
-    let data = view.data();
-    let values: Vec<f32> = match view.dtype() {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        Dtype::F64 => data
-            .chunks_exact(8)
-            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
-            .collect(),
-        other => {
-            return Err(format!(
-                "tensor `{name}` has dtype {other:?}; F32 or F64 is needed (convert with tensor.float())"
-            ));
-        }
-    };
-    Ok(Some((view.shape().to_vec(), values)))
-}
-
-/// Decodes safetensors with the names of [`to_safetensors`]. Without `normalizer.*` tensors
-/// the inputs are taken as already standardised (mean 0, std 1) and a warning says so.
-pub fn from_safetensors(bytes: &[u8]) -> std::result::Result<(HostModel, ImportNotes), String> {
-    let st = SafeTensors::deserialize(bytes)
-        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
-    // A tensor this network has no place for is refused, not dropped: leaving out `fc3.weight`
-    // would silently make another model (issue 15).
-    let mut extra: Vec<&str> = st
-        .names()
-        .into_iter()
-        .filter(|n| !TENSORS.contains(n))
-        .collect();
-    if !extra.is_empty() {
-        extra.sort_unstable();
-        let shown: Vec<String> = extra
-            .iter()
-            .take(8)
-            .map(|n| format!("`{}`", excerpt(n)))
-            .collect();
-        let more = match extra.len() {
-            n if n > 8 => format!(" and {} more", n - 8),
-            _ => String::new(),
-        };
-        return Err(format!(
-            "unexpected tensor{} {}{more}: an mlprobe model is fc1 → ReLU → fc2 (with an optional \
-             normalizer.mean and normalizer.std) and nothing is left out silently, since that would \
-             change the model; deeper networks are not supported yet (issue #16)",
-            if extra.len() == 1 { "" } else { "s" },
-            shown.join(", ")
-        ));
-    }
-    let mut notes = ImportNotes::default();
-    let need = |name: &str| {
-        tensor_f32(&st, name)?.ok_or_else(|| format!("missing tensor `{name}` (expected PyTorch state_dict names fc1.weight, fc1.bias, fc2.weight, fc2.bias)"))
-    };
-    let (s_w1, w1) = need("fc1.weight")?;
-    let (s_b1, b1) = need("fc1.bias")?;
-    let (s_w2, w2) = need("fc2.weight")?;
-    let (s_b2, b2) = need("fc2.bias")?;
-    let [hidden, inputs] = s_w1[..] else {
-        return Err(format!(
-            "fc1.weight has shape {s_w1:?}; expected [hidden, inputs]"
-        ));
-    };
-    let [outputs, hidden2] = s_w2[..] else {
-        return Err(format!(
-            "fc2.weight has shape {s_w2:?}; expected [classes, hidden]"
-        ));
-    };
-    if hidden2 != hidden || s_b1 != [hidden] || s_b2 != [outputs] {
-        return Err(format!(
-            "shapes do not chain: fc1.weight {s_w1:?}, fc1.bias {s_b1:?}, fc2.weight {s_w2:?}, fc2.bias {s_b2:?}"
-        ));
-    }
-    let dims = Dims::new(inputs, hidden, outputs)
-        .map_err(|e| format!("dimensions {inputs}-{hidden}-{outputs}: {e}"))?;
-    let mean = tensor_f32(&st, "normalizer.mean")?;
-    let std = tensor_f32(&st, "normalizer.std")?;
-    let (mean, std) = match (mean, std) {
-        (Some((sm, m)), Some((ss, s))) => {
-            if sm != [inputs] || ss != [inputs] {
-                return Err(format!(
-                    "normalizer.mean {sm:?} and normalizer.std {ss:?} must both have shape [{inputs}]"
-                ));
-            }
-            (m, s)
-        }
-        (None, None) => {
-            notes.warnings.push(
-                "no normalizer.mean / normalizer.std tensors: inputs are used as they are (mean 0, std 1); \
-                 add the training set's mean and std if the model was trained on standardised features"
-                    .into(),
-            );
-            (vec![0.0; inputs], vec![1.0; inputs])
-        }
-        _ => return Err("normalizer.mean and normalizer.std must be given together".into()),
-    };
-    let fill = match st_metadata(bytes)?.get(FILL_KEY).map(String::as_str) {
-        None | Some("mean") => Fill::Mean,
-        Some(v) => {
-            let shown = excerpt(v);
-            match v.parse::<f32>() {
-                Ok(x) if x.is_finite() => Fill::Value(x),
-                Ok(_) => {
-                    return Err(format!(
-                        "metadata {FILL_KEY} = `{shown}` is not a finite number: every missing \
-                         cell would become a non-finite feature; use `mean` or a finite number"
-                    ));
-                }
-                Err(_) => {
-                    return Err(format!(
-                        "metadata {FILL_KEY} = `{shown}` is neither `mean` nor a number"
-                    ));
-                }
-            }
-        }
-    };
-    let norm = Standardizer::new(mean, std, fill).map_err(|e| format!("normalizer: {e}"))?;
-    let mut params = Vec::with_capacity(dims.param_count());
-    for part in [w1, b1, w2, b2] {
-        params.extend(part);
-    }
-    if let Some(i) = params.iter().position(|p| !p.is_finite()) {
-        return Err(format!("parameter {i} is not finite"));
-    }
-    let mlp = Mlp::new(dims, params).map_err(|e| e.to_string())?;
-    Ok((
-        HostModel::new(Model::new(norm, mlp).map_err(|e| e.to_string())?),
-        notes,
-    ))
-}
-
-fn st_metadata(bytes: &[u8]) -> std::result::Result<HashMap<String, String>, String> {
-    let (_, meta) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| format!("not a valid safetensors file: {e}"))?;
-    Ok(meta.metadata().clone().unwrap_or_default())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mlprobe_core::transform::Fill;
 
     fn model() -> HostModel {
         let d = Dims::new(3, 4, 2).unwrap();
@@ -693,13 +485,15 @@ mod tests {
         assert_eq!(from_bytes(&to_bytes(&m).unwrap()).unwrap(), m);
     }
 
+    /// A model through `to_network`, safetensors and back: the same model, the same file.
     #[test]
     fn safetensors_round_trips_bit_for_bit() {
         let m = model();
-        let st = to_safetensors(&m).unwrap();
-        let (back, notes) = from_safetensors(&st).unwrap();
+        let st = interop::safetensors::write(&to_network(&m)).unwrap();
+        let net = interop::safetensors::read(&st, &Default::default()).unwrap();
+        assert!(net.notes.is_empty(), "{:?}", net.notes);
+        let back = from_network(&net).unwrap();
         assert_eq!(back, m);
-        assert!(notes.warnings.is_empty());
         assert_eq!(to_bytes(&back).unwrap(), to_bytes(&m).unwrap());
     }
 
@@ -724,83 +518,55 @@ mod tests {
         let i = import(&ImportOptions {
             input: st.clone(),
             out: back.clone(),
+            ..Default::default()
         })
         .unwrap();
-        assert_eq!((i.inputs, i.hidden.clone(), i.outputs), (3, vec![4], 2));
+        assert_eq!((i.inputs, &i.hidden[..], i.outputs), (3, &[4][..], 2));
+        assert_eq!(i.human(), format!("wrote {} (3-4-2)", back.display()));
         assert_eq!(std::fs::read(&back).unwrap(), std::fs::read(&mlpb).unwrap());
         let json = serde_json::to_value(&i).unwrap();
         let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["hidden", "inputs", "model", "outputs", "warnings"]);
+        assert_eq!(
+            keys,
+            [
+                "features", "hidden", "inputs", "model", "outputs", "warnings"
+            ]
+        );
         let over = import(&ImportOptions {
             input: st.clone(),
             out: st.clone(),
+            ..Default::default()
         });
         assert!(matches!(over, Err(Error::Usage(_))));
     }
 
-    /// Issue 15: `__metadata__` came from a `HashMap`, in a different order from run to run.
+    /// `--features` reaches the reader and the report; a wrong count is the file's error.
     #[test]
-    fn safetensors_export_is_deterministic_and_sorted() {
-        let m = model();
-        let first = to_safetensors(&m).unwrap();
-        for _ in 0..16 {
-            assert!(to_safetensors(&m).unwrap() == first);
-        }
-        let n = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
-        assert_eq!(n % 8, 0);
-        let header = std::str::from_utf8(&first[8..8 + n]).unwrap();
-        assert!(
-            header.starts_with(
-                r#"{"__metadata__":{"format":"pt","mlprobe.fill":"-1.0"},"fc1.bias":{"#
-            ),
-            "{header}"
-        );
-    }
-
-    /// Re-serialises `st` with `extra` tensors and the given metadata, through the
-    /// `safetensors` crate as another writer would.
-    fn rewrite(st: &[u8], extra: &[&str], meta: Option<(&str, &str)>) -> Vec<u8> {
-        use safetensors::tensor::TensorView;
-        let parsed = SafeTensors::deserialize(st).unwrap();
-        let zeros = vec![0u8; 8];
-        let mut views: Vec<(String, TensorView<'_>)> =
-            parsed.iter().map(|(n, v)| (n.to_string(), v)).collect();
-        for name in extra {
-            views.push((
-                name.to_string(),
-                TensorView::new(Dtype::F32, vec![2], &zeros).unwrap(),
-            ));
-        }
-        let meta = meta.map(|(k, v)| HashMap::from([(k.to_string(), v.to_string())]));
-        safetensors::serialize(views, meta).unwrap()
-    }
-
-    #[test]
-    fn import_refuses_tensors_it_would_drop_and_a_non_finite_fill() {
-        let st = to_safetensors(&model()).unwrap();
-        let e = from_safetensors(&rewrite(&st, &["fc3.weight"], None)).unwrap_err();
-        assert!(
-            e.contains("unexpected tensor `fc3.weight`") && e.contains("#16"),
-            "{e}"
-        );
-        let many: Vec<String> = (0..12).map(|i| format!("x{i:02}")).collect();
-        let names: Vec<&str> = many.iter().map(String::as_str).collect();
-        let e = from_safetensors(&rewrite(&st, &names, None)).unwrap_err();
-        assert!(e.contains("`x07` and 4 more"), "{e}");
-        for fill in ["inf", "-inf", "1e400", "NaN"] {
-            let e = from_safetensors(&rewrite(&st, &[], Some((FILL_KEY, fill)))).unwrap_err();
-            assert!(e.contains("not a finite number"), "{fill}: {e}");
-        }
-        let (m, _) = from_safetensors(&rewrite(&st, &[], Some((FILL_KEY, "2.5")))).unwrap();
-        assert_eq!(m.norm.fill(), Fill::Value(2.5));
-    }
-
-    #[test]
-    fn safetensors_errors_are_messages() {
-        assert!(
-            from_safetensors(b"garbage")
-                .unwrap_err()
-                .contains("not a valid safetensors")
-        );
+    fn import_takes_feature_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = dir.path().join("m.safetensors");
+        std::fs::write(
+            &st,
+            interop::safetensors::write(&to_network(&model())).unwrap(),
+        )
+        .unwrap();
+        let names = |n: &[&str]| Some(n.iter().map(|s| s.to_string()).collect());
+        let i = import(&ImportOptions {
+            input: st.clone(),
+            out: dir.path().join("a.mlpb"),
+            features: names(&["x", "y", "z"]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(i.features, names(&["x", "y", "z"]));
+        let e = import(&ImportOptions {
+            input: st.clone(),
+            out: dir.path().join("b.mlpb"),
+            features: names(&["x", "y"]),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(matches!(e, Error::File { .. }), "{e}");
+        assert!(e.to_string().contains("--features gives 2 names"), "{e}");
     }
 }

@@ -9,8 +9,9 @@ use std::path::PathBuf;
 /// Formats `export` writes.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum Format {
-    /// safetensors with PyTorch `state_dict` names (fc1.weight, fc1.bias, fc2.weight, fc2.bias,
-    /// normalizer.mean, normalizer.std).
+    /// safetensors with PyTorch `state_dict` names (fc1.weight, fc1.bias, fc2.weight, … for
+    /// any depth, normalizer.mean, normalizer.std; the feature names in metadata
+    /// mlprobe.features).
     Safetensors,
     /// An ONNX graph (opset 13): input `input` [N, F] FLOAT, output `logits`; Sub/Div
     /// normaliser, then Gemm (transB=1) + Relu per layer; feature names in metadata_props.
@@ -20,7 +21,7 @@ pub enum Format {
 /// Write a model in another format.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on the seed's SimpleClassifier (ignore the normalizer.* keys, or\nuse them to standardise inputs).\n\nThe ONNX graph takes the raw features (its Sub/Div nodes standardise them) and gives the\nlogits, as `mlprobe predict` does; run it with\n  onnxruntime.InferenceSession(\"wine.onnx\").run([\"logits\"], {\"input\": x.astype(\"float32\")})\n\nExamples:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors\n  mlprobe export wine.mlpb --format onnx --out wine.onnx"
+    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on a module with Linear attributes fc1, fc2, … (ReLU between them;\nignore the normalizer.* keys, or use them to standardise inputs).\n\nThe ONNX graph takes the raw features (its Sub/Div nodes standardise them) and gives the\nlogits, as `mlprobe predict` does; run it with\n  onnxruntime.InferenceSession(\"wine.onnx\").run([\"logits\"], {\"input\": x.astype(\"float32\")})\n\nExamples:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors\n  mlprobe export wine.mlpb --format onnx --out wine.onnx"
 )]
 pub struct Args {
     /// The model file.

@@ -3,6 +3,8 @@
 //! model module turns a `Network` into a checked model (and back), so the formats know nothing
 //! of the model file and the model file knows nothing of the formats.
 
+pub mod safetensors;
+
 use mlprobe_core::transform::Fill;
 
 pub mod onnx;

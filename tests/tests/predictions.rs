@@ -167,6 +167,28 @@ fn a_latency_or_memory_limit_on_predictions_is_skipped_with_the_reason() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("<skipped"), "{xml}");
     assert!(xml.contains("skipped=\"2\""), "{xml}");
+    // A model's baseline (it records memory_bytes): the quality metrics are compared, memory
+    // is skipped with the reason, not failed as missing.
+    let base = dir.path().join("model-baseline.json");
+    std::fs::write(
+        &base,
+        r#"{"version": 1, "metrics": {"accuracy": 0.78, "memory_bytes": 2484}}"#,
+    )
+    .unwrap();
+    let o = run([
+        "eval",
+        "--predictions",
+        s(&data("wine.predictions.csv")),
+        "--baseline",
+        s(&base),
+        "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let g = &json(&o)["gate"];
+    assert_eq!(g["regression"]["unchanged"][0]["metric"], "accuracy", "{g}");
+    assert_eq!(g["regression"]["missing"].as_array().unwrap().len(), 0, "{g}");
+    let sk = g["skipped"][0].as_str().unwrap();
+    assert!(sk.starts_with("memory_bytes within 5 % of baseline: skipped"), "{sk}");
     // The human report says it too.
     let h = run([
         "eval",

@@ -374,18 +374,15 @@ pub fn evaluate_predictions_gated(
         .collect();
     let baseline = baseline.map(|b| {
         let mut b = b.clone();
-        b.metrics.retain(|name, _| {
-            let keep = Metric::from_name(name).is_none_or(Metric::is_quality);
-            if !keep {
+        b.metrics.retain(|name, _| match Metric::from_name(name) {
+            Some(m) if !m.is_quality() => {
+                let allowed = policy.gate.regression.allowed(m);
                 skipped.push(format!(
-                    "{name} within {} % of baseline: skipped: {why}",
-                    policy
-                        .gate
-                        .regression
-                        .allowed(Metric::from_name(name).unwrap_or(Metric::F1))
+                    "{name} within {allowed} % of baseline: skipped: {why}"
                 ));
+                false
             }
-            keep
+            _ => true,
         });
         for m in b.slices.values_mut() {
             m.retain(|name, _| Metric::from_name(name).is_none_or(Metric::is_quality));

@@ -186,9 +186,16 @@ fn a_latency_or_memory_limit_on_predictions_is_skipped_with_the_reason() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let g = &json(&o)["gate"];
     assert_eq!(g["regression"]["unchanged"][0]["metric"], "accuracy", "{g}");
-    assert_eq!(g["regression"]["missing"].as_array().unwrap().len(), 0, "{g}");
+    assert_eq!(
+        g["regression"]["missing"].as_array().unwrap().len(),
+        0,
+        "{g}"
+    );
     let sk = g["skipped"][0].as_str().unwrap();
-    assert!(sk.starts_with("memory_bytes within 5 % of baseline: skipped"), "{sk}");
+    assert!(
+        sk.starts_with("memory_bytes within 5 % of baseline: skipped"),
+        "{sk}"
+    );
     // The human report says it too.
     let h = run([
         "eval",

@@ -299,7 +299,10 @@ fn config_text(data: &Path, label: &str, suite: &Path, policy: &Path) -> String 
         label_q = q(label),
         suite_q = q(&name(suite)),
         policy_q = q(&name(policy)),
-        hidden = t.hidden,
+        // Through TOML, so the value is written as the configuration reads it (a number or
+        // a list of widths).
+        hidden =
+            toml::Value::try_from(t.hidden.clone()).map_or_else(|_| "32".into(), |v| v.to_string()),
         epochs = t.epochs,
         lr = t.lr,
         batch = t.batch,

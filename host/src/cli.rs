@@ -59,6 +59,9 @@ pub enum Command {
     /// Resilience experiments: injected latency and failures, weight bit flips, damaged
     /// inputs, damaged frames on a device link.
     Chaos(commands::chaos::Args),
+    /// Start a project on your data: write mlprobe.toml, a profiled expectation suite and a
+    /// starting gate policy, so that `mlprobe run` runs the whole pyramid on it.
+    Init(commands::init::Args),
     /// The whole testing pyramid on one dataset (expectations, training, gate, device, load,
     /// chaos, A/B) into a report directory: report.html, report.json, junit.xml, summary.md.
     Run(commands::run::Args),
@@ -105,6 +108,7 @@ pub fn main() -> u8 {
         Command::Ab(a) => commands::ab::run(a),
         Command::Load(a) => commands::load::run(a),
         Command::Chaos(a) => commands::chaos::run(a),
+        Command::Init(a) => commands::init::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Expect(a) => commands::expect::run(a),

@@ -14,6 +14,7 @@ pub mod error;
 pub mod eval;
 pub mod expect;
 pub mod firmware;
+pub mod init;
 pub mod interop;
 pub mod limits;
 pub mod link;

@@ -142,6 +142,10 @@ fn json_fields_are_the_ones_design_md_lists() {
         "profile",
         doc(&["profile", "--data", s(&wine), "--out", s(&profiled)]),
     );
+    put(
+        "init",
+        doc(&["init", "--data", s(&wine), "--dir", s(&d.join("init"))]),
+    );
     let st = d.join("wine.safetensors");
     put(
         "export",

@@ -59,6 +59,7 @@ const COMMANDS: &[&str] = &[
     "import",
     "expect",
     "profile",
+    "init",
     "ab ztest",
     "ab size",
     "ab power",
@@ -606,7 +607,8 @@ fn complete(path: &Path, kind: Kind) -> Result<(), String> {
                 Some("json") => Kind::Json,
                 Some("xml") => Kind::Xml,
                 Some("mlpb") => Kind::Model,
-                Some("html" | "md") => Kind::Text,
+                // `init --dir`: mlprobe.toml and the policy (the suite is TOML too; text whole).
+                Some("html" | "md" | "toml") => Kind::Text,
                 _ => return Err(format!("unexpected file {}", p.display())),
             };
             complete(&p, kind).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -849,6 +851,11 @@ fn base(f: &Fixtures, name: &'static str, dir: &Path) -> Base {
             b.args = vec!["profile".into(), "--data".into(), csv];
             b.files = vec![("--data", Input::Csv)];
             b.outputs = vec![out("--out", "suite.toml", Kind::Toml)];
+        }
+        "init" => {
+            b.args = vec!["init".into(), "--data".into(), csv];
+            b.files = vec![("--data", Input::Csv)];
+            b.outputs = vec![out("--dir", "project", Kind::Dir)];
         }
         "ab ztest" => {
             b.args = os(&[

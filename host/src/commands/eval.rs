@@ -3,29 +3,42 @@
 //! The gate (issue 3): thresholds from flags or a TOML policy (`--policy`), regression against
 //! a JSON baseline (`--baseline`, `--save-baseline`), slices (`--slice EXPR`, each gated by
 //! the same thresholds), and CI reports (`--junit`, `--markdown`). Exit 1 when a check fails.
+//! `--predictions FILE` evaluates another model's predictions instead of a model (issue 16).
 //! The library behind it is [`crate::eval`].
 
 use crate::commands::{Outcome, emit_to};
 use crate::error::{Error, Result};
-use crate::eval::{EvalOptions, EvalReport, GateOptions, evaluate};
+use crate::eval::{EvalOptions, EvalReport, GateOptions, Source, evaluate};
 use mlprobe_core::validate::{Metric, Thresholds};
 use std::path::PathBuf;
 
-/// Evaluate a model on a labelled CSV file.
+/// Evaluate a model on a labelled CSV file, or any model's predictions.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  mlprobe eval --model wine.mlpb --data data/wine.csv --json\n  \
         mlprobe eval --model wine.mlpb --data data/wine.csv --min-accuracy 0.9 \\\n      \
-        --baseline baseline.json --slice 'alcohol > 13' --junit report.xml --markdown summary.md"
+        --baseline baseline.json --slice 'alcohol > 13' --junit report.xml --markdown summary.md\n  \
+        mlprobe eval --predictions sklearn_preds.csv --min-f1 0.9 --slice 'alcohol > 13'"
 )]
 pub struct Args {
     /// The model file (written by `mlprobe train` or `mlprobe import`).
-    #[arg(long, value_name = "MODEL")]
-    pub model: PathBuf,
+    #[arg(long, value_name = "MODEL", required_unless_present = "predictions")]
+    pub model: Option<PathBuf>,
     /// CSV file with a header row, the model's feature columns in its training order, and a
     /// label column.
-    #[arg(long, value_name = "FILE.csv")]
-    pub data: PathBuf,
+    #[arg(long, value_name = "FILE.csv", required_unless_present = "predictions")]
+    pub data: Option<PathBuf>,
+    /// Evaluate any model's predictions instead of a model: a CSV file with the label column,
+    /// a `prediction` column (class numbers 0..K-1) and optionally probabilities `p_0` …
+    /// `p_{K-1}` (each in [0, 1], each row summing to 1); every other column can be sliced on.
+    /// No model runs: latency and memory are null, and a limit on them is skipped (said in the
+    /// report), never passed.
+    #[arg(
+        long,
+        value_name = "FILE.csv",
+        conflicts_with_all = ["model", "data", "latency_samples"]
+    )]
+    pub predictions: Option<PathBuf>,
     /// Name of the label column.
     #[arg(long, value_name = "COL", default_value = "label")]
     pub label: String,
@@ -125,9 +138,18 @@ impl Args {
     /// The library's options: thresholds and slices parsed (errors name the flag or slice).
     pub fn options(self) -> Result<EvalOptions> {
         let g = *self.gate;
+        let source = match (self.predictions, self.model, self.data) {
+            (Some(p), _, _) => Source::Predictions(p),
+            (None, Some(model), Some(data)) => Source::Model { model, data },
+            // clap requires both without --predictions.
+            _ => {
+                return Err(Error::Usage(
+                    "give --model and --data, or --predictions".into(),
+                ));
+            }
+        };
         Ok(EvalOptions {
-            model: self.model,
-            data: self.data,
+            source,
             label: self.label,
             latency_samples: self.latency_samples,
             gate: GateOptions {

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod expect;
 pub mod export;
 pub mod import;
+pub mod init;
 pub mod load;
 pub mod predict;
 pub mod profile;

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 #[command(
     after_help = "The configuration (TOML) names the data, its expectation suite, the \
     training settings, the gate policy and the previous model; the repository's mlprobe.toml runs \
-    everything on the bundled wine data.\n\nExit codes: 0 every gate passed, 1 a gate failed, 2 bad \
+    everything on the bundled wine data. No mlprobe.toml for your data yet: `mlprobe init --data \
+    FILE.csv --label COL` writes one.\n\nExit codes: 0 every gate passed, 1 a gate failed, 2 bad \
     configuration.\n\nExample:\n  mlprobe run --config mlprobe.toml --out out/report"
 )]
 pub struct Args {

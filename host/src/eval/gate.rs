@@ -21,6 +21,11 @@ pub struct GateReport {
     /// Rows with a non-finite feature or logit, when the policy does not allow them: the
     /// sentence that says which (issue 15). They fail the gate.
     pub nonfinite: Option<String>,
+    /// Checks that could not be run, one sentence each with the reason: a limit on latency or
+    /// memory, or a baseline's latency or memory, when a predictions file was evaluated (no
+    /// model ran here). Neither passed nor failed: reported as skipped in the JSON, JUnit,
+    /// Markdown and the human report, never counted as a pass.
+    pub skipped: Vec<String>,
 }
 
 impl GateReport {
@@ -43,6 +48,7 @@ impl GateReport {
                 })
                 .collect(),
             nonfinite: None,
+            skipped: Vec::new(),
         }
     }
 
@@ -97,6 +103,16 @@ impl GateReport {
                     message: m.clone(),
                     kind: "nonfinite_rows".into(),
                     detail: String::new(),
+                },
+            ));
+        }
+        for why in &self.skipped {
+            let name = why.split(':').next().unwrap_or(why).to_string();
+            thresholds.push(Case::new(
+                name,
+                "mlprobe.gate.thresholds",
+                Status::Skipped {
+                    message: why.clone(),
                 },
             ));
         }
@@ -156,6 +172,7 @@ impl GateReport {
                     regression: c.regression.as_ref().map(RegressionJson::from),
                 })
                 .collect(),
+            skipped: self.skipped.clone(),
         }
     }
 }
@@ -374,6 +391,10 @@ pub struct GateJson {
     pub regression: Option<RegressionJson>,
     /// Per-slice verdicts.
     pub slices: Vec<SliceJson>,
+    /// Checks not run, each with the reason (a limit on latency or memory for a predictions
+    /// file); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 impl GateJson {

@@ -59,10 +59,11 @@ pub struct EvalReport {
     pub per_class: Vec<ClassReport>,
     /// Confusion matrix, rows = true label, columns = predicted label, `classes × classes`.
     pub confusion: Vec<Vec<u32>>,
-    /// Per-inference latency on this host.
-    pub latency_us: Latency,
-    /// Model and process memory.
-    pub memory: Memory,
+    /// Per-inference latency on this host; `None` (JSON `null`) for a predictions file
+    /// (`eval --predictions`): no model ran here.
+    pub latency_us: Option<Latency>,
+    /// Model and process memory; `None` (JSON `null`) for a predictions file.
+    pub memory: Option<Memory>,
     /// True when every check passed.
     pub passed: bool,
     /// The failed checks, one sentence each.
@@ -194,11 +195,22 @@ pub fn evaluate_rows(
     rows: &[usize],
     latency_samples: usize,
 ) -> Result<EvalReport> {
-    let d = model.dims();
     let (cm, nonfinite) = confusion(model, data, rows)?;
     let sketch = measure_latency(model, data, rows, latency_samples)?;
+    let mut report = report_of(&cm, model.dims().outputs(), rows.len() - nonfinite.len());
+    report.nonfinite_rows = nonfinite.len();
+    report.nonfinite = nonfinite;
+    report.latency_us = Some(latency_of(&sketch));
+    report.memory = Some(memory(model));
+    Ok(report)
+}
+
+/// The quality figures of a confusion matrix over `classes` classes (`n` rows scored), with no
+/// latency, no memory, no row left out and nothing gated yet: what a predictions file yields,
+/// and the part of a model's evaluation that does not depend on the model.
+pub fn report_of(cm: &ConfusionMatrix<MAX_CLASSES>, classes: usize, n: usize) -> EvalReport {
     let m = cm.macro_stats();
-    let per_class = (0..d.outputs())
+    let per_class = (0..classes)
         .filter(|&k| cm.is_present(k))
         .map(|k| {
             let s = cm.class_stats(k);
@@ -211,27 +223,27 @@ pub fn evaluate_rows(
             }
         })
         .collect();
-    let confusion = cm.counts()[..d.outputs()]
+    let confusion = cm.counts()[..classes]
         .iter()
-        .map(|row| row[..d.outputs()].to_vec())
+        .map(|row| row[..classes].to_vec())
         .collect();
-    Ok(EvalReport {
-        n: rows.len() - nonfinite.len(),
-        nonfinite_rows: nonfinite.len(),
-        nonfinite,
+    EvalReport {
+        n,
+        nonfinite_rows: 0,
+        nonfinite: Vec::new(),
         accuracy: cm.accuracy(),
         precision_macro: m.precision,
         recall_macro: m.recall,
         f1_macro: m.f1,
         per_class,
         confusion,
-        latency_us: latency_of(&sketch),
-        memory: memory(model),
+        latency_us: None,
+        memory: None,
         passed: true,
         violations: Vec::new(),
         slices: Vec::new(),
         gate: None,
-    })
+    }
 }
 
 /// The gate's metrics of an evaluation.
@@ -240,17 +252,18 @@ pub fn metrics_of(r: &EvalReport) -> Metrics {
         .with(Metric::Accuracy, r.accuracy)
         .with(Metric::Precision, r.precision_macro)
         .with(Metric::Recall, r.recall_macro)
-        .with(Metric::F1, r.f1_macro)
-        .with(Metric::MemoryBytes, r.memory.total_bytes as f64);
-    if r.n > 0 {
-        let l = &r.latency_us;
+        .with(Metric::F1, r.f1_macro);
+    if let Some(mem) = &r.memory {
+        m.set(Metric::MemoryBytes, mem.total_bytes as f64);
+        if let Some(rss) = mem.peak_rss_bytes {
+            m.set(Metric::PeakRssBytes, rss as f64);
+        }
+    }
+    if let Some(l) = r.latency_us.as_ref().filter(|_| r.n > 0) {
         m.set(Metric::LatencyP50, l.p50);
         m.set(Metric::LatencyP95, l.p95);
         m.set(Metric::LatencyP99, l.p99);
         m.set(Metric::LatencyP999, l.p999);
-    }
-    if let Some(rss) = r.memory.peak_rss_bytes {
-        m.set(Metric::PeakRssBytes, rss as f64);
     }
     m
 }
@@ -295,20 +308,25 @@ impl EvalReport {
             }
             s += "\n";
         }
-        let l = &r.latency_us;
-        s += &format!(
-            "latency µs  p50 {:.2}  p95 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}\n",
-            l.p50, l.p95, l.p99, l.p999, l.max
-        );
-        let mem = &r.memory;
-        s += &format!(
-            "memory  model {} B + scratch {} B = {} B",
-            mem.model_bytes, mem.scratch_bytes, mem.total_bytes
-        );
-        if let Some(rss) = mem.peak_rss_bytes {
-            s += &format!("  peak RSS {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
+        match &r.latency_us {
+            Some(l) => {
+                s += &format!(
+                    "latency µs  p50 {:.2}  p95 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}\n",
+                    l.p50, l.p95, l.p99, l.p999, l.max
+                )
+            }
+            None => s += "latency, memory: not measured (predictions file: no model ran here)\n",
         }
-        s += "\n";
+        if let Some(mem) = &r.memory {
+            s += &format!(
+                "memory  model {} B + scratch {} B = {} B",
+                mem.model_bytes, mem.scratch_bytes, mem.total_bytes
+            );
+            if let Some(rss) = mem.peak_rss_bytes {
+                s += &format!("  peak RSS {:.1} MiB", rss as f64 / (1024.0 * 1024.0));
+            }
+            s += "\n";
+        }
         for sl in &r.slices {
             s += &format!(
                 "slice {:<24} rows {:<5} accuracy {:.4}  precision {:.4}  recall {:.4}  f1 {:.4}\n",
@@ -326,6 +344,9 @@ impl EvalReport {
                     ""
                 }
             );
+            for why in &g.skipped {
+                s += &format!("  {why}\n");
+            }
         }
         if !r.violations.is_empty() {
             s += "FAILED:\n";

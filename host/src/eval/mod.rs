@@ -8,6 +8,11 @@
 //! which way, the allowed band, what a slice is held to) are core's
 //! ([`mlprobe_core::validate`]); this module reads and writes the files around them.
 //!
+//! The figures can also come from any other model's predictions: a CSV file of labels,
+//! predictions and optionally probabilities ([`Predictions`], [`Source::Predictions`],
+//! `mlprobe eval --predictions`), gated the same way; it has no latency or memory, so a limit on
+//! them is a skipped check with its reason.
+//!
 //! ```no_run
 //! use mlprobe::eval::{EvalOptions, evaluate};
 //! use mlprobe_core::validate::Metric;
@@ -24,6 +29,7 @@ mod baseline;
 mod gate;
 mod metrics;
 mod policy;
+mod predictions;
 mod slices;
 
 pub use baseline::{Baseline, baseline_of};
@@ -33,9 +39,12 @@ pub use gate::{
 };
 pub use metrics::{
     ClassReport, EvalReport, Memory, NonFiniteRows, SliceReport, confusion, evaluate_rows,
-    measure_latency, memory, metrics_of,
+    measure_latency, memory, metrics_of, report_of,
 };
 pub use policy::Policy;
+pub use predictions::{
+    PREDICTION_COLUMN, PROBABILITY_PREFIX, PROBABILITY_SUM_TOLERANCE, Predictions,
+};
 pub use slices::{BoundPredicate, CmpOp, Predicate};
 
 use crate::data::{self, Dataset, Labels};
@@ -43,16 +52,41 @@ use crate::error::{Error, Result};
 use crate::model_io::{self, HostModel};
 use crate::output;
 use crate::report::{Exporter, Junit, Markdown};
+use mlprobe_core::metrics::ConfusionMatrix;
+use mlprobe_core::mlp::MAX_CLASSES;
 use mlprobe_core::validate::{Metric, Metrics, RegressionPolicy, Thresholds};
 use std::path::{Path, PathBuf};
+
+/// Where the predictions come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A model of ours run on a labelled CSV file (`--model M --data D`).
+    Model {
+        /// The model file.
+        model: PathBuf,
+        /// The labelled CSV file.
+        data: PathBuf,
+    },
+    /// Another model's predictions: a CSV file with the label, `prediction` and optionally
+    /// `p_0` … columns (`--predictions FILE`); see [`Predictions`].
+    Predictions(PathBuf),
+}
+
+impl Source {
+    /// The files read, and their roles for reports (`model`, `data`, `predictions`).
+    pub fn files(&self) -> Vec<(&'static str, &Path)> {
+        match self {
+            Self::Model { model, data } => vec![("model", model), ("data", data)],
+            Self::Predictions(p) => vec![("predictions", p)],
+        }
+    }
+}
 
 /// What to evaluate, and how to gate it.
 #[derive(Clone, Debug)]
 pub struct EvalOptions {
-    /// The model file.
-    pub model: PathBuf,
-    /// The labelled CSV file.
-    pub data: PathBuf,
+    /// The model and its data, or a predictions file.
+    pub source: Source,
     /// Name of the label column (`label`).
     pub label: String,
     /// Single-row inferences timed for the latency percentiles (10 000; 0 counts as 1).
@@ -64,19 +98,30 @@ pub struct EvalOptions {
 impl EvalOptions {
     /// `model` on `data` with the defaults of `mlprobe eval` and no gate.
     pub fn new(model: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Self {
-        Self {
+        Self::of(Source::Model {
             model: model.into(),
             data: data.into(),
+        })
+    }
+
+    /// A predictions file (`mlprobe eval --predictions`) with the defaults and no gate.
+    pub fn predictions(file: impl Into<PathBuf>) -> Self {
+        Self::of(Source::Predictions(file.into()))
+    }
+
+    fn of(source: Source) -> Self {
+        Self {
+            source,
             label: "label".into(),
             latency_samples: 10_000,
             gate: GateOptions::default(),
         }
     }
 
-    /// The files the evaluation reads (the model, the data, the policy, the baseline): no
-    /// output may replace one of them.
+    /// The files the evaluation reads (the model and the data or the predictions, the policy,
+    /// the baseline): no output may replace one of them.
     pub fn inputs(&self) -> Vec<&Path> {
-        let mut v = vec![self.model.as_path(), &self.data];
+        let mut v: Vec<&Path> = self.source.files().into_iter().map(|(_, p)| p).collect();
         v.extend(self.gate.policy.as_deref());
         v.extend(self.gate.baseline.as_deref());
         v
@@ -178,26 +223,37 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport> {
         .as_deref()
         .map(Baseline::load)
         .transpose()?;
-    let model = model_io::load(&opts.model)?;
-    let data = model_io::bind(
-        &model,
-        data::load(&opts.data, Labels::Required(&opts.label))?,
-    )?;
-    let rows: Vec<usize> = (0..data.rows()).collect();
     let Gated {
         mut report,
         gate,
         overall,
         slice_metrics,
-    } = evaluate_gated(
-        &model,
-        &data,
-        &rows,
-        &opts.label,
-        &policy,
-        baseline.as_ref(),
-        opts.latency_samples.max(1),
-    )?;
+    } = match &opts.source {
+        Source::Model { model, data } => {
+            let model = model_io::load(model)?;
+            let data = model_io::bind(&model, data::load(data, Labels::Required(&opts.label))?)?;
+            let rows: Vec<usize> = (0..data.rows()).collect();
+            evaluate_gated(
+                &model,
+                &data,
+                &rows,
+                &opts.label,
+                &policy,
+                baseline.as_ref(),
+                opts.latency_samples.max(1),
+            )?
+        }
+        Source::Predictions(file) => {
+            if opts.gate.baseline_latency {
+                return Err(Error::Usage(format!(
+                    "--baseline-latency: a predictions file ({}) has no latency to record",
+                    file.display()
+                )));
+            }
+            let p = Predictions::load(file, &opts.label)?;
+            evaluate_predictions_gated(&p, &opts.label, &policy, baseline.as_ref())?
+        }
+    };
     if opts.gate.requested(&policy) {
         report.gate = Some(gate.to_json());
     }
@@ -205,10 +261,9 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport> {
     let inputs = opts.inputs();
     if let Some(path) = &opts.gate.save_baseline {
         let mut b = baseline_of(&overall, &slice_metrics, opts.gate.baseline_latency);
-        b.info
-            .insert("model".into(), opts.model.display().to_string());
-        b.info
-            .insert("data".into(), opts.data.display().to_string());
+        for (role, file) in opts.source.files() {
+            b.info.insert(role.into(), file.display().to_string());
+        }
         b.info
             .insert("mlprobe".into(), env!("CARGO_PKG_VERSION").to_string());
         b.save(path, &inputs)?;
@@ -218,12 +273,11 @@ pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport> {
     if files.iter().any(|(p, _)| p.is_some()) {
         let mut r = gate.to_report("mlprobe eval");
         for suite in &mut r.suites {
-            suite
-                .properties
-                .push(("model".into(), opts.model.display().to_string()));
-            suite
-                .properties
-                .push(("data".into(), opts.data.display().to_string()));
+            for (role, file) in opts.source.files() {
+                suite
+                    .properties
+                    .push((role.into(), file.display().to_string()));
+            }
         }
         for (path, exporter) in files {
             if let Some(path) = path {
@@ -258,6 +312,107 @@ pub fn evaluate_gated(
     baseline: Option<&Baseline>,
     latency_samples: usize,
 ) -> Result<Gated> {
+    let mut report = evaluate_rows(model, data, rows, latency_samples)?;
+    let overall = metrics_of(&report);
+    let (slices, slice_metrics) = slices_of(data, rows, label, policy, |r| {
+        // Non-finite rows are reported once, for the whole evaluation.
+        Ok(confusion(model, data, r)?.0)
+    })?;
+    report.slices = slices;
+    let mut gate = GateReport::new(policy, &overall, &slice_metrics, baseline);
+    // Issue 15: a row with an infinite feature scored as class 0, silently. It fails the gate
+    // (and so JUnit, Markdown and `run`) unless the policy allows it.
+    if !policy.allow_nonfinite {
+        gate.nonfinite = crate::predict::nonfinite_message(
+            &data.path,
+            rows.len(),
+            &report.nonfinite,
+            &data.lines,
+        )
+        .map(|m| format!("{m}: they are left out of the metrics"));
+    }
+    report.passed = gate.passed();
+    report.violations = gate.violations();
+    Ok(Gated {
+        report,
+        gate,
+        overall,
+        slice_metrics,
+    })
+}
+
+/// Evaluates a predictions file and checks the result and each slice of `policy` against its
+/// thresholds and, when given, a baseline. No model ran, so latency and memory were not
+/// measured: their limits, and their values in the baseline, are skipped with the reason
+/// ([`GateReport::skipped`]) instead of failing as missing or passing silently.
+pub fn evaluate_predictions_gated(
+    p: &Predictions,
+    label: &str,
+    policy: &Policy,
+    baseline: Option<&Baseline>,
+) -> Result<Gated> {
+    let rows: Vec<usize> = (0..p.labels.len()).collect();
+    let mut report = report_of(&*p.confusion(&rows)?, p.classes, rows.len());
+    let overall = metrics_of(&report);
+    let (slices, slice_metrics) = slices_of(&p.data, &rows, label, policy, |r| p.confusion(r))?;
+    report.slices = slices;
+
+    let why = format!(
+        "{} is a predictions file: no model ran here, so latency and memory were not measured",
+        p.data.path.display()
+    );
+    let mut quality = policy.clone();
+    quality.gate.thresholds = policy.gate.thresholds.quality_only();
+    let mut skipped: Vec<String> = Metric::ALL
+        .into_iter()
+        .filter(|m| !m.is_quality())
+        .filter_map(|m| {
+            let limit = policy.gate.thresholds.get(m)?;
+            let op = m.direction().operator();
+            Some(format!("{m} {op} {limit}: skipped: {why}"))
+        })
+        .collect();
+    let baseline = baseline.map(|b| {
+        let mut b = b.clone();
+        b.metrics.retain(|name, _| match Metric::from_name(name) {
+            Some(m) if !m.is_quality() => {
+                let allowed = policy.gate.regression.allowed(m);
+                skipped.push(format!(
+                    "{name} within {allowed} % of baseline: skipped: {why}"
+                ));
+                false
+            }
+            _ => true,
+        });
+        for m in b.slices.values_mut() {
+            m.retain(|name, _| Metric::from_name(name).is_none_or(Metric::is_quality));
+        }
+        b
+    });
+    let mut gate = GateReport::new(&quality, &overall, &slice_metrics, baseline.as_ref());
+    gate.skipped = skipped;
+    report.passed = gate.passed();
+    report.violations = gate.violations();
+    Ok(Gated {
+        report,
+        gate,
+        overall,
+        slice_metrics,
+    })
+}
+
+/// A slice's expression, row count and metrics.
+type SliceMetrics = (String, usize, Metrics);
+
+/// The slices of `policy` over `rows` of `data` (labelled with column `label`): each one's
+/// report and metrics, from the confusion matrix `confusion_of` gives for its rows.
+fn slices_of(
+    data: &Dataset,
+    rows: &[usize],
+    label: &str,
+    policy: &Policy,
+    mut confusion_of: impl FnMut(&[usize]) -> Result<Box<ConfusionMatrix<MAX_CLASSES>>>,
+) -> Result<(Vec<SliceReport>, Vec<SliceMetrics>)> {
     // Slices see every feature column and the label column.
     let mut header = data.feature_names.clone();
     header.push(label.to_string());
@@ -266,11 +421,8 @@ pub fn evaluate_gated(
         .iter()
         .map(|p| p.bind(&header))
         .collect::<Result<Vec<_>>>()?;
-
-    let mut report = evaluate_rows(model, data, rows, latency_samples)?;
-    let overall = metrics_of(&report);
-
     let labels = data.labels.as_deref().unwrap_or_default();
+    let mut reports = Vec::new();
     let mut slice_metrics = Vec::new();
     let mut row_buf = Vec::with_capacity(header.len());
     for (pred, b) in policy.slices.iter().zip(&bound) {
@@ -294,36 +446,15 @@ pub fn evaluate_gated(
             f1_macro: 0.0,
         };
         if !in_slice.is_empty() {
-            // Non-finite rows are reported once, for the whole evaluation.
-            let (cm, _) = confusion(model, data, &in_slice)?;
+            let cm = confusion_of(&in_slice)?;
             m.set_classification(&*cm);
             slice.accuracy = cm.accuracy();
             slice.precision_macro = m.get(Metric::Precision).unwrap_or_default();
             slice.recall_macro = m.get(Metric::Recall).unwrap_or_default();
             slice.f1_macro = m.get(Metric::F1).unwrap_or_default();
         }
-        report.slices.push(slice);
+        reports.push(slice);
         slice_metrics.push((pred.expr.clone(), in_slice.len(), m));
     }
-
-    let mut gate = GateReport::new(policy, &overall, &slice_metrics, baseline);
-    // Issue 15: a row with an infinite feature scored as class 0, silently. It fails the gate
-    // (and so JUnit, Markdown and `run`) unless the policy allows it.
-    if !policy.allow_nonfinite {
-        gate.nonfinite = crate::predict::nonfinite_message(
-            &data.path,
-            rows.len(),
-            &report.nonfinite,
-            &data.lines,
-        )
-        .map(|m| format!("{m}: they are left out of the metrics"));
-    }
-    report.passed = gate.passed();
-    report.violations = gate.violations();
-    Ok(Gated {
-        report,
-        gate,
-        overall,
-        slice_metrics,
-    })
+    Ok((reports, slice_metrics))
 }

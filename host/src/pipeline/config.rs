@@ -300,6 +300,20 @@ fn default_out() -> PathBuf {
 impl Config {
     /// Reads a configuration; relative paths become relative to the file's directory.
     pub fn load(path: &Path) -> Result<Self> {
+        if std::fs::symlink_metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+        {
+            return Err(Error::file(
+                path,
+                format!(
+                    "no such file: `mlprobe run` reads its configuration from it. Write one for \
+                     your data with `mlprobe init --data FILE.csv --label COL{}`, or give \
+                     --config FILE",
+                    path.parent()
+                        .filter(|d| !d.as_os_str().is_empty())
+                        .map_or_else(String::new, |d| format!(" --dir {}", d.display()))
+                ),
+            ));
+        }
         let text = crate::limits::read_text(path, crate::limits::TOML_BYTES, "run configuration")?;
         Self::parse(path, &text)
     }

@@ -189,7 +189,8 @@ pub(super) fn stage_eval(cfg: &Config, state: &mut State, report: &mut Report) -
         samples,
     )?;
     report.charts.confusion = g.report.confusion.clone();
-    let l = &g.report.latency_us;
+    // A model's evaluation always measures latency (only a predictions file has none).
+    let l = g.report.latency_us.clone().unwrap_or_default();
     report.charts.latency.push(LatencyChart {
         target: "host".into(),
         unit: "µs".into(),

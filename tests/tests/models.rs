@@ -173,10 +173,14 @@ fn a_deeper_network_runs_through_every_host_command() {
     let o = run(["eval", "--model", s(&m), "--data", s(&wine), "--json"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(json(&o)["accuracy"].as_f64().unwrap() > 0.9);
-    // safetensors out.
+    // safetensors out and back in: the same file, bit for bit (names and all).
     let st = dir.path().join("deep.safetensors");
     let o = run(["export", s(&m), "--format", "safetensors", "--out", s(&st)]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let back = dir.path().join("back.mlpb");
+    let o = run(["import", s(&st), "--out", s(&back)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(std::fs::read(&back).unwrap(), bytes);
 
     // Chaos: bit flips per tensor of every layer.
     let o = run([

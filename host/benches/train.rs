@@ -258,18 +258,30 @@ fn main() {
     let baseline = std::env::var_os("MLPROBE_BASELINE_BIN").map(PathBuf::from);
     for (dataset, reps) in [("wine.csv", 9), ("digits.csv", 7)] {
         let (cli, acc) = time_cli(dataset, reps);
+        println!("{dataset}:");
         if let Some(bin) = &baseline {
-            let (old, old_acc) = time_cli_with(bin, dataset, reps, &[]);
+            // Alternating one run of each build, so that both see the same machine load.
+            let this = Path::new(env!("CARGO_BIN_EXE_mlprobe"));
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let mut old_acc = 0.0;
+            for _ in 0..3 * reps {
+                a.push(time_cli_with(this, dataset, 1, &[]).0);
+                let (t, acc) = time_cli_with(bin, dataset, 1, &[]);
+                b.push(t);
+                old_acc = acc;
+            }
+            let (a, b) = (median(a), median(b));
             println!(
-                "  baseline build {} (seed shape)   {:>8.1} ms   test accuracy {old_acc:.4}   this build / baseline {:.3}",
+                "  baseline build {} (seed shape, runs alternating with this build's)\n    \
+                 this build {:.1} ms, baseline {:.1} ms (seed 0: accuracy {old_acc:.4}): this build / baseline {:.3}",
                 bin.display(),
-                old * 1e3,
-                cli / old
+                a * 1e3,
+                b * 1e3,
+                a / b
             );
         }
         let in_proc = time_in_process(dataset, reps);
         let naive = time_per_example_path(dataset);
-        println!("{dataset}:");
         println!(
             "  mlprobe train (whole process)   {:>8.1} ms   test accuracy {acc:.4} (mean of seeds 0-{})",
             cli * 1e3,

@@ -24,9 +24,9 @@ pub struct Args {
     /// The mlprobe model file to write.
     #[arg(long, value_name = "MODEL")]
     pub out: PathBuf,
-    /// The text in front of the layer index, taken literally, for names of no known scheme:
-    /// `--prefix encoder.` reads encoder.0.weight, encoder.2.weight, …; `--prefix linear` reads
-    /// linear1.weight, linear2.weight, ….
+    /// safetensors only: the text in front of the layer index, taken literally, for names of
+    /// no known scheme: `--prefix encoder.` reads encoder.0.weight, encoder.2.weight, …;
+    /// `--prefix linear` reads linear1.weight, linear2.weight, ….
     #[arg(long, value_name = "P")]
     pub prefix: Option<String>,
     /// The input (feature) names, one per input in order; they win over the file's metadata

@@ -197,20 +197,7 @@ pub fn save(path: &Path, model: &HostModel, inputs: &[&Path]) -> Result<()> {
 /// dimensions fit mlprobe's limits and every value be finite; errors are messages for the
 /// caller to locate. Names are checked when the model is saved.
 pub fn from_network(net: &Network) -> std::result::Result<HostModel, String> {
-    let (Some(first), Some(last)) = (net.layers.first(), net.layers.last()) else {
-        return Err("the network has no dense layer".into());
-    };
-    for (k, pair) in net.layers.windows(2).enumerate() {
-        if pair[0].outputs != pair[1].inputs {
-            return Err(format!(
-                "shapes do not chain: layer {} has {} outputs but layer {} takes {} inputs",
-                k + 1,
-                pair[0].outputs,
-                k + 2,
-                pair[1].inputs
-            ));
-        }
-    }
+    let (first, last) = net.chain()?;
     for (k, l) in net.layers.iter().enumerate() {
         if l.weight.len() != l.inputs * l.outputs || l.bias.len() != l.outputs {
             return Err(format!(

@@ -44,3 +44,25 @@ pub struct Network {
     /// normaliser, ignored no-op nodes, and so on.
     pub notes: Vec<String>,
 }
+
+impl Network {
+    /// The first and last layers, once every layer's outputs are the next one's inputs; else
+    /// a message naming the two layers that do not chain.
+    pub fn chain(&self) -> Result<(&Dense, &Dense), String> {
+        let (Some(first), Some(last)) = (self.layers.first(), self.layers.last()) else {
+            return Err("the network has no dense layer".into());
+        };
+        for (k, pair) in self.layers.windows(2).enumerate() {
+            if pair[0].outputs != pair[1].inputs {
+                return Err(format!(
+                    "shapes do not chain: layer {} has {} outputs but layer {} takes {} inputs",
+                    k + 1,
+                    pair[0].outputs,
+                    k + 2,
+                    pair[1].inputs
+                ));
+            }
+        }
+        Ok((first, last))
+    }
+}

@@ -859,20 +859,7 @@ fn entry(key: &str, value: String) -> StringStringEntryProto {
 /// The bytes depend on the network only (prost writes fields in tag order, and nothing here
 /// is a map).
 pub fn write(net: &Network) -> Result<Vec<u8>, String> {
-    let (Some(first), Some(last)) = (net.layers.first(), net.layers.last()) else {
-        return Err("a network without layers".into());
-    };
-    for (k, pair) in net.layers.windows(2).enumerate() {
-        if pair[0].outputs != pair[1].inputs {
-            return Err(format!(
-                "shapes do not chain: layer {} has {} outputs but layer {} takes {} inputs",
-                k + 1,
-                pair[0].outputs,
-                k + 2,
-                pair[1].inputs
-            ));
-        }
-    }
+    let (first, last) = net.chain()?;
     let mut nodes = Vec::new();
     let mut inits = Vec::new();
     let mut current = INPUT.to_string();

@@ -144,7 +144,7 @@ fn main() {
     src.push_str(", ");
     floats(&mut src, model.std());
     write!(src, ", {fill}),\nmlp: Mlp::from_array(DIMS, ").unwrap();
-    floats(&mut src, model.params());
+    floats(&mut src, model.float_params().expect("a float model"));
     src.push_str("),\n};\n");
     fs::write(out_dir.join("model.rs"), src).unwrap();
 }

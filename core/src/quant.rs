@@ -304,6 +304,41 @@ pub const fn act_len(dims: &Dims) -> usize {
     2 * w
 }
 
+impl<const W: usize, const C: usize> QMlp<[i8; W], [i32; C]> {
+    /// Fixed-size parts, checked at compile time when used in a `static` (the firmware's
+    /// compiled-in model): the same checks as [`QMlp::new`], as panics.
+    pub const fn from_array(
+        dims: Dims,
+        weights: [i8; W],
+        channels: [i32; C],
+        act: [QParams; MAX_LAYERS + 1],
+    ) -> Self {
+        assert!(weight_count(&dims) == W, "weight array length does not match the dimensions");
+        assert!(
+            CHANNEL_INTS * channel_count(&dims) == C,
+            "channel table length does not match the dimensions"
+        );
+        let mut t = 0;
+        while t <= dims.layers() {
+            assert!(
+                act[t].scale.is_finite() && act[t].scale > 0.0,
+                "scales must be finite and positive"
+            );
+            assert!(
+                act[t].zero_point >= -128 && act[t].zero_point <= 127,
+                "zero points must be in -128..=127"
+            );
+            t += 1;
+        }
+        Self {
+            dims,
+            weights,
+            channels,
+            act,
+        }
+    }
+}
+
 impl<W: AsRef<[i8]>, C: AsRef<[i32]>> QMlp<W, C> {
     /// A network from its parts, checked: lengths, scales finite and positive, zero points in
     /// range. `act` has `dims.layers() + 1` entries.

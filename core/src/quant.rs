@@ -63,9 +63,9 @@ impl QParams {
     /// `f32`, half away from zero, plus the zero point, clamped to `i8`.
     #[inline]
     pub fn quantize(&self, v: f32) -> i8 {
-        let r = libm::roundf(v / self.scale);
-        // `as` saturates (and maps NaN to 0) before the clamp: no overflow for any input.
-        (r as i32).saturating_add(self.zero_point).clamp(-128, 127) as i8
+        round_half_away(v / self.scale)
+            .saturating_add(self.zero_point)
+            .clamp(-128, 127) as i8
     }
 
     /// The real value of `q`, as TFLite's `DEQUANTIZE` computes it (`scale · (q − zp)`: the
@@ -74,6 +74,19 @@ impl QParams {
     pub fn dequantize(&self, q: i8) -> f32 {
         self.scale * (i32::from(q) - self.zero_point) as f32
     }
+}
+
+/// `roundf(v) as i32` (half away from zero; `as` saturating, NaN to 0) without a call to
+/// `roundf`, which the Cortex-M4's FPU has no instruction for: truncate (one `VCVT`), then
+/// step away from zero when the exact remainder `v − trunc(v)` is at least one half. The
+/// remainder is exact: `trunc(v)` is `v` with its fraction bits cleared. Equal to
+/// `libm::roundf(v) as i32` for every `f32` (tested at every half-integer edge and on a
+/// spread of 17 million bit patterns).
+#[inline]
+pub fn round_half_away(v: f32) -> i32 {
+    let t = v as i32;
+    let f = v - t as f32;
+    t.saturating_add(i32::from(f >= 0.5) - i32::from(f <= -0.5))
 }
 
 /// Errors of quantized parameters.
@@ -313,7 +326,10 @@ impl<const W: usize, const C: usize> QMlp<[i8; W], [i32; C]> {
         channels: [i32; C],
         act: [QParams; MAX_LAYERS + 1],
     ) -> Self {
-        assert!(weight_count(&dims) == W, "weight array length does not match the dimensions");
+        assert!(
+            weight_count(&dims) == W,
+            "weight array length does not match the dimensions"
+        );
         assert!(
             CHANNEL_INTS * channel_count(&dims) == C,
             "channel table length does not match the dimensions"
@@ -678,6 +694,30 @@ mod tests {
                 want,
                 "{x} {m} {s}"
             );
+        }
+    }
+
+    /// `round_half_away` against `libm::roundf` on edges (every half-integer up to 2^16 and
+    /// its neighbours, the saturation limits, NaN, infinities) and on 17 million bit patterns
+    /// spread over all of `f32`.
+    #[test]
+    fn round_half_away_is_roundf() {
+        let want = |v: f32| libm::roundf(v) as i32;
+        let mut edges = vec![0.0f32, -0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY];
+        edges.extend([2.147_483_6e9, -2.147_483_6e9, 2.147_483_7e9, -2.147_483_7e9, f32::MAX]);
+        edges.extend([8_388_609.0, -8_388_609.0, 16_777_217.0, 0.499_999_97, -0.499_999_97]);
+        for k in 0..(1 << 16) {
+            let h = k as f32 + 0.5;
+            for v in [h, h.next_up(), h.next_down(), -h, (-h).next_up(), (-h).next_down()] {
+                edges.push(v);
+            }
+        }
+        for v in edges {
+            assert_eq!(round_half_away(v), want(v), "{v:e}");
+        }
+        for bits in (0..u32::MAX).step_by(251) {
+            let v = f32::from_bits(bits);
+            assert_eq!(round_half_away(v), want(v), "{bits:#x}");
         }
     }
 

@@ -253,9 +253,9 @@ fn dsp_tables(
         }
         writeln!(src, "static T{k}: [i32; {}] = {t:?};", t.len()).unwrap();
         if relu {
-            write!(run, "let mut a{} = [0u32; {}];\n", k + 1, 2 * blocks).unwrap();
+            writeln!(run, "let mut a{} = [0u32; {}];", k + 1, 2 * blocks).unwrap();
         } else {
-            write!(run, "let mut acc = [0i32; {rows}];\n").unwrap();
+            writeln!(run, "let mut acc = [0i32; {rows}];").unwrap();
         }
         for blk in 0..blocks {
             let mut asm = String::new();

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Creates .venv with the reference implementations the differential tests compare against
 # (tests/reference/requirements.txt: numpy, scipy, mpmath, onnx, onnxruntime, safetensors,
-# scikit-learn). Does nothing when .venv already has them. Needs python3 with its venv module
+# scikit-learn, ai-edge-litert). Does nothing when .venv already has them. Needs python3 with its venv module
 # (Debian: python3-venv, installed here if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 req=tests/reference/requirements.txt
-if [ -x .venv/bin/python ] && .venv/bin/python -c "import numpy, scipy, mpmath, onnx, onnxruntime, safetensors, sklearn" 2>/dev/null \
+if [ -x .venv/bin/python ] && .venv/bin/python -c "import numpy, scipy, mpmath, onnx, onnxruntime, safetensors, sklearn, ai_edge_litert.interpreter" 2>/dev/null \
   && [ .venv/.requirements -nt "$req" ]; then
   exit 0
 fi

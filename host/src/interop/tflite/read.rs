@@ -177,8 +177,17 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
     if bytes.len() < 8 || !fb::model_buffer_has_identifier(bytes) {
         return Err("not a TFLite model (no `TFL3` file identifier at bytes 4..8)".into());
     }
-    let model = fb::root_as_model(bytes)
-        .map_err(|e| format!("not a TFLite model: the flatbuffer does not verify ({e})"))?;
+    let model = fb::root_as_model(bytes).map_err(|e| {
+        // The verifier's message spans lines (the path to the bad field): one line here.
+        let why = e
+            .to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        format!(
+            "not a TFLite model: the flatbuffer does not verify ({why}); is the file truncated?"
+        )
+    })?;
     let subgraphs = model.subgraphs().ok_or("the model has no subgraph")?;
     if subgraphs.len() != 1 {
         return Err(format!(
@@ -303,7 +312,7 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                 }
             }
             fb::BuiltinOperator::FULLY_CONNECTED => {
-                if at == At::Dense && !layers.is_empty() {
+                if at == At::Dense {
                     return Err(format!(
                         "{here}: two dense layers without a ReLU between them; mlprobe's \
                          hidden layers end in a ReLU (fused or a RELU operator)"

@@ -1,20 +1,26 @@
-//! Reading: a fully-connected TFLite model as a [`Network`].
+//! Reading: a fully-connected TFLite model, float or int8, as a [`Model`].
 //!
 //! The one subgraph is followed from its one input to its one output, operator by operator,
 //! each taking the previous one's output: `SUB` then `DIV` by constants on the input (the
 //! normaliser; identity when absent, with a note), then `FULLY_CONNECTED` layers (FLOAT32
 //! weights `[outputs, inputs]`, an optional bias, fused activation `NONE` or `RELU`) with an
-//! optional `RELU` operator after each. Any other operator is an error naming it and its
-//! index.
+//! optional `RELU` operator after each. An int8 model has a `QUANTIZE` of the standardised
+//! input (int8, one scale and zero point), int8 `FULLY_CONNECTED` layers (INT8 weights with
+//! zero point 0, one scale or one per output along dimension 0; INT32 bias; INT8 output; ReLU
+//! fused) and a `DEQUANTIZE` of the last to FLOAT32 logits. Any other operator is an error
+//! naming it and its index.
 
 use super::fb;
-use super::{CLASSES_KEY, FEATURES_KEY, FILL_KEY, excerpt, op_name};
+use super::{
+    CLASSES_KEY, FEATURES_KEY, FILL_KEY, Model, QParams, QuantDense, QuantNet, excerpt, op_name,
+};
 use crate::interop::{Dense, Network};
 use mlprobe_core::transform::Fill;
 
 /// What [`read()`] knows, for messages.
-const OPERATORS: &str = "FULLY_CONNECTED (fused activation NONE or RELU), RELU, and SUB/DIV \
-                         by constants on the input";
+const OPERATORS: &str = "FULLY_CONNECTED (float or int8; fused activation NONE or RELU), \
+                         RELU, SUB/DIV by constants on the input, and QUANTIZE/DEQUANTIZE around \
+                         the int8 layers";
 
 /// The file's tables, with index checks.
 struct File<'a> {
@@ -88,14 +94,21 @@ fn shape(t: &fb::Tensor<'_>) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-/// The values of a constant FLOAT32 tensor and its shape.
-fn floats(file: &File<'_>, index: i32) -> Result<(Vec<f32>, Vec<i64>), String> {
+/// A constant tensor of type `ty`: its bytes (`width` each, as many as its shape says), its
+/// shape and its label.
+fn constant<'a>(
+    file: &File<'a>,
+    index: i32,
+    ty: fb::TensorType,
+    width: usize,
+) -> Result<(&'a [u8], Vec<i64>, String), String> {
     let t = file.tensor(index)?;
     let label = tensor_label(&t, index);
-    if t.type_() != fb::TensorType::FLOAT32 {
+    if t.type_() != ty {
         return Err(format!(
-            "{label} is {}; FLOAT32 is needed",
-            t.type_().variant_name().unwrap_or("of an unknown type")
+            "{label} is {}; {} is needed",
+            type_name(t.type_()),
+            type_name(ty)
         ));
     }
     let Some(bytes) = file.data(&t)? else {
@@ -104,19 +117,86 @@ fn floats(file: &File<'_>, index: i32) -> Result<(Vec<f32>, Vec<i64>), String> {
     let dims = shape(&t);
     let n = dims
         .iter()
-        .try_fold(1i64, |a, &d| (d >= 0).then(|| a.checked_mul(d)).flatten())
+        .try_fold(1usize, |a, &d| {
+            usize::try_from(d).ok().and_then(|d| a.checked_mul(d))
+        })
         .ok_or_else(|| format!("{label} has shape {dims:?}"))?;
-    if bytes.len() as i64 != n * 4 {
+    if Some(bytes.len()) != n.checked_mul(width) {
         return Err(format!(
             "{label} has shape {dims:?} ({n} values) but {} bytes of data",
             bytes.len()
         ));
     }
+    Ok((bytes, dims, label))
+}
+
+/// The values of a constant FLOAT32 tensor and its shape.
+fn floats(file: &File<'_>, index: i32) -> Result<(Vec<f32>, Vec<i64>), String> {
+    let (bytes, dims, _) = constant(file, index, fb::TensorType::FLOAT32, 4)?;
     let values = bytes
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     Ok((values, dims))
+}
+
+fn type_name(t: fb::TensorType) -> String {
+    match t.variant_name() {
+        Some(n) => n.to_string(),
+        None => format!("tensor type {}", t.0),
+    }
+}
+
+/// A tensor's quantization: its scales and zero points (one each per tensor, or one per
+/// channel along the returned dimension); an error naming the tensor when it has none.
+fn quantization(file: &File<'_>, index: i32) -> Result<(Vec<f32>, Vec<i64>, i32, String), String> {
+    let t = file.tensor(index)?;
+    let label = tensor_label(&t, index);
+    let q = t.quantization();
+    let scale: Vec<f32> = q
+        .and_then(|q| q.scale())
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
+    let zero: Vec<i64> = q
+        .and_then(|q| q.zero_point())
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
+    if scale.is_empty() || scale.len() != zero.len() {
+        return Err(format!(
+            "{label} has {} scales and {} zero points; an int8 tensor needs its quantization",
+            scale.len(),
+            zero.len()
+        ));
+    }
+    if let Some(s) = scale.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+        return Err(format!(
+            "{label} has scale {s}; a finite positive scale is needed"
+        ));
+    }
+    Ok((scale, zero, q.map_or(0, |q| q.quantized_dimension()), label))
+}
+
+/// The quantization of an int8 activation: one scale, one zero point in `[-128, 127]`.
+fn activation_qparams(file: &File<'_>, index: i32) -> Result<QParams, String> {
+    let t = file.tensor(index)?;
+    if t.type_() != fb::TensorType::INT8 {
+        return Err(format!(
+            "{} is {}; INT8 is needed",
+            tensor_label(&t, index),
+            type_name(t.type_())
+        ));
+    }
+    let (scale, zero, _, label) = quantization(file, index)?;
+    match (&scale[..], &zero[..]) {
+        ([s], [z]) if (-128..=127).contains(z) => Ok(QParams {
+            scale: *s,
+            zero_point: *z as i32,
+        }),
+        _ => Err(format!(
+            "{label} has scales {scale:?} and zero points {zero:?}; an activation has one \
+             scale and one zero point in [-128, 127]"
+        )),
+    }
 }
 
 /// A constant operand of `SUB`/`DIV` broadcast over `[1, width]`: one value or `width`
@@ -141,10 +221,14 @@ enum At {
     Centered,
     /// After the normaliser's `DIV`.
     Normalized,
-    /// After a dense layer without activation (a `RELU` may follow).
+    /// After `QUANTIZE`: int8 from here.
+    Quantized,
+    /// After a dense layer without activation (a `RELU` may follow a float one).
     Dense,
     /// After a dense layer's ReLU.
     Relu,
+    /// After the final `DEQUANTIZE`.
+    Dequantized,
 }
 
 /// The names in metadata `key` (a JSON array of strings), `count` of them.
@@ -168,12 +252,12 @@ fn name_list(
     Ok(Some(names))
 }
 
-/// Reads a TFLite model holding a fully-connected network (see the module documentation for
-/// what is read).
+/// Reads a TFLite model holding a fully-connected network, float or int8 (see the module
+/// documentation for what is read).
 ///
 /// Errors are messages for the caller to prefix with the file's name: they name the operator
 /// (its index and builtin name) or the tensor.
-pub fn read(bytes: &[u8]) -> Result<Network, String> {
+pub fn read(bytes: &[u8]) -> Result<Model, String> {
     if bytes.len() < 8 || !fb::model_buffer_has_identifier(bytes) {
         return Err("not a TFLite model (no `TFL3` file identifier at bytes 4..8)".into());
     }
@@ -216,12 +300,10 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
     let input_t = file.tensor(*input)?;
     if input_t.type_() != fb::TensorType::FLOAT32 {
         return Err(format!(
-            "the input {} is {}; mlprobe reads models with a FLOAT32 input",
+            "the input {} is {}; mlprobe reads models with a FLOAT32 input (an int8 model \
+             quantizes it with a QUANTIZE operator)",
             tensor_label(&input_t, *input),
-            input_t
-                .type_()
-                .variant_name()
-                .unwrap_or("of an unknown type")
+            type_name(input_t.type_())
         ));
     }
     let mut width = shape(&input_t).last().copied().unwrap_or(0).max(0) as usize;
@@ -230,6 +312,8 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
     let mut mean = None;
     let mut std = None;
     let mut layers: Vec<Dense> = Vec::new();
+    let mut input_q: Option<QParams> = None;
+    let mut qlayers: Vec<QuantDense> = Vec::new();
     let operators = graph.operators().unwrap_or_default();
     for (i, op) in operators.iter().enumerate() {
         let code = codes
@@ -261,6 +345,8 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                 | fb::BuiltinOperator::DIV
                 | fb::BuiltinOperator::FULLY_CONNECTED
                 | fb::BuiltinOperator::RELU
+                | fb::BuiltinOperator::QUANTIZE
+                | fb::BuiltinOperator::DEQUANTIZE
         ) {
             return Err(format!(
                 "{here}: unsupported operator `{name}`; mlprobe reads fully-connected models: \
@@ -278,29 +364,33 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                  chain from the input to the output"
             ));
         }
-        let constant = |k: usize| -> Result<i32, String> {
+        if at == At::Dequantized {
+            return Err(format!(
+                "{here}: an operator after the DEQUANTIZE of the logits; it ends an int8 model"
+            ));
+        }
+        let operand = |k: usize| -> Result<i32, String> {
             op_inputs
                 .get(k)
                 .copied()
                 .filter(|&t| t >= 0)
                 .ok_or_else(|| format!("{here}: input {k} is missing"))
         };
+        let float_side = matches!(at, At::Input | At::Centered | At::Normalized);
         match builtin {
             fb::BuiltinOperator::SUB | fb::BuiltinOperator::DIV => {
-                let (sub, ok) = (
-                    builtin == fb::BuiltinOperator::SUB,
-                    if builtin == fb::BuiltinOperator::SUB {
-                        at == At::Input
-                    } else {
-                        matches!(at, At::Input | At::Centered)
-                    },
-                );
+                let sub = builtin == fb::BuiltinOperator::SUB;
+                let ok = if sub {
+                    at == At::Input
+                } else {
+                    matches!(at, At::Input | At::Centered)
+                };
                 if !ok {
                     return Err(format!(
                         "{here}: SUB then DIV are read only on the input, as its standardisation"
                     ));
                 }
-                let (values, dims) = floats(&file, constant(1)?)?;
+                let (values, dims) = floats(&file, operand(1)?)?;
                 let what = if sub { "the subtrahend" } else { "the divisor" };
                 let v = broadcast(values, &dims, width, &format!("{here}: {what}"))?;
                 if sub {
@@ -311,6 +401,33 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                     at = At::Normalized;
                 }
             }
+            fb::BuiltinOperator::QUANTIZE => {
+                if !float_side {
+                    return Err(format!(
+                        "{here}: a QUANTIZE is read only on the (standardised) float input"
+                    ));
+                }
+                input_q = Some(
+                    activation_qparams(&file, out).map_err(|e| format!("{here}: output {e}"))?,
+                );
+                at = At::Quantized;
+            }
+            fb::BuiltinOperator::DEQUANTIZE => {
+                if input_q.is_none() || at != At::Dense {
+                    return Err(format!(
+                        "{here}: a DEQUANTIZE is read only on the last int8 layer's output"
+                    ));
+                }
+                let t = file.tensor(out)?;
+                if t.type_() != fb::TensorType::FLOAT32 {
+                    return Err(format!(
+                        "{here}: output {} is {}; FLOAT32 is needed",
+                        tensor_label(&t, out),
+                        type_name(t.type_())
+                    ));
+                }
+                at = At::Dequantized;
+            }
             fb::BuiltinOperator::FULLY_CONNECTED => {
                 if at == At::Dense {
                     return Err(format!(
@@ -318,6 +435,8 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                          hidden layers end in a ReLU (fused or a RELU operator)"
                     ));
                 }
+                // Int8 from the QUANTIZE on (QUANTIZE is read only before the first layer).
+                let int8 = input_q.is_some();
                 let opts = op.builtin_options_as_fully_connected_options();
                 let activation = opts.map_or(fb::ActivationFunctionType::NONE, |o| {
                     o.fused_activation_function()
@@ -327,9 +446,14 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                 }) {
                     return Err(format!("{here}: shuffled weights are not read"));
                 }
-                let w_index = constant(1)?;
-                let (weight, dims) = floats(&file, w_index)?;
-                let w_label = tensor_label(&file.tensor(w_index)?, w_index);
+                let w_index = operand(1)?;
+                let (w_type, w_width) = if int8 {
+                    (fb::TensorType::INT8, 1)
+                } else {
+                    (fb::TensorType::FLOAT32, 4)
+                };
+                let (w_bytes, dims, w_label) = constant(&file, w_index, w_type, w_width)
+                    .map_err(|e| format!("{here}: weights {e}"))?;
                 let [outputs, inputs] = dims[..] else {
                     return Err(format!(
                         "{here}: weights {w_label} have shape {dims:?}; [outputs, inputs] is \
@@ -343,25 +467,76 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                          has {width} values: shapes do not chain"
                     ));
                 }
-                let bias = match op_inputs.get(2).copied().filter(|&t| t >= 0) {
-                    None => vec![0.0; outputs],
-                    Some(b) => {
-                        let (values, dims) = floats(&file, b)?;
-                        if values.len() != outputs {
-                            return Err(format!(
-                                "{here}: bias {} has shape {dims:?}; [{outputs}] is needed",
-                                tensor_label(&file.tensor(b)?, b)
-                            ));
-                        }
-                        values
+                let bias_index = op_inputs.get(2).copied().filter(|&t| t >= 0);
+                if int8 {
+                    let (scale, zero, dim, _) = quantization(&file, w_index)?;
+                    if zero.iter().any(|&z| z != 0) {
+                        return Err(format!(
+                            "{here}: weights {w_label} have zero points {zero:?}; int8 weights \
+                             are symmetric (zero point 0)"
+                        ));
                     }
-                };
-                layers.push(Dense {
-                    inputs,
-                    outputs,
-                    weight,
-                    bias,
-                });
+                    if !(scale.len() == 1 || (scale.len() == outputs && dim == 0)) {
+                        return Err(format!(
+                            "{here}: weights {w_label} have {} scales along dimension {dim}; \
+                             one, or one per output along dimension 0, is read",
+                            scale.len()
+                        ));
+                    }
+                    let bias = match bias_index {
+                        None => vec![0; outputs],
+                        Some(b) => {
+                            let (bytes, bdims, label) =
+                                constant(&file, b, fb::TensorType::INT32, 4)
+                                    .map_err(|e| format!("{here}: bias {e}"))?;
+                            if bytes.len() != outputs * 4 {
+                                return Err(format!(
+                                    "{here}: bias {label} has shape {bdims:?}; [{outputs}] is \
+                                     needed"
+                                ));
+                            }
+                            bytes
+                                .chunks_exact(4)
+                                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                                .collect()
+                        }
+                    };
+                    let output = activation_qparams(&file, out)
+                        .map_err(|e| format!("{here}: output {e}"))?;
+                    qlayers.push(QuantDense {
+                        inputs,
+                        outputs,
+                        weight: w_bytes.iter().map(|&b| b as i8).collect(),
+                        weight_scale: scale,
+                        bias,
+                        output,
+                    });
+                } else {
+                    let weight: Vec<f32> = w_bytes
+                        .chunks_exact(4)
+                        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect();
+                    let bias = match bias_index {
+                        None => vec![0.0; outputs],
+                        Some(b) => {
+                            let (values, bdims) =
+                                floats(&file, b).map_err(|e| format!("{here}: bias {e}"))?;
+                            if values.len() != outputs {
+                                return Err(format!(
+                                    "{here}: bias {} has shape {bdims:?}; [{outputs}] is needed",
+                                    tensor_label(&file.tensor(b)?, b)
+                                ));
+                            }
+                            values
+                        }
+                    };
+                    layers.push(Dense {
+                        inputs,
+                        outputs,
+                        weight,
+                        bias,
+                    });
+                }
                 width = outputs;
                 at = match activation {
                     fb::ActivationFunctionType::NONE => At::Dense,
@@ -376,9 +551,10 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                 };
             }
             fb::BuiltinOperator::RELU => {
-                if at != At::Dense {
+                if at != At::Dense || input_q.is_some() {
                     return Err(format!(
-                        "{here}: a RELU is read only right after a FULLY_CONNECTED without one"
+                        "{here}: a RELU is read only right after a float FULLY_CONNECTED \
+                         without one (int8 layers fuse it)"
                     ));
                 }
                 at = At::Relu;
@@ -394,8 +570,10 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
             tensor_label(&file.tensor(*output)?, *output)
         ));
     }
-    let Some(first) = layers.first() else {
-        return Err("no FULLY_CONNECTED operator: not an MLP".into());
+    let first_inputs = match (layers.first(), qlayers.first()) {
+        (Some(l), _) => l.inputs,
+        (None, Some(l)) => l.inputs,
+        (None, None) => return Err("no FULLY_CONNECTED operator: not an MLP".into()),
     };
     if at == At::Relu {
         return Err(
@@ -404,7 +582,13 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
                 .into(),
         );
     }
-    let features = first.inputs;
+    if input_q.is_some() && at != At::Dequantized {
+        return Err(
+            "the int8 model does not end with a DEQUANTIZE to FLOAT32 logits; mlprobe's int8 \
+             models give float logits"
+                .into(),
+        );
+    }
     let mut notes = Vec::new();
     let normalizer = match (mean, std) {
         (None, None) => {
@@ -417,11 +601,10 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
             None
         }
         (m, s) => Some((
-            m.unwrap_or_else(|| vec![0.0; features]),
-            s.unwrap_or_else(|| vec![1.0; features]),
+            m.unwrap_or_else(|| vec![0.0; first_inputs]),
+            s.unwrap_or_else(|| vec![1.0; first_inputs]),
         )),
     };
-    let outputs = layers.last().map_or(0, |l| l.outputs);
     let fill = match file.metadata(FILL_KEY)? {
         None | Some("mean") => Fill::Mean,
         Some(v) => match v.parse::<f32>() {
@@ -434,12 +617,20 @@ pub fn read(bytes: &[u8]) -> Result<Network, String> {
             }
         },
     };
-    Ok(Network {
-        features: name_list(&file, FEATURES_KEY, features, "inputs")?,
-        classes: name_list(&file, CLASSES_KEY, outputs, "outputs")?,
+    let outer = Network {
+        features: name_list(&file, FEATURES_KEY, first_inputs, "inputs")?,
+        classes: name_list(&file, CLASSES_KEY, width, "outputs")?,
         layers,
         normalizer,
         fill,
         notes,
+    };
+    Ok(match input_q {
+        None => Model::Float(outer),
+        Some(input) => Model::Int8(QuantNet {
+            outer,
+            input,
+            layers: qlayers,
+        }),
     })
 }

@@ -2,7 +2,7 @@
 //! documentation of [`super`]).
 
 use super::fb;
-use super::{CLASSES_KEY, FEATURES_KEY, FILL_KEY, INPUT, OUTPUT};
+use super::{CLASSES_KEY, FEATURES_KEY, FILL_KEY, INPUT, OUTPUT, QParams, QuantNet};
 use crate::interop::Network;
 use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, WIPOffset};
 use mlprobe_core::transform::Fill;
@@ -330,4 +330,116 @@ pub fn write(net: &Network) -> Result<Vec<u8>, String> {
     }
     write_metadata(&mut g, net);
     Ok(g.finish(input, current))
+}
+
+fn quant(q: QParams) -> Quant {
+    Quant {
+        scale: vec![q.scale],
+        zero_point: vec![i64::from(q.zero_point)],
+        dimension: 0,
+    }
+}
+
+/// Encodes an int8 network as a TFLite model: the float normaliser of [`write()`], then
+/// `QUANTIZE` (v2) of the standardised input to `input.quantized` (int8), per layer an int8
+/// `FULLY_CONNECTED` (v4; fused `RELU` except on the last) with `fcK.weight` int8 `[out, in]`
+/// (zero point 0, per output channel along dimension 0 or per tensor), `fcK.bias` int32
+/// (scale `input_scale · weight_scale`, zero point 0) and an int8 output, then `DEQUANTIZE`
+/// (v2) of the last one to the FLOAT32 `logits`.
+pub fn write_int8(q: &QuantNet) -> Result<Vec<u8>, String> {
+    let Some(first) = q.layers.first() else {
+        return Err("the network has no dense layer".into());
+    };
+    let mut g = Graph::new();
+    let width = first.inputs;
+    let input = g.tensor(INPUT, &[1, width], fb::TensorType::FLOAT32, 0, None);
+    let standardized = write_normalizer(&mut g, &q.outer, input, width);
+    let mut current = g.tensor(
+        "input.quantized",
+        &[1, width],
+        fb::TensorType::INT8,
+        0,
+        Some(&quant(q.input)),
+    );
+    g.op(
+        fb::BuiltinOperator::QUANTIZE,
+        2,
+        &[standardized],
+        current,
+        None,
+    );
+    let mut in_scale = q.input.scale;
+    let depth = q.layers.len();
+    for (k, layer) in q.layers.iter().enumerate() {
+        let fc = format!("fc{}", k + 1);
+        let per_channel = layer.weight_scale.len() == layer.outputs && layer.outputs > 1;
+        if !(per_channel || layer.weight_scale.len() == 1) {
+            return Err(format!(
+                "layer {}: {} weight scales for {} outputs",
+                k + 1,
+                layer.weight_scale.len(),
+                layer.outputs
+            ));
+        }
+        let w_bytes: Vec<u8> = layer.weight.iter().map(|&w| w as u8).collect();
+        let wb = g.buffer(&w_bytes);
+        let zeros = vec![0i64; layer.weight_scale.len()];
+        let w = g.tensor(
+            &format!("{fc}.weight"),
+            &[layer.outputs, layer.inputs],
+            fb::TensorType::INT8,
+            wb,
+            Some(&Quant {
+                scale: layer.weight_scale.clone(),
+                zero_point: zeros.clone(),
+                dimension: 0,
+            }),
+        );
+        let b_bytes: Vec<u8> = layer.bias.iter().flat_map(|b| b.to_le_bytes()).collect();
+        let bb = g.buffer(&b_bytes);
+        let b = g.tensor(
+            &format!("{fc}.bias"),
+            &[layer.outputs],
+            fb::TensorType::INT32,
+            bb,
+            Some(&Quant {
+                scale: layer.weight_scale.iter().map(|&s| in_scale * s).collect(),
+                zero_point: zeros,
+                dimension: 0,
+            }),
+        );
+        let last = k + 1 == depth;
+        let name = if last {
+            "logits.quantized"
+        } else {
+            fc.as_str()
+        };
+        let out = g.tensor(
+            name,
+            &[1, layer.outputs],
+            fb::TensorType::INT8,
+            0,
+            Some(&quant(layer.output)),
+        );
+        let activation = if last {
+            fb::ActivationFunctionType::NONE
+        } else {
+            fb::ActivationFunctionType::RELU
+        };
+        let options = g.fc_options(activation);
+        g.op(
+            fb::BuiltinOperator::FULLY_CONNECTED,
+            4,
+            &[current, w, b],
+            out,
+            options,
+        );
+        current = out;
+        in_scale = layer.output.scale;
+    }
+    let outputs = q.layers[depth - 1].outputs;
+    let logits = g.tensor(OUTPUT, &[1, outputs], fb::TensorType::FLOAT32, 0, None);
+    g.op(fb::BuiltinOperator::DEQUANTIZE, 2, &[current], logits, None);
+    write_metadata(&mut g, &q.outer);
+    Ok(g.finish(input, logits))
 }

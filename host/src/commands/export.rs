@@ -17,8 +17,10 @@ pub enum Format {
     /// normaliser, then Gemm (transB=1) + Relu per layer; feature names in metadata_props.
     Onnx,
     /// A TensorFlow Lite flatbuffer: input `input` [1, F] FLOAT32 (any batch), SUB/DIV
-    /// normaliser, FULLY_CONNECTED with fused RELU per layer, output `logits`; feature and
-    /// class names in the model's metadata (mlprobe.features, mlprobe.classes: JSON arrays).
+    /// normaliser, FULLY_CONNECTED with fused RELU per layer, output `logits`; an int8 model
+    /// (from `mlprobe quantize`) as int8 FULLY_CONNECTED layers between QUANTIZE and
+    /// DEQUANTIZE; feature and class names in the model's metadata (mlprobe.features,
+    /// mlprobe.classes: JSON arrays).
     Tflite,
 }
 

@@ -22,8 +22,9 @@ pub struct Args {
     ///
     /// A TFLite file (a name ending in .tflite) is read as one chain of FULLY_CONNECTED
     /// operators (fused activation RELU between layers, NONE on the last; or a RELU operator),
-    /// FLOAT32, with SUB then DIV by constants on the input as the normaliser. Any other
-    /// operator is an error naming it. Names come from the metadata mlprobe.features and
+    /// FLOAT32, or int8 between a QUANTIZE and a DEQUANTIZE (an int8 model file), with SUB
+    /// then DIV by constants on the input as the normaliser. Any other operator is an error
+    /// naming it. Names come from the metadata mlprobe.features and
     /// mlprobe.classes (JSON arrays of strings). Example: `mlprobe import m.tflite --out m.mlpb`
     #[arg(value_name = "FILE.safetensors|FILE.onnx|FILE.tflite")]
     pub input: PathBuf,

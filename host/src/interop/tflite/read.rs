@@ -11,10 +11,9 @@
 //! naming it and its index.
 
 use super::fb;
-use super::{
-    CLASSES_KEY, FEATURES_KEY, FILL_KEY, Model, QParams, QuantDense, QuantNet, excerpt, op_name,
-};
-use crate::interop::{Dense, Network};
+use super::{CLASSES_KEY, FEATURES_KEY, FILL_KEY, Model, excerpt, op_name};
+use crate::interop::{Dense, Network, QDense, QNetwork};
+use mlprobe_core::quant::QParams;
 use mlprobe_core::transform::Fill;
 
 /// What [`read()`] knows, for messages.
@@ -212,6 +211,29 @@ fn broadcast(values: Vec<f32>, dims: &[i64], width: usize, what: &str) -> Result
     }
 }
 
+/// The float view of an int8 layer fed by a tensor of scale `input_scale`: each weight times
+/// its scale, each bias times input scale × weight scale, in `f32`, as the model file's float
+/// view (`mlprobe_core::model::ModelFile::copy_into`).
+pub(super) fn dequantized(l: &QDense, inputs: usize, outputs: usize, input_scale: f32) -> Dense {
+    let scale = |o: usize| l.weight_scale[if l.weight_scale.len() == 1 { 0 } else { o }];
+    Dense {
+        inputs,
+        outputs,
+        weight: l
+            .weight
+            .iter()
+            .enumerate()
+            .map(|(j, &w)| f32::from(w) * scale(j / inputs.max(1)))
+            .collect(),
+        bias: l
+            .bias
+            .iter()
+            .enumerate()
+            .map(|(o, &b)| b as f32 * (input_scale * scale(o)))
+            .collect(),
+    }
+}
+
 /// Where the walk is: what the next operator may be.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum At {
@@ -313,7 +335,8 @@ pub fn read(bytes: &[u8]) -> Result<Model, String> {
     let mut std = None;
     let mut layers: Vec<Dense> = Vec::new();
     let mut input_q: Option<QParams> = None;
-    let mut qlayers: Vec<QuantDense> = Vec::new();
+    let mut qlayers: Vec<QDense> = Vec::new();
+    let mut from_scale = 0.0f32;
     let operators = graph.operators().unwrap_or_default();
     for (i, op) in operators.iter().enumerate() {
         let code = codes
@@ -407,9 +430,10 @@ pub fn read(bytes: &[u8]) -> Result<Model, String> {
                         "{here}: a QUANTIZE is read only on the (standardised) float input"
                     ));
                 }
-                input_q = Some(
-                    activation_qparams(&file, out).map_err(|e| format!("{here}: output {e}"))?,
-                );
+                let q =
+                    activation_qparams(&file, out).map_err(|e| format!("{here}: output {e}"))?;
+                from_scale = q.scale;
+                input_q = Some(q);
                 at = At::Quantized;
             }
             fb::BuiltinOperator::DEQUANTIZE => {
@@ -503,14 +527,15 @@ pub fn read(bytes: &[u8]) -> Result<Model, String> {
                     };
                     let output = activation_qparams(&file, out)
                         .map_err(|e| format!("{here}: output {e}"))?;
-                    qlayers.push(QuantDense {
-                        inputs,
-                        outputs,
+                    let q = QDense {
                         weight: w_bytes.iter().map(|&b| b as i8).collect(),
                         weight_scale: scale,
                         bias,
                         output,
-                    });
+                    };
+                    layers.push(dequantized(&q, inputs, outputs, from_scale));
+                    from_scale = output.scale;
+                    qlayers.push(q);
                 } else {
                     let weight: Vec<f32> = w_bytes
                         .chunks_exact(4)
@@ -570,10 +595,8 @@ pub fn read(bytes: &[u8]) -> Result<Model, String> {
             tensor_label(&file.tensor(*output)?, *output)
         ));
     }
-    let first_inputs = match (layers.first(), qlayers.first()) {
-        (Some(l), _) => l.inputs,
-        (None, Some(l)) => l.inputs,
-        (None, None) => return Err("no FULLY_CONNECTED operator: not an MLP".into()),
+    let Some(first_inputs) = layers.first().map(|l| l.inputs) else {
+        return Err("no FULLY_CONNECTED operator: not an MLP".into());
     };
     if at == At::Relu {
         return Err(
@@ -627,8 +650,8 @@ pub fn read(bytes: &[u8]) -> Result<Model, String> {
     };
     Ok(match input_q {
         None => Model::Float(outer),
-        Some(input) => Model::Int8(QuantNet {
-            outer,
+        Some(input) => Model::Int8(QNetwork {
+            float: outer,
             input,
             layers: qlayers,
         }),

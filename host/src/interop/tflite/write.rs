@@ -2,9 +2,10 @@
 //! documentation of [`super`]).
 
 use super::fb;
-use super::{CLASSES_KEY, FEATURES_KEY, FILL_KEY, INPUT, OUTPUT, QParams, QuantNet};
-use crate::interop::Network;
+use super::{CLASSES_KEY, FEATURES_KEY, FILL_KEY, INPUT, OUTPUT};
+use crate::interop::{Network, QNetwork};
 use flatbuffers::{FlatBufferBuilder, UnionWIPOffset, WIPOffset};
+use mlprobe_core::quant::QParams;
 use mlprobe_core::transform::Fill;
 
 /// The schema version TFLite files carry (`Model.version`).
@@ -346,14 +347,19 @@ fn quant(q: QParams) -> Quant {
 /// (zero point 0, per output channel along dimension 0 or per tensor), `fcK.bias` int32
 /// (scale `input_scale · weight_scale`, zero point 0) and an int8 output, then `DEQUANTIZE`
 /// (v2) of the last one to the FLOAT32 `logits`.
-pub fn write_int8(q: &QuantNet) -> Result<Vec<u8>, String> {
-    let Some(first) = q.layers.first() else {
-        return Err("the network has no dense layer".into());
-    };
+pub fn write_int8(q: &QNetwork) -> Result<Vec<u8>, String> {
+    let (first, _) = q.float.chain()?;
+    if q.layers.len() != q.float.layers.len() {
+        return Err(format!(
+            "{} int8 layers for {} dense layers",
+            q.layers.len(),
+            q.float.layers.len()
+        ));
+    }
     let mut g = Graph::new();
     let width = first.inputs;
     let input = g.tensor(INPUT, &[1, width], fb::TensorType::FLOAT32, 0, None);
-    let standardized = write_normalizer(&mut g, &q.outer, input, width);
+    let standardized = write_normalizer(&mut g, &q.float, input, width);
     let mut current = g.tensor(
         "input.quantized",
         &[1, width],
@@ -370,15 +376,20 @@ pub fn write_int8(q: &QuantNet) -> Result<Vec<u8>, String> {
     );
     let mut in_scale = q.input.scale;
     let depth = q.layers.len();
-    for (k, layer) in q.layers.iter().enumerate() {
+    for (k, (layer, shape)) in q.layers.iter().zip(&q.float.layers).enumerate() {
         let fc = format!("fc{}", k + 1);
-        let per_channel = layer.weight_scale.len() == layer.outputs && layer.outputs > 1;
-        if !(per_channel || layer.weight_scale.len() == 1) {
+        let (inputs, outputs) = (shape.inputs, shape.outputs);
+        if layer.weight.len() != inputs * outputs
+            || layer.bias.len() != outputs
+            || !(layer.weight_scale.len() == 1 || layer.weight_scale.len() == outputs)
+        {
             return Err(format!(
-                "layer {}: {} weight scales for {} outputs",
+                "int8 layer {}: {} weights, {} biases and {} weight scales for {inputs} inputs \
+                 and {outputs} outputs",
                 k + 1,
-                layer.weight_scale.len(),
-                layer.outputs
+                layer.weight.len(),
+                layer.bias.len(),
+                layer.weight_scale.len()
             ));
         }
         let w_bytes: Vec<u8> = layer.weight.iter().map(|&w| w as u8).collect();
@@ -386,7 +397,7 @@ pub fn write_int8(q: &QuantNet) -> Result<Vec<u8>, String> {
         let zeros = vec![0i64; layer.weight_scale.len()];
         let w = g.tensor(
             &format!("{fc}.weight"),
-            &[layer.outputs, layer.inputs],
+            &[outputs, inputs],
             fb::TensorType::INT8,
             wb,
             Some(&Quant {
@@ -399,7 +410,7 @@ pub fn write_int8(q: &QuantNet) -> Result<Vec<u8>, String> {
         let bb = g.buffer(&b_bytes);
         let b = g.tensor(
             &format!("{fc}.bias"),
-            &[layer.outputs],
+            &[outputs],
             fb::TensorType::INT32,
             bb,
             Some(&Quant {
@@ -416,7 +427,7 @@ pub fn write_int8(q: &QuantNet) -> Result<Vec<u8>, String> {
         };
         let out = g.tensor(
             name,
-            &[1, layer.outputs],
+            &[1, outputs],
             fb::TensorType::INT8,
             0,
             Some(&quant(layer.output)),
@@ -437,9 +448,9 @@ pub fn write_int8(q: &QuantNet) -> Result<Vec<u8>, String> {
         current = out;
         in_scale = layer.output.scale;
     }
-    let outputs = q.layers[depth - 1].outputs;
+    let outputs = q.float.layers[depth - 1].outputs;
     let logits = g.tensor(OUTPUT, &[1, outputs], fb::TensorType::FLOAT32, 0, None);
     g.op(fb::BuiltinOperator::DEQUANTIZE, 2, &[current], logits, None);
-    write_metadata(&mut g, &q.outer);
+    write_metadata(&mut g, &q.float);
     Ok(g.finish(input, logits))
 }

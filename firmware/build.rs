@@ -120,6 +120,13 @@ fn int8(src: &mut String, model: &ModelFile<'_>, norm: &str) {
         .unwrap();
     }
     src.push_str("]),\n};\n/// Whether the model is int8.\npub const INT8: bool = true;\n");
+    // The standardiser alone, for the Cortex-M4 kernel: `MODEL` (and its int8 copy of the
+    // weights) is then not linked.
+    writeln!(
+        src,
+        "/// The input standardisation.\n#[allow(dead_code)]\npub static NORM: Standardizer<[f32; INPUTS]> = {norm};"
+    )
+    .unwrap();
     let kernel = dsp_tables(src, model, &channels, &act);
     // The Cortex-M4 kernel where the target has the DSP extension and every ReLU layer allows
     // the fused requantization; `core`'s loop otherwise.
@@ -134,7 +141,7 @@ fn int8(src: &mut String, model: &ModelFile<'_>, norm: &str) {
         src.push_str(
             "    #[cfg(dsp)]\n    {\n\
                  let x: &mut [f32; INPUTS] = x.try_into().map_err(|_| MlpError::Length { expected: INPUTS, found: 0 })?;\n\
-                 MODEL.norm.transform(raw, x)?;\n\
+                 NORM.transform(raw, x)?;\n\
                  dsp::run(x, logits);\n\
                  return Ok(logits);\n\
              }\n",
@@ -414,7 +421,7 @@ fn main() {
          /// Classes.\npub const OUTPUTS: usize = {};\n\
          /// Parameters.\n#[allow(dead_code)]\npub const PARAMS: usize = {};\n\
          /// The model file's checksum (its last 4 bytes).\npub const MODEL_CRC: u32 = 0x{crc:08x};\n\
-         const DIMS: Dims = match Dims::deep(INPUTS, &{:?}, OUTPUTS) {{ Ok(d) => d, Err(_) => panic!(\"bad dims\") }};",
+         /// The dimensions.\npub const DIMS: Dims = match Dims::deep(INPUTS, &{:?}, OUTPUTS) {{ Ok(d) => d, Err(_) => panic!(\"bad dims\") }};",
         path.display(),
         d.inputs(),
         d.hidden_total(),

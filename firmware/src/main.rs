@@ -30,7 +30,7 @@ struct Compiled;
 impl Infer for Compiled {
     #[inline(always)]
     fn dims(&self) -> Dims {
-        model::MODEL.dims()
+        model::DIMS
     }
 
     #[inline(always)]

@@ -52,22 +52,35 @@ fn validate_wine_in_qemu_is_bit_exact_on_all_rows() {
     assert!(stack > 0);
 }
 
-/// Issue #17: the wine model quantized to int8 (per-channel weights, calibrated on the wine
-/// rows) computes on the Cortex-M4 what `mlprobe_core::quant` computes on the host, bit for
-/// bit, on every row; its cost, flash and RAM are printed.
-#[test]
-fn an_int8_model_validates_bit_exact_in_qemu() {
-    if !qemu() {
-        return;
-    }
+/// Issue #17: an int8 model computes on the Cortex-M4, with the firmware's DSP kernel
+/// (`firmware/src/int8.rs`: SMLAD assembly and a fused requantization), what
+/// `mlprobe_core::quant` computes on the host, bit for bit, on every row of `name`. The model
+/// is trained on all of `name` (wine: the bundled model) and quantized with per-channel
+/// weights, calibrated on the same rows. Returns the validate report.
+fn int8_in_qemu(name: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("wine.int8.mlpb");
+    let float = if name == "wine" {
+        wine_model()
+    } else {
+        let m = dir.path().join(format!("{name}.mlpb"));
+        let o = run([
+            "train".as_ref(),
+            "--data".as_ref(),
+            data(&format!("{name}.csv")).as_os_str(),
+            "--out".as_ref(),
+            m.as_os_str(),
+        ]);
+        assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+        m
+    };
+    let model = dir.path().join(format!("{name}.int8.mlpb"));
+    let csv = data(&format!("{name}.csv"));
     let o = run([
         "quantize".as_ref(),
         "--model".as_ref(),
-        wine_model().as_os_str(),
+        float.as_os_str(),
         "--calibration".as_ref(),
-        data("wine.csv").as_os_str(),
+        csv.as_os_str(),
         "--out".as_ref(),
         model.as_os_str(),
     ]);
@@ -78,23 +91,56 @@ fn an_int8_model_validates_bit_exact_in_qemu() {
         "--model".as_ref(),
         model.as_os_str(),
         "--data".as_ref(),
-        data("wine.csv").as_os_str(),
+        csv.as_os_str(),
         "--json".as_ref(),
     ]);
     assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
     let v = json(&o);
-    assert_eq!(v["n"], 178);
-    assert_eq!(v["bit_exact"], true);
-    assert_eq!(v["mismatches"], 0);
-    assert_eq!(v["host_accuracy"], v["device_accuracy"]);
+    assert_eq!(v["bit_exact"], true, "{name}");
+    assert_eq!(v["mismatches"], 0, "{name}");
+    assert_eq!(v["class_mismatches"], 0, "{name}");
+    assert_eq!(v["host_accuracy"], v["device_accuracy"], "{name}");
+    // The firmware ran the DSP kernel, not core's loop: its tables are in the ELF.
+    let elf = std::fs::read(v["elf"].as_str().unwrap()).unwrap();
+    let syms = String::from_utf8_lossy(&elf);
+    assert!(
+        syms.contains("model3dsp2W0"),
+        "{name}: the DSP kernel was not compiled in"
+    );
     let p50 = v["instructions_per_inference"]["p50"].as_u64().unwrap();
     let flash = v["flash_bytes"].as_u64().unwrap();
     let ram = v["ram_bytes"].as_u64().unwrap();
     let stack = v["stack_peak_bytes"].as_u64().unwrap();
     eprintln!(
-        "wine int8 in QEMU: {p50} instructions, flash {flash} B, RAM {ram} B + stack {stack} B"
+        "{name} int8 in QEMU (mps2-an386): {} rows, {p50} instructions, flash {flash} B, RAM {ram} B + stack {stack} B",
+        v["n"]
     );
     assert!(p50 > 0 && stack > 0);
+    v
+}
+
+#[test]
+fn int8_wine_validates_bit_exact_in_qemu() {
+    if !qemu() {
+        return;
+    }
+    assert_eq!(int8_in_qemu("wine")["n"], 178);
+}
+
+#[test]
+fn int8_digits_validates_bit_exact_in_qemu() {
+    if !qemu() {
+        return;
+    }
+    assert_eq!(int8_in_qemu("digits")["n"], 1797);
+}
+
+#[test]
+fn int8_breast_cancer_validates_bit_exact_in_qemu() {
+    if !qemu() {
+        return;
+    }
+    assert_eq!(int8_in_qemu("breast_cancer")["n"], 569);
 }
 
 /// Issue #16: a network with two hidden layers (digits, 64 → 64 → 32 → 10, as `train --hidden

@@ -1,14 +1,18 @@
-//! Running the firmware in QEMU (`mps2-an386`, Cortex-M4F) with deterministic timing.
+//! Running the firmware in QEMU with deterministic timing, on the machine that emulates its
+//! board ([`Machine`]: `mps2-an386`, Cortex-M4F, for `qemu`; `microbit`, Cortex-M0, for
+//! `microbit`).
 //!
 //! QEMU runs with `-icount shift=0`: one guest instruction is one nanosecond of virtual time,
-//! so the firmware's SysTick (25 MHz) advances exactly once per 40 instructions and the cost
-//! it reports is an instruction count, the same on every host. The UART is a TCP socket:
+//! so the firmware's cost clock advances exactly once per 40 instructions (SysTick at 25 MHz,
+//! `qemu`) or 62.5 instructions (TIMER0 at 16 MHz, `microbit`) and the cost it reports is an
+//! instruction count, the same on every host. The UART is a TCP socket:
 //! either QEMU connects to a listener of ours (race-free, [`Qemu::start`]) or it listens on a
 //! fixed port for any client ([`Qemu::serve`]). Semihosting carries the defmt logs on QEMU's
 //! stdout; they are decoded here with the ELF's defmt table.
 //!
 //! A [`Qemu`] kills its process when dropped: no QEMU is ever left behind, even on a panic.
 
+use crate::firmware::Board;
 use crate::link::TcpLink;
 use std::io::Read;
 use std::net::TcpListener;
@@ -24,6 +28,12 @@ pub const QEMU: &str = "qemu-system-arm";
 /// What can go wrong with QEMU.
 #[derive(Debug, thiserror::Error)]
 pub enum QemuError {
+    /// The board has no QEMU machine.
+    #[error(
+        "board {0}: QEMU does not emulate it (the emulated boards are qemu and microbit); \
+         flash the board and reach it with --serial"
+    )]
+    NoMachine(Board),
     /// QEMU is not installed.
     #[error("{QEMU} not found ({0}): install it (Debian/Ubuntu: apt-get install qemu-system-arm)")]
     NotFound(std::io::Error),
@@ -44,10 +54,12 @@ pub enum QemuError {
 }
 
 impl From<QemuError> for crate::error::Error {
-    /// A bad ELF is a file error (exit 2); every other failure is the emulator's (exit 4).
+    /// A bad ELF is a file error and a board QEMU does not emulate a usage error (exit 2);
+    /// every other failure is the emulator's (exit 4).
     fn from(e: QemuError) -> Self {
         match e {
             QemuError::Elf { path, message } => Self::File { path, message },
+            e @ QemuError::NoMachine(_) => Self::Usage(e.to_string()),
             other => Self::Device(other.to_string()),
         }
     }
@@ -61,10 +73,40 @@ pub struct Qemu {
     stderr: Option<JoinHandle<String>>,
 }
 
-fn base_command(elf: &Path) -> Command {
+/// The QEMU machine that emulates a board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Machine {
+    /// `-machine`.
+    pub name: &'static str,
+    /// `-cpu`, when the machine takes one (`microbit` has its Cortex-M0 built in).
+    pub cpu: Option<&'static str>,
+}
+
+impl Machine {
+    /// The machine of `board`: `mps2-an386` with a Cortex-M4 for `qemu`, `microbit` for
+    /// `microbit`; any other board is [`QemuError::NoMachine`].
+    pub fn of(board: Board) -> Result<Self, QemuError> {
+        match board.name() {
+            "qemu" => Ok(Self {
+                name: "mps2-an386",
+                cpu: Some("cortex-m4"),
+            }),
+            "microbit" => Ok(Self {
+                name: "microbit",
+                cpu: None,
+            }),
+            _ => Err(QemuError::NoMachine(board)),
+        }
+    }
+}
+
+fn base_command(elf: &Path, machine: Machine) -> Command {
     let mut c = Command::new(QEMU);
-    c.args(["-machine", "mps2-an386", "-cpu", "cortex-m4"])
-        .args(["-icount", "shift=0"])
+    c.args(["-machine", machine.name]);
+    if let Some(cpu) = machine.cpu {
+        c.args(["-cpu", cpu]);
+    }
+    c.args(["-icount", "shift=0"])
         .args(["-semihosting-config", "enable=on,target=native"])
         .args(["-display", "none", "-monitor", "none", "-nodefaults"])
         .arg("-kernel")
@@ -76,13 +118,14 @@ fn base_command(elf: &Path) -> Command {
 }
 
 impl Qemu {
-    /// Starts QEMU on `elf` and connects to its UART. QEMU connects to a listener of ours on
-    /// a free local port, so two runs never race for a port. `echo` copies the defmt logs to
-    /// stderr as they arrive.
-    pub fn start(elf: &Path, echo: bool) -> Result<(Self, TcpLink), QemuError> {
+    /// Starts QEMU on `elf`, built for `board`, and connects to its UART. QEMU connects to a
+    /// listener of ours on a free local port, so two runs never race for a port. `echo`
+    /// copies the defmt logs to stderr as they arrive.
+    pub fn start(elf: &Path, board: Board, echo: bool) -> Result<(Self, TcpLink), QemuError> {
+        let machine = Machine::of(board)?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
-        let mut cmd = base_command(elf);
+        let mut cmd = base_command(elf, machine);
         cmd.arg("-serial")
             .arg(format!("tcp:127.0.0.1:{port},nodelay=on"));
         let mut qemu = Self::spawn(cmd, elf, echo)?;
@@ -109,9 +152,10 @@ impl Qemu {
         }
     }
 
-    /// Starts QEMU on `elf` with its UART listening on `127.0.0.1:port` for any client.
-    pub fn serve(elf: &Path, port: u16, echo: bool) -> Result<Self, QemuError> {
-        let mut cmd = base_command(elf);
+    /// Starts QEMU on `elf`, built for `board`, with its UART listening on `127.0.0.1:port`
+    /// for any client.
+    pub fn serve(elf: &Path, board: Board, port: u16, echo: bool) -> Result<Self, QemuError> {
+        let mut cmd = base_command(elf, Machine::of(board)?);
         cmd.arg("-serial").arg(format!(
             "tcp:127.0.0.1:{port},server=on,wait=off,nodelay=on"
         ));

@@ -180,7 +180,7 @@ fn damaged_frames_get_errors_and_every_valid_request_its_answer() {
     let host = mlprobe::model_io::load(&wine_model()).unwrap();
     let rows =
         mlprobe::data::load(&data("wine.csv"), mlprobe::data::Labels::Optional("label")).unwrap();
-    let (qemu, link) = Qemu::start(&elf, false).unwrap();
+    let (qemu, link) = Qemu::start(&elf, Board::qemu(), false).unwrap();
     let mut client = Client::new(link);
     client
         .wait_ready(std::time::Duration::from_secs(10))

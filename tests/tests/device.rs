@@ -1,7 +1,8 @@
 //! The model on the device: `mlprobe device validate` in QEMU is bit-exact with the host on
 //! every wine row, and the firmware answers damaged frames with errors while it keeps serving.
 //!
-//! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target (`.ci/run` installs both).
+//! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` and `thumbv6m-none-eabi` targets
+//! (`.ci/run` installs them).
 
 use mlprobe::firmware::{Board, build_firmware, firmware_dir};
 use mlprobe::link::Client;
@@ -50,6 +51,92 @@ fn validate_wine_in_qemu_is_bit_exact_on_all_rows() {
     assert!(flash <= 32 * 1024, "flash {flash}");
     assert!(ram + stack <= 8 * 1024, "ram {ram} + stack {stack}");
     assert!(stack > 0);
+}
+
+/// Issue #17: the BBC micro:bit (QEMU `microbit`: nRF51822, Cortex-M0, no FPU, the firmware
+/// built for thumbv6m-none-eabi with soft-float) computes the bundled wine model's logits
+/// bit for bit as the host does on all 178 rows of data/wine.csv, and reports its cost in
+/// instructions: TIMER0 counts 16 MHz, 62.5 instructions per tick under `-icount shift=0`
+/// (firmware/src/board/microbit.rs), which the firmware checks at boot on a loop of 40,000
+/// instructions (640 ticks). The budgets are the chip's: 256 KiB flash, 16 KiB RAM.
+#[test]
+fn validate_wine_on_the_microbit_is_bit_exact_on_all_rows() {
+    if !qemu() {
+        return;
+    }
+    let model = wine_model();
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--board".as_ref(),
+        "microbit".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--data".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["board"], "qemu-microbit");
+    assert_eq!(v["n"], 178);
+    assert_eq!(v["bit_exact"], true);
+    assert_eq!(v["mismatches"], 0);
+    assert_eq!(v["class_mismatches"], 0);
+    assert_eq!(v["host_accuracy"], v["device_accuracy"]);
+    assert!(v["elf"].as_str().unwrap().contains("thumbv6m-none-eabi"));
+    // A whole number of 62.5-instruction ticks, rounded down.
+    let p50 = v["instructions_per_inference"]["p50"].as_u64().unwrap();
+    let ticks = (p50 * 16).div_ceil(1000);
+    assert!(
+        p50 > 0 && ticks * 1000 / 16 == p50,
+        "TIMER0 counts 62.5 instructions: {p50}"
+    );
+    assert!(v.get("cycles_per_inference").is_none());
+    let flash = v["flash_bytes"].as_u64().unwrap();
+    let ram = v["ram_bytes"].as_u64().unwrap();
+    let stack = v["stack_peak_bytes"].as_u64().unwrap();
+    assert!(flash <= 256 * 1024, "flash {flash}");
+    assert!(ram + stack <= 16 * 1024, "ram {ram} + stack {stack}");
+    // The stack is the RAM the statics leave (firmware/src/stack.rs, memory/microbit.x).
+    assert_eq!(v["stack_size_bytes"].as_u64().unwrap() + ram, 16 * 1024);
+
+    // The cost clock's calibration, logged over defmt (semihosting) at boot.
+    let elf = std::path::PathBuf::from(v["elf"].as_str().unwrap());
+    let (qemu, link) = Qemu::start(&elf, "microbit".parse().unwrap(), false).unwrap();
+    let mut client = Client::new(link);
+    client
+        .wait_ready(std::time::Duration::from_secs(10))
+        .unwrap();
+    drop(client);
+    let logs = qemu.stop();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("40000 instructions took 640 ticks")),
+        "TIMER0 calibration: {logs:?}"
+    );
+}
+
+/// A board QEMU does not emulate is a usage error, found before anything is built.
+#[test]
+fn a_board_qemu_does_not_emulate_is_a_usage_error() {
+    let model = wine_model();
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--board".as_ref(),
+        "nrf52840".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--data".as_ref(),
+        data("wine.csv").as_os_str(),
+    ]);
+    assert_eq!(code(&o), 2, "stderr:\n{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("board nrf52840: QEMU does not emulate it"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Issue #16: a network with two hidden layers (digits, 64 → 64 → 32 → 10, as `train --hidden

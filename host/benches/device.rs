@@ -20,7 +20,12 @@ fn main() {
     let model = root.join("firmware/models/wine.mlpb");
     let data = root.join("data/wine.csv");
     let boards = [
-        (Board::qemu(), "target ≤ 1200; SysTick resolution 40", 32 * 1024, 8 * 1024),
+        (
+            Board::qemu(),
+            "target ≤ 1200; SysTick resolution 40",
+            32 * 1024,
+            8 * 1024,
+        ),
         (
             Board::new("microbit").unwrap_or_else(|e| panic!("{e}")),
             "no target for f32; TIMER0 resolution 62.5",

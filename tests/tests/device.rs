@@ -115,6 +115,24 @@ fn validate_wine_on_the_microbit_is_bit_exact_on_all_rows() {
             .any(|l| l.contains("40000 instructions took 640 ticks")),
         "TIMER0 calibration: {logs:?}"
     );
+
+    // The micro:bit's ELF on the default board's machine is refused before QEMU starts (its
+    // ARMv6-M build attribute is not the Cortex-M4's), rather than booting without a UART.
+    let o = run([
+        "device".as_ref(),
+        "run".as_ref(),
+        "--ping".as_ref(),
+        "--port".as_ref(),
+        "1".as_ref(),
+        "--elf".as_ref(),
+        elf.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 2, "stderr:\n{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("built for ARMv6-M") && stderr(&o).contains("pass --board microbit"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// A board QEMU does not emulate is a usage error, found before anything is built.

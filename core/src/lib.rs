@@ -10,6 +10,8 @@
 //! - [`mlp`]: the seed's `SimpleClassifier` (Linear → ReLU → Linear): forward, softmax, argmax;
 //!   with the `train` feature (the host's; not the firmware's) also the backward pass, Adam,
 //!   PyTorch's default initialisation and the batched `Trainer`.
+//! - [`quant`]: int8 inference with TensorFlow Lite's arithmetic (Q31 multipliers, the reference
+//!   kernels' rounding), one integer forward pass for the host and every device.
 //! - [`model`]: the versioned, checksummed little-endian model file, parsed zero-copy.
 //! - [`metrics`]: confusion matrix, accuracy, per-class and macro precision/recall/F1
 //!   (scikit-learn semantics).
@@ -64,6 +66,7 @@ pub mod model;
 pub mod moments;
 pub mod protocol;
 pub mod quad;
+pub mod quant;
 pub mod sequential;
 pub mod server;
 pub mod sketch;

@@ -20,6 +20,18 @@
 //! | … | 4·P | parameters in [`crate::mlp`] order (`fc1.weight`, `fc1.bias`, `fc2.weight`, …) |
 //! | end − 4 | 4 | CRC-32 ([`crate::crc`]) of every byte before it |
 //!
+//! An int8 model ([`crate::quant`]) sets flag bit 1 (and bit 2 when its weights have one scale
+//! per layer rather than one per output channel); its parameters section is instead:
+//!
+//! | size | field |
+//! |---|---|
+//! | 4 + 4 | the input's scale (`f32`) and zero point (`i32`) |
+//! | per layer `k` of `n` units and `m` inputs: | |
+//! | 4 + 4 | the output's scale and zero point |
+//! | 4·c | weight scales (`f32`), `c` = `n`, or 1 with flag bit 2 |
+//! | 4·n | biases (`i32`, at scale input × weight) |
+//! | n·m | weights (`i8`, row-major `[n × m]`) |
+//!
 //! Limits ([`crate::mlp`]): at most [`MAX_INPUTS`] inputs, [`MAX_LAYERS`] dense layers,
 //! [`MAX_HIDDEN`] units per hidden layer, [`MAX_CLASSES`] classes; a name is 1 to
 //! [`MAX_NAME`] bytes of UTF-8 without control characters, and no two feature names (or two
@@ -36,6 +48,7 @@
 
 use crate::crc::Crc32;
 use crate::mlp::{Dims, MAX_CLASSES, MAX_HIDDEN, MAX_INPUTS, MAX_LAYERS};
+use crate::quant::{QLayer, QParams, QuantError};
 use crate::transform::{Fill, Standardizer};
 use core::fmt;
 
@@ -50,6 +63,10 @@ pub const HEADER_LEN: usize = 20;
 /// Longest name, in bytes.
 pub const MAX_NAME: usize = 256;
 const FLAG_FILL_MEAN: u16 = 1;
+/// Flag bit 1: an int8 model ([`crate::quant`]); the parameters section is the int8 section.
+const FLAG_INT8: u16 = 2;
+/// Flag bit 2 (int8 only): one weight scale per layer rather than one per output channel.
+const FLAG_PER_TENSOR: u16 = 4;
 
 /// What is wrong with a name in a model file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +160,8 @@ pub enum ModelError {
         /// Its index in the flat parameter buffer.
         index: usize,
     },
+    /// An int8 model's scale or zero point is out of range.
+    Quant(QuantError),
     /// An output buffer has the wrong length.
     BufferLength {
         /// The length required.
@@ -225,6 +244,7 @@ impl fmt::Display for ModelError {
                 f.write_str("the fill value for missing cells is not a finite number")
             }
             Self::NonFiniteParameter { index } => write!(f, "parameter {index} is not finite"),
+            Self::Quant(e) => write!(f, "int8 section: {e}"),
             Self::BufferLength { expected, found } => {
                 write!(f, "buffer of {found} values, expected {expected}")
             }
@@ -249,6 +269,23 @@ pub const fn encoded_len(dims: &Dims, names: usize) -> usize {
     16 + 2 * dims.layers() + 8 + names + 8 * dims.inputs() + 4 * dims.param_count() + 4
 }
 
+/// Bytes of an int8 model's parameters section (see the module docs).
+pub const fn quant_len(dims: &Dims, per_tensor: bool) -> usize {
+    let mut n = 8;
+    let mut k = 1;
+    while k <= dims.layers() {
+        let (units, inputs) = (dims.width(k), dims.width(k - 1));
+        n += 8 + 4 * (if per_tensor { 1 } else { units }) + 4 * units + units * inputs;
+        k += 1;
+    }
+    n
+}
+
+/// Length in bytes of an int8 model file ([`encode_int8`]).
+pub const fn encoded_len_int8(dims: &Dims, names: usize, per_tensor: bool) -> usize {
+    16 + 2 * dims.layers() + 8 + names + 8 * dims.inputs() + quant_len(dims, per_tensor) + 4
+}
+
 fn read_u16(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
@@ -257,6 +294,100 @@ fn f32s(bytes: &[u8]) -> impl ExactSizeIterator<Item = f32> + '_ {
     bytes
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+}
+
+fn i32s(bytes: &[u8]) -> impl ExactSizeIterator<Item = i32> + '_ {
+    bytes
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+}
+
+fn qparams(b: &[u8]) -> QParams {
+    QParams {
+        scale: f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        zero_point: i32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+    }
+}
+
+/// One layer of an int8 model file, decoded on the fly ([`ModelFile::qlayer`]).
+#[derive(Clone, Copy, Debug)]
+pub struct QLayerFile<'a> {
+    /// The output's scale and zero point.
+    pub output: QParams,
+    scales: &'a [u8],
+    bias: &'a [u8],
+    weight: &'a [u8],
+}
+
+impl<'a> QLayerFile<'a> {
+    /// The weight scales: one per output channel, or one.
+    pub fn weight_scales(&self) -> impl ExactSizeIterator<Item = f32> + 'a {
+        f32s(self.scales)
+    }
+
+    /// The `i32` biases.
+    pub fn biases(&self) -> impl ExactSizeIterator<Item = i32> + 'a {
+        i32s(self.bias)
+    }
+
+    /// The `i8` weights, row-major `[units × inputs]`.
+    pub fn weights(&self) -> impl ExactSizeIterator<Item = i8> + 'a {
+        self.weight.iter().map(|&b| b as i8)
+    }
+}
+
+/// Splits layer `k` (of `dims`) off the front of an int8 section's layer bytes.
+fn split_qlayer<'a>(
+    dims: &Dims,
+    k: usize,
+    per_tensor: bool,
+    b: &'a [u8],
+) -> (QLayerFile<'a>, &'a [u8]) {
+    let (n, m) = (dims.width(k + 1), dims.width(k));
+    let c = if per_tensor { 1 } else { n };
+    let (head, rest) = b.split_at(8);
+    let (scales, rest) = rest.split_at(4 * c);
+    let (bias, rest) = rest.split_at(4 * n);
+    let (weight, rest) = rest.split_at(n * m);
+    (
+        QLayerFile {
+            output: qparams(head),
+            scales,
+            bias,
+            weight,
+        },
+        rest,
+    )
+}
+
+/// Checks an int8 section's scales and zero points (its length is already right).
+fn check_quant(dims: &Dims, per_tensor: bool, q: &[u8]) -> Result<(), QuantError> {
+    let check = |p: QParams, tensor: usize| {
+        if !(p.scale.is_finite() && p.scale > 0.0) {
+            return Err(QuantError::BadScale { tensor, channel: 0 });
+        }
+        if !(-128..=127).contains(&p.zero_point) {
+            return Err(QuantError::BadZeroPoint { tensor });
+        }
+        Ok(())
+    };
+    check(qparams(q), 0)?;
+    let mut rest = &q[8..];
+    for k in 0..dims.layers() {
+        let (layer, tail) = split_qlayer(dims, k, per_tensor, rest);
+        check(layer.output, k + 1)?;
+        if let Some(channel) = layer
+            .weight_scales()
+            .position(|s| !(s.is_finite() && s > 0.0))
+        {
+            return Err(QuantError::BadScale {
+                tensor: k + 1,
+                channel,
+            });
+        }
+        rest = tail;
+    }
+    Ok(())
 }
 
 /// Names stored in a model file, decoded on the fly: a 2-byte length and the UTF-8 bytes,
@@ -348,6 +479,8 @@ pub struct ModelFile<'a> {
     mean: &'a [u8],
     std: &'a [u8],
     params: &'a [u8],
+    /// `Some(per_tensor)` for an int8 model, whose `params` is the int8 section.
+    int8: Option<bool>,
 }
 
 /// The header of either version: dims, where the names start and how many, and where the
@@ -457,15 +590,25 @@ impl<'a> ModelFile<'a> {
             2 => header_v2(bytes),
             _ => return Err(ModelError::UnsupportedVersion { version }),
         };
-        if flags & !FLAG_FILL_MEAN != 0 {
+        let known = if version == 1 {
+            FLAG_FILL_MEAN
+        } else {
+            FLAG_FILL_MEAN | FLAG_INT8 | FLAG_PER_TENSOR
+        };
+        if flags & !known != 0 || flags & (FLAG_INT8 | FLAG_PER_TENSOR) == FLAG_PER_TENSOR {
             return Err(ModelError::BadFlags { flags });
         }
+        let int8 = (flags & FLAG_INT8 != 0).then_some(flags & FLAG_PER_TENSOR != 0);
         let h = header?;
         let dims = h.dims;
+        let params_len = match int8 {
+            Some(per_tensor) => quant_len(&dims, per_tensor),
+            None => 4 * dims.param_count(),
+        };
         let expected = h
             .names_at
             .saturating_add(h.names_len)
-            .saturating_add(8 * dims.inputs() + 4 * dims.param_count() + 4);
+            .saturating_add(8 * dims.inputs() + params_len + 4);
         if bytes.len() != expected {
             return Err(ModelError::LengthMismatch {
                 expected,
@@ -514,8 +657,15 @@ impl<'a> ModelFile<'a> {
                 return Err(ModelError::BadNormalizer { feature });
             }
         }
-        if let Some(index) = f32s(params).position(|p| !p.is_finite()) {
-            return Err(ModelError::NonFiniteParameter { index });
+        match int8 {
+            Some(per_tensor) => {
+                check_quant(&dims, per_tensor, params).map_err(ModelError::Quant)?
+            }
+            None => {
+                if let Some(index) = f32s(params).position(|p| !p.is_finite()) {
+                    return Err(ModelError::NonFiniteParameter { index });
+                }
+            }
         }
         Ok(Self {
             version,
@@ -532,7 +682,36 @@ impl<'a> ModelFile<'a> {
             mean,
             std,
             params,
+            int8,
         })
+    }
+
+    /// Whether this is an int8 model ([`crate::quant`]).
+    pub fn is_int8(&self) -> bool {
+        self.int8.is_some()
+    }
+
+    /// Whether an int8 model has one weight scale per layer (rather than per channel).
+    pub fn per_tensor(&self) -> bool {
+        self.int8 == Some(true)
+    }
+
+    /// An int8 model's input scale and zero point; `None` for a float model.
+    pub fn input_q(&self) -> Option<QParams> {
+        self.int8.map(|_| qparams(self.params))
+    }
+
+    /// Layer `k` of an int8 model; `None` for a float model or `k` out of range.
+    pub fn qlayer(&self, k: usize) -> Option<QLayerFile<'a>> {
+        let per_tensor = self.int8?;
+        if k >= self.dims.layers() {
+            return None;
+        }
+        let mut rest = &self.params[8..];
+        for j in 0..k {
+            rest = split_qlayer(&self.dims, j, per_tensor, rest).1;
+        }
+        Some(split_qlayer(&self.dims, k, per_tensor, rest).0)
     }
 
     /// The format version of the file (1 or 2).
@@ -571,13 +750,16 @@ impl<'a> ModelFile<'a> {
         f32s(self.std)
     }
 
-    /// The flat parameters, decoded on the fly.
-    pub fn params(&self) -> impl ExactSizeIterator<Item = f32> + 'a {
-        f32s(self.params)
+    /// A float model's flat parameters, decoded on the fly; `None` for an int8 model (whose
+    /// float view [`copy_into`](Self::copy_into) gives).
+    pub fn float_params(&self) -> Option<impl ExactSizeIterator<Item = f32> + 'a> {
+        self.int8.is_none().then(|| f32s(self.params))
     }
 
     /// Decodes the normalizer and parameters into caller buffers of exactly
-    /// `inputs`, `inputs` and `param_count` values.
+    /// `inputs`, `inputs` and `param_count` values. An int8 model's parameters are its
+    /// dequantized values: each weight times its scale, each bias times input scale × weight
+    /// scale (in `f32`), an approximation of the int8 model for the float paths.
     pub fn copy_into(
         &self,
         mean: &mut [f32],
@@ -598,10 +780,33 @@ impl<'a> ModelFile<'a> {
         }
         mean.iter_mut().zip(self.mean()).for_each(|(d, s)| *d = s);
         std.iter_mut().zip(self.std()).for_each(|(d, s)| *d = s);
-        params
-            .iter_mut()
-            .zip(self.params())
-            .for_each(|(d, s)| *d = s);
+        let Some(mut input) = self.input_q() else {
+            params
+                .iter_mut()
+                .zip(f32s(self.params))
+                .for_each(|(d, s)| *d = s);
+            return Ok(());
+        };
+        let mut at = 0;
+        for k in 0..self.dims.layers() {
+            // Checked by `parse`.
+            let Some(layer) = self.qlayer(k) else { break };
+            let (n, m) = (self.dims.width(k + 1), self.dims.width(k));
+            let scales = layer.scales;
+            let scale = |o: usize| {
+                let c = if scales.len() == 4 { 0 } else { o };
+                f32s(&scales[4 * c..4 * c + 4]).next().unwrap_or(1.0)
+            };
+            for (j, w) in layer.weights().enumerate() {
+                params[at + j] = f32::from(w) * scale(j / m);
+            }
+            at += n * m;
+            for (o, b) in layer.biases().enumerate() {
+                params[at + o] = b as f32 * (input.scale * scale(o));
+            }
+            at += n;
+            input = layer.output;
+        }
         Ok(())
     }
 }
@@ -618,8 +823,89 @@ pub fn encode<F: AsRef<[f32]>, S: AsRef<str>>(
     classes: &[S],
     out: &mut [u8],
 ) -> Result<usize, ModelError> {
+    if params.len() != dims.param_count() {
+        return Err(ModelError::BufferLength {
+            expected: dims.param_count(),
+            found: params.len(),
+        });
+    }
+    let len = encoded_len(dims, names_len(features, classes));
+    encode_with(norm, dims, 0, len, features, classes, out, |put| {
+        for v in params {
+            put(&v.to_le_bytes());
+        }
+    })
+}
+
+/// Writes an int8 model file into `out` (exactly [`encoded_len_int8`] bytes) and returns its
+/// length: the standardiser, the input's parameters, and one [`QLayer`] per dense layer of
+/// `dims` (every layer's weight scales one per channel, or every layer's one). Parsed after
+/// writing, as [`encode`]'s.
+#[allow(clippy::too_many_arguments)]
+pub fn encode_int8<F: AsRef<[f32]>, S: AsRef<str>>(
+    norm: &Standardizer<F>,
+    dims: &Dims,
+    input: QParams,
+    layers: &[QLayer<'_>],
+    features: &[S],
+    classes: &[S],
+    out: &mut [u8],
+) -> Result<usize, ModelError> {
+    let per_tensor = layers.first().is_some_and(|l| l.weight_scale.len() == 1);
+    if layers.len() != dims.layers() {
+        return Err(ModelError::BufferLength {
+            expected: dims.layers(),
+            found: layers.len(),
+        });
+    }
+    for (k, l) in layers.iter().enumerate() {
+        let (n, m) = (dims.width(k + 1), dims.width(k));
+        let c = if per_tensor { 1 } else { n };
+        for (expected, found) in [
+            (c, l.weight_scale.len()),
+            (n, l.bias.len()),
+            (n * m, l.weight.len()),
+        ] {
+            if expected != found {
+                return Err(ModelError::BufferLength { expected, found });
+            }
+        }
+    }
+    let len = encoded_len_int8(dims, names_len(features, classes), per_tensor);
+    let flags = FLAG_INT8 | if per_tensor { FLAG_PER_TENSOR } else { 0 };
+    encode_with(norm, dims, flags, len, features, classes, out, |put| {
+        put(&input.scale.to_le_bytes());
+        put(&input.zero_point.to_le_bytes());
+        for l in layers {
+            put(&l.output.scale.to_le_bytes());
+            put(&l.output.zero_point.to_le_bytes());
+            for v in l.weight_scale {
+                put(&v.to_le_bytes());
+            }
+            for v in l.bias {
+                put(&v.to_le_bytes());
+            }
+            for &v in l.weight {
+                put(&[v as u8]);
+            }
+        }
+    })
+}
+
+/// The writer of both kinds: header, names and normalizer, then `body` (the parameters
+/// section) and the checksum into `out` of exactly `len` bytes; parses the result.
+#[allow(clippy::too_many_arguments)]
+fn encode_with<F: AsRef<[f32]>, S: AsRef<str>>(
+    norm: &Standardizer<F>,
+    dims: &Dims,
+    kind_flags: u16,
+    len: usize,
+    features: &[S],
+    classes: &[S],
+    out: &mut [u8],
+    body: impl FnOnce(&mut dyn FnMut(&[u8])),
+) -> Result<usize, ModelError> {
     let names = names_len(features, classes);
-    let len = encoded_len(dims, names);
     if out.len() != len {
         return Err(ModelError::BufferLength {
             expected: len,
@@ -630,12 +916,6 @@ pub fn encode<F: AsRef<[f32]>, S: AsRef<str>>(
         return Err(ModelError::BufferLength {
             expected: dims.inputs(),
             found: norm.len(),
-        });
-    }
-    if params.len() != dims.param_count() {
-        return Err(ModelError::BufferLength {
-            expected: dims.param_count(),
-            found: params.len(),
         });
     }
     for (classes, list, want) in [
@@ -666,6 +946,7 @@ pub fn encode<F: AsRef<[f32]>, S: AsRef<str>>(
         Fill::Mean => (FLAG_FILL_MEAN, 0.0f32),
         Fill::Value(v) => (0, v),
     };
+    let flags = flags | kind_flags;
     let mut w = 0;
     let mut put = |bytes: &[u8]| {
         out[w..w + bytes.len()].copy_from_slice(bytes);
@@ -689,9 +970,10 @@ pub fn encode<F: AsRef<[f32]>, S: AsRef<str>>(
         put(&(name.len() as u16).to_le_bytes());
         put(name);
     }
-    for v in norm.mean().iter().chain(norm.std()).chain(params) {
+    for v in norm.mean().iter().chain(norm.std()) {
         put(&v.to_le_bytes());
     }
+    body(&mut put);
     let crc = crate::crc::crc32(&out[..len - 4]);
     out[len - 4..].copy_from_slice(&crc.to_le_bytes());
     ModelFile::parse(out)?;
@@ -766,7 +1048,7 @@ mod tests {
         assert_eq!(m.fill(), Fill::Mean);
         assert_eq!(m.mean().collect::<Vec<_>>(), [1.0, 2.0]);
         assert_eq!(m.std().collect::<Vec<_>>(), [0.5, 1.5]);
-        let p: Vec<f32> = m.params().collect();
+        let p: Vec<f32> = m.float_params().unwrap().collect();
         assert_eq!(p.len(), 12);
         assert_eq!(p[0], -1.0);
         assert_eq!(p[11], 1.75);
@@ -783,7 +1065,7 @@ mod tests {
         assert_eq!(m.feature_names().len(), 3);
         assert_eq!(m.feature_names().iter().collect::<Vec<_>>(), features);
         assert_eq!(m.class_names().iter().collect::<Vec<_>>(), ["bad", "good"]);
-        assert_eq!(m.params().collect::<Vec<_>>(), params_of(&d));
+        assert_eq!(m.float_params().unwrap().collect::<Vec<_>>(), params_of(&d));
         // Features only; a linear classifier (one layer) and the largest shape.
         let b = encode_vec(&Dims::deep(3, &[], 2).unwrap(), &["a", "b", "c"], &[]);
         let m = ModelFile::parse(&b).unwrap();
@@ -805,7 +1087,10 @@ mod tests {
         assert_eq!(m.dims(), Dims::new(2, 2, 2).unwrap());
         assert_eq!(m.fill(), Fill::Mean);
         assert_eq!(m.std().collect::<Vec<_>>(), [0.5, 1.5]);
-        assert_eq!(m.params().collect::<Vec<_>>(), params_of(&m.dims()));
+        assert_eq!(
+            m.float_params().unwrap().collect::<Vec<_>>(),
+            params_of(&m.dims())
+        );
         assert!(m.feature_names().is_empty());
         let mut r = b.clone();
         r[14] = 1; // the reserved field of version 1
@@ -1021,5 +1306,117 @@ mod tests {
         m.copy_into(&mut mean, &mut std, &mut params).unwrap();
         assert_eq!(mean, [1.0, 2.0]);
         assert!(m.copy_into(&mut mean, &mut std, &mut [0.0; 11]).is_err());
+    }
+
+    /// An int8 file: written, parsed, its layers read back; its float view dequantizes; a bad
+    /// scale, a bad zero point and the per-tensor flag without int8 are typed errors.
+    #[test]
+    fn int8_round_trip_and_errors() {
+        let dims = Dims::new(2, 3, 2).unwrap();
+        let norm = Standardizer::new(vec![0.5f32, 1.0], vec![2.0f32, 4.0], Fill::Mean).unwrap();
+        let (w1, b1, s1) = (
+            [1i8, -2, 3, -4, 127, -127],
+            [10i32, -20, 30],
+            [0.5f32, 0.25, 0.125],
+        );
+        let (w2, b2, s2) = ([5i8, 6, 7, 8, 9, 10], [-1i32, 2], [0.01f32, 0.02]);
+        let out1 = QParams {
+            scale: 0.1,
+            zero_point: -128,
+        };
+        let out2 = QParams {
+            scale: 0.2,
+            zero_point: 3,
+        };
+        let layers = [
+            QLayer {
+                output: out1,
+                weight_scale: &s1,
+                bias: &b1,
+                weight: &w1,
+            },
+            QLayer {
+                output: out2,
+                weight_scale: &s2,
+                bias: &b2,
+                weight: &w2,
+            },
+        ];
+        let input = QParams {
+            scale: 0.05,
+            zero_point: -2,
+        };
+        let mut out =
+            vec![0u8; encoded_len_int8(&dims, names_len(&["a", "b"], &["x", "y"]), false)];
+        encode_int8(
+            &norm,
+            &dims,
+            input,
+            &layers,
+            &["a", "b"],
+            &["x", "y"],
+            &mut out,
+        )
+        .unwrap();
+        let f = ModelFile::parse(&out).unwrap();
+        assert!(f.is_int8() && !f.per_tensor() && f.float_params().is_none());
+        assert_eq!(f.input_q(), Some(input));
+        let l = f.qlayer(1).unwrap();
+        assert_eq!(l.output, out2);
+        assert_eq!(l.weights().collect::<Vec<_>>(), w2);
+        assert_eq!(l.biases().collect::<Vec<_>>(), b2);
+        assert_eq!(l.weight_scales().collect::<Vec<_>>(), s2);
+        assert!(f.qlayer(2).is_none());
+        let (mut m, mut sd, mut p) = (vec![0.0; 2], vec![0.0; 2], vec![0.0; dims.param_count()]);
+        f.copy_into(&mut m, &mut sd, &mut p).unwrap();
+        // fc1.weight row 1 is [3, -4] at scale 0.25; fc1.bias[1] = -20 at 0.05 · 0.25.
+        assert_eq!(&p[2..4], &[0.75, -1.0]);
+        assert_eq!(p[7], -20.0 * (0.05f32 * 0.25));
+        // fc2.bias[0] = -1 at out1's scale 0.1 times 0.01.
+        assert_eq!(p[9 + 6], -(0.1f32 * 0.01));
+
+        // Per tensor: one scale per layer, flag bit 2.
+        let pt = [
+            QLayer {
+                weight_scale: &s1[..1],
+                ..layers[0]
+            },
+            QLayer {
+                weight_scale: &s2[..1],
+                ..layers[1]
+            },
+        ];
+        let mut out_pt = vec![0u8; encoded_len_int8(&dims, 0, true)];
+        encode_int8::<_, &str>(&norm, &dims, input, &pt, &[], &[], &mut out_pt).unwrap();
+        assert!(ModelFile::parse(&out_pt).unwrap().per_tensor());
+
+        // Layer 1's second weight scale (offset: header 16 + 2·2, counts 8, names 4·3, norm
+        // 16, input 8, layer output 8, then the scales) set to 0.
+        let mut bad = out.clone();
+        let at = 16 + 4 + 8 + 12 + 16 + 8 + 8 + 4;
+        bad[at..at + 4].copy_from_slice(&0.0f32.to_le_bytes());
+        reseal(&mut bad);
+        assert_eq!(
+            ModelFile::parse(&bad).unwrap_err(),
+            ModelError::Quant(QuantError::BadScale {
+                tensor: 1,
+                channel: 1
+            })
+        );
+        let mut bad = out.clone();
+        let at = 16 + 4 + 8 + 12 + 16 + 4;
+        bad[at..at + 4].copy_from_slice(&200i32.to_le_bytes());
+        reseal(&mut bad);
+        assert_eq!(
+            ModelFile::parse(&bad).unwrap_err(),
+            ModelError::Quant(QuantError::BadZeroPoint { tensor: 0 })
+        );
+        let mut bad = sample();
+        bad[6] = 4; // per tensor without int8
+        reseal(&mut bad);
+        assert_eq!(
+            ModelFile::parse(&bad).unwrap_err(),
+            ModelError::BadFlags { flags: 4 }
+        );
     }
 }

@@ -30,9 +30,10 @@ impl Infer for Compiled {
         model::MODEL.dims()
     }
 
+
     #[inline(always)]
     fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
-        model::MODEL.infer(raw, scratch)
+        model::infer(raw, scratch)
     }
 }
 
@@ -63,9 +64,10 @@ fn main() -> ! {
     stack::paint();
     let board::Parts { mut uart, clock } = board::init();
     defmt::info!(
-        "mlprobe-firmware {=str} on {=str}: model {=usize}-{=usize}-{=usize} (crc {=u32:#010x})",
+        "mlprobe-firmware {=str} on {=str}: {=str} model {=usize}-{=usize}-{=usize} (crc {=u32:#010x})",
         env!("CARGO_PKG_VERSION"),
         board::NAME,
+        if model::INT8 { "int8" } else { "f32" },
         model::INPUTS,
         model::HIDDEN,
         model::OUTPUTS,

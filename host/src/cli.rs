@@ -42,6 +42,9 @@ pub enum Command {
     Export(commands::export::Args),
     /// Read a model from safetensors (PyTorch state_dict names) or ONNX into an mlprobe model file.
     Import(commands::import::Args),
+    /// Quantize a model to int8 (TensorFlow Lite's scheme) and compare it with the float one:
+    /// agreement, accuracies, per-class change, largest logit error.
+    Quantize(commands::quantize::Args),
     /// Check a CSV file against an expectation suite (Great Expectations types, streaming).
     Expect(commands::expect::Args),
     /// Write a starting expectation suite (with a drift reference) from data known to be good.
@@ -104,6 +107,7 @@ pub fn main() -> u8 {
         Command::Eval(a) => commands::eval::run(a),
         Command::Export(a) => commands::export::run(a),
         Command::Import(a) => commands::import::run(a),
+        Command::Quantize(a) => commands::quantize::run(a),
         Command::Device(a) => commands::device::run(a),
         Command::Ab(a) => commands::ab::run(a),
         Command::Load(a) => commands::load::run(a),

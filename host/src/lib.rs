@@ -26,6 +26,7 @@ pub mod output;
 pub mod pipeline;
 pub mod predict;
 pub mod qemu;
+pub mod quantize;
 pub mod report;
 pub mod suite;
 pub mod train;

@@ -5,9 +5,12 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::interop::{self, Dense, Network};
-use mlprobe_core::mlp::{Dims, Mlp, Model};
-use mlprobe_core::model::{ModelError, ModelFile, encode, encoded_len, names_len};
+use crate::interop::{self, Dense, Network, QDense, QNetwork};
+use mlprobe_core::mlp::{Dims, Mlp, MlpError, Model, NonFinite};
+use mlprobe_core::model::{
+    ModelError, ModelFile, encode, encode_int8, encoded_len, encoded_len_int8, names_len,
+};
+use mlprobe_core::quant::{self, QMlp, QModel, QParams};
 use mlprobe_core::transform::Standardizer;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -24,6 +27,62 @@ pub struct HostModel {
     pub features: Option<Vec<String>>,
     /// The class names, one per class, when known.
     pub classes: Option<Vec<String>>,
+    /// The int8 form, for an int8 model: then inference ([`HostModel::infer`]) is integer
+    /// and `net` holds the dequantized values (for what only a float model has: weight bit
+    /// flips, the float export formats).
+    pub int8: Option<Int8>,
+}
+
+/// An int8 model as the host holds it: its layers as stored, and the core network derived
+/// from them that computes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Int8 {
+    /// The quantized input's parameters.
+    pub input: QParams,
+    /// The layers as the file holds them.
+    pub layers: Vec<QDense>,
+    /// The standardiser and the integer network (channel table derived).
+    pub model: QModel<Vec<f32>, Vec<i8>, Vec<i32>>,
+}
+
+impl Int8 {
+    /// Derives the integer network of `layers` behind `norm`.
+    pub fn new(
+        norm: Standardizer<Vec<f32>>,
+        dims: Dims,
+        input: QParams,
+        layers: Vec<QDense>,
+    ) -> std::result::Result<Self, String> {
+        let mut weights = Vec::with_capacity(quant::weight_count(&dims));
+        let mut channels = vec![0i32; quant::CHANNEL_INTS * quant::channel_count(&dims)];
+        let mut act = vec![input];
+        let (mut at, mut from) = (0, input);
+        for (k, l) in layers.iter().enumerate() {
+            let n = l.bias.len();
+            quant::derive_channels(
+                from,
+                &l.view(),
+                &mut channels[at..at + quant::CHANNEL_INTS * n],
+            )
+            .map_err(|e| format!("layer {}: {e}", k + 1))?;
+            weights.extend(&l.weight);
+            act.push(l.output);
+            at += quant::CHANNEL_INTS * n;
+            from = l.output;
+        }
+        let mlp = QMlp::new(dims, weights, channels, &act).map_err(|e| e.to_string())?;
+        let model = QModel::new(norm, mlp).map_err(|e| e.to_string())?;
+        Ok(Self {
+            input,
+            layers,
+            model,
+        })
+    }
+
+    /// Whether the weights have one scale per layer rather than per output channel.
+    pub fn per_tensor(&self) -> bool {
+        self.layers.iter().all(|l| l.weight_scale.len() == 1)
+    }
 }
 
 impl std::ops::Deref for HostModel {
@@ -47,7 +106,74 @@ impl HostModel {
             net,
             features: None,
             classes: None,
+            int8: None,
         }
+    }
+
+    /// Logits for one raw row, as [`Model::infer`] (whose `scratch` this takes): the float
+    /// model's, or an int8 model's dequantized ones (TFLite's arithmetic, [`quant`]).
+    pub fn infer<'s>(
+        &self,
+        raw: &[f32],
+        scratch: &'s mut [f32],
+    ) -> std::result::Result<&'s [f32], MlpError> {
+        let Some(q) = &self.int8 else {
+            return self.net.infer(raw, scratch);
+        };
+        let d = self.dims();
+        if scratch.len() < d.scratch_len() {
+            return Err(MlpError::Length {
+                expected: d.scratch_len(),
+                found: scratch.len(),
+            });
+        }
+        let (x, rest) = scratch.split_at_mut(d.inputs());
+        let logits = &mut rest[d.hidden_total()..d.hidden_total() + d.outputs()];
+        // The int8 activations: on the stack for the usual sizes, else on the heap.
+        let need = quant::act_len(&d);
+        let (mut small, mut big) = ([0i8; 1024], Vec::new());
+        let act = if need <= small.len() {
+            &mut small[..need]
+        } else {
+            big.resize(need, 0);
+            &mut big[..]
+        };
+        q.model.infer_into(raw, x, act, logits)?;
+        Ok(logits)
+    }
+
+    /// [`infer`](Self::infer) and whether its logits can be trusted, as
+    /// [`Model::infer_checked`] (an int8 model's logits are always finite; its features are
+    /// checked as the float model's).
+    pub fn infer_checked<'s>(
+        &self,
+        raw: &[f32],
+        scratch: &'s mut [f32],
+    ) -> std::result::Result<(&'s [f32], Option<NonFinite>), MlpError> {
+        if self.int8.is_none() {
+            return self.net.infer_checked(raw, scratch);
+        }
+        let d = self.dims();
+        self.infer(raw, scratch)?;
+        let (x, rest) = scratch.split_at(d.inputs());
+        let logits = &rest[d.hidden_total()..d.hidden_total() + d.outputs()];
+        let feature = raw
+            .iter()
+            .zip(x)
+            .position(|(&r, &z)| r.is_infinite() || !z.is_finite());
+        Ok((
+            logits,
+            feature.map(|feature| NonFinite::Feature { feature }),
+        ))
+    }
+
+    /// The predicted class of one raw row.
+    pub fn predict(
+        &self,
+        raw: &[f32],
+        scratch: &mut [f32],
+    ) -> std::result::Result<usize, MlpError> {
+        Ok(mlprobe_core::mlp::argmax(self.infer(raw, scratch)?))
     }
 
     /// The same model with these feature names (one per input; checked when it is saved).
@@ -148,6 +274,21 @@ pub fn from_bytes(bytes: &[u8]) -> std::result::Result<HostModel, String> {
     file.copy_into(&mut mean, &mut std, &mut params)
         .map_err(|e| e.to_string())?;
     let norm = Standardizer::new(mean, std, file.fill()).map_err(|e| e.to_string())?;
+    let int8 = match file.input_q() {
+        Some(input) => {
+            let layers = (0..d.layers())
+                .filter_map(|k| file.qlayer(k))
+                .map(|l| QDense {
+                    output: l.output,
+                    weight_scale: l.weight_scales().collect(),
+                    bias: l.biases().collect(),
+                    weight: l.weights().collect(),
+                })
+                .collect();
+            Some(Int8::new(norm.clone(), d, input, layers)?)
+        }
+        None => None,
+    };
     let mlp = Mlp::new(d, params).map_err(|e| e.to_string())?;
     let names = |n: mlprobe_core::model::Names<'_>| {
         (!n.is_empty()).then(|| n.iter().map(str::to_string).collect())
@@ -156,6 +297,7 @@ pub fn from_bytes(bytes: &[u8]) -> std::result::Result<HostModel, String> {
         net: Model::new(norm, mlp).map_err(|e| e.to_string())?,
         features: names(file.feature_names()),
         classes: names(file.class_names()),
+        int8,
     })
 }
 
@@ -165,16 +307,36 @@ pub fn to_bytes(model: &HostModel) -> Result<Vec<u8>> {
     let d = model.dims();
     let features = model.features.as_deref().unwrap_or_default();
     let classes = model.classes.as_deref().unwrap_or_default();
-    let mut out = vec![0u8; encoded_len(&d, names_len(features, classes))];
-    encode(
-        &model.norm,
-        &d,
-        model.mlp.params(),
-        features,
-        classes,
-        &mut out,
-    )
-    .map_err(|e| match e {
+    let names = names_len(features, classes);
+    let written = match &model.int8 {
+        None => {
+            let mut out = vec![0u8; encoded_len(&d, names)];
+            encode(
+                &model.norm,
+                &d,
+                model.mlp.params(),
+                features,
+                classes,
+                &mut out,
+            )
+            .map(|_| out)
+        }
+        Some(q) => {
+            let mut out = vec![0u8; encoded_len_int8(&d, names, q.per_tensor())];
+            let layers: Vec<_> = q.layers.iter().map(QDense::view).collect();
+            encode_int8(
+                &model.norm,
+                &d,
+                q.input,
+                &layers,
+                features,
+                classes,
+                &mut out,
+            )
+            .map(|_| out)
+        }
+    };
+    let out = written.map_err(|e| match e {
         ModelError::BadName { class, index, .. } => {
             let list = if class { classes } else { features };
             Error::Usage(format!(
@@ -249,6 +411,64 @@ pub fn from_network(net: &Network) -> std::result::Result<HostModel, String> {
         net: Model::new(norm, mlp).map_err(|e| e.to_string())?,
         features: net.features.clone(),
         classes: net.classes.clone(),
+        int8: None,
+    })
+}
+
+/// A checked int8 model from a [`QNetwork`] read from another format: the float view as
+/// [`from_network`] checks it, and the int8 layers' shapes, scales and zero points.
+pub fn from_qnetwork(net: &QNetwork) -> std::result::Result<HostModel, String> {
+    let mut model = from_network(&net.float)?;
+    let d = model.dims();
+    if net.layers.len() != d.layers() {
+        return Err(format!(
+            "{} int8 layers for {} dense layers",
+            net.layers.len(),
+            d.layers()
+        ));
+    }
+    for (k, l) in net.layers.iter().enumerate() {
+        let (n, m) = (d.width(k + 1), d.width(k));
+        if l.bias.len() != n
+            || l.weight.len() != n * m
+            || (l.weight_scale.len() != 1 && l.weight_scale.len() != n)
+        {
+            return Err(format!(
+                "int8 layer {}: {} weights, {} biases and {} weight scales for {m} inputs and \
+                 {n} outputs",
+                k + 1,
+                l.weight.len(),
+                l.bias.len(),
+                l.weight_scale.len()
+            ));
+        }
+    }
+    if net.layers.iter().any(|l| l.weight_scale.len() == 1)
+        && net.layers.iter().any(|l| l.weight_scale.len() != 1)
+        && d.layers() > 1
+    {
+        return Err(
+            "some layers have one weight scale and others one per channel: mlprobe's \
+                    int8 format takes either for every layer"
+                .into(),
+        );
+    }
+    model.int8 = Some(Int8::new(
+        model.norm.clone(),
+        d,
+        net.input,
+        net.layers.clone(),
+    )?);
+    Ok(model)
+}
+
+/// The [`QNetwork`] of an int8 model (`None` for a float one), for a writer of another format.
+pub fn to_qnetwork(model: &HostModel) -> Option<QNetwork> {
+    let q = model.int8.as_ref()?;
+    Some(QNetwork {
+        float: to_network(model),
+        input: q.input,
+        layers: q.layers.clone(),
     })
 }
 

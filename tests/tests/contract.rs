@@ -158,6 +158,18 @@ fn json_fields_are_the_ones_design_md_lists() {
             s(&st),
         ]),
     );
+    let int8 = d.join("wine.int8.mlpb");
+    let q = doc(&[
+        "quantize",
+        "--model",
+        s(&model),
+        "--calibration",
+        s(&wine),
+        "--out",
+        s(&int8),
+    ]);
+    put("quantize.comparison", q["comparison"].clone());
+    put("quantize", q);
     let imported = d.join("imported.mlpb");
     put("import", doc(&["import", s(&st), "--out", s(&imported)]));
     let counts = ["--control", "100/1000", "--treatment", "130/1000"];

@@ -53,6 +53,51 @@ fn validate_wine_in_qemu_is_bit_exact_on_all_rows() {
     assert!(stack > 0);
 }
 
+/// Issue #17: the wine model quantized to int8 (per-channel weights, calibrated on the wine
+/// rows) computes on the Cortex-M4 what `mlprobe_core::quant` computes on the host, bit for
+/// bit, on every row; its cost, flash and RAM are printed.
+#[test]
+fn an_int8_model_validates_bit_exact_in_qemu() {
+    if !qemu() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("wine.int8.mlpb");
+    let o = run([
+        "quantize".as_ref(),
+        "--model".as_ref(),
+        wine_model().as_os_str(),
+        "--calibration".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--out".as_ref(),
+        model.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--data".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["n"], 178);
+    assert_eq!(v["bit_exact"], true);
+    assert_eq!(v["mismatches"], 0);
+    assert_eq!(v["host_accuracy"], v["device_accuracy"]);
+    let p50 = v["instructions_per_inference"]["p50"].as_u64().unwrap();
+    let flash = v["flash_bytes"].as_u64().unwrap();
+    let ram = v["ram_bytes"].as_u64().unwrap();
+    let stack = v["stack_peak_bytes"].as_u64().unwrap();
+    eprintln!(
+        "wine int8 in QEMU: {p50} instructions, flash {flash} B, RAM {ram} B + stack {stack} B"
+    );
+    assert!(p50 > 0 && stack > 0);
+}
+
 /// Issue #17: the BBC micro:bit (QEMU `microbit`: nRF51822, Cortex-M0, no FPU, the firmware
 /// built for thumbv6m-none-eabi with soft-float) computes the bundled wine model's logits
 /// bit for bit as the host does on all 178 rows of data/wine.csv, and reports its cost in

@@ -11,6 +11,7 @@ pub mod init;
 pub mod load;
 pub mod predict;
 pub mod profile;
+pub mod quantize;
 pub mod report;
 pub mod run;
 pub mod train;

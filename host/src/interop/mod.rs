@@ -5,6 +5,7 @@
 
 pub mod safetensors;
 
+use mlprobe_core::quant::QParams;
 use mlprobe_core::transform::Fill;
 
 pub mod onnx;
@@ -43,6 +44,47 @@ pub struct Network {
     /// What the reader noticed that the user should know (each with advice): an absent
     /// normaliser, ignored no-op nodes, and so on.
     pub notes: Vec<String>,
+}
+
+/// One int8 dense layer as the formats hold it ([`mlprobe_core::quant`]'s scheme): the
+/// output's scale and zero point, the weight scales (one per output channel, or one), `i32`
+/// biases at scale input × weight, and `[outputs × inputs]` row-major `i8` weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QDense {
+    /// The output tensor's parameters.
+    pub output: QParams,
+    /// One scale per output channel, or one for the layer.
+    pub weight_scale: Vec<f32>,
+    /// The biases.
+    pub bias: Vec<i32>,
+    /// The weights.
+    pub weight: Vec<i8>,
+}
+
+impl QDense {
+    /// The core's borrowed view.
+    pub fn view(&self) -> mlprobe_core::quant::QLayer<'_> {
+        mlprobe_core::quant::QLayer {
+            output: self.output,
+            weight_scale: &self.weight_scale,
+            bias: &self.bias,
+            weight: &self.weight,
+        }
+    }
+}
+
+/// An int8 classifier: the float [`Network`] it stands for (its dequantized values, the
+/// standardisation in front and the names) and its int8 layers, fed by the standardised
+/// input quantized with `input`'s parameters. A ReLU (the clamp at the output's zero point)
+/// follows every layer but the last.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QNetwork {
+    /// The float view: normalizer, fill, names, notes, and each layer's dequantized values.
+    pub float: Network,
+    /// The quantized input's parameters.
+    pub input: QParams,
+    /// The int8 layers, the same shapes as `float.layers`.
+    pub layers: Vec<QDense>,
 }
 
 impl Network {

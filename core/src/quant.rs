@@ -1,0 +1,783 @@
+//! int8 inference with TensorFlow Lite's arithmetic: the one integer forward pass of mlprobe,
+//! for the host and every device.
+//!
+//! The scheme is TFLite's post-training full-integer quantization:
+//! - a real value `r` is `scale · (q − zero_point)` with `q` an `i8` ([`QParams`]);
+//! - activations are asymmetric (any zero point), weights symmetric (zero point 0), with one
+//!   scale per output channel or one per layer;
+//! - biases are `i32` at scale `input_scale · weight_scale`, zero point 0;
+//! - a layer accumulates `bias + Σ (x + input_offset) · w` in `i32` (`input_offset` is minus
+//!   the input's zero point), rescales by `input_scale · weight_scale / output_scale` as a Q31
+//!   multiplier and a shift ([`quantize_multiplier`], [`multiply_by_quantized_multiplier`]:
+//!   the product rounded at 2^-31 with ties toward +∞, then the shift with ties away from
+//!   zero, exactly as `tensorflow/lite/kernels/internal/common.h` does when
+//!   `TFLITE_SINGLE_ROUNDING` is off, the default), adds the output zero point and clamps to
+//!   the activation range (ReLU is the clamp at the output's zero point);
+//! - the float input is standardised in `f32` as the float model does, then quantized as
+//!   TFLite's `QUANTIZE` reference kernel does (`round(v / scale) + zero_point`, half away
+//!   from zero, clamped); the int8 logits are dequantized as `DEQUANTIZE` does.
+//!
+//! [`QMlp`] holds the weights and, per output channel, the bias with the input offset folded
+//! in (`bias − zero_point · Σ w`: the same `i32` TFLite computes, since integer sums are
+//! exact), the multiplier and the shift. These are derived from the scales once
+//! ([`derive_channels`]), on the host when a model loads and in the firmware's build script,
+//! so the device does no floating-point work but the input's quantization.
+
+use crate::mlp::{Dims, MAX_CLASSES, MAX_HIDDEN, MAX_LAYERS, MlpError};
+use crate::model::ModelFile;
+use crate::transform::Standardizer;
+use core::fmt;
+
+/// Scale and zero point of an int8 tensor: `real = scale · (q − zero_point)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct QParams {
+    /// The real value of one step; finite and positive.
+    pub scale: f32,
+    /// The `q` that stands for 0.0, in `-128..=127`.
+    pub zero_point: i32,
+}
+
+impl QParams {
+    /// The parameters a placeholder layer uses (scale 1, zero point 0).
+    pub const UNIT: QParams = QParams {
+        scale: 1.0,
+        zero_point: 0,
+    };
+
+    /// Asymmetric int8 parameters covering `[min, max]` widened to hold 0, as TFLite's
+    /// converter chooses them (`scale = (max − min) / 255`, the zero point the nearest integer
+    /// to `−128 − min / scale`, clamped). A range of width 0 gets scale 1 (every value is 0).
+    pub fn from_range(min: f32, max: f32) -> Self {
+        let (lo, hi) = (min.min(0.0) as f64, max.max(0.0) as f64);
+        if !(hi - lo).is_finite() || hi - lo <= 0.0 {
+            return Self::UNIT;
+        }
+        let scale = ((hi - lo) / 255.0) as f32;
+        let zp = -128.0 - lo / scale as f64;
+        let zero_point = libm::round(zp).clamp(-128.0, 127.0) as i32;
+        Self { scale, zero_point }
+    }
+
+    /// Quantizes `v` as TFLite's `AffineQuantize` reference kernel does: `round(v / scale)` in
+    /// `f32`, half away from zero, plus the zero point, clamped to `i8`.
+    #[inline]
+    pub fn quantize(&self, v: f32) -> i8 {
+        let r = libm::roundf(v / self.scale);
+        // `as` saturates (and maps NaN to 0) before the clamp: no overflow for any input.
+        (r as i32).saturating_add(self.zero_point).clamp(-128, 127) as i8
+    }
+
+    /// The real value of `q`, as TFLite's `DEQUANTIZE` computes it (`scale · (q − zp)`: the
+    /// product is exact in `f64` and rounded once, as it is here in `f32`).
+    #[inline]
+    pub fn dequantize(&self, q: i8) -> f32 {
+        self.scale * (i32::from(q) - self.zero_point) as f32
+    }
+}
+
+/// Errors of quantized parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum QuantError {
+    /// A scale is not finite and positive.
+    BadScale {
+        /// The tensor: 0 the input, `k + 1` the output of layer `k`.
+        tensor: usize,
+        /// The channel (0 for a per-tensor scale or an activation's).
+        channel: usize,
+    },
+    /// A zero point is outside `-128..=127`.
+    BadZeroPoint {
+        /// The tensor: 0 the input, `k + 1` the output of layer `k`.
+        tensor: usize,
+    },
+    /// A buffer has the wrong length.
+    Length {
+        /// The length required.
+        expected: usize,
+        /// The length given.
+        found: usize,
+    },
+}
+
+impl fmt::Display for QuantError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tensor = |f: &mut fmt::Formatter<'_>, t: usize| match t {
+            0 => write!(f, "the input"),
+            t => write!(f, "the output of layer {t}"),
+        };
+        match *self {
+            Self::BadScale { tensor: t, channel } => {
+                write!(f, "a scale of ")?;
+                if t == 0 {
+                    tensor(f, 0)?;
+                } else {
+                    write!(f, "layer {t} (channel {channel}) or ")?;
+                    tensor(f, t)?;
+                }
+                write!(f, " is not finite and positive")
+            }
+            Self::BadZeroPoint { tensor: t } => {
+                write!(f, "the zero point of ")?;
+                tensor(f, t)?;
+                write!(f, " is outside -128..=127")
+            }
+            Self::Length { expected, found } => {
+                write!(f, "buffer of {found} values where {expected} are needed")
+            }
+        }
+    }
+}
+
+impl core::error::Error for QuantError {}
+
+/// TFLite's `QuantizeMultiplier`: `real = multiplier · 2^(shift − 31)` with the multiplier in
+/// `[2^30, 2^31)` (0 for `real == 0`); `shift > 0` is a left shift. `real` must be finite and
+/// non-negative (an effective scale). Computed in `f64` as TFLite does (`frexp`, then
+/// `round(q · 2^31)` half away from zero); a `real` below `2^-32` is 0 as in TFLite.
+pub fn quantize_multiplier(real: f64) -> (i32, i32) {
+    if real == 0.0 || !real.is_finite() {
+        return (0, 0);
+    }
+    let (q, mut shift) = libm::frexp(real);
+    let mut fixed = libm::round(q * (1u64 << 31) as f64) as i64;
+    if fixed == 1 << 31 {
+        fixed /= 2;
+        shift += 1;
+    }
+    if shift < -31 {
+        return (0, 0);
+    }
+    // A `real` of 2^31 or more does not fit TFLite's 31-bit left shift either; such an
+    // effective scale (input × weight / output) never comes out of a calibration.
+    (fixed as i32, shift.min(30))
+}
+
+/// gemmlowp's `SaturatingRoundingDoublingHighMul`: `round(a · b / 2^31)`, ties toward +∞
+/// (the nudge of `1 − 2^30` for a negative product, then C++'s truncating division), saturated at `i32::MAX` for `i32::MIN · i32::MIN`.
+#[inline]
+pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == i32::MIN && b == i32::MIN {
+        return i32::MAX;
+    }
+    let ab = i64::from(a) * i64::from(b);
+    let nudge: i64 = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+    // C++'s division truncates toward zero, as Rust's does.
+    ((ab + nudge) / (1i64 << 31)) as i32
+}
+
+/// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded to nearest, ties away from zero
+/// (`exponent` in `0..=31`).
+#[inline]
+pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+    let mask = ((1i64 << exponent) - 1) as i32;
+    let remainder = x & mask;
+    let threshold = (mask >> 1) + i32::from(x < 0);
+    (x >> exponent) + i32::from(remainder > threshold)
+}
+
+/// TFLite's `MultiplyByQuantizedMultiplier` (double rounding, the reference kernels' default):
+/// `x · multiplier · 2^(shift − 31)`, rounded. A left shift wraps as two's complement `int32`
+/// arithmetic does on every target TFLite runs on.
+#[inline]
+pub fn multiply_by_quantized_multiplier(x: i32, multiplier: i32, shift: i32) -> i32 {
+    let left = shift.max(0);
+    let right = (-shift).max(0);
+    rounding_divide_by_pot(
+        saturating_rounding_doubling_high_mul(x.wrapping_mul(1 << left), multiplier),
+        right,
+    )
+}
+
+/// One int8 fully connected layer as stored: its output's parameters, the weight scales (one
+/// per output channel, or one), the `i32` biases and the `[outputs × inputs]` row-major
+/// weights (PyTorch's `weight` layout, TFLite's `FULLY_CONNECTED` filter).
+#[derive(Clone, Copy, Debug)]
+pub struct QLayer<'a> {
+    /// The output's scale and zero point.
+    pub output: QParams,
+    /// The weight scales: one per output channel, or one for the layer.
+    pub weight_scale: &'a [f32],
+    /// The biases, at scale `input_scale · weight_scale`.
+    pub bias: &'a [i32],
+    /// The weights.
+    pub weight: &'a [i8],
+}
+
+/// `i32` values per output channel in [`QMlp`]'s channel table: the bias with the input
+/// offset folded in, the multiplier and the shift.
+pub const CHANNEL_INTS: usize = 3;
+
+/// The effective scale of one channel, `input · weight / output`, in `f64` as TFLite's
+/// `GetQuantizedConvolutionMultipler` and `PopulateConvolutionQuantizationParams` compute it.
+pub fn effective_scale(input: f32, weight: f32, output: f32) -> f64 {
+    f64::from(input) * f64::from(weight) / f64::from(output)
+}
+
+/// Fills `out` (`CHANNEL_INTS` per output channel) for `layer` fed by a tensor with `input`'s
+/// parameters: the bias plus `−zero_point · Σ w` (TFLite's `input_offset` times the row sum),
+/// and the multiplier and shift of the channel's effective scale.
+pub fn derive_channels(
+    input: QParams,
+    layer: &QLayer<'_>,
+    out: &mut [i32],
+) -> Result<(), QuantError> {
+    let n = layer.bias.len();
+    if out.len() != CHANNEL_INTS * n {
+        return Err(QuantError::Length {
+            expected: CHANNEL_INTS * n,
+            found: out.len(),
+        });
+    }
+    if n == 0 || !layer.weight.len().is_multiple_of(n) {
+        return Err(QuantError::Length {
+            expected: n.max(1),
+            found: layer.weight.len(),
+        });
+    }
+    if layer.weight_scale.len() != 1 && layer.weight_scale.len() != n {
+        return Err(QuantError::Length {
+            expected: n,
+            found: layer.weight_scale.len(),
+        });
+    }
+    let inputs = layer.weight.len() / n;
+    for (o, c) in out.chunks_exact_mut(CHANNEL_INTS).enumerate() {
+        let row = &layer.weight[o * inputs..(o + 1) * inputs];
+        let sum: i32 = row.iter().map(|&w| i32::from(w)).sum();
+        let ws = layer.weight_scale[if layer.weight_scale.len() == 1 { 0 } else { o }];
+        let (m, s) = quantize_multiplier(effective_scale(input.scale, ws, layer.output.scale));
+        c[0] = layer.bias[o].wrapping_sub(input.zero_point.wrapping_mul(sum));
+        c[1] = m;
+        c[2] = s;
+    }
+    Ok(())
+}
+
+/// An int8 network: `Dims`, the weights of every layer (row-major `[outputs × inputs]`, layer
+/// after layer), the channel table ([`CHANNEL_INTS`] `i32` per output channel, layer after
+/// layer: see [`derive_channels`]) and the parameters of every activation (the input's, then
+/// each layer's output). Every layer but the last is followed by a ReLU. Storage is generic
+/// as [`crate::mlp::Mlp`]'s: arrays in the firmware, vectors on the host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QMlp<W, C> {
+    dims: Dims,
+    weights: W,
+    channels: C,
+    act: [QParams; MAX_LAYERS + 1],
+}
+
+/// Channels of every layer: the sum of the layer widths.
+pub const fn channel_count(dims: &Dims) -> usize {
+    let mut n = 0;
+    let mut k = 1;
+    while k <= dims.layers() {
+        n += dims.width(k);
+        k += 1;
+    }
+    n
+}
+
+/// Weights of every layer.
+pub const fn weight_count(dims: &Dims) -> usize {
+    let mut n = 0;
+    let mut k = 1;
+    while k <= dims.layers() {
+        n += dims.width(k) * dims.width(k - 1);
+        k += 1;
+    }
+    n
+}
+
+/// `i8` values of scratch [`QMlp::forward`] needs: two activation buffers of the widest
+/// layer (inputs included).
+pub const fn act_len(dims: &Dims) -> usize {
+    let mut w = 0;
+    let mut k = 0;
+    while k <= dims.layers() {
+        if dims.width(k) > w {
+            w = dims.width(k);
+        }
+        k += 1;
+    }
+    2 * w
+}
+
+impl<const W: usize, const C: usize> QMlp<[i8; W], [i32; C]> {
+    /// Fixed-size parts, checked at compile time when used in a `static` (the firmware's
+    /// compiled-in model): the same checks as [`QMlp::new`], as panics.
+    pub const fn from_array(
+        dims: Dims,
+        weights: [i8; W],
+        channels: [i32; C],
+        act: [QParams; MAX_LAYERS + 1],
+    ) -> Self {
+        assert!(weight_count(&dims) == W, "weight array length does not match the dimensions");
+        assert!(
+            CHANNEL_INTS * channel_count(&dims) == C,
+            "channel table length does not match the dimensions"
+        );
+        let mut t = 0;
+        while t <= dims.layers() {
+            assert!(
+                act[t].scale.is_finite() && act[t].scale > 0.0,
+                "scales must be finite and positive"
+            );
+            assert!(
+                act[t].zero_point >= -128 && act[t].zero_point <= 127,
+                "zero points must be in -128..=127"
+            );
+            t += 1;
+        }
+        Self {
+            dims,
+            weights,
+            channels,
+            act,
+        }
+    }
+}
+
+impl<W: AsRef<[i8]>, C: AsRef<[i32]>> QMlp<W, C> {
+    /// A network from its parts, checked: lengths, scales finite and positive, zero points in
+    /// range. `act` has `dims.layers() + 1` entries.
+    pub fn new(dims: Dims, weights: W, channels: C, act: &[QParams]) -> Result<Self, QuantError> {
+        for (expected, found) in [
+            (weight_count(&dims), weights.as_ref().len()),
+            (CHANNEL_INTS * channel_count(&dims), channels.as_ref().len()),
+            (dims.layers() + 1, act.len()),
+        ] {
+            if expected != found {
+                return Err(QuantError::Length { expected, found });
+            }
+        }
+        let mut a = [QParams::UNIT; MAX_LAYERS + 1];
+        for (tensor, (d, p)) in a.iter_mut().zip(act).enumerate() {
+            if !(p.scale.is_finite() && p.scale > 0.0) {
+                return Err(QuantError::BadScale { tensor, channel: 0 });
+            }
+            if !(-128..=127).contains(&p.zero_point) {
+                return Err(QuantError::BadZeroPoint { tensor });
+            }
+            *d = *p;
+        }
+        Ok(Self {
+            dims,
+            weights,
+            channels,
+            act: a,
+        })
+    }
+
+    /// The dimensions.
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+
+    /// The parameters of tensor `t`: 0 the input, `k + 1` the output of layer `k`.
+    pub fn act(&self, t: usize) -> QParams {
+        self.act[t]
+    }
+
+    /// The weights, every layer's, in order.
+    pub fn weights(&self) -> &[i8] {
+        self.weights.as_ref()
+    }
+
+    /// The channel table.
+    pub fn channels(&self) -> &[i32] {
+        self.channels.as_ref()
+    }
+
+    /// The int8 logits of a quantized input row `x` (`inputs` values). `act` is scratch of
+    /// [`act_len`] values; the logits are returned from it.
+    pub fn forward<'s>(&self, x: &[i8], act: &'s mut [i8]) -> Result<&'s [i8], MlpError> {
+        let d = self.dims;
+        let need = act_len(&d);
+        if act.len() < need || x.len() != d.inputs() {
+            let (expected, found) = if x.len() != d.inputs() {
+                (d.inputs(), x.len())
+            } else {
+                (need, act.len())
+            };
+            return Err(MlpError::Length { expected, found });
+        }
+        let (a, b) = act[..need].split_at_mut(need / 2);
+        a[..x.len()].copy_from_slice(x);
+        Ok(self.forward_in(a, b))
+    }
+
+    /// The forward pass over scratch halves `a` (holding the input in its first `inputs`
+    /// values) and `b`, each of `act_len / 2` values.
+    fn forward_in<'s>(&self, mut a: &'s mut [i8], mut b: &'s mut [i8]) -> &'s [i8] {
+        let d = self.dims;
+        let (mut w_at, mut c_at) = (0, 0);
+        let layers = d.layers();
+        for k in 0..layers {
+            let (n_in, n_out) = (d.width(k), d.width(k + 1));
+            let w = &self.weights.as_ref()[w_at..w_at + n_in * n_out];
+            let c = &self.channels.as_ref()[c_at..c_at + CHANNEL_INTS * n_out];
+            let out = self.act[k + 1];
+            // ReLU is the clamp at the output's zero point (TFLite's
+            // `CalculateActivationRangeQuantized`); the last layer is not clamped.
+            let lo = if k + 1 < layers {
+                out.zero_point.max(-128)
+            } else {
+                -128
+            };
+            dense(w, c, &a[..n_in], &mut b[..n_out], out.zero_point, lo);
+            w_at += n_in * n_out;
+            c_at += CHANNEL_INTS * n_out;
+            core::mem::swap(&mut a, &mut b);
+        }
+        &a[..d.outputs()]
+    }
+}
+
+/// One int8 fully connected layer: TFLite's `reference_integer_ops::FullyConnected` (per
+/// channel: `FullyConnectedPerChannel`) with the input offset folded into the bias.
+#[inline]
+fn dense(w: &[i8], c: &[i32], x: &[i8], out: &mut [i8], zero_point: i32, lo: i32) {
+    let n_in = x.len();
+    for ((o, row), ch) in out
+        .iter_mut()
+        .zip(w.chunks_exact(n_in))
+        .zip(c.chunks_exact(CHANNEL_INTS))
+    {
+        let mut acc = ch[0];
+        for (&wi, &xi) in row.iter().zip(x) {
+            acc = acc.wrapping_add(i32::from(wi) * i32::from(xi));
+        }
+        let v = multiply_by_quantized_multiplier(acc, ch[1], ch[2]).wrapping_add(zero_point);
+        *o = v.clamp(lo, 127) as i8;
+    }
+}
+
+/// A standardiser in front of an int8 network: the whole int8 model as it runs on a device.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QModel<F, W, C> {
+    /// Input standardisation, in `f32` as the float model's.
+    pub norm: Standardizer<F>,
+    /// The int8 network.
+    pub mlp: QMlp<W, C>,
+}
+
+impl<F: AsRef<[f32]>, W: AsRef<[i8]>, C: AsRef<[i32]>> QModel<F, W, C> {
+    /// Joins a standardiser and an int8 network with the same number of inputs.
+    pub fn new(norm: Standardizer<F>, mlp: QMlp<W, C>) -> Result<Self, MlpError> {
+        if norm.len() != mlp.dims().inputs() {
+            return Err(MlpError::Length {
+                expected: mlp.dims().inputs(),
+                found: norm.len(),
+            });
+        }
+        Ok(Self { norm, mlp })
+    }
+
+    /// The dimensions.
+    pub fn dims(&self) -> Dims {
+        self.mlp.dims()
+    }
+
+    /// The int8 logits of one raw row: standardise in `f32` (into `x`, `inputs` values),
+    /// quantize, run the integer layers (in `act`, [`act_len`] values).
+    pub fn infer_q<'s>(
+        &self,
+        raw: &[f32],
+        x: &mut [f32],
+        act: &'s mut [i8],
+    ) -> Result<&'s [i8], MlpError> {
+        let d = self.dims();
+        let need = act_len(&d);
+        if act.len() < need {
+            return Err(MlpError::Length {
+                expected: need,
+                found: act.len(),
+            });
+        }
+        self.norm.transform(raw, x)?;
+        let input = self.mlp.act(0);
+        let (a, b) = act[..need].split_at_mut(need / 2);
+        for (q, &v) in a.iter_mut().zip(x.iter()) {
+            *q = input.quantize(v);
+        }
+        Ok(self.mlp.forward_in(a, b))
+    }
+
+    /// The dequantized logits of one raw row into `logits` (`outputs` values); `x` and `act`
+    /// as for [`infer_q`](Self::infer_q).
+    pub fn infer_into(
+        &self,
+        raw: &[f32],
+        x: &mut [f32],
+        act: &mut [i8],
+        logits: &mut [f32],
+    ) -> Result<(), MlpError> {
+        let d = self.dims();
+        if logits.len() != d.outputs() {
+            return Err(MlpError::Length {
+                expected: d.outputs(),
+                found: logits.len(),
+            });
+        }
+        let out = self.mlp.act(d.layers());
+        let q = self.infer_q(raw, x, act)?;
+        for (l, &v) in logits.iter_mut().zip(q) {
+            *l = out.dequantize(v);
+        }
+        Ok(())
+    }
+}
+
+/// Decodes an int8 model file's network: fills `weights` ([`weight_count`] values) and
+/// `channels` ([`CHANNEL_INTS`] · [`channel_count`] values, derived by [`derive_channels`]) and
+/// returns the activations' parameters (the input's, then each layer's output). `None` for a
+/// float model. Runs where the model is loaded: on the host, in the firmware's build script.
+pub fn load(
+    file: &ModelFile<'_>,
+    weights: &mut [i8],
+    channels: &mut [i32],
+) -> Option<Result<[QParams; MAX_LAYERS + 1], QuantError>> {
+    let mut input = file.input_q()?;
+    let d = file.dims();
+    for (expected, found) in [
+        (weight_count(&d), weights.len()),
+        (CHANNEL_INTS * channel_count(&d), channels.len()),
+    ] {
+        if expected != found {
+            return Some(Err(QuantError::Length { expected, found }));
+        }
+    }
+    let mut act = [QParams::UNIT; MAX_LAYERS + 1];
+    act[0] = input;
+    let (mut w_at, mut c_at) = (0, 0);
+    // Per-layer staging of the decoded scales and biases (at most MAX_HIDDEN or MAX_CLASSES
+    // channels) for `derive_channels`.
+    let mut scales = [0f32; MAX_UNITS];
+    let mut bias = [0i32; MAX_UNITS];
+    for k in 0..d.layers() {
+        let layer = file.qlayer(k)?;
+        let (n, m) = (d.width(k + 1), d.width(k));
+        let w = &mut weights[w_at..w_at + n * m];
+        w.iter_mut().zip(layer.weights()).for_each(|(d, s)| *d = s);
+        let c = layer.weight_scales().len();
+        scales
+            .iter_mut()
+            .zip(layer.weight_scales())
+            .for_each(|(d, s)| *d = s);
+        bias.iter_mut()
+            .zip(layer.biases())
+            .for_each(|(d, s)| *d = s);
+        let q = QLayer {
+            output: layer.output,
+            weight_scale: &scales[..c],
+            bias: &bias[..n],
+            weight: w,
+        };
+        if let Err(e) = derive_channels(input, &q, &mut channels[c_at..c_at + CHANNEL_INTS * n]) {
+            return Some(Err(e));
+        }
+        act[k + 1] = layer.output;
+        input = layer.output;
+        w_at += n * m;
+        c_at += CHANNEL_INTS * n;
+    }
+    Some(Ok(act))
+}
+
+/// The most units a layer has: [`MAX_HIDDEN`] or [`MAX_CLASSES`].
+const MAX_UNITS: usize = if MAX_HIDDEN > MAX_CLASSES {
+    MAX_HIDDEN
+} else {
+    MAX_CLASSES
+};
+
+#[cfg(test)]
+mod tests {
+    //! Expected values: TFLite's `QuantizeMultiplier` and gemmlowp's fixed-point functions,
+    //! evaluated by hand from their definitions (quoted in the docs above) with exact rational
+    //! arithmetic, and `tests/reference` cases computed by the Python reference in this
+    //! module's comments.
+    use super::*;
+
+    #[test]
+    fn quantize_multiplier_matches_tflite() {
+        // 0.5 = 2^30 · 2^(0 − 31): frexp(0.5) = (0.5, 0).
+        assert_eq!(quantize_multiplier(0.5), (1 << 30, 0));
+        // 1.0: frexp = (0.5, 1).
+        assert_eq!(quantize_multiplier(1.0), (1 << 30, 1));
+        // 0.75: frexp = (0.75, 0); 0.75 · 2^31 = 1610612736.
+        assert_eq!(quantize_multiplier(0.75), (1_610_612_736, 0));
+        // 0.1: frexp = (0.8, -3); round(0.8 · 2^31) = 1717986918.4 → 1717986918.
+        assert_eq!(quantize_multiplier(0.1), (1_717_986_918, -3));
+        // q just below 1 rounds to 2^31: TFLite halves it and bumps the shift.
+        assert_eq!(quantize_multiplier(1.0 - 1e-12), (1 << 30, 1));
+        assert_eq!(quantize_multiplier(0.0), (0, 0));
+        assert_eq!(quantize_multiplier(1e-12), (0, 0)); // below 2^-32 (shift < -31)
+    }
+
+    #[test]
+    fn fixed_point_rounding_matches_gemmlowp() {
+        // round(a·b / 2^31), ties toward +∞: (−3·2^30 + 1 − 2^30) / 2^31 truncates to −1.
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(1 << 30, 1 << 30),
+            1 << 29
+        );
+        assert_eq!(saturating_rounding_doubling_high_mul(3, 1 << 30), 2); // 1.5 → 2
+        assert_eq!(saturating_rounding_doubling_high_mul(-3, 1 << 30), -1); // -1.5 → -1
+        assert_eq!(saturating_rounding_doubling_high_mul(-5, 1 << 30), -2); // -2.5 → -2
+        assert_eq!(saturating_rounding_doubling_high_mul(-7, 1 << 29), -2); // -1.75 → -2
+        assert_eq!(saturating_rounding_doubling_high_mul(5, 1 << 29), 1); // 1.25 → 1
+        assert_eq!(
+            saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN),
+            i32::MAX
+        );
+        assert_eq!(rounding_divide_by_pot(5, 1), 3); // 2.5 → 3
+        assert_eq!(rounding_divide_by_pot(-5, 1), -3); // -2.5 → -3
+        assert_eq!(rounding_divide_by_pot(-6, 2), -2); // -1.5 → -2
+        assert_eq!(rounding_divide_by_pot(6, 2), 2); // 1.5 → 2
+        assert_eq!(rounding_divide_by_pot(5, 2), 1); // 1.25 → 1
+        assert_eq!(rounding_divide_by_pot(7, 0), 7);
+        // 100 · 0.1 = 10 exactly.
+        let (m, s) = quantize_multiplier(0.1);
+        assert_eq!(multiply_by_quantized_multiplier(100, m, s), 10);
+        assert_eq!(multiply_by_quantized_multiplier(-100, m, s), -10);
+        assert_eq!(multiply_by_quantized_multiplier(15, m, s), 2); // 1.5 → 2
+        let (m, s) = quantize_multiplier(3.0);
+        assert_eq!(multiply_by_quantized_multiplier(7, m, s), 21);
+    }
+
+    /// The double rounding against exact rationals: `x · m · 2^(s−31)` rounded to the
+    /// nearest at 2^-31 (ties toward +∞), then at 2^s (ties away from zero), for many `x`,
+    /// `m`, `s`.
+    #[test]
+    fn multiply_by_quantized_multiplier_is_double_rounding() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let round_away = |num: i128, den: i128| -> i128 {
+            let q = num.abs() / den;
+            let r = num.abs() % den;
+            let q = if 2 * r >= den { q + 1 } else { q };
+            if num < 0 { -q } else { q }
+        };
+        let round_up = |num: i128, den: i128| -> i128 { (2 * num + den).div_euclid(2 * den) };
+        for _ in 0..100_000 {
+            let x = (next() as i32) >> (next() % 24);
+            let m = ((1u32 << 30) + (next() as u32 >> 2)) as i32;
+            let s = -((next() % 20) as i32);
+            let high = round_up(i128::from(x) * i128::from(m), 1 << 31);
+            let want = round_away(high, 1i128 << (-s));
+            assert_eq!(
+                i128::from(multiply_by_quantized_multiplier(x, m, s)),
+                want,
+                "{x} {m} {s}"
+            );
+        }
+    }
+
+    #[test]
+    fn quantize_rounds_half_away_and_clamps() {
+        let p = QParams {
+            scale: 0.5,
+            zero_point: -3,
+        };
+        assert_eq!(p.quantize(0.25), -2); // 0.5 → 1, + (-3)
+        assert_eq!(p.quantize(-0.25), -4); // -0.5 → -1
+        assert_eq!(p.quantize(1000.0), 127);
+        assert_eq!(p.quantize(-1000.0), -128);
+        assert_eq!(p.quantize(f32::NAN), -3);
+        assert_eq!(p.dequantize(-2), 0.5);
+    }
+
+    #[test]
+    fn from_range_widens_to_zero() {
+        // [0, 2.55]: scale 0.01, zero point -128 (0.0 is the lowest value).
+        let p = QParams::from_range(0.5, 2.55);
+        assert_eq!(p.zero_point, -128);
+        assert!((p.scale - 0.01).abs() < 1e-9);
+        // [-1, 1]: scale 2/255, zero point round(-128 + 127.5) = round(-0.5) = -1 (away).
+        let p = QParams::from_range(-1.0, 1.0);
+        assert_eq!(p.zero_point, -1);
+        assert_eq!(QParams::from_range(0.0, 0.0), QParams::UNIT);
+    }
+
+    /// A two-layer network against the same arithmetic written out literally (TFLite's
+    /// `FullyConnected` with `input_offset`, no folding).
+    #[test]
+    fn forward_matches_unfolded_reference() {
+        let dims = Dims::new(3, 2, 2).unwrap();
+        let act = [
+            QParams {
+                scale: 0.05,
+                zero_point: 7,
+            },
+            QParams {
+                scale: 0.03,
+                zero_point: -128,
+            },
+            QParams {
+                scale: 0.1,
+                zero_point: 4,
+            },
+        ];
+        let w1: [i8; 6] = [12, -127, 40, 99, 3, -60];
+        let b1 = [300, -1200];
+        let w2: [i8; 4] = [-70, 127, 55, -9];
+        let b2 = [-40, 77];
+        let s1 = [0.004f32, 0.002];
+        let s2 = [0.01f32];
+        let l1 = QLayer {
+            output: act[1],
+            weight_scale: &s1,
+            bias: &b1,
+            weight: &w1,
+        };
+        let l2 = QLayer {
+            output: act[2],
+            weight_scale: &s2,
+            bias: &b2,
+            weight: &w2,
+        };
+        let mut ch = [0i32; 12];
+        derive_channels(act[0], &l1, &mut ch[..6]).unwrap();
+        derive_channels(act[1], &l2, &mut ch[6..]).unwrap();
+        let mut w = [0i8; 10];
+        w[..6].copy_from_slice(&w1);
+        w[6..].copy_from_slice(&w2);
+        let net = QMlp::new(dims, w, ch, &act).unwrap();
+        let reference = |layer: &QLayer, input: QParams, x: &[i8], relu: bool| -> [i8; 2] {
+            let mut out = [0i8; 2];
+            for (o, v) in out.iter_mut().enumerate() {
+                let mut acc = 0i32;
+                for (i, &xi) in x.iter().enumerate() {
+                    acc += i32::from(layer.weight[o * x.len() + i])
+                        * (i32::from(xi) - input.zero_point);
+                }
+                acc += layer.bias[o];
+                let ws = layer.weight_scale[o.min(layer.weight_scale.len() - 1)];
+                let (m, s) =
+                    quantize_multiplier(input.scale as f64 * ws as f64 / layer.output.scale as f64);
+                let r = multiply_by_quantized_multiplier(acc, m, s) + layer.output.zero_point;
+                let lo = if relu {
+                    layer.output.zero_point.max(-128)
+                } else {
+                    -128
+                };
+                *v = r.clamp(lo, 127) as i8;
+            }
+            out
+        };
+        let mut scratch = [0i8; 6];
+        for x in [[0i8, 0, 0], [127, -128, 5], [-20, 33, 100], [7, 7, 7]] {
+            let h = reference(&l1, act[0], &x, true);
+            let want = reference(&l2, act[1], &h, false);
+            assert_eq!(net.forward(&x, &mut scratch).unwrap(), &want);
+        }
+    }
+}

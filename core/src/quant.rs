@@ -313,7 +313,10 @@ impl<const W: usize, const C: usize> QMlp<[i8; W], [i32; C]> {
         channels: [i32; C],
         act: [QParams; MAX_LAYERS + 1],
     ) -> Self {
-        assert!(weight_count(&dims) == W, "weight array length does not match the dimensions");
+        assert!(
+            weight_count(&dims) == W,
+            "weight array length does not match the dimensions"
+        );
         assert!(
             CHANNEL_INTS * channel_count(&dims) == C,
             "channel table length does not match the dimensions"

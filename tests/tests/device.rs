@@ -180,6 +180,62 @@ fn validate_wine_on_the_microbit_is_bit_exact_on_all_rows() {
     );
 }
 
+/// Issue #17: the int8 wine model (the bundled model quantized with `mlprobe quantize`,
+/// calibrated on data/wine.csv) on the micro:bit's Cortex-M0 computes what
+/// `mlprobe_core::quant` computes on the host, bit for bit, on all 178 rows, and takes at least
+/// 10 times fewer instructions than the f32 model on the same board (the issue's target).
+#[test]
+fn an_int8_model_on_the_microbit_is_bit_exact_and_ten_times_cheaper_than_f32() {
+    if !qemu() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let int8 = dir.path().join("wine.int8.mlpb");
+    let o = run([
+        "quantize".as_ref(),
+        "--model".as_ref(),
+        wine_model().as_os_str(),
+        "--calibration".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--out".as_ref(),
+        int8.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    let on_microbit = |model: &std::path::Path| {
+        let o = run([
+            "device".as_ref(),
+            "validate".as_ref(),
+            "--board".as_ref(),
+            "microbit".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--data".as_ref(),
+            data("wine.csv").as_os_str(),
+            "--json".as_ref(),
+        ]);
+        assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+        json(&o)
+    };
+    let v = on_microbit(&int8);
+    assert_eq!(v["board"], "qemu-microbit");
+    assert_eq!(v["n"], 178);
+    assert_eq!(v["bit_exact"], true);
+    assert_eq!(v["mismatches"], 0);
+    assert_eq!(v["host_accuracy"], v["device_accuracy"]);
+    let q = v["instructions_per_inference"]["p50"].as_u64().unwrap();
+    let f = on_microbit(&wine_model())["instructions_per_inference"]["p50"]
+        .as_u64()
+        .unwrap();
+    let (flash, stack) = (
+        v["flash_bytes"].as_u64().unwrap(),
+        v["stack_peak_bytes"].as_u64().unwrap(),
+    );
+    eprintln!(
+        "wine on the microbit: int8 {q} instructions, f32 {f}; int8 flash {flash} B, stack {stack} B"
+    );
+    assert!(q > 0 && q * 10 <= f, "int8 {q} vs f32 {f} instructions");
+}
+
 /// A board QEMU does not emulate is a usage error, found before anything is built.
 #[test]
 fn a_board_qemu_does_not_emulate_is_a_usage_error() {

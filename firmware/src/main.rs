@@ -30,7 +30,6 @@ impl Infer for Compiled {
         model::MODEL.dims()
     }
 
-
     #[inline(always)]
     fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
         model::infer(raw, scratch)

@@ -16,12 +16,18 @@ pub enum Format {
     /// An ONNX graph (opset 13): input `input` [N, F] FLOAT, output `logits`; Sub/Div
     /// normaliser, then Gemm (transB=1) + Relu per layer; feature names in metadata_props.
     Onnx,
+    /// A TensorFlow Lite flatbuffer: input `input` [1, F] FLOAT32 (any batch), SUB/DIV
+    /// normaliser, FULLY_CONNECTED with fused RELU per layer, output `logits`; an int8 model
+    /// (from `mlprobe quantize`) as int8 FULLY_CONNECTED layers between QUANTIZE and
+    /// DEQUANTIZE; feature and class names in the model's metadata (mlprobe.features,
+    /// mlprobe.classes: JSON arrays).
+    Tflite,
 }
 
 /// Write a model in another format.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on a module with Linear attributes fc1, fc2, … (ReLU between them;\nignore the normalizer.* keys, or use them to standardise inputs).\n\nThe ONNX graph takes the raw features (its Sub/Div nodes standardise them) and gives the\nlogits, as `mlprobe predict` does; run it with\n  onnxruntime.InferenceSession(\"wine.onnx\").run([\"logits\"], {\"input\": x.astype(\"float32\")})\n\nExamples:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors\n  mlprobe export wine.mlpb --format onnx --out wine.onnx"
+    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on a module with Linear attributes fc1, fc2, … (ReLU between them;\nignore the normalizer.* keys, or use them to standardise inputs).\n\nThe ONNX graph takes the raw features (its Sub/Div nodes standardise them) and gives the\nlogits, as `mlprobe predict` does; run it with\n  onnxruntime.InferenceSession(\"wine.onnx\").run([\"logits\"], {\"input\": x.astype(\"float32\")})\n\nThe TFLite model does the same (one row per invoke, or resize its input to [N, F]); run it with\n  ai_edge_litert.interpreter.Interpreter(model_path=\"wine.tflite\")\n\nExamples:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors\n  mlprobe export wine.mlpb --format onnx --out wine.onnx\n  mlprobe export wine.mlpb --format tflite --out wine.tflite"
 )]
 pub struct Args {
     /// The model file.
@@ -43,14 +49,18 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Outcome> {
     output::claim_stdout(args.json, &[("--out", Some(&args.out))])?;
     let format = match args.format {
-        Format::Safetensors => ExportFormat::Safetensors,
-        Format::Onnx => ExportFormat::Onnx,
+        Format::Safetensors => Some(ExportFormat::Safetensors),
+        Format::Onnx => Some(ExportFormat::Onnx),
+        Format::Tflite => None,
     };
-    let report = export(&ExportOptions {
-        model: args.model,
-        format,
-        out: args.out,
-    })?;
+    let report = match format {
+        Some(format) => export(&ExportOptions {
+            model: args.model,
+            format,
+            out: args.out,
+        })?,
+        None => crate::interop::tflite::export(&args.model, &args.out)?,
+    };
     if args.json {
         output::print_json(&report)?;
     } else if report.out.as_os_str() != "-" {

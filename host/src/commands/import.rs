@@ -1,5 +1,5 @@
-//! `mlprobe import`: a safetensors file (a PyTorch MLP's `state_dict`) or an ONNX graph into an
-//! mlprobe model file.
+//! `mlprobe import`: a safetensors file (a PyTorch MLP's `state_dict`), an ONNX graph or a
+//! TensorFlow Lite model into an mlprobe model file.
 
 use crate::commands::Outcome;
 use crate::error::Result;
@@ -19,7 +19,14 @@ pub struct Args {
     /// absent). Any other operator is an error naming the node. Feature names come from the
     /// model's metadata_props `mlprobe.features` (comma-separated). Example:
     /// `mlprobe import m.onnx --out m.mlpb`
-    #[arg(value_name = "FILE.safetensors|FILE.onnx")]
+    ///
+    /// A TFLite file (a name ending in .tflite) is read as one chain of FULLY_CONNECTED
+    /// operators (fused activation RELU between layers, NONE on the last; or a RELU operator),
+    /// FLOAT32, or int8 between a QUANTIZE and a DEQUANTIZE (an int8 model file), with SUB
+    /// then DIV by constants on the input as the normaliser. Any other operator is an error
+    /// naming it. Names come from the metadata mlprobe.features and
+    /// mlprobe.classes (JSON arrays of strings). Example: `mlprobe import m.tflite --out m.mlpb`
+    #[arg(value_name = "FILE.safetensors|FILE.onnx|FILE.tflite")]
     pub input: PathBuf,
     /// The mlprobe model file to write.
     #[arg(long, value_name = "MODEL")]
@@ -64,12 +71,17 @@ Examples:
 /// Runs `mlprobe import`: warnings and the summary line go to stderr, `--json` to stdout.
 pub fn run(args: Args) -> Result<Outcome> {
     output::claim_stdout(args.json, &[("--out", Some(&args.out))])?;
-    let report = import(&ImportOptions {
+    let opts = ImportOptions {
         input: args.input,
         out: args.out,
         prefix: args.prefix,
         features: args.features,
-    })?;
+    };
+    let report = if crate::interop::tflite::is_tflite_path(&opts.input) {
+        crate::interop::tflite::import(&opts)?
+    } else {
+        import(&opts)?
+    };
     for w in &report.warnings {
         crate::output::eprintln(&format!("mlprobe: warning: {w}"));
     }

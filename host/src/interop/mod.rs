@@ -1,5 +1,5 @@
-//! Networks described outside mlprobe's model file: safetensors (PyTorch `state_dict` names)
-//! and ONNX graphs. Each format's reader produces a [`Network`], each writer takes one; the
+//! Networks described outside mlprobe's model file: safetensors (PyTorch `state_dict` names),
+//! ONNX graphs and TensorFlow Lite flatbuffers. Each format's reader produces a [`Network`], each writer takes one; the
 //! model module turns a `Network` into a checked model (and back), so the formats know nothing
 //! of the model file and the model file knows nothing of the formats.
 
@@ -9,6 +9,7 @@ use mlprobe_core::quant::QParams;
 use mlprobe_core::transform::Fill;
 
 pub mod onnx;
+pub mod tflite;
 
 /// One dense layer: `y = W·x + b`, `W` of shape `[outputs, inputs]` row-major (PyTorch's
 /// `nn.Linear.weight` layout; ONNX `Gemm` with `transB = 1`).

@@ -5,4 +5,5 @@
 set -eu
 elf=$(realpath "$1")
 cd "$(dirname "$0")/.."
-exec cargo run -q --release -p mlprobe --bin mlprobe -- device run --port "${MLPROBE_PORT:-7878}" --elf "$elf"
+exec cargo run -q --release -p mlprobe --bin mlprobe -- device run --port "${MLPROBE_PORT:-7878}" \
+  --board "${MLPROBE_BOARD:-qemu}" --elf "$elf"

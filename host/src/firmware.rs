@@ -11,8 +11,11 @@ use std::process::Command;
 /// Longest board name.
 const MAX_BOARD: usize = 32;
 
+/// The firmware crate's default Rust target (`firmware/.cargo/config.toml`).
+pub const DEFAULT_TARGET: &str = "thumbv7em-none-eabihf";
+
 /// A board the firmware supports, by name: the firmware crate's `src/board/<name>.rs` and
-/// `memory/<name>.x` (`qemu`, the default, and `nrf52840` today). Making one checks only the
+/// `memory/<name>.x` (`qemu`, the default, `microbit` and `nrf52840` today). Making one checks only the
 /// name's form; [`build_firmware`] checks it against the firmware crate's boards
 /// ([`Board::available`]). `Copy` (the name is held inline), serialized as its name.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,6 +62,15 @@ impl Board {
     pub fn name(&self) -> &str {
         // Made from a `&str` of ASCII bytes only.
         std::str::from_utf8(&self.name[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    /// The Rust target the board's firmware is built for: `thumbv6m-none-eabi` for the
+    /// Cortex-M0 of the `microbit`, [`DEFAULT_TARGET`] (Cortex-M4F) for every other board.
+    pub fn target(&self) -> &'static str {
+        match self.name() {
+            "microbit" => "thumbv6m-none-eabi",
+            _ => DEFAULT_TARGET,
+        }
     }
 
     /// The boards of a firmware crate, sorted: each `src/board/<name>.rs` (but `mod.rs`) that
@@ -226,7 +238,7 @@ pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Re
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(firmware)
-        .args(["build", "--release", "--quiet"])
+        .args(["build", "--release", "--quiet", "--target", board.target()])
         .arg("--target-dir")
         .arg(&target_dir)
         .env("MLPROBE_BOARD", board.name())
@@ -257,7 +269,9 @@ pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Re
             build_failure(&String::from_utf8_lossy(&out.stderr))
         )));
     }
-    Ok(target_dir.join("thumbv7em-none-eabihf/release/mlprobe-firmware"))
+    Ok(target_dir
+        .join(board.target())
+        .join("release/mlprobe-firmware"))
 }
 
 /// What a failed firmware build's stderr says: a build script's panic message (the board or
@@ -289,8 +303,12 @@ fn build_failure(stderr: &str) -> String {
              firmware/memory/<board>.x; a smaller model, or a board with more flash or RAM)",
         );
     }
-    if stderr.contains("thumbv7em-none-eabihf") && stderr.contains("target may not be installed") {
-        text.push_str("\n(run `rustup target add thumbv7em-none-eabihf`)");
+    if stderr.contains("target may not be installed") {
+        for target in [DEFAULT_TARGET, "thumbv6m-none-eabi"] {
+            if stderr.contains(target) {
+                text.push_str(&format!("\n(run `rustup target add {target}`)"));
+            }
+        }
     }
     text
 }
@@ -345,11 +363,16 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect();
-        assert_eq!(names, ["nrf52840", "qemu"]);
+        assert_eq!(names, ["microbit", "nrf52840", "qemu"]);
+        assert_eq!(Board::qemu().target(), "thumbv7em-none-eabihf");
+        assert_eq!(
+            Board::new("microbit").unwrap().target(),
+            "thumbv6m-none-eabi"
+        );
         let Err(Error::Usage(m)) = Board::new("stm32").unwrap().check(&fw) else {
             panic!("an unknown board must be a usage error")
         };
-        assert!(m.contains("nrf52840, qemu"), "{m}");
+        assert!(m.contains("microbit, nrf52840, qemu"), "{m}");
     }
 
     #[test]
@@ -371,6 +394,12 @@ mod tests {
         assert!(
             text.contains("rustup target add thumbv7em-none-eabihf"),
             "{text}"
+        );
+        let stderr = "error[E0463]: can't find crate for `core`\n  = note: the \
+            `thumbv6m-none-eabi` target may not be installed\n";
+        assert!(
+            build_failure(stderr).contains("rustup target add thumbv6m-none-eabi"),
+            "{stderr}"
         );
     }
 

@@ -1,14 +1,18 @@
-//! Running the firmware in QEMU (`mps2-an386`, Cortex-M4F) with deterministic timing.
+//! Running the firmware in QEMU with deterministic timing, on the machine that emulates its
+//! board ([`Machine`]: `mps2-an386`, Cortex-M4F, for `qemu`; `microbit`, Cortex-M0, for
+//! `microbit`).
 //!
 //! QEMU runs with `-icount shift=0`: one guest instruction is one nanosecond of virtual time,
-//! so the firmware's SysTick (25 MHz) advances exactly once per 40 instructions and the cost
-//! it reports is an instruction count, the same on every host. The UART is a TCP socket:
+//! so the firmware's cost clock advances exactly once per 40 instructions (SysTick at 25 MHz,
+//! `qemu`) or 62.5 instructions (TIMER0 at 16 MHz, `microbit`) and the cost it reports is an
+//! instruction count, the same on every host. The UART is a TCP socket:
 //! either QEMU connects to a listener of ours (race-free, [`Qemu::start`]) or it listens on a
 //! fixed port for any client ([`Qemu::serve`]). Semihosting carries the defmt logs on QEMU's
 //! stdout; they are decoded here with the ELF's defmt table.
 //!
 //! A [`Qemu`] kills its process when dropped: no QEMU is ever left behind, even on a panic.
 
+use crate::firmware::Board;
 use crate::link::TcpLink;
 use std::io::Read;
 use std::net::TcpListener;
@@ -24,6 +28,12 @@ pub const QEMU: &str = "qemu-system-arm";
 /// What can go wrong with QEMU.
 #[derive(Debug, thiserror::Error)]
 pub enum QemuError {
+    /// The board has no QEMU machine.
+    #[error(
+        "board {0}: QEMU does not emulate it (the emulated boards are qemu and microbit); \
+         flash the board and reach it with --serial"
+    )]
+    NoMachine(Board),
     /// QEMU is not installed.
     #[error("{QEMU} not found ({0}): install it (Debian/Ubuntu: apt-get install qemu-system-arm)")]
     NotFound(std::io::Error),
@@ -44,10 +54,12 @@ pub enum QemuError {
 }
 
 impl From<QemuError> for crate::error::Error {
-    /// A bad ELF is a file error (exit 2); every other failure is the emulator's (exit 4).
+    /// A bad ELF is a file error and a board QEMU does not emulate a usage error (exit 2);
+    /// every other failure is the emulator's (exit 4).
     fn from(e: QemuError) -> Self {
         match e {
             QemuError::Elf { path, message } => Self::File { path, message },
+            e @ QemuError::NoMachine(_) => Self::Usage(e.to_string()),
             other => Self::Device(other.to_string()),
         }
     }
@@ -61,10 +73,146 @@ pub struct Qemu {
     stderr: Option<JoinHandle<String>>,
 }
 
-fn base_command(elf: &Path) -> Command {
+/// The QEMU machine that emulates a board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Machine {
+    /// The board.
+    pub board: Board,
+    /// `-machine`.
+    pub name: &'static str,
+    /// `-cpu`, when the machine takes one (`microbit` has its Cortex-M0 built in).
+    pub cpu: Option<&'static str>,
+    /// The core, as messages name it.
+    pub core: &'static str,
+    /// The architectures its firmware is built for, as an ELF's `Tag_CPU_arch` build attribute
+    /// gives them ([`cpu_arch`]).
+    pub archs: &'static [u64],
+}
+
+impl Machine {
+    /// The machine of `board`: `mps2-an386` with a Cortex-M4 for `qemu`, `microbit` for
+    /// `microbit`; any other board is [`QemuError::NoMachine`].
+    pub fn of(board: Board) -> Result<Self, QemuError> {
+        match board.name() {
+            "qemu" => Ok(Self {
+                board,
+                name: "mps2-an386",
+                cpu: Some("cortex-m4"),
+                core: "Cortex-M4F (ARMv7E-M)",
+                archs: &[ARCH_V7EM],
+            }),
+            "microbit" => Ok(Self {
+                board,
+                name: "microbit",
+                cpu: None,
+                core: "Cortex-M0 (ARMv6-M)",
+                archs: &[ARCH_V6M, ARCH_V6SM],
+            }),
+            _ => Err(QemuError::NoMachine(board)),
+        }
+    }
+
+    /// An ELF built for another architecture than this machine's core is refused before QEMU
+    /// starts: a micro:bit firmware on `mps2-an386` would boot, find no UART where it looks
+    /// for one, and leave the host waiting for an answer. An ELF without the attribute passes.
+    fn check(&self, elf: &Path, bytes: &[u8]) -> Result<(), QemuError> {
+        match cpu_arch(bytes) {
+            Some(arch) if !self.archs.contains(&arch) => {
+                let fix = ["qemu", "microbit"]
+                    .into_iter()
+                    .filter_map(|name| Machine::of(Board::new(name).ok()?).ok())
+                    .find(|m| m.archs.contains(&arch))
+                    .map_or_else(
+                        || "build it for this board".to_string(),
+                        |m| format!("pass --board {}", m.board),
+                    );
+                Err(QemuError::Elf {
+                    path: elf.into(),
+                    message: format!(
+                        "built for {} (build attribute Tag_CPU_arch = {arch}), but board {} is \
+                         emulated as a {}: {fix}",
+                        arch_name(arch),
+                        self.board,
+                        self.core
+                    ),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `Tag_CPU_arch` values (Arm IHI 0045, "Addenda to, and Errata in, the ABI for the Arm
+/// Architecture", build attributes; `llvm-readelf --arch-specific` prints them).
+const ARCH_V6M: u64 = 11;
+const ARCH_V6SM: u64 = 12;
+const ARCH_V7EM: u64 = 13;
+
+fn arch_name(arch: u64) -> String {
+    match arch {
+        ARCH_V6M | ARCH_V6SM => "ARMv6-M".into(),
+        ARCH_V7EM => "ARMv7E-M".into(),
+        other => format!("Arm architecture {other}"),
+    }
+}
+
+/// The `Tag_CPU_arch` build attribute of a 32-bit little-endian Arm ELF (its
+/// `.ARM.attributes` section, vendor `aeabi`, file scope), if it has one.
+pub fn cpu_arch(bytes: &[u8]) -> Option<u64> {
+    use object::elf::{FileHeader32, SHT_ARM_ATTRIBUTES};
+    use object::read::elf::{FileHeader, SectionHeader};
+    let header = FileHeader32::<object::Endianness>::parse(bytes).ok()?;
+    let endian = header.endian().ok()?;
+    let sections = header.sections(endian, bytes).ok()?;
+    let section = sections
+        .iter()
+        .find(|s| s.sh_type(endian) == SHT_ARM_ATTRIBUTES)?;
+    let attributes = section.attributes(endian, bytes).ok()?;
+    let mut subsections = attributes.subsections().ok()?;
+    while let Some(sub) = subsections.next().ok()? {
+        if sub.vendor() != b"aeabi" {
+            continue;
+        }
+        let mut subsubs = sub.subsubsections();
+        while let Some(subsub) = subsubs.next().ok()? {
+            if subsub.tag() != object::elf::Tag_File {
+                continue;
+            }
+            let mut reader = subsub.attributes();
+            // Each value's form follows from its tag (the same addenda): tags 4, 5 and 67 and
+            // odd tags above 32 are strings, tag 32 an integer and a string, the rest
+            // integers. Tag 65 has a form of its own; the architecture comes before it.
+            while let Some(tag) = reader.read_tag().ok()? {
+                match tag {
+                    6 => return reader.read_integer().ok(),
+                    4 | 5 | 67 => {
+                        reader.read_string().ok()?;
+                    }
+                    32 => {
+                        reader.read_integer().ok()?;
+                        reader.read_string().ok()?;
+                    }
+                    65 => return None,
+                    t if t > 32 && t % 2 == 1 => {
+                        reader.read_string().ok()?;
+                    }
+                    _ => {
+                        reader.read_integer().ok()?;
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn base_command(elf: &Path, machine: Machine) -> Command {
     let mut c = Command::new(QEMU);
-    c.args(["-machine", "mps2-an386", "-cpu", "cortex-m4"])
-        .args(["-icount", "shift=0"])
+    c.args(["-machine", machine.name]);
+    if let Some(cpu) = machine.cpu {
+        c.args(["-cpu", cpu]);
+    }
+    c.args(["-icount", "shift=0"])
         .args(["-semihosting-config", "enable=on,target=native"])
         .args(["-display", "none", "-monitor", "none", "-nodefaults"])
         .arg("-kernel")
@@ -76,16 +224,17 @@ fn base_command(elf: &Path) -> Command {
 }
 
 impl Qemu {
-    /// Starts QEMU on `elf` and connects to its UART. QEMU connects to a listener of ours on
-    /// a free local port, so two runs never race for a port. `echo` copies the defmt logs to
-    /// stderr as they arrive.
-    pub fn start(elf: &Path, echo: bool) -> Result<(Self, TcpLink), QemuError> {
+    /// Starts QEMU on `elf`, built for `board`, and connects to its UART. QEMU connects to a
+    /// listener of ours on a free local port, so two runs never race for a port. `echo`
+    /// copies the defmt logs to stderr as they arrive.
+    pub fn start(elf: &Path, board: Board, echo: bool) -> Result<(Self, TcpLink), QemuError> {
+        let machine = Machine::of(board)?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
-        let mut cmd = base_command(elf);
+        let mut cmd = base_command(elf, machine);
         cmd.arg("-serial")
             .arg(format!("tcp:127.0.0.1:{port},nodelay=on"));
-        let mut qemu = Self::spawn(cmd, elf, echo)?;
+        let mut qemu = Self::spawn(cmd, elf, machine, echo)?;
         listener.set_nonblocking(true)?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -109,20 +258,28 @@ impl Qemu {
         }
     }
 
-    /// Starts QEMU on `elf` with its UART listening on `127.0.0.1:port` for any client.
-    pub fn serve(elf: &Path, port: u16, echo: bool) -> Result<Self, QemuError> {
-        let mut cmd = base_command(elf);
+    /// Starts QEMU on `elf`, built for `board`, with its UART listening on `127.0.0.1:port`
+    /// for any client.
+    pub fn serve(elf: &Path, board: Board, port: u16, echo: bool) -> Result<Self, QemuError> {
+        let machine = Machine::of(board)?;
+        let mut cmd = base_command(elf, machine);
         cmd.arg("-serial").arg(format!(
             "tcp:127.0.0.1:{port},server=on,wait=off,nodelay=on"
         ));
-        Self::spawn(cmd, elf, echo)
+        Self::spawn(cmd, elf, machine, echo)
     }
 
-    fn spawn(mut cmd: Command, elf: &Path, echo: bool) -> Result<Self, QemuError> {
+    fn spawn(
+        mut cmd: Command,
+        elf: &Path,
+        machine: Machine,
+        echo: bool,
+    ) -> Result<Self, QemuError> {
         let bytes = std::fs::read(elf).map_err(|e| QemuError::Elf {
             path: elf.into(),
             message: e.to_string(),
         })?;
+        machine.check(elf, &bytes)?;
         let table = defmt_decoder::Table::parse(&bytes)
             .map_err(|e| QemuError::Elf {
                 path: elf.into(),

@@ -1,7 +1,8 @@
 //! The model on the device: `mlprobe device validate` in QEMU is bit-exact with the host on
 //! every wine row, and the firmware answers damaged frames with errors while it keeps serving.
 //!
-//! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` target (`.ci/run` installs both).
+//! Needs `qemu-system-arm` and the `thumbv7em-none-eabihf` and `thumbv6m-none-eabi` targets
+//! (`.ci/run` installs them).
 
 use mlprobe::firmware::{Board, build_firmware, firmware_dir};
 use mlprobe::link::Client;
@@ -143,6 +144,168 @@ fn int8_breast_cancer_validates_bit_exact_in_qemu() {
     assert_eq!(int8_in_qemu("breast_cancer")["n"], 569);
 }
 
+/// Issue #17: the BBC micro:bit (QEMU `microbit`: nRF51822, Cortex-M0, no FPU, the firmware
+/// built for thumbv6m-none-eabi with soft-float) computes the bundled wine model's logits
+/// bit for bit as the host does on all 178 rows of data/wine.csv, and reports its cost in
+/// instructions: TIMER0 counts 16 MHz, 62.5 instructions per tick under `-icount shift=0`
+/// (firmware/src/board/microbit.rs), which the firmware checks at boot on a loop of 40,000
+/// instructions (640 ticks). The budgets are the chip's: 256 KiB flash, 16 KiB RAM.
+#[test]
+fn validate_wine_on_the_microbit_is_bit_exact_on_all_rows() {
+    if !qemu() {
+        return;
+    }
+    let model = wine_model();
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--board".as_ref(),
+        "microbit".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--data".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["board"], "qemu-microbit");
+    assert_eq!(v["n"], 178);
+    assert_eq!(v["bit_exact"], true);
+    assert_eq!(v["mismatches"], 0);
+    assert_eq!(v["class_mismatches"], 0);
+    assert_eq!(v["host_accuracy"], v["device_accuracy"]);
+    assert!(v["elf"].as_str().unwrap().contains("thumbv6m-none-eabi"));
+    // A whole number of 62.5-instruction ticks, rounded down.
+    let p50 = v["instructions_per_inference"]["p50"].as_u64().unwrap();
+    let ticks = (p50 * 16).div_ceil(1000);
+    assert!(
+        p50 > 0 && ticks * 1000 / 16 == p50,
+        "TIMER0 counts 62.5 instructions: {p50}"
+    );
+    assert!(v.get("cycles_per_inference").is_none());
+    let flash = v["flash_bytes"].as_u64().unwrap();
+    let ram = v["ram_bytes"].as_u64().unwrap();
+    let stack = v["stack_peak_bytes"].as_u64().unwrap();
+    assert!(flash <= 256 * 1024, "flash {flash}");
+    assert!(ram + stack <= 16 * 1024, "ram {ram} + stack {stack}");
+    // The stack is the RAM the statics leave (firmware/src/stack.rs, memory/microbit.x).
+    assert_eq!(v["stack_size_bytes"].as_u64().unwrap() + ram, 16 * 1024);
+
+    // The cost clock's calibration, logged over defmt (semihosting) at boot.
+    let elf = std::path::PathBuf::from(v["elf"].as_str().unwrap());
+    let (qemu, link) = Qemu::start(&elf, "microbit".parse().unwrap(), false).unwrap();
+    let mut client = Client::new(link);
+    client
+        .wait_ready(std::time::Duration::from_secs(10))
+        .unwrap();
+    drop(client);
+    let logs = qemu.stop();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("40000 instructions took 640 ticks")),
+        "TIMER0 calibration: {logs:?}"
+    );
+
+    // The micro:bit's ELF on the default board's machine is refused before QEMU starts (its
+    // ARMv6-M build attribute is not the Cortex-M4's), rather than booting without a UART.
+    let o = run([
+        "device".as_ref(),
+        "run".as_ref(),
+        "--ping".as_ref(),
+        "--port".as_ref(),
+        "1".as_ref(),
+        "--elf".as_ref(),
+        elf.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 2, "stderr:\n{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("built for ARMv6-M") && stderr(&o).contains("pass --board microbit"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Issue #17: the int8 wine model (the bundled model quantized with `mlprobe quantize`,
+/// calibrated on data/wine.csv) on the micro:bit's Cortex-M0 computes what
+/// `mlprobe_core::quant` computes on the host, bit for bit, on all 178 rows, and takes fewer
+/// instructions than the f32 model on the same board: 7.1 times fewer today (16,375 against
+/// 117,000; the issue's target of 10 is not met, firmware/README.md says where they go), and
+/// the test holds it to at least 5.
+#[test]
+fn an_int8_model_on_the_microbit_is_bit_exact_and_cheaper_than_f32() {
+    if !qemu() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let int8 = dir.path().join("wine.int8.mlpb");
+    let o = run([
+        "quantize".as_ref(),
+        "--model".as_ref(),
+        wine_model().as_os_str(),
+        "--calibration".as_ref(),
+        data("wine.csv").as_os_str(),
+        "--out".as_ref(),
+        int8.as_os_str(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    let on_microbit = |model: &std::path::Path| {
+        let o = run([
+            "device".as_ref(),
+            "validate".as_ref(),
+            "--board".as_ref(),
+            "microbit".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--data".as_ref(),
+            data("wine.csv").as_os_str(),
+            "--json".as_ref(),
+        ]);
+        assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+        json(&o)
+    };
+    let v = on_microbit(&int8);
+    assert_eq!(v["board"], "qemu-microbit");
+    assert_eq!(v["n"], 178);
+    assert_eq!(v["bit_exact"], true);
+    assert_eq!(v["mismatches"], 0);
+    assert_eq!(v["host_accuracy"], v["device_accuracy"]);
+    let q = v["instructions_per_inference"]["p50"].as_u64().unwrap();
+    let f = on_microbit(&wine_model())["instructions_per_inference"]["p50"]
+        .as_u64()
+        .unwrap();
+    let (flash, stack) = (
+        v["flash_bytes"].as_u64().unwrap(),
+        v["stack_peak_bytes"].as_u64().unwrap(),
+    );
+    eprintln!(
+        "wine on the microbit: int8 {q} instructions, f32 {f}; int8 flash {flash} B, stack {stack} B"
+    );
+    assert!(q > 0 && q * 5 <= f, "int8 {q} vs f32 {f} instructions");
+}
+
+/// A board QEMU does not emulate is a usage error, found before anything is built.
+#[test]
+fn a_board_qemu_does_not_emulate_is_a_usage_error() {
+    let model = wine_model();
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--board".as_ref(),
+        "nrf52840".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--data".as_ref(),
+        data("wine.csv").as_os_str(),
+    ]);
+    assert_eq!(code(&o), 2, "stderr:\n{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("board nrf52840: QEMU does not emulate it"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Issue #16: a network with two hidden layers (digits, 64 → 64 → 32 → 10, as `train --hidden
 /// 64,32` makes it) computes on the Cortex-M4 what it computes on the host, bit for bit, on
 /// all 1,797 rows; its cost per inference, flash and RAM are reported.
@@ -271,7 +434,7 @@ fn damaged_frames_get_errors_and_every_valid_request_its_answer() {
     let host = mlprobe::model_io::load(&wine_model()).unwrap();
     let rows =
         mlprobe::data::load(&data("wine.csv"), mlprobe::data::Labels::Optional("label")).unwrap();
-    let (qemu, link) = Qemu::start(&elf, false).unwrap();
+    let (qemu, link) = Qemu::start(&elf, Board::qemu(), false).unwrap();
     let mut client = Client::new(link);
     client
         .wait_ready(std::time::Duration::from_secs(10))

@@ -36,7 +36,8 @@ pub struct BuildArgs {
     /// The model file to compile in (default: the firmware's bundled wine model).
     #[arg(long, value_name = "MODEL")]
     pub model: Option<PathBuf>,
-    /// The board to build for.
+    /// The board to build for (`microbit` builds for thumbv6m-none-eabi, the others for
+    /// thumbv7em-none-eabihf).
     #[arg(long, value_enum, default_value = "qemu")]
     pub board: Board,
     /// The firmware crate (default: `firmware/` of this checkout, or $MLPROBE_FIRMWARE).
@@ -51,15 +52,20 @@ pub struct BuildArgs {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  mlprobe device run --model wine.mlpb --port 7878\n  \
+    mlprobe device run --board microbit --model wine.mlpb --ping\n  \
     mlprobe device run --elf firmware/target/thumbv7em-none-eabihf/release/mlprobe-firmware --ping"
 )]
 pub struct RunArgs {
     /// The model file to compile in (default: the firmware's bundled wine model).
     #[arg(long, value_name = "MODEL", conflicts_with = "elf")]
     pub model: Option<PathBuf>,
-    /// A firmware ELF already built.
+    /// A firmware ELF already built (for --board).
     #[arg(long, value_name = "ELF")]
     pub elf: Option<PathBuf>,
+    /// The board to build for and emulate: `qemu` (QEMU mps2-an386, Cortex-M4F) or `microbit`
+    /// (QEMU microbit, Cortex-M0).
+    #[arg(long, value_enum, default_value = "qemu")]
+    pub board: Board,
     /// Local TCP port for the UART.
     #[arg(long, default_value_t = 7878)]
     pub port: u16,
@@ -78,6 +84,7 @@ pub struct RunArgs {
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  mlprobe device validate --model wine.mlpb --data data/wine.csv\n  \
+    mlprobe device validate --board microbit --model wine.mlpb --data data/wine.csv\n  \
     mlprobe device validate --model wine.mlpb --data data/wine.csv --serial /dev/ttyACM0 \
     --elf firmware/target/thumbv7em-none-eabihf/release/mlprobe-firmware"
 )]
@@ -94,6 +101,10 @@ pub struct ValidateArgs {
     /// A firmware ELF already built for this model (for sizes; with --serial, what was flashed).
     #[arg(long, value_name = "ELF")]
     pub elf: Option<PathBuf>,
+    /// The board to build for and emulate: `qemu` (QEMU mps2-an386, Cortex-M4F) or `microbit`
+    /// (QEMU microbit, Cortex-M0). Not with --serial.
+    #[arg(long, value_enum, default_value = "qemu", conflicts_with = "serial")]
+    pub board: Board,
     /// Talk to a real board on this serial port instead of QEMU (flash it first: see the
     /// firmware README).
     #[arg(long, value_name = "PORT")]
@@ -125,6 +136,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             let mut session = SessionOptions::new(endpoint);
             session.elf = a.elf;
             session.firmware = a.firmware;
+            session.board = a.board;
             let opts = ValidateOptions {
                 model: a.model,
                 data: a.data,
@@ -142,6 +154,7 @@ fn run_cmd(a: RunArgs) -> Result<Outcome> {
     opts.model = a.model;
     opts.elf = a.elf;
     opts.firmware = a.firmware;
+    opts.board = a.board;
     opts.echo = true;
     let emulator = Emulator::serve(&opts)?;
     crate::output::eprintln(&format!(

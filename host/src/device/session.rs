@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::firmware::{Board, build_firmware, firmware_dir, model_checksum};
 use crate::link::{Client, Link, LinkError, SerialLink, TcpLink};
 use crate::model_io;
-use crate::qemu::Qemu;
+use crate::qemu::{Machine, Qemu};
 use mlprobe_core::protocol::{Info, Request, Response, Stats};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -35,8 +35,9 @@ use std::time::Duration;
 /// How to reach the device.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Endpoint {
-    /// QEMU `mps2-an386` started here. Its UART connects to a listener of ours (`port: None`,
-    /// race-free), or listens on `127.0.0.1:port` for any client (`mlprobe device run`).
+    /// QEMU started here, on the machine of [`SessionOptions::board`]. Its UART connects to a
+    /// listener of ours (`port: None`, race-free), or listens on `127.0.0.1:port` for any
+    /// client (`mlprobe device run`).
     Qemu {
         /// The fixed local port QEMU listens on, if any.
         port: Option<u16>,
@@ -69,6 +70,8 @@ pub struct SessionOptions {
     pub elf: Option<PathBuf>,
     /// The firmware crate to build from (default: [`firmware_dir`]`(None)`).
     pub firmware: Option<PathBuf>,
+    /// The board the firmware is built for, and that QEMU emulates (default `qemu`).
+    pub board: Board,
     /// Copy the device's defmt log to stderr as it arrives (QEMU).
     pub echo: bool,
     /// How long the device may take to answer its first ping.
@@ -76,26 +79,29 @@ pub struct SessionOptions {
 }
 
 impl SessionOptions {
-    /// Options for `endpoint` with no model, no ELF, the default firmware crate, no echo and
-    /// 10 s to boot.
+    /// Options for `endpoint` with no model, no ELF, the default firmware crate and board, no
+    /// echo and 10 s to boot.
     pub fn new(endpoint: Endpoint) -> Self {
         Self {
             endpoint,
             model: None,
             elf: None,
             firmware: None,
+            board: Board::qemu(),
             echo: false,
             ready_within: Duration::from_secs(10),
         }
     }
 
-    /// The ELF QEMU runs: `elf`, or the firmware built for `model`.
+    /// The ELF QEMU runs: `elf`, or the firmware built for `model` and `board`.
+    /// A board QEMU does not emulate is a usage error, before anything is built.
     pub fn elf_to_run(&self) -> Result<PathBuf> {
+        Machine::of(self.board)?;
         match &self.elf {
             Some(e) => Ok(e.clone()),
             None => build_firmware(
                 self.model.as_deref(),
-                Board::qemu(),
+                self.board,
                 &firmware_dir(self.firmware.as_deref()),
             ),
         }
@@ -160,7 +166,7 @@ impl Session {
         match &opts.endpoint {
             Endpoint::Qemu { port: None } => {
                 let elf = opts.elf_to_run()?;
-                let (qemu, link) = Qemu::start(&elf, opts.echo)?;
+                let (qemu, link) = Qemu::start(&elf, opts.board, opts.echo)?;
                 Self::boot(AnyLink::Tcp(link), Some(qemu), Some(elf), opts)
             }
             Endpoint::Qemu { port: Some(_) } => Emulator::serve(opts)?.connect(opts),
@@ -326,7 +332,7 @@ impl Emulator {
             )));
         };
         let elf = opts.elf_to_run()?;
-        let qemu = Qemu::serve(&elf, port, opts.echo)?;
+        let qemu = Qemu::serve(&elf, opts.board, port, opts.echo)?;
         Ok(Self { qemu, elf, port })
     }
 

@@ -72,8 +72,8 @@ pub struct ValidateReport {
     pub host_accuracy: Option<f64>,
     /// Device accuracy (null without labels).
     pub device_accuracy: Option<f64>,
-    /// Instructions per inference, standardisation included (QEMU, `-icount shift=0`,
-    /// SysTick resolution of 40 instructions).
+    /// Instructions per inference, standardisation included (QEMU, `-icount shift=0`; a
+    /// resolution of 40 instructions on `qemu`, SysTick, and 62.5 on `microbit`, TIMER0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub instructions_per_inference: Option<Cost>,
     /// CPU cycles per inference (DWT, hardware).

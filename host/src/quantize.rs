@@ -353,6 +353,11 @@ pub fn quantize(opts: &QuantizeOptions) -> Result<QuantizeReport> {
     }
     let calibration = rows_for(&float, &opts.calibration, &opts.label)?;
     let calibration_rows = calibration.rows();
+    // Every input is read before the model is written: a bad --data writes nothing.
+    let compared = match &opts.data {
+        Some(p) => Some(rows_for(&float, p, &opts.label)?),
+        None => None,
+    };
     let int8 = quantize_model(&float, &calibration, opts.per_tensor)?;
     let bytes = model_io::to_bytes(&int8)?;
     let float_bytes = model_io::to_bytes(&float)?.len();
@@ -362,10 +367,7 @@ pub fn quantize(opts: &QuantizeOptions) -> Result<QuantizeReport> {
         .flatten()
         .collect();
     crate::output::write_new(&opts.out, &bytes, &inputs)?;
-    let compared = match &opts.data {
-        Some(p) => rows_for(&float, p, &opts.label)?,
-        None => calibration,
-    };
+    let compared = compared.unwrap_or(calibration);
     let comparison = compare(&float, &int8, &compared)?;
     Ok(QuantizeReport {
         out: opts.out.clone(),

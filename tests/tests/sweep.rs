@@ -57,6 +57,7 @@ const COMMANDS: &[&str] = &[
     "eval",
     "export",
     "import",
+    "quantize",
     "expect",
     "profile",
     "init",
@@ -836,6 +837,25 @@ fn base(f: &Fixtures, name: &'static str, dir: &Path) -> Base {
             b.files = vec![("", Input::Safetensors)];
             b.outputs = vec![out("--out", "out.mlpb", Kind::Model)];
         }
+        "quantize" => {
+            b.args = vec![
+                "quantize".into(),
+                "--model".into(),
+                model,
+                "--calibration".into(),
+                csv.clone(),
+                "--data".into(),
+                csv,
+                "--min-agreement".into(),
+                "0".into(),
+            ];
+            b.files = vec![
+                ("--model", Input::Model),
+                ("--calibration", Input::Csv),
+                ("--data", Input::Csv),
+            ];
+            b.outputs = vec![out("--out", "out.mlpb", Kind::Model)];
+        }
         "expect" => {
             b.args = vec![
                 "expect".into(),
@@ -1198,6 +1218,12 @@ const UNIT_BAD: &[&str] = &["-1", "nan", "inf", "-inf", "1.5", "1e400"];
 const NONNEG_BAD: &[&str] = &["-1", "nan", "inf", "1e308", "1e400"];
 
 const NUMERIC: &[Numeric] = &[
+    Numeric {
+        command: "quantize",
+        flag: "--min-agreement",
+        bad: UNIT_BAD,
+        robust: &["1"],
+    },
     Numeric {
         command: "train",
         flag: "--hidden",

@@ -229,7 +229,7 @@ fn validate_wine_on_the_microbit_is_bit_exact_on_all_rows() {
 /// Issue #17: the int8 wine model (the bundled model quantized with `mlprobe quantize`,
 /// calibrated on data/wine.csv) on the micro:bit's Cortex-M0 computes what
 /// `mlprobe_core::quant` computes on the host, bit for bit, on all 178 rows, and takes fewer
-/// instructions than the f32 model on the same board: 5.8 times fewer today (20,125 against
+/// instructions than the f32 model on the same board: 7.1 times fewer today (16,437 against
 /// 117,000; the issue's target of 10 is not met, firmware/README.md says where they go), and
 /// the test holds it to at least 5.
 #[test]

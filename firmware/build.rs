@@ -19,6 +19,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 
+#[path = "build/dsp.rs"]
+mod dsp;
+
 /// The boards there are: every `src/board/<name>.rs` but `mod.rs`, sorted.
 fn boards(manifest: &Path) -> Vec<String> {
     let dir = manifest.join("src/board");
@@ -127,9 +130,9 @@ fn int8(src: &mut String, model: &ModelFile<'_>, norm: &str) {
         "/// The input standardisation.\n#[allow(dead_code)]\npub static NORM: Standardizer<[f32; INPUTS]> = {norm};"
     )
     .unwrap();
-    let kernel = dsp_tables(src, model, &channels, &act);
-    // The Cortex-M4 kernel where the target has the DSP extension and every ReLU layer allows
-    // the fused requantization; `core`'s loop otherwise.
+    let kernel = dsp::module(src, model, &channels, &act);
+    // The Cortex-M4 kernel where the target has the DSP extension and the model is one it
+    // handles; `core`'s loop otherwise.
     src.push_str(
         "/// Dequantized logits of one raw row (`scratch`: inputs + outputs values at least).\n\
          #[inline(always)]\n\
@@ -140,9 +143,16 @@ fn int8(src: &mut String, model: &ModelFile<'_>, norm: &str) {
     if kernel {
         src.push_str(
             "    #[cfg(dsp)]\n    {\n\
-                 let x: &mut [f32; INPUTS] = x.try_into().map_err(|_| MlpError::Length { expected: INPUTS, found: 0 })?;\n\
-                 NORM.transform(raw, x)?;\n\
-                 dsp::run(x, logits);\n\
+                 let mut q = [0u32; dsp::WORDS];\n\
+                 // SAFETY: `raw` holds INPUTS values (checked first) and `q` WORDS.\n\
+                 let fast = raw.len() == INPUTS && unsafe { dsp::quantize(raw.as_ptr(), q.as_mut_ptr()) } == 0;\n\
+                 if !fast {\n\
+                     let x: &mut [f32; INPUTS] = x.try_into().map_err(|_| MlpError::Length { expected: INPUTS, found: 0 })?;\n\
+                     NORM.transform(raw, x)?;\n\
+                     crate::int8::quantize_input(x, dsp::INPUT_SCALE, dsp::INPUT_ZP, &mut q);\n\
+                 }\n\
+                 // SAFETY: `q` holds WORDS values and `logits` OUTPUTS.\n\
+                 unsafe { dsp::layers(q.as_ptr(), logits.as_mut_ptr()) };\n\
                  return Ok(logits);\n\
              }\n",
         );
@@ -153,214 +163,6 @@ fn int8(src: &mut String, model: &ModelFile<'_>, norm: &str) {
              MODEL.infer_into(raw, x, &mut act, logits)?;\n\
              Ok(logits)\n    }\n}\n",
     );
-}
-
-/// Words of `n` 16-bit values.
-fn pairs(n: usize) -> usize {
-    n.div_ceil(2)
-}
-
-/// Writes the `dsp` module: the tables and the generated assembly of `src/int8.rs`'s kernel,
-/// and its `run`. Returns false (and writes nothing) when the model is outside what the kernel
-/// handles: a ReLU layer whose output zero point is not −128 or with a channel that does not
-/// shift right, a row too long for `LDRD`'s offsets (more than 126 inputs to a layer), or an
-/// accumulator that could exceed 2^30.
-fn dsp_tables(
-    src: &mut String,
-    model: &ModelFile<'_>,
-    channels: &[i32],
-    act: &[quant::QParams],
-) -> bool {
-    let d = model.dims();
-    let layers = d.layers();
-    let mut at = 0;
-    let mut req = Vec::new();
-    for k in 0..layers {
-        let n = d.width(k + 1);
-        let ch = &channels[at..at + quant::CHANNEL_INTS * n];
-        req.push(ch.chunks_exact(3).map(|c| (c[1], c[2])).collect::<Vec<_>>());
-        at += quant::CHANNEL_INTS * n;
-    }
-    for k in 0..layers {
-        let relu = k + 1 < layers;
-        let layer = model.qlayer(k).expect("an int8 layer");
-        let m = d.width(k);
-        let fused_ok = !relu
-            || (act[k + 1].zero_point == -128 && req[k].iter().all(|&(mm, s)| mm > 0 && s <= -1));
-        let bound = layer
-            .biases()
-            .enumerate()
-            .map(|(o, b)| {
-                let w: i64 = layer
-                    .weights()
-                    .skip(o * m)
-                    .take(m)
-                    .map(|w| i64::from(w).abs())
-                    .sum();
-                2 * (i64::from(b).abs() + 255 * w)
-            })
-            .max()
-            .unwrap_or(0);
-        if !fused_ok || pairs(m) > 63 || bound >= 1 << 30 {
-            return false;
-        }
-    }
-    writeln!(
-        src,
-        "/// The Cortex-M4 kernel (`src/int8.rs`): tables and generated assembly.\n\
-         #[cfg(dsp)]\n#[allow(clippy::unreadable_literal)]\npub mod dsp {{\n\
-         use super::INPUTS;\nuse core::arch::asm;"
-    )
-    .unwrap();
-    let mut run = format!(
-        "/// Logits of one standardised row.\n#[inline(always)]\n\
-         pub fn run(x: &[f32; INPUTS], logits: &mut [f32]) {{\n\
-         let mut a0 = [0u32; {}];\n\
-         crate::int8::quantize_input(x, f32::from_bits(0x{:08x}), {}, &mut a0);\n",
-        pairs(d.inputs()),
-        act[0].scale.to_bits(),
-        act[0].zero_point
-    );
-    for k in 0..layers {
-        let layer = model.qlayer(k).expect("an int8 layer");
-        let (n, m) = (d.width(k + 1), d.width(k));
-        let relu = k + 1 < layers;
-        let p = pairs(m);
-        let blocks = n.div_ceil(4);
-        let rows = 4 * blocks;
-        // ReLU layers compute 2·acc (weights and biases doubled) for SMMULR's rounding.
-        let scale = if relu { 2 } else { 1 };
-        let w: Vec<i8> = layer.weights().collect();
-        let b: Vec<i32> = layer.biases().collect();
-        write!(src, "static W{k}: [u32; {}] = [", rows * p).unwrap();
-        for o in 0..rows {
-            for j in 0..p {
-                let at = |i: usize| {
-                    if o < n && i < m {
-                        scale * i32::from(w[o * m + i])
-                    } else {
-                        0
-                    }
-                };
-                let word = (at(2 * j) as u32 & 0xffff) | ((at(2 * j + 1) as u32) << 16);
-                write!(src, "0x{word:08x}, ").unwrap();
-            }
-            src.push('\n');
-        }
-        src.push_str("];\n");
-        // Per block of 4 channels: the 4 biases (times `scale`), then the 4 multipliers.
-        let mut t = Vec::with_capacity(8 * blocks);
-        for blk in 0..blocks {
-            for c in 0..4 {
-                t.push(b.get(4 * blk + c).map_or(0, |&v| scale * v));
-            }
-            for c in 0..4 {
-                t.push(req[k].get(4 * blk + c).map_or(0, |&(mm, _)| mm));
-            }
-        }
-        writeln!(src, "static T{k}: [i32; {}] = {t:?};", t.len()).unwrap();
-        if relu {
-            writeln!(run, "let mut a{} = [0u32; {}];", k + 1, 2 * blocks).unwrap();
-        } else {
-            writeln!(run, "let mut acc = [0i32; {rows}];").unwrap();
-        }
-        for blk in 0..blocks {
-            let mut asm = String::new();
-            asm.push_str("ldrd {a0}, {a1}, [{tp}]\\n ldrd {a2}, {a3}, [{tp}, #8]\\n ");
-            let mut j = 0;
-            while j < p {
-                if j + 1 < p {
-                    write!(asm, "ldrd {{x0}}, {{x1}}, [{{xp}}, #{}]\\n ", 4 * j).unwrap();
-                    for c in 0..4 {
-                        write!(
-                            asm,
-                            "ldrd {{w0}}, {{w1}}, [{{wp}}, #{}]\\n smlad {{a{c}}}, {{x0}}, {{w0}}, {{a{c}}}\\n smlad {{a{c}}}, {{x1}}, {{w1}}, {{a{c}}}\\n ",
-                            4 * (p * c + j)
-                        )
-                        .unwrap();
-                    }
-                    j += 2;
-                } else {
-                    write!(asm, "ldr {{x0}}, [{{xp}}, #{}]\\n ", 4 * j).unwrap();
-                    for c in 0..4 {
-                        write!(
-                            asm,
-                            "ldr {{w0}}, [{{wp}}, #{}]\\n smlad {{a{c}}}, {{x0}}, {{w0}}, {{a{c}}}\\n ",
-                            4 * (p * c + j)
-                        )
-                        .unwrap();
-                    }
-                    j += 1;
-                }
-            }
-            let operands = format!(
-                "xp = in(reg) a{k}.as_ptr(), wp = in(reg) W{k}.as_ptr().add({}), \
-                 tp = in(reg) T{k}.as_ptr().add({}), x0 = out(reg) _, x1 = out(reg) _, \
-                 w0 = out(reg) _, w1 = out(reg) _",
-                4 * blk * p,
-                8 * blk
-            );
-            if relu {
-                // Fused requantization (src/int8.rs): h = SMMULR(2·acc, M) = ⌊(acc·M + 2^30) / 2^31⌋,
-                // then (h + 2^(r−1)) >> r, then the ReLU and the clamp to 255 (USAT).
-                asm.push_str("ldrd {x0}, {x1}, [{tp}, #16]\\n ldrd {w0}, {w1}, [{tp}, #24]\\n ");
-                for c in 0..4 {
-                    let r = req[k].get(4 * blk + c).map_or(1, |&(_, s)| -s);
-                    let m_reg = ["x0", "x1", "w0", "w1"][c];
-                    write!(
-                        asm,
-                        "smmulr {{a{c}}}, {{a{c}}}, {{{m_reg}}}\\n add {{a{c}}}, {{a{c}}}, #{}\\n asr {{a{c}}}, {{a{c}}}, #{r}\\n usat {{a{c}}}, #8, {{a{c}}}\\n ",
-                        1u32 << (r - 1)
-                    )
-                    .unwrap();
-                }
-                asm.push_str("pkhbt {a0}, {a0}, {a1}, lsl #16\\n pkhbt {a2}, {a2}, {a3}, lsl #16");
-                write!(
-                    run,
-                    "// SAFETY: reads `a{k}` and this block's rows and table entries, all in bounds \
-                     (build.rs laid them out); registers only otherwise.\n\
-                     unsafe {{ asm!(\"{asm}\", {operands}, a0 = out(reg) a{}[{}], a1 = out(reg) _, \
-                     a2 = out(reg) a{}[{}], a3 = out(reg) _, options(readonly, nostack, preserves_flags)); }}\n",
-                    k + 1,
-                    2 * blk,
-                    k + 1,
-                    2 * blk + 1
-                )
-                .unwrap();
-            } else {
-                write!(
-                    run,
-                    "// SAFETY: as above.\n\
-                     unsafe {{ asm!(\"{}\", {operands}, a0 = out(reg) acc[{}], a1 = out(reg) acc[{}], \
-                     a2 = out(reg) acc[{}], a3 = out(reg) acc[{}], options(readonly, nostack, preserves_flags)); }}\n",
-                    asm.trim_end_matches("\\n "),
-                    4 * blk,
-                    4 * blk + 1,
-                    4 * blk + 2,
-                    4 * blk + 3
-                )
-                .unwrap();
-            }
-        }
-        if !relu {
-            let (ms, ss): (Vec<i32>, Vec<i32>) = req[k].iter().copied().unzip();
-            writeln!(
-                src,
-                "static M{k}: [i32; {n}] = {ms:?};\nstatic S{k}: [i32; {n}] = {ss:?};"
-            )
-            .unwrap();
-            write!(
-                run,
-                "crate::int8::requantize_out(&acc, &M{k}, &S{k}, {}, f32::from_bits(0x{:08x}), logits);\n}}\n",
-                act[k + 1].zero_point,
-                act[k + 1].scale.to_bits()
-            )
-            .unwrap();
-        }
-    }
-    src.push_str(&run);
-    src.push_str("}\n");
-    true
 }
 
 fn main() {

@@ -54,7 +54,7 @@ fn validate_wine_in_qemu_is_bit_exact_on_all_rows() {
 }
 
 /// Issue #17: an int8 model computes on the Cortex-M4, with the firmware's DSP kernel
-/// (`firmware/src/int8.rs`: SMLAD assembly and a fused requantization), what
+/// (`firmware/src/int8.rs`: generated assembly with SMLAD and fused requantizations), what
 /// `mlprobe_core::quant` computes on the host, bit for bit, on every row of `name`. The model
 /// is trained on all of `name` (wine: the bundled model) and quantized with per-channel
 /// weights, calibrated on the same rows. Returns the validate report.
@@ -101,13 +101,47 @@ fn int8_in_qemu(name: &str) -> serde_json::Value {
     assert_eq!(v["mismatches"], 0, "{name}");
     assert_eq!(v["class_mismatches"], 0, "{name}");
     assert_eq!(v["host_accuracy"], v["device_accuracy"], "{name}");
-    // The firmware ran the DSP kernel, not core's loop: its tables are in the ELF.
+    // The firmware ran the DSP kernel, not core's loop: its functions are in the ELF.
     let elf = std::fs::read(v["elf"].as_str().unwrap()).unwrap();
     let syms = String::from_utf8_lossy(&elf);
     assert!(
-        syms.contains("model3dsp2W0"),
+        syms.contains("model3dsp6layers") && syms.contains("model3dsp8quantize"),
         "{name}: the DSP kernel was not compiled in"
     );
+    // Rows the kernel's input stage hands back to `core` (a value missing, infinite, NaN, or
+    // too large for its 16-bit rounding), and rows it keeps: bit-exact too, and the handed-back
+    // ones cost `core`'s standardisation on top (so the other path did run).
+    let hostile = dir.path().join("hostile.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    let bad = [
+        "", "nan", "inf", "-inf", "1e30", "-1e30", "3e38", "40000", "-1e5",
+    ];
+    for (i, line) in lines.take(2 * bad.len()).enumerate() {
+        let mut cells: Vec<&str> = line.split(',').collect();
+        if let Some(b) = bad.get(i / 2).filter(|_| i % 2 == 0) {
+            cells[i % 5] = b;
+        }
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    std::fs::write(&hostile, out).unwrap();
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--data".as_ref(),
+        hostile.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    let h = json(&o);
+    assert_eq!(h["bit_exact"], true, "{name}: hostile rows");
+    assert_eq!(h["mismatches"], 0, "{name}: hostile rows");
+    let max = |r: &serde_json::Value| r["instructions_per_inference"]["max"].as_u64().unwrap();
+    assert!(max(&h) > max(&v), "{name}: no row took core's path");
     let p50 = v["instructions_per_inference"]["p50"].as_u64().unwrap();
     let flash = v["flash_bytes"].as_u64().unwrap();
     let ram = v["ram_bytes"].as_u64().unwrap();

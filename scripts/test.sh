@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of mlprobe: the workspace (unit, CLI and end-to-end tests, the QEMU device
-# tests included), and the core's optional fast-math feature. Installs the Rust targets it
+# tests included), and the core's optional fast-math and small-crc (the firmware's table-less
+# CRC) features. Installs the Rust targets it
 # needs and the reference virtualenv (.venv: scipy, mpmath) of the differential tests; the device
 # tests need qemu-system-arm (scripts/setup.sh installs it).
 set -euo pipefail
@@ -9,3 +10,4 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null 2>&1 || tr
 ./scripts/venv.sh
 cargo test --workspace
 cargo test -p mlprobe-core --features fast-math
+cargo test -p mlprobe-core --features small-crc --lib crc

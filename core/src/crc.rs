@@ -1,14 +1,21 @@
 //! CRC-32 (IEEE 802.3, reflected polynomial `0xEDB88320`), the checksum of zlib, PNG and
 //! Ethernet. Used by the model file and the host↔device frames.
 //!
-//! Computed by the [`crc`](https://docs.rs/crc) crate's CRC-32/ISO-HDLC (its default
-//! implementation: one 256-entry table built at compile time, 1 KiB of flash, a byte per
-//! lookup, as the hand-written table this module held before). The check value of the
-//! catalogue (`"123456789"` → `0xCBF43926`, Greg Cook's "Catalogue of parametrised CRC
+//! Computed by the [`crc`](https://docs.rs/crc) crate's CRC-32/ISO-HDLC: by default its
+//! table implementation (one 256-entry table built at compile time, 1 KiB of flash, a byte
+//! per lookup, as the hand-written table this module held before); with the `small-crc`
+//! feature its `NoTable` one (a bit per step, no table: the firmware's choice, where a frame
+//! is at most 304 bytes and flash is the budget). Both give the same values; the check value
+//! of the catalogue (`"123456789"` → `0xCBF43926`, Greg Cook's "Catalogue of parametrised CRC
 //! algorithms") is a unit test.
 
-/// The algorithm and its table, in flash.
+/// The algorithm (and its table), in flash.
+#[cfg(not(feature = "small-crc"))]
 static ISO_HDLC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+/// The algorithm, computed bit by bit.
+#[cfg(feature = "small-crc")]
+static ISO_HDLC: crc::Crc<u32, crc::NoTable> =
+    crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISO_HDLC);
 
 /// An incremental CRC-32 computation.
 ///

@@ -232,13 +232,21 @@ pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Re
         None => firmware.join("models/wine.mlpb"),
     };
     let bytes = crate::limits::read_bytes(&model, crate::limits::MODEL_BYTES, "model file")?;
-    model_io::from_bytes(&bytes).map_err(|m| Error::file(&model, m))?;
+    let parsed = model_io::from_bytes(&bytes).map_err(|m| Error::file(&model, m))?;
+    let profile = profile(&parsed, &board);
     let tag = format!("{board}-{:08x}", model_checksum(&bytes));
     let target_dir = firmware.join("target").join("models").join(tag);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(firmware)
-        .args(["build", "--release", "--quiet", "--target", board.target()])
+        .args([
+            "build",
+            "--profile",
+            profile,
+            "--quiet",
+            "--target",
+            board.target(),
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         .env("MLPROBE_BOARD", board.name())
@@ -271,7 +279,19 @@ pub fn build_firmware(model: Option<&Path>, board: Board, firmware: &Path) -> Re
     }
     Ok(target_dir
         .join(board.target())
-        .join("release/mlprobe-firmware"))
+        .join(profile)
+        .join("mlprobe-firmware"))
+}
+
+/// The firmware's cargo profile for `model` on `board`: `int8` (everything but the generated
+/// kernel built for size, see firmware/Cargo.toml) for an int8 model on a board with the
+/// Cortex-M4's DSP kernel, `release` otherwise.
+fn profile(model: &model_io::HostModel, board: &Board) -> &'static str {
+    if model.int8.is_some() && board.target().starts_with("thumbv7em") {
+        "int8"
+    } else {
+        "release"
+    }
 }
 
 /// What a failed firmware build's stderr says: a build script's panic message (the board or

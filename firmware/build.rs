@@ -21,6 +21,8 @@ use std::{env, fs};
 
 #[path = "build/dsp.rs"]
 mod dsp;
+#[path = "build/m0.rs"]
+mod m0;
 
 /// The boards there are: every `src/board/<name>.rs` but `mod.rs`, sorted.
 fn boards(manifest: &Path) -> Vec<String> {
@@ -130,7 +132,30 @@ fn int8(src: &mut String, model: &ModelFile<'_>, norm: &str) {
         "/// The input standardisation.\n#[allow(dead_code)]\npub static NORM: Standardizer<[f32; INPUTS]> = {norm};"
     )
     .unwrap();
-    let kernel = dsp::module(src, model, &channels, &act);
+    let target = env::var("TARGET").unwrap_or_default();
+    let warn = |core: &str, why: String| {
+        println!(
+            "cargo:warning=int8 model outside the {core} kernel ({why}): core's integer loop runs instead"
+        )
+    };
+    let kernel = match dsp::module(src, model, &channels, &act) {
+        Ok(()) => true,
+        Err(why) => {
+            if target.starts_with("thumbv7em") {
+                warn("Cortex-M4", why);
+            }
+            false
+        }
+    };
+    let kernel_m0 = match m0::module(src, model, &channels, &act) {
+        Ok(()) => true,
+        Err(why) => {
+            if target.starts_with("thumbv6m") {
+                warn("Cortex-M0", why);
+            }
+            false
+        }
+    };
     // The Cortex-M4 kernel where the target has the DSP extension and the model is one it
     // handles; `core`'s loop otherwise.
     src.push_str(
@@ -157,6 +182,28 @@ fn int8(src: &mut String, model: &ModelFile<'_>, norm: &str) {
              }\n",
         );
     }
+    if kernel_m0 {
+        src.push_str(
+            "    #[cfg(m0)]\n    {\n\
+                 let x: &mut [f32; INPUTS] = x.try_into().map_err(|_| MlpError::Length { expected: INPUTS, found: 0 })?;\n\
+                 NORM.transform(raw, x)?;\n\
+                 let mut q = [0i32; INPUTS];\n\
+                 for (q, &v) in q.iter_mut().zip(x.iter()) {\n\
+                     *q = i32::from(m0::INPUT.quantize(v));\n\
+                 }\n\
+                 let mut acc = [0i32; OUTPUTS];\n\
+                 // SAFETY: `q` holds INPUTS values, `acc` OUTPUTS, and the table is the kernel's.\n\
+                 unsafe { m0::layers(q.as_ptr(), acc.as_mut_ptr(), m0::T.as_ptr()) };\n\
+                 for ((l, &a), &(m, s)) in logits.iter_mut().zip(&acc).zip(&m0::REQ) {\n\
+                     let v = mlprobe_core::quant::multiply_by_quantized_multiplier(a, m, s)\n\
+                         .wrapping_add(m0::OUTPUT.zero_point)\n\
+                         .clamp(-128, 127);\n\
+                     *l = m0::OUTPUT.dequantize(v as i8);\n\
+                 }\n\
+                 return Ok(logits);\n\
+             }\n",
+        );
+    }
     src.push_str(
         "    #[allow(unreachable_code)]\n    {\n\
              let mut act = [0i8; ACT];\n\
@@ -172,6 +219,11 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(dsp)");
     if env::var("TARGET").is_ok_and(|t| t.starts_with("thumbv7em")) {
         println!("cargo:rustc-cfg=dsp");
+    }
+    // `m0`: ARMv6-M (the micro:bit's Cortex-M0), for `src/int8.rs`'s ARMv6-M kernel.
+    println!("cargo::rustc-check-cfg=cfg(m0)");
+    if env::var("TARGET").is_ok_and(|t| t.starts_with("thumbv6m")) {
+        println!("cargo:rustc-cfg=m0");
     }
 
     board(&manifest, &out_dir);

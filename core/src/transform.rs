@@ -95,8 +95,15 @@ fn clamp_inf(x: f32) -> f32 {
 /// `±inf` plus a finite value is `±inf`, and `inf + -inf` is `NaN`.
 #[inline(always)]
 fn all_finite(x: &[f32]) -> bool {
-    // Starting from -0.0, the first addition is exact (`-0.0 + v == v`) and folds away.
-    x.iter().fold(-0.0f32, |sum, &v| sum + v).is_finite()
+    // With an FPU, a sum: starting from -0.0, the first addition is exact (`-0.0 + v == v`)
+    // and folds away. A finite sum means finite values; an overflowing sum of finite values
+    // only sends the row down the cleaning path, which is the identity on them.
+    #[cfg(not(all(target_arch = "arm", not(target_abi = "eabihf"))))]
+    return x.iter().fold(-0.0f32, |sum, &v| sum + v).is_finite();
+    // In soft-float (the Cortex-M0) every float addition is a call of about 100 instructions:
+    // the exponent bits instead, integer work.
+    #[cfg(all(target_arch = "arm", not(target_abi = "eabihf")))]
+    return x.iter().all(|v| v.to_bits() & 0x7f80_0000 != 0x7f80_0000);
 }
 
 /// Fitted standardisation parameters: `(x - mean) / std` with the missing-value policy.

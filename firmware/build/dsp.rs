@@ -95,16 +95,16 @@ impl Layer {
     }
 }
 
-/// Writes the `dsp` module. Returns false (and writes nothing) when the model is outside what
-/// the kernel handles: a ReLU layer whose output zero point is not −128, a channel that does
-/// not shift right (or, in the last layer, by more than 22 bits), an accumulator that could
-/// reach 2^30, or a stack frame beyond `STRH`'s offsets.
+/// Writes the `dsp` module. Returns why not (and writes nothing) when the model is outside
+/// what the kernel handles: a ReLU layer whose output zero point is not −128, a channel that
+/// does not shift right (or, in the last layer, by more than 22 bits), an accumulator that
+/// could reach 2^30, or a stack frame beyond `STRH`'s offsets.
 pub fn module(
     src: &mut String,
     model: &ModelFile<'_>,
     channels: &[i32],
     act: &[quant::QParams],
-) -> bool {
+) -> Result<(), String> {
     let d = model.dims();
     let layers_n = d.layers();
     let mut layers = Vec::new();
@@ -126,12 +126,17 @@ pub fn module(
         for c in ch.chunks_exact(3) {
             let (mm, s) = (c[1], c[2]);
             if mm <= 0 || s > -1 || (!relu && s < -22) {
-                return false;
+                return Err(format!(
+                    "layer {k} has a channel with multiplier {mm} and shift {s}"
+                ));
             }
             req.push((mm, (-s) as u32));
         }
         if relu && act[k + 1].zero_point != -128 {
-            return false;
+            return Err(format!(
+                "layer {k}'s ReLU output has zero point {}, not -128",
+                act[k + 1].zero_point
+            ));
         }
         let xmax = if k == 0 { 128 } else { 255 };
         for (o, &bias) in b.iter().enumerate() {
@@ -140,7 +145,7 @@ pub fn module(
                 .map(|&v| i64::from(v).abs())
                 .sum();
             if bias.abs() + xmax * s >= 1 << 30 {
-                return false;
+                return Err(format!("layer {k}'s channel {o} could reach 2^30"));
             }
         }
         let b = b.into_iter().map(|v| v as i32).collect();
@@ -163,7 +168,7 @@ pub fn module(
     let logits_at = frame;
     frame += 4;
     if frame > 4000 || d.outputs() > 255 {
-        return false;
+        return Err("the hidden layers are too wide for the stack frame".into());
     }
 
     let inputs = d.inputs();
@@ -226,7 +231,7 @@ pub fn module(
         "TL",
     ));
     src.push_str("}\n");
-    true
+    Ok(())
 }
 
 /// The input stage: `TQ` is 0, the two rounding constants, the scale, then per group of up to

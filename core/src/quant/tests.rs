@@ -93,6 +93,7 @@ fn round_half_away_is_roundf() {
     let check = |v: f32| {
         assert_eq!(round_half_away(v), want(v), "{v:e}");
         assert_eq!(round_by_doubling(v), want(v), "{v:e}");
+        assert_eq!(round_by_bits(v), want(v), "{v:e}");
     };
     let fixed = [
         0.0f32,
@@ -129,6 +130,7 @@ fn round_half_away_is_roundf() {
         let v = f32::from_bits(bits);
         assert_eq!(round_half_away(v), want(v), "{bits:#x}");
         assert_eq!(round_by_doubling(v), want(v), "{bits:#x}");
+        assert_eq!(round_by_bits(v), want(v), "{bits:#x}");
     }
 }
 

@@ -76,9 +76,19 @@ fn hostile_rows(csv: &std::path::Path, dir: &std::path::Path) -> std::path::Path
     hostile
 }
 
+/// The firmware of `report` ran the Cortex-M0 kernel, not `core`'s loop: it is in the ELF.
+fn assert_m0_kernel(report: &serde_json::Value) {
+    let elf = std::fs::read(report["elf"].as_str().unwrap()).unwrap();
+    assert!(
+        String::from_utf8_lossy(&elf).contains("model2m06layers"),
+        "the Cortex-M0 kernel was not compiled in"
+    );
+}
+
 /// Issue #17: an int8 model computes on the Cortex-M4, with the firmware's DSP kernel
-/// (`firmware/src/int8.rs`: generated assembly with SMLAD and fused requantizations), what
-/// `mlprobe_core::quant` computes on the host, bit for bit, on every row of `name`. The model
+/// (`firmware/src/int8.rs`: generated assembly with SMLAD and fused requantizations), and on
+/// the Cortex-M0 with its kernel, what `mlprobe_core::quant` computes on the host, bit for
+/// bit, on every row of `name`. The model
 /// is trained on all of `name` (wine: the bundled model) and quantized with per-channel
 /// weights, calibrated on the same rows. Returns the validate report.
 fn int8_in_qemu(name: &str) -> serde_json::Value {
@@ -159,6 +169,29 @@ fn int8_in_qemu(name: &str) -> serde_json::Value {
         v["n"]
     );
     assert!(p50 > 0 && stack > 0);
+    // The Cortex-M0's kernel (`m0::layers`) on every row too (wine's is the micro:bit test's).
+    if name != "wine" {
+        let o = run([
+            "device".as_ref(),
+            "validate".as_ref(),
+            "--board".as_ref(),
+            "microbit".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--data".as_ref(),
+            csv.as_os_str(),
+            "--json".as_ref(),
+        ]);
+        assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+        let m = json(&o);
+        assert_eq!(m["bit_exact"], true, "{name} on the micro:bit");
+        assert_eq!(m["mismatches"], 0, "{name} on the micro:bit");
+        assert_m0_kernel(&m);
+        eprintln!(
+            "{name} int8 on the micro:bit: {} rows, {} instructions",
+            m["n"], m["instructions_per_inference"]["p50"]
+        );
+    }
     if name == "wine" {
         // Issue #17's budgets for wine int8 (the instruction target is the benchmark's).
         assert!(flash <= 16 * 1024, "flash {flash}");
@@ -320,6 +353,7 @@ fn an_int8_model_on_the_microbit_is_bit_exact_and_cheaper_than_f32() {
     assert_eq!(v["bit_exact"], true);
     assert_eq!(v["mismatches"], 0);
     assert_eq!(v["host_accuracy"], v["device_accuracy"]);
+    assert_m0_kernel(&v);
     let q = v["instructions_per_inference"]["p50"].as_u64().unwrap();
     let f = on_microbit(&wine_model(), &data("wine.csv"))["instructions_per_inference"]["p50"]
         .as_u64()
@@ -331,7 +365,8 @@ fn an_int8_model_on_the_microbit_is_bit_exact_and_cheaper_than_f32() {
     eprintln!(
         "wine on the microbit: int8 {q} instructions, f32 {f}; int8 flash {flash} B, stack {stack} B"
     );
-    assert!(q > 0 && q * 5 <= f, "int8 {q} vs f32 {f} instructions");
+    // Issue #17's target is 10× (the benchmark prints it); this guards against a regression.
+    assert!(q > 0 && q * 8 <= f, "int8 {q} vs f32 {f} instructions");
 }
 
 /// A board QEMU does not emulate is a usage error, found before anything is built.

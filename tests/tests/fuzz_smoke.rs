@@ -238,3 +238,13 @@ fn config() {
 fn import() {
     smoke("import", targets::import::run, 4096);
 }
+
+#[test]
+fn onnx() {
+    smoke("onnx", targets::onnx::run, 8192);
+}
+
+#[test]
+fn tflite() {
+    smoke("tflite", targets::tflite::run, 8192);
+}

@@ -12,5 +12,7 @@ pub mod csv;
 pub mod frame;
 pub mod import;
 pub mod model;
+pub mod onnx;
 pub mod server;
 pub mod suite;
+pub mod tflite;

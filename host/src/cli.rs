@@ -38,7 +38,8 @@ pub enum Command {
     Predict(commands::predict::Args),
     /// Evaluate a model on a labelled CSV file: accuracy, precision, recall, F1, latency.
     Eval(commands::eval::Args),
-    /// Write a model in another format (safetensors with PyTorch state_dict names, or ONNX).
+    /// Write a model in another format (safetensors with PyTorch state_dict names, ONNX, or
+    /// TFLite).
     Export(commands::export::Args),
     /// Read a model from safetensors (PyTorch state_dict names) or ONNX into an mlprobe model file.
     Import(commands::import::Args),

@@ -101,7 +101,10 @@ pub fn round_half_away(v: f32) -> i32 {
 /// saturates, NaN is 0, and otherwise the magnitude is `m` shifted left, or shifted right by
 /// `s` after adding `2^(s − 1)` (half away from zero), then given the sign.
 #[inline]
-#[cfg_attr(not(all(target_arch = "arm", not(target_abi = "eabihf"))), allow(dead_code))]
+#[cfg_attr(
+    not(all(target_arch = "arm", not(target_abi = "eabihf"))),
+    allow(dead_code)
+)]
 fn round_by_bits(v: f32) -> i32 {
     let b = v.to_bits();
     let e = (b >> 23) & 0xff;

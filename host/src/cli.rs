@@ -41,7 +41,8 @@ pub enum Command {
     /// Write a model in another format (safetensors with PyTorch state_dict names, ONNX, or
     /// TFLite).
     Export(commands::export::Args),
-    /// Read a model from safetensors (PyTorch state_dict names) or ONNX into an mlprobe model file.
+    /// Read a model from safetensors (PyTorch state_dict names), ONNX or TFLite into an mlprobe
+    /// model file.
     Import(commands::import::Args),
     /// Quantize a model to int8 (TensorFlow Lite's scheme) and compare it with the float one:
     /// agreement, accuracies, per-class change, largest logit error.

@@ -5,7 +5,9 @@
 //! the same model, the same model file byte for byte (or, with names a model file cannot hold,
 //! no file either).
 use mlprobe::interop::tflite::{Model, read, write, write_int8};
-use mlprobe::model_io::{HostModel, from_network, from_qnetwork, to_bytes, to_network, to_qnetwork};
+use mlprobe::model_io::{
+    HostModel, from_network, from_qnetwork, to_bytes, to_network, to_qnetwork,
+};
 
 use super::common::same;
 

@@ -84,7 +84,7 @@ impl QParams {
 /// `v − trunc(v)` and its double are exact (`trunc(v)` is `v` with its fraction bits cleared),
 /// so this is four FPU instructions and an add, no compare. In soft-float (the Cortex-M0),
 /// where every float addition, compare and conversion is a call of 20 to 100 instructions, it
-/// is integer work on the bits ([`round_by_bits`]): `libm::roundf(v) as i32` took an addition
+/// is integer work on the bits (`round_by_bits`): `libm::roundf(v) as i32` took an addition
 /// and the saturating cast's three compares and a conversion, about 180 instructions more per
 /// input on the micro:bit. All three forms are tested equal to `roundf` at every half-integer
 /// edge and on a spread of 17 million bit patterns.

@@ -76,6 +76,24 @@ fn hostile_rows(csv: &std::path::Path, dir: &std::path::Path) -> std::path::Path
     hostile
 }
 
+/// `mlprobe device validate --board BOARD --model MODEL --data CSV --json`, which must exit 0:
+/// its report.
+fn validate(board: &str, model: &std::path::Path, csv: &std::path::Path) -> serde_json::Value {
+    let o = run([
+        "device".as_ref(),
+        "validate".as_ref(),
+        "--board".as_ref(),
+        board.as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--data".as_ref(),
+        csv.as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
+    json(&o)
+}
+
 /// The firmware of `report` ran the Cortex-M0 kernel, not `core`'s loop: it is in the ELF.
 fn assert_m0_kernel(report: &serde_json::Value) {
     let elf = std::fs::read(report["elf"].as_str().unwrap()).unwrap();
@@ -119,17 +137,7 @@ fn int8_in_qemu(name: &str) -> serde_json::Value {
         model.as_os_str(),
     ]);
     assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
-    let o = run([
-        "device".as_ref(),
-        "validate".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--data".as_ref(),
-        csv.as_os_str(),
-        "--json".as_ref(),
-    ]);
-    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
-    let v = json(&o);
+    let v = validate("qemu", &model, &csv);
     assert_eq!(v["bit_exact"], true, "{name}");
     assert_eq!(v["mismatches"], 0, "{name}");
     assert_eq!(v["class_mismatches"], 0, "{name}");
@@ -145,17 +153,7 @@ fn int8_in_qemu(name: &str) -> serde_json::Value {
     // too large for its 16-bit rounding), and rows it keeps: bit-exact too, and the handed-back
     // ones cost `core`'s standardisation on top (so the other path did run).
     let hostile = hostile_rows(&csv, dir.path());
-    let o = run([
-        "device".as_ref(),
-        "validate".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--data".as_ref(),
-        hostile.as_os_str(),
-        "--json".as_ref(),
-    ]);
-    assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
-    let h = json(&o);
+    let h = validate("qemu", &model, &hostile);
     assert_eq!(h["bit_exact"], true, "{name}: hostile rows");
     assert_eq!(h["mismatches"], 0, "{name}: hostile rows");
     let max = |r: &serde_json::Value| r["instructions_per_inference"]["max"].as_u64().unwrap();
@@ -171,19 +169,7 @@ fn int8_in_qemu(name: &str) -> serde_json::Value {
     assert!(p50 > 0 && stack > 0);
     // The Cortex-M0's kernel (`m0::layers`) on every row too (wine's is the micro:bit test's).
     if name != "wine" {
-        let o = run([
-            "device".as_ref(),
-            "validate".as_ref(),
-            "--board".as_ref(),
-            "microbit".as_ref(),
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--data".as_ref(),
-            csv.as_os_str(),
-            "--json".as_ref(),
-        ]);
-        assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
-        let m = json(&o);
+        let m = validate("microbit", &model, &csv);
         assert_eq!(m["bit_exact"], true, "{name} on the micro:bit");
         assert_eq!(m["mismatches"], 0, "{name} on the micro:bit");
         assert_m0_kernel(&m);
@@ -329,21 +315,8 @@ fn an_int8_model_on_the_microbit_is_bit_exact_and_cheaper_than_f32() {
         int8.as_os_str(),
     ]);
     assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
-    let on_microbit = |model: &std::path::Path, csv: &std::path::Path| {
-        let o = run([
-            "device".as_ref(),
-            "validate".as_ref(),
-            "--board".as_ref(),
-            "microbit".as_ref(),
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--data".as_ref(),
-            csv.as_os_str(),
-            "--json".as_ref(),
-        ]);
-        assert_eq!(code(&o), 0, "stderr:\n{}", stderr(&o));
-        json(&o)
-    };
+    let on_microbit =
+        |model: &std::path::Path, csv: &std::path::Path| validate("microbit", model, csv);
     // Missing, infinite and huge values: the soft-float finiteness test and `core`'s cleaning.
     let h = on_microbit(&int8, &hostile_rows(&data("wine.csv"), dir.path()));
     assert_eq!(h["bit_exact"], true, "hostile rows");

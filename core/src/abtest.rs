@@ -73,6 +73,8 @@ pub enum AbError {
     NoHorizon,
     /// a one-sided test cannot detect an effect in the other direction: `larger` needs an increase, `smaller` a decrease
     EffectAgainstAlternative,
+    /// the non-inferiority margin must be at least 0 and below 1
+    MarginOutOfRange,
 }
 
 impl fmt::Display for AbError {
@@ -107,6 +109,7 @@ impl fmt::Display for AbError {
             Self::EffectAgainstAlternative => {
                 "a one-sided test cannot detect an effect in the other direction: `larger` needs an increase, `smaller` a decrease"
             }
+            Self::MarginOutOfRange => "the non-inferiority margin must be at least 0 and below 1",
         })
     }
 }

@@ -64,6 +64,7 @@ pub mod metrics;
 pub mod mlp;
 pub mod model;
 pub mod moments;
+pub mod paired;
 pub mod protocol;
 pub mod quad;
 pub mod quant;

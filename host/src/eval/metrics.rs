@@ -112,9 +112,33 @@ const WARM_UP: usize = 256;
 /// Rows left out of an evaluation (indices into the data), each with the reason.
 pub type NonFiniteRows = Vec<(usize, String)>;
 
+/// The class `model` predicts for each of the given rows of `data`, `None` for a row whose
+/// features or logits are not finite (core's `Model::infer_checked`), and those rows with the
+/// reason: their predicted class would be noise.
+pub fn predicted(
+    model: &HostModel,
+    data: &Dataset,
+    rows: &[usize],
+) -> Result<(Vec<Option<usize>>, NonFiniteRows)> {
+    let mut scratch = vec![0.0f32; model.dims().scratch_len()];
+    let mut nonfinite = Vec::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for &i in rows {
+        let (logits, bad) = model
+            .infer_checked(data.row(i), &mut scratch)
+            .map_err(infer_err)?;
+        if let Some(why) = bad {
+            nonfinite.push((i, crate::predict::describe(why, &data.feature_names)));
+            out.push(None);
+        } else {
+            out.push(Some(argmax(logits)));
+        }
+    }
+    Ok((out, nonfinite))
+}
+
 /// The confusion matrix of `model` on the given rows of `data` (which must have labels), and
-/// the rows left out of it because their features or logits are not finite (core's
-/// `Model::infer_checked`), with the reason: their predicted class would be noise.
+/// the rows left out of it because their features or logits are not finite ([`predicted`]).
 pub fn confusion(
     model: &HostModel,
     data: &Dataset,
@@ -124,19 +148,13 @@ pub fn confusion(
         .labels
         .as_ref()
         .ok_or_else(|| Error::Internal("evaluate needs labels".into()))?;
-    let mut scratch = vec![0.0f32; model.dims().scratch_len()];
+    let (predictions, nonfinite) = predicted(model, data, rows)?;
     let mut cm = Box::new(ConfusionMatrix::<MAX_CLASSES>::new());
-    let mut nonfinite = Vec::new();
-    for &i in rows {
-        let (logits, bad) = model
-            .infer_checked(data.row(i), &mut scratch)
-            .map_err(infer_err)?;
-        if let Some(why) = bad {
-            nonfinite.push((i, crate::predict::describe(why, &data.feature_names)));
-            continue;
+    for (&i, p) in rows.iter().zip(predictions) {
+        if let Some(p) = p {
+            cm.record(usize::from(labels[i]), p)
+                .map_err(|e| Error::Internal(e.to_string()))?;
         }
-        cm.record(usize::from(labels[i]), argmax(logits))
-            .map_err(|e| Error::Internal(e.to_string()))?;
     }
     Ok((cm, nonfinite))
 }

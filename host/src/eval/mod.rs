@@ -39,7 +39,7 @@ pub use gate::{
 };
 pub use metrics::{
     ClassReport, EvalReport, Memory, NonFiniteRows, SliceReport, confusion, evaluate_rows,
-    measure_latency, memory, metrics_of, report_of,
+    measure_latency, memory, metrics_of, predicted, report_of,
 };
 pub use policy::Policy;
 pub use predictions::{
@@ -401,6 +401,38 @@ pub fn evaluate_predictions_gated(
     })
 }
 
+/// The rows of `rows` in each slice, in order. Slices see every feature column of `data` and
+/// its label column (named `label`); a slice naming another column is a usage error.
+pub fn slice_rows(
+    data: &Dataset,
+    rows: &[usize],
+    label: &str,
+    slices: &[Predicate],
+) -> Result<Vec<Vec<usize>>> {
+    let mut header = data.feature_names.clone();
+    header.push(label.to_string());
+    let bound = slices
+        .iter()
+        .map(|p| p.bind(&header))
+        .collect::<Result<Vec<_>>>()?;
+    let labels = data.labels.as_deref().unwrap_or_default();
+    let mut row_buf = Vec::with_capacity(header.len());
+    Ok(bound
+        .iter()
+        .map(|b| {
+            rows.iter()
+                .copied()
+                .filter(|&i| {
+                    row_buf.clear();
+                    row_buf.extend_from_slice(data.row(i));
+                    row_buf.push(labels.get(i).map_or(f32::NAN, |&l| f32::from(l)));
+                    b.matches(&row_buf)
+                })
+                .collect()
+        })
+        .collect())
+}
+
 /// A slice's expression, row count and metrics.
 type SliceMetrics = (String, usize, Metrics);
 
@@ -413,29 +445,10 @@ fn slices_of(
     policy: &Policy,
     mut confusion_of: impl FnMut(&[usize]) -> Result<Box<ConfusionMatrix<MAX_CLASSES>>>,
 ) -> Result<(Vec<SliceReport>, Vec<SliceMetrics>)> {
-    // Slices see every feature column and the label column.
-    let mut header = data.feature_names.clone();
-    header.push(label.to_string());
-    let bound = policy
-        .slices
-        .iter()
-        .map(|p| p.bind(&header))
-        .collect::<Result<Vec<_>>>()?;
-    let labels = data.labels.as_deref().unwrap_or_default();
+    let members = slice_rows(data, rows, label, &policy.slices)?;
     let mut reports = Vec::new();
     let mut slice_metrics = Vec::new();
-    let mut row_buf = Vec::with_capacity(header.len());
-    for (pred, b) in policy.slices.iter().zip(&bound) {
-        let in_slice: Vec<usize> = rows
-            .iter()
-            .copied()
-            .filter(|&i| {
-                row_buf.clear();
-                row_buf.extend_from_slice(data.row(i));
-                row_buf.push(labels.get(i).map_or(f32::NAN, |&l| f32::from(l)));
-                b.matches(&row_buf)
-            })
-            .collect();
+    for (pred, in_slice) in policy.slices.iter().zip(members) {
         let mut m = Metrics::new();
         let mut slice = SliceReport {
             slice: pred.expr.clone(),

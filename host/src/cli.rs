@@ -38,6 +38,9 @@ pub enum Command {
     Predict(commands::predict::Args),
     /// Evaluate a model on a labelled CSV file: accuracy, precision, recall, F1, latency.
     Eval(commands::eval::Args),
+    /// Compare two models (or their predictions) on the same rows: McNemar's test, the paired
+    /// accuracy difference and a non-inferiority verdict.
+    Compare(commands::compare::Args),
     /// Write a model in another format (safetensors with PyTorch state_dict names, ONNX, or
     /// TFLite).
     Export(commands::export::Args),
@@ -107,6 +110,7 @@ pub fn main() -> u8 {
         Command::Train(a) => commands::train::run(a),
         Command::Predict(a) => commands::predict::run(a),
         Command::Eval(a) => commands::eval::run(a),
+        Command::Compare(a) => commands::compare::run(a),
         Command::Export(a) => commands::export::run(a),
         Command::Import(a) => commands::import::run(a),
         Command::Quantize(a) => commands::quantize::run(a),

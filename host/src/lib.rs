@@ -8,6 +8,7 @@ pub mod ab;
 pub mod chaos;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod data;
 pub mod device;
 pub mod error;

@@ -133,6 +133,18 @@ fn json_fields_are_the_ones_design_md_lists() {
             "alcohol > 13",
         ]),
     );
+    let compared = doc(&[
+        "compare",
+        "--baseline",
+        s(&data("wine.predictions.csv")),
+        "--candidate",
+        s(&model),
+        "--data",
+        s(&wine),
+    ]);
+    put("compare.difference", compared["difference"].clone());
+    put("compare.mcnemar", compared["mcnemar"].clone());
+    put("compare", compared);
     put(
         "expect",
         doc(&["expect", "--suite", s(&suite), "--data", s(&wine)]),

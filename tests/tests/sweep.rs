@@ -55,6 +55,7 @@ const COMMANDS: &[&str] = &[
     "train",
     "predict",
     "eval",
+    "compare",
     "export",
     "import",
     "quantize",
@@ -827,6 +828,24 @@ fn base(f: &Fixtures, name: &'static str, dir: &Path) -> Base {
                 out("--markdown", "summary.md", Kind::Text),
             ];
         }
+        "compare" => {
+            // The same model on both sides.
+            b.args = vec![
+                "compare".into(),
+                "--baseline".into(),
+                model.clone(),
+                "--candidate".into(),
+                model,
+                "--data".into(),
+                csv,
+            ];
+            b.files = vec![
+                ("--baseline", Input::Model),
+                ("--candidate", Input::Model),
+                ("--data", Input::Csv),
+            ];
+            b.outputs = vec![out("--disagreements", "disagreements.csv", Kind::Text)];
+        }
         "export" => {
             b.args = vec!["export".into(), model];
             b.files = vec![("", Input::Model)];
@@ -1041,7 +1060,7 @@ fn file_cases(bld: &mut Builder, sh: &Shared) {
                 }
                 // A feature that is not finite after filling (NaN is filled) must not yield
                 // a silent prediction: exit 1, or a refusal.
-                if ["predict", "eval"].contains(name)
+                if ["predict", "eval", "compare"].contains(name)
                     && ["cell_inf", "cell_-inf", "cell_1e400"].contains(&h.id.as_str())
                 {
                     c.want = Want::Refused;
@@ -1541,6 +1560,18 @@ const NUMERIC: &[Numeric] = &[
         flag: "--seed",
         bad: &["-1"],
         robust: &["18446744073709551615"],
+    },
+    Numeric {
+        command: "compare",
+        flag: "--margin",
+        bad: &["-0.1", "1", "nan", "inf"],
+        robust: &["0", "0.999999"],
+    },
+    Numeric {
+        command: "compare",
+        flag: "--alpha",
+        bad: &["0", "1", "-1", "nan", "inf"],
+        robust: &["1e-300", "0.999999"],
     },
     Numeric {
         command: "ab ztest",

@@ -2,6 +2,7 @@
 
 pub mod ab;
 pub mod chaos;
+pub mod compare;
 pub mod device;
 pub mod eval;
 pub mod expect;

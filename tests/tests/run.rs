@@ -102,6 +102,18 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         assert_eq!(sum, t["total"].as_u64().unwrap(), "{target}");
     }
     assert!(charts["posteriors"].is_object());
+    // The A/B stage is the paired comparison of `mlprobe compare` on the held-out rows.
+    let ab = &report["stages"][6];
+    let cmp = &ab["details"]["compare"];
+    let n = cmp["n"].as_u64().unwrap();
+    let table = cmp["concordant"][0].as_u64().unwrap()
+        + cmp["concordant"][1].as_u64().unwrap()
+        + cmp["discordant"]["baseline_only"].as_u64().unwrap()
+        + cmp["discordant"]["candidate_only"].as_u64().unwrap();
+    assert!(n > 0 && table == n, "{cmp}");
+    assert!(cmp["mcnemar"]["exact_p_value"].as_f64().is_some());
+    assert!(ab["summary"].as_str().unwrap().contains("McNemar exact p"));
+    assert!(ab["notes"].to_string().contains("paired comparison"));
 
     // JUnit: one testsuite per stage, failures = 0.
     let junit = read(&out.join("junit.xml"));

@@ -79,11 +79,18 @@ mod range {
         p99_us: f64, |v| (0.0..=MAX_P99_US).contains(&v), &format!("a number from 0 to {MAX_P99_US}");
         /// A significance level: strictly between 0 and 1.
         alpha: f64, |v| v > 0.0 && v < 1.0, "a number above 0 and below 1";
+        /// A non-inferiority margin: 0 to below 1.
+        margin: f64, |v| (0.0..1.0).contains(&v), "a number from 0 to below 1";
     }
 
     /// Optional `latency_samples`: 1 or more.
     pub fn latency_samples<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
         at_least_one_usize(d).map(Some)
+    }
+
+    /// Optional `margin`.
+    pub fn opt_margin<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        margin(d).map(Some)
     }
 
     /// Optional `alpha`.
@@ -250,9 +257,14 @@ impl Default for ChaosConfig {
 pub struct AbConfig {
     /// The previous model, compared with the new one.
     pub previous: Option<PathBuf>,
-    /// Significance level of the z-test, above 0 and below 1.
+    /// Significance level of the paired comparison (McNemar's exact test; the accuracy
+    /// difference's interval is at `1 - alpha`), above 0 and below 1 (0.05).
     #[serde(deserialize_with = "range::opt_alpha")]
     pub alpha: Option<f64>,
+    /// Non-inferiority margin on the accuracy difference, 0 to below 1: when set, the new
+    /// model must also be shown no more than this much worse (`mlprobe compare --margin`).
+    #[serde(deserialize_with = "range::opt_margin")]
+    pub margin: Option<f64>,
 }
 
 /// The configuration file.
@@ -378,6 +390,7 @@ mod tests {
             ("chaos", "ber", "[0.1, nan]"),
             ("chaos", "min_bitflip_score", "inf"),
             ("ab", "alpha", "1"),
+            ("ab", "margin", "1"),
             ("gate", "latency_samples", "0"),
         ] {
             let text = format!("data = \"wine.csv\"\n\n[{table}]\n{key} = {value}\n");

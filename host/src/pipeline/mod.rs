@@ -11,8 +11,9 @@
 //!    QEMU (skipped, with a note, when `qemu-system-arm` is missing or `--no-device` is given);
 //! 5. `load` and 6. `chaos` — when the configuration enables them (see `mlprobe load`,
 //!    `mlprobe chaos`);
-//! 7. `ab` — the previous model against the new one on the held-out rows (correct predictions
-//!    as conversions): z-test and Bayesian posteriors.
+//! 7. `ab` — the previous model against the new one on the held-out rows, paired as in
+//!    `mlprobe compare` (McNemar's test, the accuracy difference's interval), with each
+//!    model's Beta posterior of its accuracy.
 //!
 //! Paths in the configuration are relative to the configuration file.
 //!

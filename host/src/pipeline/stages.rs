@@ -9,8 +9,8 @@ use crate::eval::{self, Baseline, Policy, Predicate};
 use crate::report::{
     BetaParams, Case, LatencyChart, Line, Posteriors, Report, StageStatus, Status, Suite as Stage,
 };
-use crate::{model_io, suite::Suite, train};
-use mlprobe_core::abtest::{self, Alternative, Variant};
+use crate::{compare, model_io, suite::Suite, train};
+use mlprobe_core::abtest::{self, Variant};
 use std::path::Path;
 
 pub(super) fn stage_expect(cfg: &Config) -> Result<Stage> {
@@ -263,18 +263,31 @@ pub(super) fn stage_ab(cfg: &Config, state: &State, report: &mut Report) -> Resu
         ));
     };
     let rows = &fitted.split.test;
-    let n = rows.len() as u64;
-    let correct = |m: &model_io::HostModel| -> Result<u64> {
-        Ok(eval::confusion(m, &fitted.data, rows)?.0.correct())
+    let (old, mut nonfinite) = eval::predicted(prev, &fitted.data, rows)?;
+    let (new, bad) = eval::predicted(&fitted.model, &fitted.data, rows)?;
+    nonfinite.extend(bad);
+    let alpha = cfg.ab.alpha.unwrap_or(0.05);
+    // Rows a model cannot score are the eval stage's to report; here they are left out.
+    let settings = compare::Settings {
+        alpha,
+        margin: cfg.ab.margin,
+        slices: Vec::new(),
+        allow_nonfinite: true,
     };
-    let (c_prev, c_new) = (correct(prev)?, correct(&fitted.model)?);
+    let cmp = compare::compare_predictions(
+        &fitted.data,
+        &cfg.label,
+        rows,
+        &old,
+        &new,
+        nonfinite,
+        &settings,
+    )?;
+    let n = cmp.n;
+    let (c_prev, c_new) = (cmp.baseline.correct, cmp.candidate.correct);
     let ab_err = |e: abtest::AbError| Error::Usage(format!("A/B analysis: {e}"));
     let control = Variant::from_counts(c_prev, n).map_err(ab_err)?;
     let treatment = Variant::from_counts(c_new, n).map_err(ab_err)?;
-    let alpha = cfg.ab.alpha.unwrap_or(0.05);
-    // "Is the new model worse?": one-sided, treatment smaller than control.
-    let worse = abtest::ztest(&control, &treatment, alpha, Alternative::Smaller).map_err(ab_err)?;
-    let two = abtest::ztest(&control, &treatment, alpha, Alternative::TwoSided).map_err(ab_err)?;
     let bayes = bayes::analyze(
         &control,
         &treatment,
@@ -300,17 +313,28 @@ pub(super) fn stage_ab(cfg: &Config, state: &State, report: &mut Report) -> Resu
             },
         ),
     });
-    let checks = vec![Case::check(
+    let (b, c) = (cmp.discordant.baseline_only, cmp.discordant.candidate_only);
+    let mut checks = vec![Case::check(
         "new model not significantly worse than the previous one",
-        !worse.significant,
+        !cmp.significantly_worse,
         format!(
-            "one-sided z = {:.3}, p = {:.4} at alpha {alpha}",
-            worse.z, worse.p_value
+            "McNemar exact p = {:.4} at alpha {alpha}: previous alone right on {b} rows, new \
+             alone on {c}",
+            cmp.mcnemar.exact_p_value
         ),
     )];
+    let [low, high] = cmp.difference.ci;
+    if let Some(m) = cmp.margin {
+        checks.push(Case::check(
+            format!("new model non-inferior at margin {m}"),
+            cmp.non_inferior,
+            format!("accuracy difference's interval [{low:+.4}, {high:+.4}] against -{m}"),
+        ));
+    }
     let summary = format!(
-        "previous {c_prev}/{n} vs new {c_new}/{n} correct: z = {:.3}, p = {:.4} (two-sided), P(new better) = {:.4}, decision: {:?}",
-        two.z, two.p_value, bayes.prob_treatment_better, bayes.decision
+        "paired on {n} held-out rows: previous {c_prev} vs new {c_new} correct, discordant {b} \
+         vs {c}, McNemar exact p = {:.4}, difference {:+.4} [{low:+.4}, {high:+.4}]",
+        cmp.mcnemar.exact_p_value, cmp.difference.estimate
     );
     Ok(Stage {
         properties: Vec::new(),
@@ -319,13 +343,15 @@ pub(super) fn stage_ab(cfg: &Config, state: &State, report: &mut Report) -> Resu
         duration_s: 0.0,
         summary,
         cases: checks,
-        notes: vec!["conversions are correct predictions on the held-out rows; both models see the same rows".into()],
+        notes: vec![
+            "paired comparison (mlprobe compare): both models predict the same held-out rows, \
+             so McNemar's test on the rows only one gets right, not a z-test of independent \
+             groups"
+                .into(),
+            "posteriors: each model's accuracy on its own (Beta, uniform prior)".into(),
+        ],
         details: serde_json::json!({
-            "control": { "model": "previous", "conversions": c_prev, "total": n },
-            "treatment": { "model": "new", "conversions": c_new, "total": n },
-            "ztest": { "z": two.z, "p_value": two.p_value, "significant": two.significant, "alpha": alpha,
-                       "absolute_lift": two.absolute_lift, "relative_lift": two.relative_lift },
-            "ztest_new_worse": { "z": worse.z, "p_value": worse.p_value, "significant": worse.significant },
+            "compare": json(&cmp),
             "bayes": json(&bayes),
         }),
     })

@@ -18,7 +18,9 @@
 
 use crate::device::{Session, TargetReport, TargetSpec};
 use crate::error::{Error, Result};
-use crate::loadgen::{self, DeviceTarget, HostTarget, Inputs, IntervalLine, Stall, dataset_for};
+use crate::loadgen::{
+    self, DeviceTarget, HostTarget, HttpTarget, Inputs, IntervalLine, Stall, dataset_for,
+};
 use crate::measure::{Latency, latency_of};
 use crate::model_io;
 use mlprobe_core::load::{Mode, Plan, Tally, Target};
@@ -123,7 +125,7 @@ impl LoadOptions {
                 self.concurrency
             ));
         }
-        if self.target != TargetSpec::Host && self.concurrency > 1 {
+        if self.target.is_device() && self.concurrency > 1 {
             return usage(format!(
                 "--concurrency {}: a device link serves one request at a time; use 1 with --target {}",
                 self.concurrency, self.target
@@ -235,6 +237,23 @@ pub fn execute(
         .target
         .session(&opts.model, opts.elf.as_deref(), opts.baud);
     let (run, target, first_error) = match session {
+        None if let TargetSpec::Http(url) = &opts.target => {
+            let bodies = Arc::new(HttpTarget::bodies(&inputs));
+            let mut targets = Vec::with_capacity(opts.concurrency);
+            for _ in 0..opts.concurrency {
+                let mut t = HttpTarget::new(url, bodies.clone());
+                warm_up(&mut t, opts.warmup);
+                targets.push(stall(t, opts));
+            }
+            let run = loadgen::run(
+                &plan,
+                targets.iter_mut().collect(),
+                interval,
+                &mut on_interval,
+            );
+            let first_error = targets.iter_mut().find_map(|t| t.inner.first_error.take());
+            (run, TargetReport::http(url), first_error)
+        }
         None => {
             let targets: Vec<_> = (0..opts.concurrency)
                 .map(|_| {

@@ -252,6 +252,90 @@ impl Target for DeviceTarget<'_> {
     }
 }
 
+/// A model server speaking the Open Inference Protocol v2 over HTTP/1.1: one keep-alive
+/// connection per worker (a `ureq` agent), one row per request. A request succeeds when the
+/// server answers 200 with a JSON body holding `outputs`; anything else fails it, and the first
+/// failure is kept for the report.
+pub struct HttpTarget {
+    agent: ureq::Agent,
+    url: String,
+    bodies: Arc<Vec<Vec<u8>>>,
+    /// The first failure, for the report.
+    pub first_error: Option<String>,
+}
+
+/// What an answer must hold to count as one.
+#[derive(serde::Deserialize)]
+struct Answer {
+    #[allow(dead_code, reason = "present is all that is checked")]
+    outputs: Vec<serde::de::IgnoredAny>,
+}
+
+impl HttpTarget {
+    /// The request bodies, one per input row: `{"inputs": [{"name": "input", "shape": [1, F],
+    /// "datatype": "FP32", "data": [...]}]}`.
+    pub fn bodies(inputs: &Inputs) -> Vec<Vec<u8>> {
+        (0..inputs.rows() as u64)
+            .map(|i| {
+                let row = inputs.row(i);
+                serde_json::to_vec(&serde_json::json!({
+                    "inputs": [{"name": "input", "shape": [1, row.len()], "datatype": "FP32", "data": row}]
+                }))
+                .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// A worker's target: its own connection to `url`.
+    pub fn new(url: &str, bodies: Arc<Vec<Vec<u8>>>) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .max_idle_connections_per_host(1)
+            .build()
+            .new_agent();
+        Self {
+            agent,
+            url: url.to_string(),
+            bodies,
+            first_error: None,
+        }
+    }
+
+    fn request(&self, index: u64) -> std::result::Result<(), String> {
+        let body = &self.bodies[(index % self.bodies.len().max(1) as u64) as usize];
+        let mut answer = self
+            .agent
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .send(&body[..])
+            .map_err(|e| e.to_string())?;
+        let bytes = answer
+            .body_mut()
+            .read_to_vec()
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        serde_json::from_slice::<Answer>(&bytes)
+            .map(drop)
+            .map_err(|e| {
+                format!(
+                    "the answer is not an inference response ({e}): {}",
+                    crate::limits::excerpt_bytes(&bytes)
+                )
+            })
+    }
+}
+
+impl Target for HttpTarget {
+    fn call(&mut self, index: u64) -> bool {
+        match self.request(index) {
+            Ok(()) => true,
+            Err(e) => {
+                self.first_error.get_or_insert(e);
+                false
+            }
+        }
+    }
+}
+
 /// Injected stalls (a test of the generator's accounting): request `i` takes `ms` longer when
 /// `i % every == every - 1`.
 pub struct Stall<T> {

@@ -147,6 +147,12 @@ impl ChaosOptions {
         if let Some(min) = self.min_score {
             probability("--min-score", min)?;
         }
+        if let TargetSpec::Http(url) = &self.target {
+            return Err(Error::Usage(format!(
+                "--target {url}: chaos experiments run on the host or on a device; an HTTP \
+                 server is a load target (`mlprobe load --target {url}`)"
+            )));
+        }
         if matches!(self.experiment, Experiment::Bitflip(_)) && self.target != TargetSpec::Host {
             return Err(Error::Usage(format!(
                 "--experiment bitflip --target {}: bit flips are made in the host's copy of the \

@@ -19,13 +19,18 @@ use std::path::PathBuf;
 #[command(after_help = "Examples:\n  \
     mlprobe load --model wine.mlpb --rps 5000 --duration 10\n  \
     mlprobe load --model wine.mlpb --concurrency 2 --requests 1000000\n  \
-    mlprobe load --model wine.mlpb --target qemu --rps 200 --requests 2000 --data data/wine.csv")]
+    mlprobe load --model wine.mlpb --target qemu --rps 200 --requests 2000 --data data/wine.csv\n  \
+    mlprobe load --model wine.mlpb --target http://127.0.0.1:8080/v2/models/wine/infer \\\n      \
+    --data data/wine.csv --concurrency 2 --duration 10")]
 pub struct Args {
     /// The model file.
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// Where requests go: host (in process), qemu (the firmware for the model, started here),
-    /// serial:PATH (a flashed board) or tcp:HOST:PORT (e.g. `mlprobe device run`).
+    /// serial:PATH (a flashed board), tcp:HOST:PORT (e.g. `mlprobe device run`), or
+    /// http://HOST:PORT/v2/models/NAME/infer (a model server speaking the Open Inference
+    /// Protocol v2: `mlprobe serve`, KServe, Triton; one keep-alive connection per worker; the
+    /// model file gives the input width).
     #[arg(long, default_value = "host", value_name = "TARGET")]
     pub target: String,
     /// Open model: requests per second, due at a constant rate; latency counts from each

@@ -30,17 +30,40 @@ pub enum TargetSpec {
     Serial(String),
     /// A device (or `mlprobe device run`) on a TCP socket.
     Tcp(String),
+    /// A model server speaking the Open Inference Protocol v2 over HTTP (`mlprobe serve`,
+    /// KServe, Triton): its infer URL, `http://HOST:PORT/v2/models/NAME/infer`.
+    Http(String),
 }
 
 impl FromStr for TargetSpec {
     type Err = String;
 
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        const SUPPORTED: &str = "use host, qemu, serial:PATH or tcp:HOST:PORT";
+        const SUPPORTED: &str = "use host, qemu, serial:PATH, tcp:HOST:PORT or \
+                                 http://HOST:PORT/v2/models/NAME/infer";
         let shown = match s.char_indices().nth(64) {
             Some((at, _)) => format!("{}…", &s[..at]),
             None => s.to_string(),
         };
+        // An HTTP model server: the infer URL of the Open Inference Protocol, nothing else.
+        if let Some(rest) = s.strip_prefix("http://") {
+            let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let port_ok = authority
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+            let model = path
+                .strip_prefix("v2/models/")
+                .and_then(|p| p.strip_suffix("/infer"))
+                .filter(|m| !m.is_empty() && !m.contains('/'));
+            return match (port_ok, model) {
+                (true, Some(_)) => Ok(Self::Http(s.into())),
+                _ => Err(format!(
+                    "`{shown}` is not a target: an HTTP target is a model's infer URL, \
+                     http://HOST:PORT/v2/models/NAME/infer (the Open Inference Protocol v2); \
+                     {SUPPORTED}"
+                )),
+            };
+        }
         // Issue 15: `tcp:http://…` got as far as a DNS lookup and failed as a device error.
         if s.contains("://") {
             return Err(format!(
@@ -75,26 +98,33 @@ impl std::fmt::Display for TargetSpec {
             Self::Host | Self::Qemu => f.write_str(self.kind()),
             Self::Serial(p) => write!(f, "serial:{p}"),
             Self::Tcp(a) => write!(f, "tcp:{a}"),
+            Self::Http(u) => f.write_str(u),
         }
     }
 }
 
 impl TargetSpec {
-    /// `host`, `qemu`, `serial` or `tcp`.
+    /// `host`, `qemu`, `serial`, `tcp` or `http`.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Host => "host",
             Self::Qemu => "qemu",
             Self::Serial(_) => "serial",
             Self::Tcp(_) => "tcp",
+            Self::Http(_) => "http",
         }
+    }
+
+    /// True for a device reached through a [`Session`] (one request at a time).
+    pub fn is_device(&self) -> bool {
+        matches!(self, Self::Qemu | Self::Serial(_) | Self::Tcp(_))
     }
 
     /// The session that reaches this target's device running `model` (`None` for the host):
     /// `elf` is the firmware QEMU runs (built when `None`), `baud` the serial port's rate.
     pub fn session(&self, model: &Path, elf: Option<&Path>, baud: u32) -> Option<SessionOptions> {
         let endpoint = match self {
-            Self::Host => return None,
+            Self::Host | Self::Http(_) => return None,
             Self::Qemu => Endpoint::Qemu { port: None },
             Self::Serial(path) => Endpoint::Serial {
                 path: path.clone(),
@@ -128,6 +158,15 @@ impl TargetReport {
             kind: "host".into(),
             board: "host".into(),
             link: None,
+        }
+    }
+
+    /// A model server at its infer URL.
+    pub fn http(url: &str) -> Self {
+        Self {
+            kind: "http".into(),
+            board: "http".into(),
+            link: Some(url.into()),
         }
     }
 
@@ -297,6 +336,22 @@ mod tests {
             assert!(e.contains("tcp:HOST:PORT"), "{bad}: {e}");
         }
         assert!("tcp:[::1]:7878".parse::<TargetSpec>().is_ok());
+        // An OIP model server: its infer URL, and nothing else over HTTP.
+        let url = "http://127.0.0.1:8080/v2/models/wine/infer";
+        assert_eq!(url.parse(), Ok(TargetSpec::Http(url.into())));
+        assert_eq!(TargetSpec::Http(url.into()).to_string(), url);
+        for bad in [
+            "http://127.0.0.1/v2/models/wine/infer",
+            "http://127.0.0.1:8080/v2/models/wine",
+            "http://127.0.0.1:8080/v2/models//infer",
+            "https://127.0.0.1:8080/v2/models/wine/infer",
+        ] {
+            let e = bad.parse::<TargetSpec>().unwrap_err();
+            assert!(
+                e.contains("http://HOST:PORT/v2/models/NAME/infer"),
+                "{bad}: {e}"
+            );
+        }
         let m = Path::new("m.mlpb");
         assert!(TargetSpec::Host.session(m, None, 9600).is_none());
         let s = TargetSpec::Serial("/dev/x".into())

@@ -41,6 +41,9 @@ pub enum Command {
     /// Compare two models (or their predictions) on the same rows: McNemar's test, the paired
     /// accuracy difference and a non-inferiority verdict.
     Compare(commands::compare::Args),
+    /// Serve a model over HTTP (Open Inference Protocol v2: KServe, Triton), with a shadow, a
+    /// canary rolled back automatically when worse, and Prometheus metrics.
+    Serve(commands::serve::Args),
     /// Write a model in another format (safetensors with PyTorch state_dict names, ONNX, or
     /// TFLite).
     Export(commands::export::Args),
@@ -111,6 +114,7 @@ pub fn main() -> u8 {
         Command::Predict(a) => commands::predict::run(a),
         Command::Eval(a) => commands::eval::run(a),
         Command::Compare(a) => commands::compare::run(a),
+        Command::Serve(a) => commands::serve::run(a),
         Command::Export(a) => commands::export::run(a),
         Command::Import(a) => commands::import::run(a),
         Command::Quantize(a) => commands::quantize::run(a),

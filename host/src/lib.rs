@@ -29,5 +29,6 @@ pub mod predict;
 pub mod qemu;
 pub mod quantize;
 pub mod report;
+pub mod serve;
 pub mod suite;
 pub mod train;

@@ -56,6 +56,7 @@ const COMMANDS: &[&str] = &[
     "predict",
     "eval",
     "compare",
+    "serve",
     "export",
     "import",
     "quantize",
@@ -846,6 +847,15 @@ fn base(f: &Fixtures, name: &'static str, dir: &Path) -> Base {
             ];
             b.outputs = vec![out("--disagreements", "disagreements.csv", Kind::Text)];
         }
+        "serve" => {
+            // Every file case is a bad model: the server refuses it before it listens.
+            b.args = vec!["serve".into(), "--model".into(), model];
+            b.files = vec![
+                ("--model", Input::Model),
+                ("--shadow", Input::Model),
+                ("--canary", Input::Model),
+            ];
+        }
         "export" => {
             b.args = vec!["export".into(), model];
             b.files = vec![("", Input::Model)];
@@ -1561,6 +1571,37 @@ const NUMERIC: &[Numeric] = &[
         bad: &["-1"],
         robust: &["18446744073709551615"],
     },
+    // Only bad values: a good one would start a server that serves until stopped.
+    Numeric {
+        command: "serve",
+        flag: "--canary-percent",
+        bad: &["0", "-1", "100.5", "nan", "inf"],
+        robust: &[],
+    },
+    Numeric {
+        command: "serve",
+        flag: "--canary-alpha",
+        bad: &["0", "1", "nan"],
+        robust: &[],
+    },
+    Numeric {
+        command: "serve",
+        flag: "--canary-tau",
+        bad: &["0", "-1", "nan", "inf"],
+        robust: &[],
+    },
+    Numeric {
+        command: "serve",
+        flag: "--port",
+        bad: &["-1", "65536", "x"],
+        robust: &[],
+    },
+    Numeric {
+        command: "serve",
+        flag: "--max-body-bytes",
+        bad: &["0", "-1"],
+        robust: &[],
+    },
     Numeric {
         command: "compare",
         flag: "--margin",
@@ -1745,6 +1786,9 @@ fn numeric_cases(bld: &mut Builder) {
             let mut c = case_of(&b, id, &dir, want, vec![Loc::Flag(n.flag.to_string())]);
             // `--flag=value`: a value that starts with `-` is the flag's, not another flag.
             c.args.push(format!("{}={v}", n.flag).into());
+            if n.command == "serve" && n.flag.starts_with("--canary-") {
+                set(&mut c.args, "--canary", s(&bld.f.model));
+            }
             if n.command == "device run" {
                 set(&mut c.args, "--elf", s(&bld.f.csv));
                 c.at.push(Loc::File(bld.f.csv.clone()));

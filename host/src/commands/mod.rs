@@ -15,6 +15,7 @@ pub mod profile;
 pub mod quantize;
 pub mod report;
 pub mod run;
+pub mod serve;
 pub mod train;
 
 use crate::output::ReportTo;

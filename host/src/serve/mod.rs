@@ -1,0 +1,639 @@
+//! `mlprobe serve`: a model behind HTTP, speaking the Open Inference Protocol v2 (KServe,
+//! Triton), with a shadow model, a canary with automatic rollback, and Prometheus metrics
+//! (issue 18).
+//!
+//! Endpoints: `GET /v2`, `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2/models/NAME`,
+//! `GET /v2/models/NAME/ready`, `POST /v2/models/NAME/infer` ([`protocol`]),
+//! `POST /v2/feedback` and `GET /v2/canary` ([`canary`]), `GET /metrics` ([`metrics`]).
+//! Bad JSON, a wrong shape or type, a row that is not finite: 400 with `{"error": "…"}`; a
+//! body over the limit: 413; an unknown model or route: 404. Nothing a client sends stops the
+//! server.
+//!
+//! - **Shadow** (`--shadow S`): every request is also scored by `S` after the answer has been
+//!   built, in a task of its own, and its classes compared with the answer's: agreement and each
+//!   model's latency are counted (`/metrics`, and the summary at shutdown).
+//! - **Canary** (`--canary C --canary-percent P`): see [`canary`].
+//!
+//! The stack is axum on tokio (a multi-threaded runtime, one worker per core). Inference is
+//! core's, microseconds per row, so it runs on the request's task.
+
+pub mod canary;
+pub mod metrics;
+pub mod protocol;
+
+use crate::error::{Error, Result};
+use crate::model_io::{self, HostModel};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use canary::{Canary, FeedbackError, Variant};
+use metrics::{Metrics, ModelCounters};
+use protocol::{ErrorBody, InferResponse, ModelMetadata, OutputTensor};
+use serde::Serialize;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The header naming a request's canary unit (a user, a device), over the request's `id`.
+pub const UNIT_HEADER: &str = "x-mlprobe-unit";
+
+/// What to serve, and where.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The model answering requests.
+    pub model: PathBuf,
+    /// Its name in URLs (default: the model file's stem).
+    pub name: Option<String>,
+    /// The address to listen on (127.0.0.1).
+    pub host: IpAddr,
+    /// The port (8080; 0 picks a free one).
+    pub port: u16,
+    /// A model scoring every request beside the primary, off the response path.
+    pub shadow: Option<PathBuf>,
+    /// A model answering a share of the traffic.
+    pub canary: Option<PathBuf>,
+    /// The canary's share of traffic, percent (10).
+    pub canary_percent: f64,
+    /// The canary test's level (0.05).
+    pub canary_alpha: f64,
+    /// The canary test's mixing scale: the difference in accuracy worth finding (0.05).
+    pub canary_tau: f64,
+    /// The largest request body, bytes (4 MiB).
+    pub max_body_bytes: usize,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+impl ServeOptions {
+    /// `model` with `mlprobe serve`'s defaults.
+    pub fn new(model: impl Into<PathBuf>) -> Self {
+        Self {
+            model: model.into(),
+            name: None,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            shadow: None,
+            canary: None,
+            canary_percent: 10.0,
+            canary_alpha: 0.05,
+            canary_tau: 0.05,
+            max_body_bytes: 4 << 20,
+            threads: 0,
+        }
+    }
+}
+
+/// The served models and their counters.
+struct Served {
+    name: String,
+    features: usize,
+    classes: usize,
+    primary: HostModel,
+    shadow: Option<HostModel>,
+    candidate: Option<HostModel>,
+    canary: Option<Mutex<Canary>>,
+    metrics: Metrics,
+}
+
+/// What a server did, reported when it stops.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServeSummary {
+    /// The model's name.
+    pub name: String,
+    /// The address it listened on.
+    pub address: String,
+    /// Inference requests received.
+    pub requests: u64,
+    /// Requests answered with an error (400, 404, 413).
+    pub errors: u64,
+    /// Rows each model scored (`primary`, and `shadow` / `candidate` when present).
+    pub rows: std::collections::BTreeMap<&'static str, u64>,
+    /// Shadow rows, and those where it agreed with the answer.
+    pub shadow: Option<ShadowSummary>,
+    /// The canary at the end.
+    pub canary: Option<canary::Report>,
+}
+
+/// The shadow's agreement.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShadowSummary {
+    /// Rows scored by both.
+    pub rows: u64,
+    /// Rows with the same class.
+    pub agreed: u64,
+    /// `agreed / rows`.
+    pub agreement: Option<f64>,
+}
+
+impl ServeSummary {
+    /// The text report.
+    pub fn human(&self) -> String {
+        let mut s = format!(
+            "served `{}` at {}: {} requests, {} refused\n",
+            self.name, self.address, self.requests, self.errors
+        );
+        for (k, v) in &self.rows {
+            s += &format!("  {k}: {v} rows\n");
+        }
+        if let Some(sh) = &self.shadow {
+            s += &format!(
+                "  shadow agreement: {} of {} rows{}\n",
+                sh.agreed,
+                sh.rows,
+                sh.agreement.map_or(String::new(), |a| format!(" ({a:.4})"))
+            );
+        }
+        if let Some(c) = &self.canary {
+            s += &format!(
+                "  canary: {:?}, share {}% (from {}%), feedback primary {}/{} candidate {}/{}\n",
+                c.state,
+                c.share_percent,
+                c.initial_share_percent,
+                c.primary.correct,
+                c.primary.total,
+                c.candidate.correct,
+                c.candidate.total
+            );
+        }
+        s
+    }
+}
+
+fn load_beside(path: &std::path::Path, flag: &str, primary: &HostModel) -> Result<HostModel> {
+    let m = model_io::load(path)?;
+    let (p, d) = (primary.dims(), m.dims());
+    if (d.inputs(), d.outputs()) != (p.inputs(), p.outputs()) {
+        return Err(Error::Usage(format!(
+            "{flag} {}: {} inputs and {} classes, the model {} and {}: both must answer the \
+             same requests",
+            path.display(),
+            d.inputs(),
+            d.outputs(),
+            p.inputs(),
+            p.outputs()
+        )));
+    }
+    Ok(m)
+}
+
+fn served(opts: &ServeOptions) -> Result<Served> {
+    if opts.max_body_bytes == 0 {
+        return Err(Error::Usage(
+            "--max-body-bytes 0: no request would fit; give at least the size of one row's \
+             request (a few hundred bytes)"
+                .into(),
+        ));
+    }
+    if !(opts.canary_alpha > 0.0 && opts.canary_alpha < 1.0) {
+        return Err(Error::Usage(format!(
+            "--canary-alpha: {} is not above 0 and below 1",
+            opts.canary_alpha
+        )));
+    }
+    let primary = model_io::load(&opts.model)?;
+    let shadow = opts
+        .shadow
+        .as_ref()
+        .map(|p| load_beside(p, "--shadow", &primary))
+        .transpose()?;
+    let candidate = opts
+        .canary
+        .as_ref()
+        .map(|p| load_beside(p, "--canary", &primary))
+        .transpose()?;
+    let canary = match &candidate {
+        Some(_) => Some(Mutex::new(
+            Canary::new(opts.canary_percent, opts.canary_alpha, opts.canary_tau)
+                .map_err(Error::Usage)?,
+        )),
+        None => None,
+    };
+    let name = match &opts.name {
+        Some(n)
+            if !n.is_empty()
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) =>
+        {
+            n.clone()
+        }
+        Some(n) => {
+            return Err(Error::Usage(format!(
+                "--name `{}`: use letters, digits, `-`, `_` and `.` (it is a URL segment)",
+                crate::limits::excerpt(n)
+            )));
+        }
+        None => opts
+            .model
+            .file_stem()
+            .map(|s| {
+                s.to_string_lossy()
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_else(|| "model".into()),
+    };
+    let d = primary.dims();
+    Ok(Served {
+        name,
+        features: d.inputs(),
+        classes: d.outputs(),
+        primary,
+        shadow,
+        candidate,
+        canary,
+        metrics: Metrics::default(),
+    })
+}
+
+fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    json_response(status, &ErrorBody { error: message })
+}
+
+/// Scores `rows` (`n × F`) with `model`: logits and classes, or the 400 message of the first
+/// row that is not finite.
+fn score(
+    model: &HostModel,
+    data: &[f32],
+    features: usize,
+) -> std::result::Result<(Vec<f32>, Vec<u8>), String> {
+    let d = model.dims();
+    let mut scratch = vec![0.0f32; d.scratch_len()];
+    let mut logits = Vec::with_capacity(data.len() / features.max(1) * d.outputs());
+    let mut classes = Vec::with_capacity(data.len() / features.max(1));
+    for (k, row) in data.chunks_exact(features).enumerate() {
+        let (l, bad) = model
+            .infer_checked(row, &mut scratch)
+            .map_err(|e| format!("inference: {e}"))?;
+        if let Some(why) = bad {
+            let names: Vec<String> = model.features.clone().unwrap_or_default();
+            return Err(format!(
+                "inputs[0].data: row {k}: {}",
+                crate::predict::describe(why, &names)
+            ));
+        }
+        classes.push(mlprobe_core::mlp::argmax(l) as u8);
+        logits.extend_from_slice(l);
+    }
+    Ok((logits, classes))
+}
+
+async fn infer(
+    State(s): State<Arc<Served>>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let m = &s.metrics;
+    m.requests.fetch_add(1, Relaxed);
+    let refuse = |status: StatusCode, message: &str| {
+        let counter = match status {
+            StatusCode::NOT_FOUND => &m.not_found,
+            StatusCode::PAYLOAD_TOO_LARGE => &m.too_large,
+            _ => &m.bad_requests,
+        };
+        counter.fetch_add(1, Relaxed);
+        error(status, message)
+    };
+    if name != s.name {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "no model `{}` here; this server serves `{}`",
+                crate::limits::excerpt(&name),
+                s.name
+            ),
+        );
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return refuse(e.status(), &e.body_text()),
+    };
+    let req: protocol::InferRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("body: {e}")),
+    };
+    let (id, data, n) = match protocol::rows_of(req, s.features) {
+        Ok(x) => x,
+        Err(msg) => return refuse(StatusCode::BAD_REQUEST, &msg),
+    };
+    let unit = headers
+        .get(UNIT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or(id.as_deref());
+    let variant = match &s.canary {
+        Some(c) => c
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .assign(unit),
+        None => Variant::Primary,
+    };
+    let (model, counters): (&HostModel, &ModelCounters) = match (variant, &s.candidate) {
+        (Variant::Candidate, Some(c)) => (c, &m.candidate),
+        _ => (&s.primary, &m.primary),
+    };
+    let t = Instant::now();
+    let (logits, classes) = match score(model, &data, s.features) {
+        Ok(x) => x,
+        Err(msg) => return refuse(StatusCode::BAD_REQUEST, &msg),
+    };
+    counters.record(n, t.elapsed().as_nanos() as u64);
+    let answer = InferResponse {
+        model_name: &s.name,
+        id: id.as_deref(),
+        outputs: (
+            OutputTensor {
+                name: "logits",
+                shape: vec![n, s.classes],
+                datatype: "FP32",
+                data: logits,
+            },
+            OutputTensor {
+                name: "class",
+                shape: vec![n],
+                datatype: "INT64",
+                data: classes.iter().map(|&c| i64::from(c)).collect(),
+            },
+        ),
+    };
+    let response = json_response(StatusCode::OK, &answer);
+    if let Some(c) = &s.canary {
+        c.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .answered(id.as_deref(), variant, classes.clone());
+    }
+    if s.shadow.is_some() {
+        let s = Arc::clone(&s);
+        tokio::spawn(async move {
+            let Some(shadow) = &s.shadow else { return };
+            let t = Instant::now();
+            if let Ok((_, theirs)) = score(shadow, &data, s.features) {
+                let m = &s.metrics;
+                m.shadow.record(n, t.elapsed().as_nanos() as u64);
+                let agreed = theirs.iter().zip(&classes).filter(|(a, b)| a == b).count();
+                m.shadow_rows.fetch_add(n as u64, Relaxed);
+                m.shadow_agree.fetch_add(agreed as u64, Relaxed);
+            }
+        });
+    }
+    m.latency
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .record(u32::try_from(started.elapsed().as_nanos()).unwrap_or(u32::MAX));
+    response
+}
+
+async fn feedback(
+    State(s): State<Arc<Served>>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(c) = &s.canary else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no canary: feedback is for `mlprobe serve --canary MODEL`",
+        );
+    };
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return error(e.status(), &e.body_text()),
+    };
+    let f: protocol::Feedback = match serde_json::from_slice(&body) {
+        Ok(f) => f,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("body: {e}")),
+    };
+    let labels = match (f.label, f.labels) {
+        (Some(l), None) => vec![l],
+        (None, Some(ls)) => ls,
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "give `label` (one row) or `labels` (one class per row), not both or neither",
+            );
+        }
+    };
+    if let Some(bad) = labels.iter().find(|&&l| l >= s.classes as u64) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("label {bad}: the model has classes 0 to {}", s.classes - 1),
+        );
+    }
+    let mut canary = c.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match canary.feedback(&f.id, &labels) {
+        Ok(()) => json_response(StatusCode::OK, &canary.report()),
+        Err(FeedbackError::Unknown) => error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "no answer awaits feedback under id `{}` (never answered, answered without an \
+                 id, or already given feedback)",
+                crate::limits::excerpt(&f.id)
+            ),
+        ),
+        Err(FeedbackError::Invalid(msg)) => error(StatusCode::BAD_REQUEST, &msg),
+    }
+}
+
+async fn canary_report(State(s): State<Arc<Served>>) -> Response {
+    match &s.canary {
+        Some(c) => json_response(
+            StatusCode::OK,
+            &c.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .report(),
+        ),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no canary: start serve with --canary MODEL",
+        ),
+    }
+}
+
+async fn prometheus(State(s): State<Arc<Served>>) -> Response {
+    let canary = s.canary.as_ref().map(|c| {
+        c.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .report()
+    });
+    let text = s
+        .metrics
+        .render(&s.name, s.shadow.is_some(), canary.as_ref());
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text,
+    )
+        .into_response()
+}
+
+async fn model_metadata(State(s): State<Arc<Served>>, UrlPath(name): UrlPath<String>) -> Response {
+    if name != s.name {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("no model `{}` here", crate::limits::excerpt(&name)),
+        );
+    }
+    json_response(
+        StatusCode::OK,
+        &ModelMetadata::new(&s.name, s.features, s.classes),
+    )
+}
+
+async fn model_ready(State(s): State<Arc<Served>>, UrlPath(name): UrlPath<String>) -> Response {
+    if name != s.name {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("no model `{}` here", crate::limits::excerpt(&name)),
+        );
+    }
+    json_response(
+        StatusCode::OK,
+        &serde_json::json!({"name": s.name, "ready": true}),
+    )
+}
+
+fn router(s: Arc<Served>, max_body: usize) -> Router {
+    Router::new()
+        .route(
+            "/v2",
+            get(|| async {
+                json_response(
+                    StatusCode::OK,
+                    &serde_json::json!({"name": "mlprobe", "version": env!("CARGO_PKG_VERSION"), "extensions": []}),
+                )
+            }),
+        )
+        .route(
+            "/v2/health/live",
+            get(|| async { json_response(StatusCode::OK, &serde_json::json!({"live": true})) }),
+        )
+        .route(
+            "/v2/health/ready",
+            get(|| async { json_response(StatusCode::OK, &serde_json::json!({"ready": true})) }),
+        )
+        .route("/v2/models/{name}", get(model_metadata))
+        .route("/v2/models/{name}/ready", get(model_ready))
+        .route("/v2/models/{name}/infer", post(infer))
+        .route("/v2/feedback", post(feedback))
+        .route("/v2/canary", get(canary_report))
+        .route("/metrics", get(prometheus))
+        .fallback(|uri: axum::http::Uri| async move {
+            error(
+                StatusCode::NOT_FOUND,
+                &format!("no route {}", crate::limits::excerpt(uri.path())),
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(s)
+}
+
+/// Serves until SIGINT or SIGTERM: loads the models, binds (a port in use is a usage error
+/// naming `--port`), calls `on_ready` with the address, and returns what was served.
+pub fn serve(opts: &ServeOptions, on_ready: impl FnOnce(SocketAddr, &str)) -> Result<ServeSummary> {
+    let s = Arc::new(served(opts)?);
+    let listener = std::net::TcpListener::bind((opts.host, opts.port))
+        .map_err(|e| Error::Usage(format!("--port {} on {}: {e}", opts.port, opts.host)))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| Error::Internal(format!("listener: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("listener: {e}")))?;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if opts.threads > 0 {
+        rt.worker_threads(opts.threads);
+    }
+    let rt = rt
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("tokio runtime: {e}")))?;
+    let app = router(Arc::clone(&s), opts.max_body_bytes);
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| Error::Internal(format!("listener: {e}")))?;
+        on_ready(addr, &s.name);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(stop_signal())
+            .await
+            .map_err(|e| Error::Internal(format!("server: {e}")))
+    })?;
+    // Let shadow tasks still running finish their counts.
+    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(summary(&s, addr))
+}
+
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+fn summary(s: &Served, addr: SocketAddr) -> ServeSummary {
+    let m = &s.metrics;
+    let mut rows = std::collections::BTreeMap::new();
+    rows.insert("primary", m.primary.rows.load(Relaxed));
+    if s.shadow.is_some() {
+        rows.insert("shadow", m.shadow.rows.load(Relaxed));
+    }
+    if s.candidate.is_some() {
+        rows.insert("candidate", m.candidate.rows.load(Relaxed));
+    }
+    let shadow = s.shadow.as_ref().map(|_| {
+        let (r, a) = (m.shadow_rows.load(Relaxed), m.shadow_agree.load(Relaxed));
+        ShadowSummary {
+            rows: r,
+            agreed: a,
+            agreement: (r > 0).then(|| a as f64 / r as f64),
+        }
+    });
+    ServeSummary {
+        name: s.name.clone(),
+        address: format!("http://{addr}"),
+        requests: m.requests.load(Relaxed),
+        errors: m.bad_requests.load(Relaxed)
+            + m.not_found.load(Relaxed)
+            + m.too_large.load(Relaxed),
+        rows,
+        shadow,
+        canary: s.canary.as_ref().map(|c| {
+            c.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .report()
+        }),
+    }
+}

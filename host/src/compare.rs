@@ -18,7 +18,7 @@
 //! use mlprobe::compare::{CompareOptions, compare};
 //! let mut opts = CompareOptions::new("wine_v1.mlpb", "wine_v2.mlpb");
 //! opts.data = Some("data/wine.csv".into());
-//! opts.margin = 0.02;
+//! opts.settings.margin = Some(0.02);
 //! let report = compare(&opts)?;
 //! println!("{}", report.human());
 //! # Ok::<(), mlprobe::error::Error>(())

@@ -440,7 +440,7 @@ fn load_reaches_our_server_and_a_python_server_of_the_protocol() {
             s(&data("wine.csv")),
             "--requests",
             "400",
-            "--concurrency",
+            "--connections",
             "2",
             "--warmup",
             "10",

@@ -38,9 +38,10 @@ pub struct Args {
     /// most 10000000.
     #[arg(long, value_name = "RATE", value_parser = parse::f64_positive(MAX_RPS))]
     pub rps: Option<f64>,
-    /// Worker threads (closed model: requests in flight), 1 to 1024. A device link serves one
-    /// at a time.
-    #[arg(long, default_value_t = 1, value_name = "N",
+    /// Worker threads (closed model: requests in flight), 1 to 1024; against an HTTP target,
+    /// one keep-alive connection each (`--connections` is the same flag). A device link serves
+    /// one at a time.
+    #[arg(long, visible_alias = "connections", default_value_t = 1, value_name = "N",
           value_parser = parse::usize_in(1, MAX_CONCURRENCY))]
     pub concurrency: usize,
     /// Stop after N requests.

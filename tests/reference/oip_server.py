@@ -66,6 +66,10 @@ def handler(model, name):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds
+        # the body until the client's delayed ACK (about 40 ms per request on Linux), which
+        # would make this baseline slow for a reason that is not Python's.
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):
             pass

@@ -30,6 +30,7 @@ use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use canary::{Canary, FeedbackError, Variant};
 use metrics::{Metrics, ModelCounters};
 use protocol::{ErrorBody, InferResponse, ModelMetadata, OutputTensor};
@@ -567,8 +568,13 @@ pub fn serve(opts: &ServeOptions, on_ready: impl FnOnce(SocketAddr, &str)) -> Re
         .map_err(|e| Error::Internal(format!("tokio runtime: {e}")))?;
     let app = router(Arc::clone(&s), opts.max_body_bytes);
     rt.block_on(async {
+        // TCP_NODELAY: an answer is one small write that must not wait for the client's
+        // delayed ACK (Nagle), as QEMU's UART socket (`nodelay=on`, qemu.rs) learned.
         let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| Error::Internal(format!("listener: {e}")))?;
+            .map_err(|e| Error::Internal(format!("listener: {e}")))?
+            .tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
         on_ready(addr, &s.name);
         axum::serve(listener, app)
             .with_graceful_shutdown(stop_signal())

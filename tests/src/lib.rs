@@ -77,6 +77,21 @@ pub fn python() -> Option<PathBuf> {
     .then_some(python)
 }
 
+/// The seed of a randomized reference test: `MLPROBE_REFERENCE_SEED` when set (to replay a
+/// run), else from the clock; printed either way.
+pub fn reference_seed() -> u64 {
+    let seed = std::env::var("MLPROBE_REFERENCE_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(14, |d| d.as_nanos() as u64 % 1_000_000_007)
+        });
+    eprintln!("reference seed {seed} (replay: MLPROBE_REFERENCE_SEED={seed})");
+    seed
+}
+
 /// A `Command` for the `mlprobe` binary with `args`.
 pub fn mlprobe<I, S>(args: I) -> Command
 where

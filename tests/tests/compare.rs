@@ -129,15 +129,7 @@ fn mcnemar_matches_statsmodels_on_generated_cases() {
     let Some(python) = mlprobe_tests::python() else {
         return;
     };
-    let seed = std::env::var("MLPROBE_REFERENCE_SEED")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(18, |d| d.as_nanos() as u64 % 1_000_000_007)
-        });
-    eprintln!("reference seed {seed} (replay: MLPROBE_REFERENCE_SEED={seed})");
+    let seed = mlprobe_tests::reference_seed();
     let out = Command::new(&python)
         .args(["-W", "ignore"])
         .arg(mlprobe_tests::root().join("tests/reference/paired.py"))

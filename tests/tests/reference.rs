@@ -31,16 +31,9 @@ fn exact_bayes_agrees_with_scipy_and_mpmath() {
     let Some(python) = mlprobe_tests::python() else {
         return;
     };
-    let seed = std::env::var("MLPROBE_REFERENCE_SEED")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(14, |d| d.as_nanos() as u64 % 1_000_000_007)
-        });
+    let seed = mlprobe_tests::reference_seed();
     let cases = std::env::var("MLPROBE_REFERENCE_CASES").unwrap_or_else(|_| "300".into());
-    eprintln!("reference seed {seed}, {cases} cases (replay: MLPROBE_REFERENCE_SEED={seed})");
+    eprintln!("{cases} cases");
     let out = Command::new(&python)
         .args(["-W", "ignore"])
         .arg(mlprobe_tests::root().join("tests/reference/bayes.py"))

@@ -485,30 +485,32 @@ async fn prometheus(State(s): State<Arc<Served>>) -> Response {
         .into_response()
 }
 
-async fn model_metadata(State(s): State<Arc<Served>>, UrlPath(name): UrlPath<String>) -> Response {
-    if name != s.name {
-        return error(
+/// The 404 of a URL naming another model than the one served.
+fn other_model(s: &Served, name: &str) -> Option<Response> {
+    (name != s.name).then(|| {
+        error(
             StatusCode::NOT_FOUND,
-            &format!("no model `{}` here", crate::limits::excerpt(&name)),
-        );
-    }
-    json_response(
-        StatusCode::OK,
-        &ModelMetadata::new(&s.name, s.features, s.classes),
-    )
+            &format!("no model `{}` here", crate::limits::excerpt(name)),
+        )
+    })
+}
+
+async fn model_metadata(State(s): State<Arc<Served>>, UrlPath(name): UrlPath<String>) -> Response {
+    other_model(&s, &name).unwrap_or_else(|| {
+        json_response(
+            StatusCode::OK,
+            &ModelMetadata::new(&s.name, s.features, s.classes),
+        )
+    })
 }
 
 async fn model_ready(State(s): State<Arc<Served>>, UrlPath(name): UrlPath<String>) -> Response {
-    if name != s.name {
-        return error(
-            StatusCode::NOT_FOUND,
-            &format!("no model `{}` here", crate::limits::excerpt(&name)),
-        );
-    }
-    json_response(
-        StatusCode::OK,
-        &serde_json::json!({"name": s.name, "ready": true}),
-    )
+    other_model(&s, &name).unwrap_or_else(|| {
+        json_response(
+            StatusCode::OK,
+            &serde_json::json!({"name": s.name, "ready": true}),
+        )
+    })
 }
 
 fn router(s: Arc<Served>, max_body: usize) -> Router {

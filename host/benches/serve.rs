@@ -61,13 +61,13 @@ struct Measured {
 
 fn measure(
     url: &str,
-    bodies: &Arc<Vec<Vec<u8>>>,
+    requests: &Arc<Vec<Vec<u8>>>,
     mode: Mode,
     workers: usize,
     seconds: f64,
 ) -> Measured {
     let mut targets: Vec<HttpTarget> = (0..workers)
-        .map(|_| HttpTarget::new(url, bodies.clone()))
+        .map(|_| HttpTarget::new(url, requests.clone()).expect("the server's URL"))
         .collect();
     for t in &mut targets {
         for i in 0..50 {
@@ -106,7 +106,7 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let model_path = root.join("firmware/models/wine.mlpb");
     let model = mlprobe::model_io::load(&model_path).expect("the bundled wine model");
-    let bodies = Arc::new(HttpTarget::bodies(&Inputs::random(&model, 4096, 0)));
+    let inputs = Inputs::random(&model, 4096, 0);
     let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average before: {}", loadavg.trim());
     println!(
@@ -119,6 +119,8 @@ fn main() {
     cmd.args(["serve", "--name", "wine", "--port", "0", "--model"])
         .arg(&model_path);
     let ours = start(cmd, false);
+    let requests = |url: &str| Arc::new(HttpTarget::requests(url, &inputs).expect("a URL"));
+    let bodies = requests(&ours.1);
     let closed = measure(&ours.1, &bodies, Mode::Closed, connections, seconds);
     line("mlprobe serve, closed", &closed);
     let half = closed.rps / 2.0;
@@ -143,7 +145,7 @@ fn main() {
         .arg(&st)
         .args(["--name", "wine"]);
     let py = start(cmd, true);
-    let baseline = measure(&py.1, &bodies, Mode::Closed, connections, seconds);
+    let baseline = measure(&py.1, &requests(&py.1), Mode::Closed, connections, seconds);
     line("Python http.server (stdlib), closed", &baseline);
     drop(py);
 

@@ -15,6 +15,7 @@ pub mod error;
 pub mod eval;
 pub mod expect;
 pub mod firmware;
+pub mod http1;
 pub mod init;
 pub mod interop;
 pub mod limits;

@@ -238,10 +238,10 @@ pub fn execute(
         .session(&opts.model, opts.elf.as_deref(), opts.baud);
     let (run, target, first_error) = match session {
         None if let TargetSpec::Http(url) = &opts.target => {
-            let bodies = Arc::new(HttpTarget::bodies(&inputs));
+            let requests = Arc::new(HttpTarget::requests(url, &inputs).map_err(Error::Usage)?);
             let mut targets = Vec::with_capacity(opts.concurrency);
             for _ in 0..opts.concurrency {
-                let mut t = HttpTarget::new(url, bodies.clone());
+                let mut t = HttpTarget::new(url, requests.clone()).map_err(Error::Usage)?;
                 warm_up(&mut t, opts.warmup);
                 targets.push(stall(t, opts));
             }

@@ -6,6 +6,7 @@
 use crate::data::{self, Dataset, Labels};
 use crate::device::Session;
 use crate::error::{Error, Result};
+use crate::http1::{Client, Endpoint};
 use crate::model_io::{HostModel, bind};
 use mlprobe_core::chaos::normal;
 use mlprobe_core::load::{Claim, Clock, Plan, Record, Tally, Target, drive};
@@ -253,13 +254,12 @@ impl Target for DeviceTarget<'_> {
 }
 
 /// A model server speaking the Open Inference Protocol v2 over HTTP/1.1: one keep-alive
-/// connection per worker (a `ureq` agent), one row per request. A request succeeds when the
-/// server answers 200 with a JSON body holding `outputs`; anything else fails it, and the first
-/// failure is kept for the report.
+/// connection per worker ([`crate::http1::Client`]), one row per request, each request's bytes
+/// prepared once. A request succeeds when the server answers 200 with a JSON body holding
+/// `outputs`; anything else fails it, and the first failure is kept for the report.
 pub struct HttpTarget {
-    agent: ureq::Agent,
-    url: String,
-    bodies: Arc<Vec<Vec<u8>>>,
+    client: Client,
+    requests: Arc<Vec<Vec<u8>>>,
     /// The first failure, for the report.
     pub first_error: Option<String>,
 }
@@ -272,53 +272,47 @@ struct Answer {
 }
 
 impl HttpTarget {
-    /// The request bodies, one per input row: `{"inputs": [{"name": "input", "shape": [1, F],
-    /// "datatype": "FP32", "data": [...]}]}`.
-    pub fn bodies(inputs: &Inputs) -> Vec<Vec<u8>> {
-        (0..inputs.rows() as u64)
+    /// The requests to `url`, one per input row, head and body: `{"inputs": [{"name":
+    /// "input", "shape": [1, F], "datatype": "FP32", "data": [...]}]}`.
+    pub fn requests(url: &str, inputs: &Inputs) -> std::result::Result<Vec<Vec<u8>>, String> {
+        let endpoint = Endpoint::parse(url)?;
+        Ok((0..inputs.rows() as u64)
             .map(|i| {
                 let row = inputs.row(i);
-                serde_json::to_vec(&serde_json::json!({
+                let body = serde_json::to_vec(&serde_json::json!({
                     "inputs": [{"name": "input", "shape": [1, row.len()], "datatype": "FP32", "data": row}]
                 }))
-                .unwrap_or_default()
+                .unwrap_or_default();
+                endpoint.post("application/json", &body)
             })
-            .collect()
+            .collect())
     }
 
     /// A worker's target: its own connection to `url`.
-    pub fn new(url: &str, bodies: Arc<Vec<Vec<u8>>>) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .max_idle_connections_per_host(1)
-            .build()
-            .new_agent();
-        Self {
-            agent,
-            url: url.to_string(),
-            bodies,
+    pub fn new(url: &str, requests: Arc<Vec<Vec<u8>>>) -> std::result::Result<Self, String> {
+        Ok(Self {
+            client: Client::new(Endpoint::parse(url)?, Duration::from_secs(30)),
+            requests,
             first_error: None,
-        }
+        })
     }
 
-    fn request(&self, index: u64) -> std::result::Result<(), String> {
-        let body = &self.bodies[(index % self.bodies.len().max(1) as u64) as usize];
-        let mut answer = self
-            .agent
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .send(&body[..])
-            .map_err(|e| e.to_string())?;
-        let bytes = answer
-            .body_mut()
-            .read_to_vec()
-            .map_err(|e| format!("reading the answer: {e}"))?;
-        serde_json::from_slice::<Answer>(&bytes)
+    fn request(&mut self, index: u64) -> std::result::Result<(), String> {
+        let request = &self.requests[(index % self.requests.len().max(1) as u64) as usize];
+        let answer = self.client.exchange(request).map_err(|e| e.message)?;
+        if answer.status != 200 {
+            return Err(format!(
+                "HTTP {}: {}",
+                answer.status,
+                crate::limits::excerpt_bytes(answer.body)
+            ));
+        }
+        serde_json::from_slice::<Answer>(answer.body)
             .map(drop)
             .map_err(|e| {
                 format!(
                     "the answer is not an inference response ({e}): {}",
-                    crate::limits::excerpt_bytes(&bytes)
+                    crate::limits::excerpt_bytes(answer.body)
                 )
             })
     }

@@ -58,6 +58,8 @@ pub struct Metrics {
     pub shadow_rows: AtomicU64,
     /// Of those, rows where the shadow predicted the primary's class.
     pub shadow_agree: AtomicU64,
+    /// Shadow tasks spawned and not yet finished (a stopping server waits for them).
+    pub shadow_pending: AtomicU64,
 }
 
 fn sketch(m: &Mutex<Sketch>) -> Sketch {

@@ -14,8 +14,9 @@
 //!   model's latency are counted (`/metrics`, and the summary at shutdown).
 //! - **Canary** (`--canary C --canary-percent P`): see [`canary`].
 //!
-//! The stack is axum on tokio (a multi-threaded runtime, one worker per core). Inference is
-//! core's, microseconds per row, so it runs on the request's task.
+//! The stack is axum's router on hyper and tokio: one current-thread runtime per core, each
+//! connection on one of them ([`serve`]). Inference is core's, microseconds per row, so it
+//! runs on the request's task.
 
 pub mod canary;
 pub mod metrics;
@@ -27,10 +28,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use canary::{Canary, FeedbackError, Variant};
 use metrics::{Metrics, ModelCounters};
 use protocol::{ErrorBody, InferResponse, ModelMetadata, OutputTensor};
@@ -39,7 +39,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The header naming a request's canary unit (a user, a device), over the request's `id`.
 pub const UNIT_HEADER: &str = "x-mlprobe-unit";
@@ -100,6 +100,7 @@ struct Served {
     candidate: Option<HostModel>,
     canary: Option<Mutex<Canary>>,
     metrics: Metrics,
+    max_body_bytes: usize,
 }
 
 /// What a server did, reported when it stops.
@@ -256,6 +257,7 @@ fn served(opts: &ServeOptions) -> Result<Served> {
         candidate,
         canary,
         metrics: Metrics::default(),
+        max_body_bytes: opts.max_body_bytes,
     })
 }
 
@@ -298,12 +300,22 @@ fn score(
     Ok((logits, classes))
 }
 
+/// `POST /v2/models/NAME/infer` as routed by axum: a name other than the served one (404), or
+/// the served one when the fast path of [`serve`] did not take it (tests calling the router).
 async fn infer(
     State(s): State<Arc<Served>>,
     UrlPath(name): UrlPath<String>,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    req: axum::extract::Request,
 ) -> Response {
+    infer_request(&s, &name, req).await
+}
+
+/// An inference request, from its URL's model name to the answer.
+async fn infer_request<B>(s: &Arc<Served>, name: &str, req: axum::http::Request<B>) -> Response
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let started = Instant::now();
     let m = &s.metrics;
     m.requests.fetch_add(1, Relaxed);
@@ -321,14 +333,29 @@ async fn infer(
             StatusCode::NOT_FOUND,
             &format!(
                 "no model `{}` here; this server serves `{}`",
-                crate::limits::excerpt(&name),
+                crate::limits::excerpt(name),
                 s.name
             ),
         );
     }
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return refuse(e.status(), &e.body_text()),
+    let (parts, body) = req.into_parts();
+    let body = match http_body_util::BodyExt::collect(http_body_util::Limited::new(
+        body,
+        s.max_body_bytes,
+    ))
+    .await
+    {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "the body is over {} bytes (--max-body-bytes)",
+                    s.max_body_bytes
+                ),
+            );
+        }
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &format!("reading the body: {e}")),
     };
     let req: protocol::InferRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
@@ -338,7 +365,8 @@ async fn infer(
         Ok(x) => x,
         Err(msg) => return refuse(StatusCode::BAD_REQUEST, &msg),
     };
-    let unit = headers
+    let unit = parts
+        .headers
         .get(UNIT_HEADER)
         .and_then(|v| v.to_str().ok())
         .or(id.as_deref());
@@ -384,7 +412,8 @@ async fn infer(
             .answered(id.as_deref(), variant, classes.clone());
     }
     if s.shadow.is_some() {
-        let s = Arc::clone(&s);
+        let s = Arc::clone(s);
+        s.metrics.shadow_pending.fetch_add(1, Relaxed);
         tokio::spawn(async move {
             let Some(shadow) = &s.shadow else { return };
             let t = Instant::now();
@@ -395,6 +424,7 @@ async fn infer(
                 m.shadow_rows.fetch_add(n as u64, Relaxed);
                 m.shadow_agree.fetch_add(agreed as u64, Relaxed);
             }
+            s.metrics.shadow_pending.fetch_sub(1, Relaxed);
         });
     }
     m.latency
@@ -548,8 +578,18 @@ fn router(s: Arc<Served>, max_body: usize) -> Router {
         .with_state(s)
 }
 
+/// How long a stopping server waits for requests in flight (idle keep-alive connections close
+/// at once).
+const GRACE: Duration = Duration::from_secs(5);
+
 /// Serves until SIGINT or SIGTERM: loads the models, binds (a port in use is a usage error
 /// naming `--port`), calls `on_ready` with the address, and returns what was served.
+///
+/// The runtime: one current-thread tokio runtime per worker thread, and an acceptor on the
+/// calling thread handing each connection to the next worker in turn; a connection lives on
+/// one worker, its socket registered with that worker's reactor. A multi-threaded runtime
+/// cost 20–30 % of the throughput on two cores (wakeups of the other worker, work stealing;
+/// DESIGN.md, "Serving").
 pub fn serve(opts: &ServeOptions, on_ready: impl FnOnce(SocketAddr, &str)) -> Result<ServeSummary> {
     let s = Arc::new(served(opts)?);
     let listener = std::net::TcpListener::bind((opts.host, opts.port))
@@ -560,31 +600,110 @@ pub fn serve(opts: &ServeOptions, on_ready: impl FnOnce(SocketAddr, &str)) -> Re
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("listener: {e}")))?;
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if opts.threads > 0 {
-        rt.worker_threads(opts.threads);
+    let runtime = |what: &str| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("tokio runtime ({what}): {e}")))
+    };
+    let workers = match opts.threads {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        n => n,
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut handles = Vec::with_capacity(workers);
+    let mut threads = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let rt = runtime("worker")?;
+        handles.push(rt.handle().clone());
+        let mut stopped = stopped.clone();
+        let s = Arc::clone(&s);
+        let thread = std::thread::Builder::new()
+            .name(format!("serve-{i}"))
+            .spawn(move || {
+                rt.block_on(async {
+                    let _ = stopped.wait_for(|&stop| stop).await;
+                    // Let the shadow tasks still queued finish their counts.
+                    let until = Instant::now() + Duration::from_secs(1);
+                    while s.metrics.shadow_pending.load(Relaxed) > 0 && Instant::now() < until {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                });
+            })
+            .map_err(|e| Error::Internal(format!("worker thread: {e}")))?;
+        threads.push(thread);
     }
-    let rt = rt
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("tokio runtime: {e}")))?;
     let app = router(Arc::clone(&s), opts.max_body_bytes);
-    rt.block_on(async {
-        // TCP_NODELAY: an answer is one small write that must not wait for the client's
-        // delayed ACK (Nagle), as QEMU's UART socket (`nodelay=on`, qemu.rs) learned.
+    // The served model's infer URL goes straight to its handler; everything else through the
+    // router (10–15 % of the throughput of single-row requests: DESIGN.md, "Serving").
+    let infer_path: Arc<str> = format!("/v2/models/{}/infer", s.name).into();
+    let service = {
+        let s = Arc::clone(&s);
+        let router = hyper_util::service::TowerToHyperService::new(app);
+        hyper::service::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
+            let fast = req.method() == axum::http::Method::POST && req.uri().path() == &*infer_path;
+            let s = Arc::clone(&s);
+            let routed = if fast {
+                Err(req)
+            } else {
+                Ok(hyper::service::Service::call(&router, req))
+            };
+            async move {
+                match routed {
+                    Ok(routed) => routed.await,
+                    Err(req) => Ok(infer_request(&s, &s.name, req).await),
+                }
+            }
+        })
+    };
+    let accepted = runtime("acceptor")?.block_on(async {
         let listener = tokio::net::TcpListener::from_std(listener)
-            .map_err(|e| Error::Internal(format!("listener: {e}")))?
-            .tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
+            .map_err(|e| Error::Internal(format!("listener: {e}")))?;
         on_ready(addr, &s.name);
-        axum::serve(listener, app)
-            .with_graceful_shutdown(stop_signal())
-            .await
-            .map_err(|e| Error::Internal(format!("server: {e}")))
-    })?;
-    // Let shadow tasks still running finish their counts.
-    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let http = hyper::server::conn::http1::Builder::new();
+        let signal = stop_signal();
+        tokio::pin!(signal);
+        let mut next = 0usize;
+        loop {
+            let tcp = tokio::select! {
+                () = &mut signal => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((tcp, _)) => tcp,
+                    // Out of descriptors or a connection reset before it was accepted: the
+                    // server keeps serving the others.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+            };
+            // Deregistered here, registered again with the worker's reactor.
+            let Ok(tcp) = tcp.into_std() else { continue };
+            let (http, service) = (http.clone(), service.clone());
+            let watcher = graceful.watcher();
+            handles[next % workers].spawn(async move {
+                let Ok(tcp) = tokio::net::TcpStream::from_std(tcp) else {
+                    return;
+                };
+                // TCP_NODELAY: an answer is one small write that must not wait for the
+                // client's delayed ACK (Nagle), as QEMU's UART socket (`nodelay=on`,
+                // qemu.rs) learned.
+                let _ = tcp.set_nodelay(true);
+                let conn = http.serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+                let _ = watcher.watch(conn).await;
+            });
+            next = next.wrapping_add(1);
+        }
+        drop(listener);
+        let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
+        Ok::<(), Error>(())
+    });
+    let _ = stop.send(true);
+    for t in threads {
+        let _ = t.join();
+    }
+    accepted?;
     Ok(summary(&s, addr))
 }
 

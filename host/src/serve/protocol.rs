@@ -7,51 +7,57 @@
 //! and `class` `[n]` `INT64`. Every other shape, type or layout is a 400 whose message names
 //! the field.
 
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
-/// `POST /v2/models/NAME/infer`'s body.
+/// `POST /v2/models/NAME/infer`'s body, its strings borrowed from the body where they hold no
+/// escapes.
 #[derive(Debug, Deserialize)]
-pub struct InferRequest {
+pub struct InferRequest<'a> {
     /// The request's id, echoed in the answer; also the canary's sticky unit.
-    #[serde(default)]
-    pub id: Option<String>,
+    #[serde(default, borrow)]
+    pub id: Option<Cow<'a, str>>,
     /// The input tensors: exactly one.
-    pub inputs: Vec<InputTensor>,
+    #[serde(borrow)]
+    pub inputs: Vec<InputTensor<'a>>,
     /// Requested outputs (accepted and ignored: both outputs are always sent).
     #[serde(default)]
-    pub outputs: Option<serde_json::Value>,
+    pub outputs: Option<IgnoredAny>,
     /// Request parameters (accepted and ignored).
     #[serde(default)]
-    pub parameters: Option<serde_json::Value>,
+    pub parameters: Option<IgnoredAny>,
 }
 
 /// One input tensor.
 #[derive(Debug, Deserialize)]
-pub struct InputTensor {
+pub struct InputTensor<'a> {
     /// Its name (any).
-    pub name: String,
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
     /// `[n, F]`.
     pub shape: Vec<i64>,
     /// `FP32`.
-    pub datatype: String,
+    #[serde(borrow)]
+    pub datatype: Cow<'a, str>,
     /// `n × F` numbers, row-major.
     pub data: Vec<f32>,
     /// Tensor parameters (accepted and ignored).
     #[serde(default)]
-    pub parameters: Option<serde_json::Value>,
+    pub parameters: Option<IgnoredAny>,
 }
 
 /// An output tensor of the answer.
 #[derive(Debug, Serialize)]
-pub struct OutputTensor<T> {
+pub struct OutputTensor<'a, T> {
     /// `logits` or `class`.
     pub name: &'static str,
     /// `[n, C]` or `[n]`.
-    pub shape: Vec<usize>,
+    pub shape: &'a [usize],
     /// `FP32` or `INT64`.
     pub datatype: &'static str,
     /// The values, row-major.
-    pub data: Vec<T>,
+    pub data: &'a [T],
 }
 
 /// The answer to an inference request.
@@ -62,8 +68,9 @@ pub struct InferResponse<'a> {
     /// The request's id, when it had one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<&'a str>,
-    /// `logits`, then `class`.
-    pub outputs: (OutputTensor<f32>, OutputTensor<i64>),
+    /// `logits`, then `class` (INT64 in the protocol, written from the `u8` classes: the
+    /// same JSON numbers).
+    pub outputs: (OutputTensor<'a, f32>, OutputTensor<'a, u8>),
 }
 
 /// A tensor's description in the model's metadata.
@@ -142,12 +149,12 @@ pub struct Feedback {
     pub labels: Option<Vec<u64>>,
 }
 
+/// A checked request: its id, its `n × F` values and `n`.
+pub type Rows<'a> = (Option<Cow<'a, str>>, Vec<f32>, usize);
+
 /// Checks a request against a model of `features` inputs: the rows (`n × F` values) or the
 /// 400 message.
-pub fn rows_of(
-    req: InferRequest,
-    features: usize,
-) -> Result<(Option<String>, Vec<f32>, usize), String> {
+pub fn rows_of(req: InferRequest<'_>, features: usize) -> Result<Rows<'_>, String> {
     let InferRequest { id, mut inputs, .. } = req;
     if inputs.len() != 1 {
         return Err(format!(

@@ -438,9 +438,8 @@ where
         let s = Arc::clone(s);
         s.metrics.shadow_pending.fetch_add(1, Relaxed);
         tokio::spawn(async move {
-            let Some(shadow) = &s.shadow else { return };
             let t = Instant::now();
-            if let Ok((_, theirs)) = score(shadow, &data, s.features) {
+            if let Some(Ok((_, theirs))) = s.shadow.as_ref().map(|m| score(m, &data, s.features)) {
                 let m = &s.metrics;
                 m.shadow.record(n, t.elapsed().as_nanos() as u64);
                 let agreed = theirs.iter().zip(&classes).filter(|(a, b)| a == b).count();

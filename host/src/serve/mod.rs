@@ -324,7 +324,7 @@ fn score(
 }
 
 /// `POST /v2/models/NAME/infer` as routed by axum: a name other than the served one (404), or
-/// the served one when the fast path of [`serve`] did not take it (tests calling the router).
+/// the served one spelled so that the fast path of [`serve`] did not match it (percent-encoded).
 async fn infer(
     State(s): State<Arc<Served>>,
     UrlPath(name): UrlPath<String>,
@@ -565,7 +565,8 @@ async fn model_ready(State(s): State<Arc<Served>>, UrlPath(name): UrlPath<String
     })
 }
 
-fn router(s: Arc<Served>, max_body: usize) -> Router {
+fn router(s: Arc<Served>) -> Router {
+    let max_body = s.max_body_bytes;
     Router::new()
         .route(
             "/v2",
@@ -654,7 +655,7 @@ pub fn serve(opts: &ServeOptions, on_ready: impl FnOnce(SocketAddr, &str)) -> Re
             .map_err(|e| Error::Internal(format!("worker thread: {e}")))?;
         threads.push(thread);
     }
-    let app = router(Arc::clone(&s), opts.max_body_bytes);
+    let app = router(Arc::clone(&s));
     // The served model's infer URL goes straight to its handler, its answer a body in one
     // piece; everything else goes through the router (DESIGN.md, "Serving").
     let infer_path: Arc<str> = format!("/v2/models/{}/infer", s.name).into();

@@ -54,6 +54,9 @@ pub enum MlpError {
     },
     /// The input row could not be standardised.
     Transform(TransformError),
+    /// An inference outside mlprobe (a firmware's own model, through `mlprobe-agent`) reported
+    /// a failure.
+    Failed,
 }
 
 impl fmt::Display for MlpError {
@@ -71,6 +74,7 @@ impl fmt::Display for MlpError {
                 write!(f, "label {label} is out of range for {outputs} classes")
             }
             Self::Transform(e) => write!(f, "{e}"),
+            Self::Failed => f.write_str("the inference reported a failure"),
         }
     }
 }

@@ -49,7 +49,7 @@ use postcard::ser_flavors::{Cobs, Flavor, Slice};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// Protocol version carried in [`Info`]; bumped on any incompatible message change.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 /// Most input features an inference request carries.
 pub const MAX_FEATURES: usize = 64;
 /// Most logits (classes) an inference response carries.
@@ -288,6 +288,11 @@ pub enum CostUnit {
     Instructions,
     /// CPU cycles (DWT cycle counter on hardware).
     Cycles,
+    /// Microseconds (a board with only a timer).
+    Microseconds,
+    /// Nothing: the device has no cost counter (a firmware whose agent was given none); its
+    /// costs are 0.
+    Unmeasured,
 }
 
 /// A request from the host.

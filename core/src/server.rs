@@ -60,36 +60,48 @@ pub trait Clock {
     fn hz(&self) -> u32;
 }
 
-/// A model the server can run: [`Model`] itself, a reference to one, or a firmware's
-/// zero-sized handle to its compiled-in `static` model (so the compiler sees the dimensions as
-/// constants and unrolls the dense loops).
+/// A model the server can run: [`Model`] itself (by reference), a firmware's zero-sized handle
+/// to its compiled-in `static` model (so the compiler sees the dimensions as constants and
+/// unrolls the dense loops), or any other inference (`mlprobe-agent` adapts a user's
+/// "features in, outputs out" function to this trait).
 pub trait Infer {
-    /// The dimensions.
+    /// The dimensions the device reports (for a model that is not an MLP, its inputs and
+    /// outputs, with the hidden widths it wants to show, possibly none).
     fn dims(&self) -> Dims;
-    /// Logits for one raw input row, as [`Model::infer`].
-    fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError>;
+    /// The scratch [`infer`](Self::infer) needs (the model's `Dims::scratch_len` unless the
+    /// implementation says otherwise).
+    fn scratch_len(&self) -> usize {
+        self.dims().scratch_len()
+    }
+    /// Logits for one raw input row, as [`Model::infer`]: a slice of `scratch`.
+    fn infer<'s>(&mut self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError>;
 }
 
-impl<F: AsRef<[f32]>, P: AsRef<[f32]>> Infer for Model<F, P> {
+impl<F: AsRef<[f32]>, P: AsRef<[f32]>> Infer for &Model<F, P> {
     #[inline(always)]
     fn dims(&self) -> Dims {
         Model::dims(self)
     }
 
     #[inline(always)]
-    fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
+    fn infer<'s>(&mut self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
         Model::infer(self, raw, scratch)
     }
 }
 
-impl<M: Infer + ?Sized> Infer for &M {
+impl<M: Infer + ?Sized> Infer for &mut M {
     #[inline(always)]
     fn dims(&self) -> Dims {
         (**self).dims()
     }
 
     #[inline(always)]
-    fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
+    fn scratch_len(&self) -> usize {
+        (**self).scratch_len()
+    }
+
+    #[inline(always)]
+    fn infer<'s>(&mut self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
         (**self).infer(raw, scratch)
     }
 }
@@ -102,11 +114,44 @@ pub trait StackMeter {
     fn size_bytes(&self) -> u32;
 }
 
+/// No stack to measure (an in-process server, a firmware that does not paint its stack): 0 of
+/// 0 bytes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoStack;
+
+impl StackMeter for NoStack {
+    fn peak_bytes(&self) -> u32 {
+        0
+    }
+    fn size_bytes(&self) -> u32 {
+        0
+    }
+}
+
+/// No cost counter: every cost is 0, reported as [`CostUnit::Unmeasured`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoClock;
+
+impl Clock for NoClock {
+    fn now(&mut self) -> u32 {
+        0
+    }
+    fn cost(&self, _: u32, _: u32) -> u32 {
+        0
+    }
+    fn unit(&self) -> CostUnit {
+        CostUnit::Unmeasured
+    }
+    fn hz(&self) -> u32 {
+        0
+    }
+}
+
 /// Who answers: reported in [`Info`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Ident {
-    /// The board name (at most [`MAX_NAME`] bytes).
-    pub board: &'static str,
+pub struct Ident<'a> {
+    /// The board name (at most [`MAX_NAME`] bytes; copied when the server is built).
+    pub board: &'a str,
     /// The firmware version.
     pub firmware: [u16; 3],
     /// The checksum of the model file compiled in (its last 4 bytes).
@@ -123,7 +168,7 @@ pub enum ServerError {
     /// The model does not fit the protocol (more inputs than `MAX_FEATURES`, more classes than
     /// `MAX_LOGITS`, …): which limit, from [`check_dims`].
     ModelTooLarge(LimitError),
-    /// The scratch buffer `S` is shorter than the model's `Dims::scratch_len`.
+    /// The scratch buffer `S` is shorter than the model's [`Infer::scratch_len`].
     ScratchTooSmall,
 }
 
@@ -159,12 +204,12 @@ where
     K: StackMeter,
 {
     /// A server for `model`, checking that its sizes fit the protocol and the scratch buffer.
-    pub fn new(model: M, clock: C, stack: K, ident: Ident) -> Result<Self, ServerError> {
+    pub fn new(model: M, clock: C, stack: K, ident: Ident<'_>) -> Result<Self, ServerError> {
         let d = model.dims();
-        if d.scratch_len() > S {
+        check_dims(&d).map_err(ServerError::ModelTooLarge)?;
+        if model.scratch_len() > S {
             return Err(ServerError::ScratchTooSmall);
         }
-        check_dims(&d).map_err(ServerError::ModelTooLarge)?;
         let board = heapless::String::<MAX_NAME>::try_from(ident.board)
             .map_err(|_| ServerError::NameTooLong)?;
         let info = Info {
@@ -329,7 +374,7 @@ mod tests {
         Model::new(norm, Mlp::from_array(dims, params)).unwrap()
     }
 
-    fn ident() -> Ident {
+    fn ident() -> Ident<'static> {
         Ident {
             board: "mock",
             firmware: [1, 2, 3],

@@ -10,7 +10,7 @@ use crate::link::{Client, Link, LinkError};
 use crate::model_io::HostModel;
 use mlprobe_core::chaos::link::{Fault, Ledger, MAX_DAMAGED, MAX_STEPS, Slot, damage};
 use mlprobe_core::protocol::{CostUnit, MAX_FRAME, Request};
-use mlprobe_core::server::{self, Ident, Server, StackMeter};
+use mlprobe_core::server::{self, Ident, NoStack, Server};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -264,18 +264,6 @@ impl server::Clock for NsClock {
     }
 }
 
-/// No stack to measure in process.
-pub struct NoStack;
-
-impl StackMeter for NoStack {
-    fn peak_bytes(&self) -> u32 {
-        0
-    }
-    fn size_bytes(&self) -> u32 {
-        0
-    }
-}
-
 /// The shared model as core's [`server::Infer`].
 pub struct SharedModel(Arc<HostModel>);
 
@@ -284,7 +272,7 @@ impl server::Infer for SharedModel {
         self.0.dims()
     }
     fn infer<'s>(
-        &self,
+        &mut self,
         raw: &[f32],
         scratch: &'s mut [f32],
     ) -> std::result::Result<&'s [f32], mlprobe_core::mlp::MlpError> {

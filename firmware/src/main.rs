@@ -1,7 +1,8 @@
 //! # mlprobe-firmware
 //!
-//! The model compiled in from a model file (see `build.rs`), served over the board's UART with
-//! [`mlprobe_core::server::Server`]: this file only moves bytes between the UART and the server.
+//! The model compiled in from a model file (see `build.rs`), served over the board's UART by
+//! [`mlprobe_agent`], the same device server any firmware can embed: this file only hands it
+//! the model, the board's clock and UART.
 //! See the README for building, running under QEMU and flashing a real board.
 #![no_std]
 #![no_main]
@@ -18,10 +19,7 @@ mod model {
 }
 
 use cortex_m_rt::entry;
-use embedded_io::{Read, Write};
-use mlprobe_core::mlp::{Dims, MlpError};
-use mlprobe_core::protocol::MAX_FRAME;
-use mlprobe_core::server::{Ident, Infer, Server};
+use mlprobe_agent::{Agent, Dims, Ident, Infer, MlpError};
 
 /// The compiled-in model as the server sees it: a zero-sized handle that names the `static`
 /// directly, so the compiler folds the dimensions to constants and unrolls the dense loops.
@@ -34,7 +32,7 @@ impl Infer for Compiled {
     }
 
     #[inline(always)]
-    fn infer<'s>(&self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
+    fn infer<'s>(&mut self, raw: &[f32], scratch: &'s mut [f32]) -> Result<&'s [f32], MlpError> {
         model::infer(raw, scratch)
     }
 }
@@ -80,25 +78,16 @@ fn main() -> ! {
         firmware: version(),
         model_crc: model::MODEL_CRC,
     };
-    let mut server = match Server::<_, _, _, SCRATCH>::new(Compiled, clock, stack::Painted, ident) {
-        Ok(s) => s,
-        // Not at run time: build.rs checked the model against the protocol's limits, the board
-        // module its name, and `SCRATCH` is the model's scratch length.
-        Err(e) => defmt::panic!("server: {}", e),
-    };
-    let mut out = [0u8; MAX_FRAME];
-    let mut byte = [0u8; 1];
+    let mut agent =
+        match Agent::<_, _, _, SCRATCH>::with_infer(Compiled, clock, stack::Painted, ident) {
+            Ok(a) => a,
+            // Not at run time: build.rs checked the model against the protocol's limits, the
+            // board module its name, and `SCRATCH` is the model's scratch length.
+            Err(e) => defmt::panic!("agent: {}", e),
+        };
     loop {
-        match uart.read(&mut byte) {
-            Ok(1) => {
-                if let Some(n) = server.feed(byte[0], &mut out)
-                    && uart.write_all(&out[..n]).is_err()
-                {
-                    defmt::warn!("uart write failed");
-                }
-            }
-            Ok(_) => {}
-            Err(_) => defmt::warn!("uart read failed"),
+        if agent.poll(&mut uart).is_err() {
+            defmt::warn!("uart failed");
         }
     }
 }

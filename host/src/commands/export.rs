@@ -22,12 +22,16 @@ pub enum Format {
     /// DEQUANTIZE; feature and class names in the model's metadata (mlprobe.features,
     /// mlprobe.classes: JSON arrays).
     Tflite,
+    /// A C99 header for firmware: the weights (float, or int8 from `mlprobe quantize`) as
+    /// static arrays and `mlprobe_model_infer(features, logits)`, mlprobe's own arithmetic
+    /// (bit for bit with -ffp-contract=off); <stdint.h> only, no malloc.
+    C,
 }
 
 /// Write a model in another format.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on a module with Linear attributes fc1, fc2, … (ReLU between them;\nignore the normalizer.* keys, or use them to standardise inputs).\n\nThe ONNX graph takes the raw features (its Sub/Div nodes standardise them) and gives the\nlogits, as `mlprobe predict` does; run it with\n  onnxruntime.InferenceSession(\"wine.onnx\").run([\"logits\"], {\"input\": x.astype(\"float32\")})\n\nThe TFLite model does the same (one row per invoke, or resize its input to [N, F]); run it with\n  ai_edge_litert.interpreter.Interpreter(model_path=\"wine.tflite\")\n\nExamples:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors\n  mlprobe export wine.mlpb --format onnx --out wine.onnx\n  mlprobe export wine.mlpb --format tflite --out wine.tflite"
+    after_help = "Load the result in PyTorch with\n  safetensors.torch.load_file(\"wine.safetensors\")\nand `model.load_state_dict` on a module with Linear attributes fc1, fc2, … (ReLU between them;\nignore the normalizer.* keys, or use them to standardise inputs).\n\nThe ONNX graph takes the raw features (its Sub/Div nodes standardise them) and gives the\nlogits, as `mlprobe predict` does; run it with\n  onnxruntime.InferenceSession(\"wine.onnx\").run([\"logits\"], {\"input\": x.astype(\"float32\")})\n\nThe TFLite model does the same (one row per invoke, or resize its input to [N, F]); run it with\n  ai_edge_litert.interpreter.Interpreter(model_path=\"wine.tflite\")\n\nThe C header holds the model and `mlprobe_model_infer(features, logits)`: #include it in one .c\nfile, compile with -ffp-contract=off for mlprobe's logits bit for bit, and check the firmware\nagainst mlprobe with `mlprobe device validate`.\n\nExamples:\n  mlprobe export wine.mlpb --format safetensors --out wine.safetensors\n  mlprobe export wine.mlpb --format onnx --out wine.onnx\n  mlprobe export wine.mlpb --format tflite --out wine.tflite\n  mlprobe export wine.mlpb --format c --out wine_model.h"
 )]
 pub struct Args {
     /// The model file.
@@ -51,7 +55,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     let format = match args.format {
         Format::Safetensors => Some(ExportFormat::Safetensors),
         Format::Onnx => Some(ExportFormat::Onnx),
-        Format::Tflite => None,
+        Format::Tflite | Format::C => None,
     };
     let report = match format {
         Some(format) => export(&ExportOptions {
@@ -59,6 +63,9 @@ pub fn run(args: Args) -> Result<Outcome> {
             format,
             out: args.out,
         })?,
+        None if matches!(args.format, Format::C) => {
+            crate::interop::c::export(&args.model, &args.out)?
+        }
         None => crate::interop::tflite::export(&args.model, &args.out)?,
     };
     if args.json {

@@ -8,6 +8,7 @@ pub mod safetensors;
 use mlprobe_core::quant::QParams;
 use mlprobe_core::transform::Fill;
 
+pub mod c;
 pub mod onnx;
 pub mod tflite;
 

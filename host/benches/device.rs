@@ -63,6 +63,7 @@ fn main() {
             data: data.clone(),
             label: "label".into(),
             session,
+            tolerance: mlprobe::device::Tolerance::EXACT,
         };
         let report = validate(&opts).unwrap_or_else(|e| panic!("{board} {kind}: {e}"));
         let (flash, ram) = (

@@ -7,8 +7,9 @@
 //! `qemu`) or 62.5 instructions (TIMER0 at 16 MHz, `microbit`) and the cost it reports is an
 //! instruction count, the same on every host. The UART is a TCP socket:
 //! either QEMU connects to a listener of ours (race-free, [`Qemu::start`]) or it listens on a
-//! fixed port for any client ([`Qemu::serve`]). Semihosting carries the defmt logs on QEMU's
-//! stdout; they are decoded here with the ELF's defmt table.
+//! fixed port for any client ([`Qemu::serve`]). Semihosting carries the firmware's logs on
+//! QEMU's stdout: defmt frames, decoded here with the ELF's defmt table, or text lines from a
+//! firmware without one.
 //!
 //! A [`Qemu`] kills its process when dropped: no QEMU is ever left behind, even on a panic.
 
@@ -280,55 +281,33 @@ impl Qemu {
             message: e.to_string(),
         })?;
         machine.check(elf, &bytes)?;
-        let table = defmt_decoder::Table::parse(&bytes)
-            .map_err(|e| QemuError::Elf {
-                path: elf.into(),
-                message: format!("defmt table: {e}"),
-            })?
-            .ok_or_else(|| QemuError::Elf {
-                path: elf.into(),
-                message: "no defmt table: not an mlprobe firmware".into(),
-            })?;
+        // mlprobe's firmware logs through defmt; any other firmware (the C API's, a user's)
+        // has no defmt table, and what it prints over semihosting is taken as text lines.
+        let table = defmt_decoder::Table::parse(&bytes).map_err(|e| QemuError::Elf {
+            path: elf.into(),
+            message: format!("defmt table: {e}"),
+        })?;
         let mut child = cmd.spawn().map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => QemuError::NotFound(e),
             _ => QemuError::Io(e),
         })?;
         let logs = Arc::new(Mutex::new(Vec::new()));
-        let mut stdout = child
+        let stdout = child
             .stdout
             .take()
             .ok_or_else(|| QemuError::Io(std::io::Error::other("QEMU's stdout is not piped")))?;
         let sink = Arc::clone(&logs);
-        let reader = std::thread::spawn(move || {
-            let mut decoder = table.new_stream_decoder();
-            let mut buf = [0u8; 1024];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                decoder.received(&buf[..n]);
-                loop {
-                    match decoder.decode() {
-                        Ok(frame) => {
-                            let level = frame.level().map_or("", |l| l.as_str());
-                            let line = format!("{level:>5} {}", frame.display_message());
-                            if echo {
-                                crate::output::eprintln(&format!("device: {line}"));
-                            }
-                            if let Ok(mut l) = sink.lock() {
-                                l.push(line);
-                            }
-                        }
-                        Err(defmt_decoder::DecodeError::UnexpectedEof) => break,
-                        Err(defmt_decoder::DecodeError::Malformed) => {
-                            if let Ok(mut l) = sink.lock() {
-                                l.push("(malformed defmt frame)".into());
-                            }
-                            break;
-                        }
-                    }
-                }
+        let log = move |line: String| {
+            if echo {
+                crate::output::eprintln(&format!("device: {line}"));
             }
+            if let Ok(mut l) = sink.lock() {
+                l.push(line);
+            }
+        };
+        let reader = std::thread::spawn(move || match table {
+            Some(table) => read_defmt(stdout, &table, log),
+            None => read_text(stdout, log),
         });
         let mut err = child.stderr.take();
         let stderr = std::thread::spawn(move || {
@@ -381,6 +360,44 @@ impl Qemu {
         }
         if let Some(e) = self.stderr.take() {
             let _ = e.join();
+        }
+    }
+}
+
+/// Decodes the defmt frames of QEMU's stdout until it closes.
+fn read_defmt(mut stdout: impl Read, table: &defmt_decoder::Table, mut log: impl FnMut(String)) {
+    let mut decoder = table.new_stream_decoder();
+    let mut buf = [0u8; 1024];
+    while let Ok(n) = stdout.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        decoder.received(&buf[..n]);
+        loop {
+            match decoder.decode() {
+                Ok(frame) => {
+                    let level = frame.level().map_or("", |l| l.as_str());
+                    log(format!("{level:>5} {}", frame.display_message()));
+                }
+                Err(defmt_decoder::DecodeError::UnexpectedEof) => break,
+                Err(defmt_decoder::DecodeError::Malformed) => {
+                    log("(malformed defmt frame)".into());
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Takes QEMU's stdout as text lines until it closes (a firmware without defmt).
+fn read_text(stdout: impl Read, mut log: impl FnMut(String)) {
+    use std::io::BufRead;
+    for line in std::io::BufReader::new(stdout).split(b'\n') {
+        let Ok(line) = line else { break };
+        let line = String::from_utf8_lossy(&line);
+        let line = line.trim_end();
+        if !line.is_empty() {
+            log(line.to_string());
         }
     }
 }

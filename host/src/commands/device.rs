@@ -1,9 +1,10 @@
 //! `mlprobe device`: the flags of [`crate::device`] (build the firmware for a model, run it in
 //! QEMU, validate it against the host bit for bit) and its reports.
 
+use crate::cli::parse;
 use crate::commands::{Outcome, emit};
 use crate::device::{
-    self, BuildReport, DeviceInfo, Emulator, Endpoint, SessionOptions, ValidateOptions,
+    self, BuildReport, DeviceInfo, Emulator, Endpoint, SessionOptions, Tolerance, ValidateOptions,
     ValidateReport,
 };
 use crate::error::Result;
@@ -25,7 +26,8 @@ pub enum DeviceCommand {
     Build(BuildArgs),
     /// Run the firmware in QEMU with its UART on a local TCP port and its logs on stderr.
     Run(RunArgs),
-    /// Run every CSV row on the device and compare its logits with the host's, bit for bit.
+    /// Run every CSV row on the device and compare its logits with the host's: bit for bit, or
+    /// within --atol/--ulps for a firmware with its own inference.
     Validate(ValidateArgs),
 }
 
@@ -83,13 +85,25 @@ pub struct RunArgs {
 /// `device validate`.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  mlprobe device validate --model wine.mlpb --data data/wine.csv\n  \
+    after_help = "Any firmware that embeds mlprobe's agent (agent/ for Rust, agent/c for C and \
+    C++) can be validated: give its ELF (QEMU) or reach it with --serial or --tcp. mlprobe's own \
+    firmware must match the host bit for bit (the default); a firmware with its own inference \
+    needs a tolerance: an output passes when it is within --atol of the host's or within --ulps \
+    units in the last place. Exit 0 when every row passes and every predicted class agrees, 1 \
+    when not (the report names the first row and output that differ).\n\nExamples:\n  \
+    mlprobe device validate --model wine.mlpb --data data/wine.csv\n  \
     mlprobe device validate --board microbit --model wine.mlpb --data data/wine.csv\n  \
+    mlprobe device validate --model wine.mlpb --data data/wine.csv \
+    --elf examples/c-firmware/build/c-firmware.elf --atol 1e-5\n  \
     mlprobe device validate --model wine.mlpb --data data/wine.csv --serial /dev/ttyACM0 \
-    --elf firmware/target/thumbv7em-none-eabihf/release/mlprobe-firmware"
+    --elf firmware/target/thumbv7em-none-eabihf/release/mlprobe-firmware\n  \
+    mlprobe device validate --model wine.mlpb --data data/wine.csv --tcp 192.168.1.40:7878 \
+    --ulps 4"
 )]
 pub struct ValidateArgs {
-    /// The model file: compiled into the firmware and run on the host.
+    /// The model file: run on the host; compiled into mlprobe's firmware when no --elf is
+    /// given; what the device must run (its checksum, or its shape for a device that reports
+    /// none).
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// CSV file with the model's feature columns (and a label column for accuracy).
@@ -98,20 +112,33 @@ pub struct ValidateArgs {
     /// Name of the label column.
     #[arg(long, value_name = "COL", default_value = "label")]
     pub label: String,
-    /// A firmware ELF already built for this model (for sizes; with --serial, what was flashed).
+    /// A firmware ELF already built: what QEMU runs (mlprobe's firmware, or any firmware with
+    /// the agent), or, with --serial or --tcp, what the board was flashed with (for sizes).
     #[arg(long, value_name = "ELF")]
     pub elf: Option<PathBuf>,
     /// The board to build for and emulate: `qemu` (QEMU mps2-an386, Cortex-M4F) or `microbit`
-    /// (QEMU microbit, Cortex-M0). Not with --serial.
-    #[arg(long, value_enum, default_value = "qemu", conflicts_with = "serial")]
+    /// (QEMU microbit, Cortex-M0). Not with --serial or --tcp.
+    #[arg(long, value_enum, default_value = "qemu", conflicts_with_all = ["serial", "tcp"])]
     pub board: Board,
     /// Talk to a real board on this serial port instead of QEMU (flash it first: see the
     /// firmware README).
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", conflicts_with = "tcp")]
     pub serial: Option<String>,
+    /// Talk to a device (or a bridge to one) on this TCP address instead of QEMU.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub tcp: Option<String>,
     /// Baud rate for --serial.
     #[arg(long, default_value_t = 115_200)]
     pub baud: u32,
+    /// Largest absolute difference accepted between a device output and the host's (default
+    /// 0: bit for bit, unless --ulps).
+    #[arg(long, value_name = "ABS", default_value_t = 0.0,
+          value_parser = parse::f64_in(0.0, f64::MAX))]
+    pub atol: f64,
+    /// Largest distance in units in the last place accepted (an output passes within --atol
+    /// or within --ulps).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub ulps: u64,
     /// The firmware crate (default: `firmware/` of this checkout, or $MLPROBE_FIRMWARE).
     #[arg(long, value_name = "DIR")]
     pub firmware: Option<PathBuf>,
@@ -129,9 +156,10 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
         DeviceCommand::Run(a) => run_cmd(a),
         DeviceCommand::Validate(a) => {
-            let endpoint = match a.serial {
-                Some(path) => Endpoint::Serial { path, baud: a.baud },
-                None => Endpoint::Qemu { port: None },
+            let endpoint = match (a.serial, a.tcp) {
+                (Some(path), _) => Endpoint::Serial { path, baud: a.baud },
+                (None, Some(addr)) => Endpoint::Tcp { addr },
+                (None, None) => Endpoint::Qemu { port: None },
             };
             let mut session = SessionOptions::new(endpoint);
             session.elf = a.elf;
@@ -142,9 +170,13 @@ pub fn run(args: Args) -> Result<Outcome> {
                 data: a.data,
                 label: a.label,
                 session,
+                tolerance: Tolerance {
+                    atol: a.atol,
+                    ulps: a.ulps,
+                },
             };
             let report = device::validate(&opts)?;
-            emit(a.json, &report, ValidateReport::human, report.bit_exact)
+            emit(a.json, &report, ValidateReport::human, report.passed)
         }
     }
 }

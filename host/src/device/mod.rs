@@ -9,8 +9,11 @@
 mod session;
 mod validate;
 
-pub use session::{AnyLink, Emulator, Endpoint, Session, SessionOptions, link_error};
-pub use validate::{Cost, Mismatch, ValidateOptions, ValidateReport, ulp_distance, validate};
+pub use session::{AnyLink, Emulator, Endpoint, ModelCheck, Session, SessionOptions, link_error};
+pub use validate::{
+    Cost, Largest, Mismatch, Tolerance, ValidateOptions, ValidateReport, abs_error, cost_unit_name,
+    ulp_distance, validate,
+};
 
 use crate::error::Result;
 use crate::firmware::{Board, build_firmware, elf_sizes, firmware_dir};

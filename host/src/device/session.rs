@@ -148,12 +148,24 @@ impl Link for AnyLink {
     }
 }
 
+/// How a device's model was found to be the model file's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelCheck {
+    /// The checksum it reports is the model file's (and so are its widths).
+    Checksum,
+    /// It reports no checksum (0): its numbers of inputs and outputs (and hidden widths, when
+    /// it reports them) are the model file's.
+    Shape,
+}
+
 /// An open device: booted, identified, running the expected model.
 pub struct Session {
     client: Client<AnyLink>,
     info: Info,
     link: String,
     elf: Option<PathBuf>,
+    model_check: Option<ModelCheck>,
     // Last: dropped (QEMU killed) after the client has closed its socket.
     qemu: Option<Qemu>,
 }
@@ -206,11 +218,12 @@ impl Session {
             (Err(e), Some(q)) => return Err(with_logs(e, &q.logs())),
             (Err(e), None) => return Err(e),
         };
-        let session = Self {
+        let mut session = Self {
             client,
             info,
             link: name,
             elf,
+            model_check: None,
             qemu,
         };
         if let Some(model) = &opts.model {
@@ -220,18 +233,27 @@ impl Session {
     }
 
     /// Checks that the device runs the model in `path`: the checksum the model file stores
-    /// and its number of inputs and outputs.
-    fn check_model(&self, path: &Path) -> Result<()> {
+    /// and its shape. A device that reports checksum 0 (a firmware that does not know which
+    /// model file its model came from: the agent's "unknown") is checked on its numbers of
+    /// inputs and outputs, and on its hidden widths when it reports any.
+    fn check_model(&mut self, path: &Path) -> Result<()> {
         let bytes = crate::limits::read_bytes(path, crate::limits::MODEL_BYTES, "model file")?;
         let d = model_io::from_bytes(&bytes)
             .map_err(|m| Error::file(path, m))?
             .dims();
         let (i, crc) = (&self.info, model_checksum(&bytes));
-        if i.model_crc == crc
-            && usize::from(i.inputs) == d.inputs()
-            && usize::from(i.outputs) == d.outputs()
-            && i.hidden[..] == *d.hidden()
-        {
+        let shape = usize::from(i.inputs) == d.inputs() && usize::from(i.outputs) == d.outputs();
+        let (check, ok) = if i.model_crc == 0 {
+            let hidden = i.hidden.is_empty() || i.hidden[..] == *d.hidden();
+            (ModelCheck::Shape, shape && hidden)
+        } else {
+            (
+                ModelCheck::Checksum,
+                i.model_crc == crc && shape && i.hidden[..] == *d.hidden(),
+            )
+        };
+        if ok {
+            self.model_check = Some(check);
             return Ok(());
         }
         Err(Error::Usage(format!(
@@ -242,6 +264,12 @@ impl Session {
             i.model_crc,
             path.display(),
         )))
+    }
+
+    /// How the device's model was checked against the model file (`None` when no model was
+    /// given).
+    pub fn model_check(&self) -> Option<ModelCheck> {
+        self.model_check
     }
 
     /// What the device said it is.

@@ -1,8 +1,9 @@
-//! `device validate`: every row of a dataset on the device, each logit's bits compared with the
-//! host's [`mlprobe_core`] computation of the same row, plus the device's cost per inference,
+//! `device validate`: every row of a dataset on the device, each logit compared with the
+//! host's [`mlprobe_core`] computation of the same row (bit for bit by default; within a
+//! [`Tolerance`] for a firmware with its own inference), plus the device's cost per inference,
 //! flash, RAM and stack.
 
-use super::session::{Session, SessionOptions};
+use super::session::{ModelCheck, Session, SessionOptions};
 use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};
 use crate::firmware::elf_sizes;
@@ -23,6 +24,44 @@ pub struct ValidateOptions {
     pub label: String,
     /// The device (its `model` is set to [`ValidateOptions::model`]).
     pub session: SessionOptions,
+    /// How far a device's output may be from the host's.
+    pub tolerance: Tolerance,
+}
+
+/// How far a device's output may be from the host's: within `atol` in absolute value **or**
+/// within `ulps` units in the last place. Both 0 (the default): bit for bit, as mlprobe's own
+/// firmware computes. A firmware with its own inference (another summation order, fused
+/// multiply-adds, approximations) needs a tolerance.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct Tolerance {
+    /// Largest absolute difference accepted.
+    pub atol: f64,
+    /// Largest distance in units in the last place accepted.
+    pub ulps: u64,
+}
+
+impl Tolerance {
+    /// Bit for bit.
+    pub const EXACT: Self = Self { atol: 0.0, ulps: 0 };
+
+    /// Whether `device` is close enough to `host`: the same bits, or within either bound.
+    /// A NaN on one side only is never close.
+    pub fn accepts(&self, device: f32, host: f32) -> bool {
+        device.to_bits() == host.to_bits()
+            || (device.is_nan() && host.is_nan())
+            || abs_error(device, host) <= self.atol
+            || (ulp_distance(device, host) <= self.ulps && device.is_nan() == host.is_nan())
+    }
+}
+
+/// `|device − host|` in `f64` (0 for two NaNs, infinite for one).
+pub fn abs_error(device: f32, host: f32) -> f64 {
+    match (device.is_nan(), host.is_nan()) {
+        (true, true) => 0.0,
+        (false, false) if device == host => 0.0,
+        (false, false) => (f64::from(device) - f64::from(host)).abs(),
+        _ => f64::INFINITY,
+    }
 }
 
 /// Median and maximum of a cost.
@@ -34,7 +73,7 @@ pub struct Cost {
     pub max: u32,
 }
 
-/// One logit that differs between device and host.
+/// One logit of the device outside the tolerance.
 #[derive(Clone, Debug, Serialize)]
 pub struct Mismatch {
     /// 0-based data row.
@@ -49,6 +88,19 @@ pub struct Mismatch {
     pub host: f32,
     /// Distance in units in the last place.
     pub ulp: u64,
+    /// `|device − host|` (infinite when one is NaN).
+    pub abs_error: f64,
+}
+
+/// The largest difference between device and host, and where.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq)]
+pub struct Largest {
+    /// The difference (absolute value, or units in the last place).
+    pub value: f64,
+    /// 0-based data row.
+    pub row: usize,
+    /// Index of the output (logit).
+    pub output: usize,
 }
 
 /// `device validate` JSON (DESIGN.md).
@@ -60,14 +112,28 @@ pub struct ValidateReport {
     pub firmware: String,
     /// Rows sent.
     pub n: usize,
+    /// True when every row is within the tolerance and every predicted class agrees with the
+    /// host's: the exit status (0, else 1).
+    pub passed: bool,
+    /// The tolerance applied.
+    pub tolerance: Tolerance,
     /// True when every logit of every row has the same bits on device and host.
     pub bit_exact: bool,
-    /// Number of logits that differ.
+    /// Number of logits whose bits differ from the host's.
     pub mismatches: usize,
-    /// The differing logits (the first 100).
+    /// Number of logits outside the tolerance (equal to `mismatches` when it is bit for bit).
+    pub out_of_tolerance: usize,
+    /// The logits outside the tolerance (the first 100, in row order): the first is the first
+    /// row and output that differ.
     pub mismatch_details: Vec<Mismatch>,
+    /// The largest absolute difference, its row and output.
+    pub max_abs_error: Largest,
+    /// The largest distance in units in the last place, its row and output.
+    pub max_ulp: Largest,
     /// Rows whose predicted class differs.
     pub class_mismatches: usize,
+    /// Share of rows whose predicted class (argmax) agrees with the host's.
+    pub argmax_agreement: f64,
     /// Host accuracy (null without labels).
     pub host_accuracy: Option<f64>,
     /// Device accuracy (null without labels).
@@ -79,8 +145,15 @@ pub struct ValidateReport {
     /// CPU cycles per inference (DWT, hardware).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycles_per_inference: Option<Cost>,
-    /// Distribution of the per-inference cost (instructions or cycles): `(value, count)` in
-    /// increasing order of value.
+    /// What the device's costs count: `instructions`, `cycles`, `microseconds` or
+    /// `unmeasured` (a firmware without a cost counter: every cost is 0).
+    pub cost_unit: &'static str,
+    /// Cost per inference in `cost_unit` (whatever the unit).
+    pub cost_per_inference: Cost,
+    /// How the device's model was checked against the model file: `checksum`, or `shape` for
+    /// a device that does not report one.
+    pub model_check: Option<ModelCheck>,
+    /// Distribution of the per-inference cost: `(value, count)` in increasing order of value.
     pub cost_histogram: Vec<(u32, u32)>,
     /// Flash bytes of the firmware (null when no ELF is known).
     pub flash_bytes: Option<u64>,
@@ -119,7 +192,8 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateReport> {
         ..opts.session.clone()
     };
     let mut session = Session::open(&session)?;
-    let mut report = on_rows(&mut session, &model, &data).map_err(|e| session.with_logs(e))?;
+    let mut report =
+        on_rows(&mut session, &model, &data, opts.tolerance).map_err(|e| session.with_logs(e))?;
     if let Some(elf) = session.elf() {
         let s = elf_sizes(elf)?;
         report.flash_bytes = Some(s.flash_bytes);
@@ -130,12 +204,17 @@ pub fn validate(opts: &ValidateOptions) -> Result<ValidateReport> {
     Ok(report)
 }
 
-fn on_rows(session: &mut Session, model: &HostModel, data: &Dataset) -> Result<ValidateReport> {
+fn on_rows(
+    session: &mut Session,
+    model: &HostModel,
+    data: &Dataset,
+    tolerance: Tolerance,
+) -> Result<ValidateReport> {
     session.reset()?;
     let mut scratch = vec![0.0f32; model.dims().scratch_len()];
-    let mut mismatches = 0;
+    let (mut mismatches, mut out_of_tolerance, mut class_mismatches) = (0, 0, 0);
     let mut details = Vec::new();
-    let mut class_mismatches = 0;
+    let (mut max_abs, mut max_ulp) = (Largest::default(), Largest::default());
     let (mut host_right, mut device_right) = (0usize, 0usize);
     let mut costs = Vec::with_capacity(data.rows());
     for row in 0..data.rows() {
@@ -162,8 +241,27 @@ fn on_rows(session: &mut Session, model: &HostModel, data: &Dataset) -> Result<V
             )));
         }
         for (k, (&dv, &hv)) in inf.logits.iter().zip(host).enumerate() {
-            if dv.to_bits() != hv.to_bits() {
-                mismatches += 1;
+            if dv.to_bits() == hv.to_bits() {
+                continue;
+            }
+            mismatches += 1;
+            let (abs, ulp) = (abs_error(dv, hv), ulp_distance(dv, hv));
+            if abs > max_abs.value || max_abs.value.is_nan() {
+                max_abs = Largest {
+                    value: abs,
+                    row,
+                    output: k,
+                };
+            }
+            if ulp as f64 > max_ulp.value {
+                max_ulp = Largest {
+                    value: ulp as f64,
+                    row,
+                    output: k,
+                };
+            }
+            if !tolerance.accepts(dv, hv) {
+                out_of_tolerance += 1;
                 if details.len() < 100 {
                     details.push(Mismatch {
                         row,
@@ -171,7 +269,8 @@ fn on_rows(session: &mut Session, model: &HostModel, data: &Dataset) -> Result<V
                         logit: k,
                         device: dv,
                         host: hv,
-                        ulp: ulp_distance(dv, hv),
+                        ulp,
+                        abs_error: abs,
                     });
                 }
             }
@@ -193,20 +292,34 @@ fn on_rows(session: &mut Session, model: &HostModel, data: &Dataset) -> Result<V
     let info = session.info();
     let (instructions, cycles) = match info.cost_unit {
         CostUnit::Instructions => (Some(cost), None),
-        _ => (None, Some(cost)),
+        CostUnit::Cycles => (None, Some(cost)),
+        _ => (None, None),
     };
     Ok(ValidateReport {
         board: info.board.to_string(),
         firmware: super::version(info),
         n,
+        passed: out_of_tolerance == 0 && class_mismatches == 0,
+        tolerance,
         bit_exact: mismatches == 0 && class_mismatches == 0,
         mismatches,
+        out_of_tolerance,
         mismatch_details: details,
+        max_abs_error: max_abs,
+        max_ulp,
         class_mismatches,
+        argmax_agreement: if n == 0 {
+            1.0
+        } else {
+            (n - class_mismatches) as f64 / n as f64
+        },
         host_accuracy: acc(host_right),
         device_accuracy: acc(device_right),
         instructions_per_inference: instructions,
         cycles_per_inference: cycles,
+        cost_unit: cost_unit_name(info.cost_unit),
+        cost_per_inference: cost,
+        model_check: session.model_check(),
         cost_histogram,
         flash_bytes: None,
         ram_bytes: None,
@@ -215,6 +328,16 @@ fn on_rows(session: &mut Session, model: &HostModel, data: &Dataset) -> Result<V
         rejected: stats.rejected,
         elf: None,
     })
+}
+
+/// The name of a cost unit in reports.
+pub fn cost_unit_name(unit: CostUnit) -> &'static str {
+    match unit {
+        CostUnit::Instructions => "instructions",
+        CostUnit::Cycles => "cycles",
+        CostUnit::Microseconds => "microseconds",
+        _ => "unmeasured",
+    }
 }
 
 /// Distance in units in the last place between two `f32` (0 for equal bits; NaNs and
@@ -252,42 +375,68 @@ impl ValidateReport {
     /// The human report.
     pub fn human(&self) -> String {
         let r = self;
+        let verdict = if r.bit_exact {
+            "every logit bit-identical to the host".to_string()
+        } else if r.passed {
+            format!(
+                "every logit within the tolerance (atol {:e}, {} ulp); {} differ in their bits",
+                r.tolerance.atol, r.tolerance.ulps, r.mismatches
+            )
+        } else {
+            format!(
+                "{} logits outside the tolerance (atol {:e}, {} ulp), {} predicted classes differ",
+                r.out_of_tolerance, r.tolerance.atol, r.tolerance.ulps, r.class_mismatches
+            )
+        };
         let mut s = format!(
-            "{} (firmware {}): {} rows, {}\n",
-            r.board,
-            r.firmware,
-            r.n,
-            if r.bit_exact {
-                "every logit bit-identical to the host".to_string()
-            } else {
-                format!(
-                    "{} logits differ from the host, {} predicted classes differ",
-                    r.mismatches, r.class_mismatches
-                )
-            }
+            "{} (firmware {}): {} rows, {verdict}\n",
+            r.board, r.firmware, r.n
         );
+        if let Some(first) = r.mismatch_details.first() {
+            s += &format!(
+                "first difference: row {} (line {}), output {}\n",
+                first.row, first.line, first.logit
+            );
+        }
         for m in r.mismatch_details.iter().take(10) {
             s += &format!(
                 "  row {} (line {}), logit {}: device {:e}, host {:e}, {} ulp\n",
                 m.row, m.line, m.logit, m.device, m.host, m.ulp
             );
         }
+        if r.mismatches > 0 {
+            s += &format!(
+                "largest error: {:e} (row {}, output {}); largest ulp distance: {} (row {}, output {})\n",
+                r.max_abs_error.value,
+                r.max_abs_error.row,
+                r.max_abs_error.output,
+                r.max_ulp.value,
+                r.max_ulp.row,
+                r.max_ulp.output
+            );
+        }
+        s += &format!("argmax agreement: {:.4}\n", r.argmax_agreement);
         if let (Some(h), Some(d)) = (r.host_accuracy, r.device_accuracy) {
             s += &format!("accuracy: host {h:.4}, device {d:.4}\n");
         }
-        if let Some(c) = r.instructions_per_inference {
-            s += &format!("instructions per inference: p50 {}, max {}\n", c.p50, c.max);
-        }
-        if let Some(c) = r.cycles_per_inference {
-            s += &format!("cycles per inference: p50 {}, max {}\n", c.p50, c.max);
+        match r.cost_unit {
+            "unmeasured" => s += "cost per inference: not measured (the device has no counter)\n",
+            unit => {
+                let c = r.cost_per_inference;
+                s += &format!("{unit} per inference: p50 {}, max {}\n", c.p50, c.max);
+            }
         }
         if let (Some(f), Some(ram)) = (r.flash_bytes, r.ram_bytes) {
             s += &format!("flash {f} bytes, static RAM {ram} bytes, ");
         }
-        s += &format!(
-            "stack peak {} of {} bytes\n",
-            r.stack_peak_bytes, r.stack_size_bytes
-        );
+        if r.stack_size_bytes > 0 {
+            s += &format!(
+                "stack peak {} of {} bytes\n",
+                r.stack_peak_bytes, r.stack_size_bytes
+            );
+        } else {
+            s += "stack not measured\n";
+        }
         s
     }
 }
@@ -303,6 +452,40 @@ mod tests {
         assert_eq!(ulp_distance(1.0, f32::from_bits(1.0f32.to_bits() + 3)), 3);
         assert_eq!(ulp_distance(0.0, -0.0), 0);
         assert_eq!(ulp_distance(f32::from_bits(1), -f32::from_bits(1)), 2);
+    }
+
+    #[test]
+    fn a_tolerance_accepts_within_either_bound_and_never_a_lone_nan() {
+        let next = |x: f32, k: u32| f32::from_bits(x.to_bits() + k);
+        let exact = Tolerance::EXACT;
+        assert!(exact.accepts(1.5, 1.5));
+        assert!(!exact.accepts(next(1.5, 1), 1.5));
+        assert!(exact.accepts(f32::NAN, f32::NAN));
+        let ulps = Tolerance { atol: 0.0, ulps: 4 };
+        assert!(ulps.accepts(next(1.5, 4), 1.5));
+        assert!(!ulps.accepts(next(1.5, 5), 1.5));
+        // 1e-3 is far more than 4 ulp at 1.5, and within the absolute bound.
+        let both = Tolerance {
+            atol: 1e-3,
+            ulps: 4,
+        };
+        assert!(both.accepts(1.5009, 1.5));
+        assert!(!both.accepts(1.502, 1.5));
+        for t in [
+            exact,
+            ulps,
+            both,
+            Tolerance {
+                atol: f64::MAX,
+                ulps: u64::MAX,
+            },
+        ] {
+            assert!(!t.accepts(f32::NAN, 1.0), "{t:?}");
+            assert!(!t.accepts(1.0, f32::NAN), "{t:?}");
+        }
+        assert_eq!(abs_error(1.0, f32::NAN), f64::INFINITY);
+        assert_eq!(abs_error(-0.0, 0.0), 0.0);
+        assert_eq!(abs_error(1.0, 0.75), 0.25);
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub(super) fn stage_device(
         data: held_out,
         label: cfg.label.clone(),
         session,
+        tolerance: device::Tolerance::EXACT,
     })?;
     if let Some(c) = &v.instructions_per_inference {
         report.charts.latency.push(LatencyChart {

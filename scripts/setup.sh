@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what mlprobe needs beyond a Rust toolchain: the Cortex-M targets, on Debian or
-# Ubuntu QEMU's Arm system emulator (for the on-device stages and tests), and .venv with the
+# Ubuntu QEMU's Arm system emulator (for the on-device stages and tests) and Arm's GCC (the C
+# firmware example), and .venv with the
 # reference implementations the differential tests compare against (scripts/venv.sh).
 # With --browser, also Chromium, which the report test uses to render report.html headless.
 set -euo pipefail
@@ -9,6 +10,9 @@ browser=0
 rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi
 packages=()
 command -v qemu-system-arm >/dev/null 2>&1 || packages+=(qemu-system-arm)
+# The C firmware example (examples/c-firmware) and its test: Arm's GCC and make.
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || packages+=(gcc-arm-none-eabi)
+command -v make >/dev/null 2>&1 || packages+=(make)
 if [ "$browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   packages+=(chromium)
 fi

@@ -1,6 +1,8 @@
 //! Helpers for mlprobe's end-to-end tests: the real `mlprobe` binary, the bundled data, and one
 //! policy for tests that need an external tool.
 
+pub mod examples;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -56,6 +58,22 @@ pub fn qemu() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     require("qemu-system-arm", present, "./scripts/setup.sh installs it")
+}
+
+/// Arm's GCC for bare-metal targets and make (the C firmware example), by the [`require`]
+/// policy.
+pub fn arm_gcc() -> bool {
+    let present = ["arm-none-eabi-gcc", "make"].iter().all(|tool| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    require(
+        "arm-none-eabi-gcc and make",
+        present,
+        "./scripts/setup.sh installs them (Debian: gcc-arm-none-eabi, make)",
+    )
 }
 
 /// The Python of the reference virtualenv (`.venv/`, made by `./scripts/setup.sh` from

@@ -263,4 +263,12 @@ fn the_rust_example_validates_in_qemu_and_a_flipped_weight_fails() {
     );
     let (code, report) = validate(&fault, &["--atol", "1e-5"]);
     assert_fault_found(code, &report);
+    // The budget for the agent: at most 4 KiB of flash and 1 KiB of static RAM.
+    let baseline = examples::rust_firmware(&model, &["no-agent"], &dir.path().join("base.elf"));
+    let (flash, ram) = added(&ok, &baseline);
+    eprintln!("the agent adds {flash} B of flash and {ram} B of static RAM to the Rust example");
+    assert!(
+        flash <= 4096 && ram <= 1024,
+        "flash +{flash} B, RAM +{ram} B"
+    );
 }

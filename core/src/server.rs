@@ -220,7 +220,8 @@ where
             cost_unit: clock.unit(),
             // In range: checked above.
             inputs: d.inputs() as u16,
-            hidden: d.hidden().iter().copied().collect(),
+            // Fits: `Dims` has at most MAX_LAYERS - 1 hidden widths, `Info` room for as many.
+            hidden: heapless::Vec::from_slice(d.hidden()).unwrap_or_default(),
             outputs: d.outputs() as u16,
             model_crc: ident.model_crc,
         };
@@ -273,7 +274,8 @@ where
         let cost = self.clock.cost(start, end);
         Ok(Inference {
             class: argmax(logits) as u16,
-            logits: logits.iter().copied().collect(),
+            // Fits: `check_dims` bounded the outputs by MAX_LOGITS in `new`.
+            logits: heapless::Vec::from_slice(logits).map_err(|_| DeviceError::Model)?,
             cost,
         })
     }

@@ -30,11 +30,10 @@
 #![warn(missing_docs)]
 
 use core::cell::UnsafeCell;
-use core::ffi::{CStr, c_char, c_void};
+use core::ffi::{c_char, c_void};
 use core::mem::MaybeUninit;
 use mlprobe_agent::{
-    Agent, Clock, CostUnit, Dims, Failed, Ident, Inference, MAX_FEATURES, MAX_LOGITS, MAX_NAME,
-    NoStack, Outputs,
+    Agent, Clock, CostUnit, Dims, Failed, Ident, Inference, MAX_NAME, NoStack, Outputs, ServerError,
 };
 
 /// Success.
@@ -221,14 +220,25 @@ pub unsafe extern "C" fn mlprobe_agent_init(config: *const MlprobeAgentConfig) -
     if c.board.is_null() || (c.hidden.is_null() && c.hidden_len > 0) {
         return MLPROBE_ERR_NULL;
     }
-    // SAFETY: non-null and NUL-terminated (the caller's contract).
-    let board = unsafe { CStr::from_ptr(c.board) }.to_bytes();
-    if board.len() > MAX_NAME || !board.is_ascii() {
-        return MLPROBE_ERR_NAME;
+    // The name's bytes up to its NUL, at most MAX_NAME of them, all ASCII (checked by hand:
+    // `CStr` and `str::from_utf8` cost flash on the device).
+    let mut len = 0;
+    loop {
+        // SAFETY: non-null and NUL-terminated (the caller's contract): the loop stops at the
+        // NUL, or after MAX_NAME + 1 bytes.
+        let b = unsafe { *c.board.cast::<u8>().add(len) };
+        if b == 0 {
+            break;
+        }
+        if b >= 0x80 || len == MAX_NAME {
+            return MLPROBE_ERR_NAME;
+        }
+        len += 1;
     }
-    // SAFETY: ASCII is UTF-8 (checked here rather than by `str::from_utf8`, whose validation
-    // costs flash on the device).
-    let board = unsafe { core::str::from_utf8_unchecked(board) };
+    // SAFETY: `len` bytes read above, all ASCII, which is UTF-8.
+    let board = unsafe {
+        core::str::from_utf8_unchecked(core::slice::from_raw_parts(c.board.cast::<u8>(), len))
+    };
     let hidden: &[u16] = match c.hidden_len {
         0 => &[],
         // SAFETY: non-null with `hidden_len` values (the caller's contract).
@@ -267,9 +277,10 @@ pub unsafe extern "C" fn mlprobe_agent_init(config: *const MlprobeAgentConfig) -
         firmware: c.firmware_version,
         model_crc: c.model_crc,
     };
-    let Ok(agent) = Agent::new(model, clock, NoStack, ident) else {
-        // The shape was checked against the protocol's limits above; the name's length too.
-        return MLPROBE_ERR_SHAPE;
+    let agent = match Agent::new(model, clock, NoStack, ident) {
+        Ok(a) => a,
+        Err(ServerError::NameTooLong) => return MLPROBE_ERR_NAME,
+        Err(_) => return MLPROBE_ERR_SHAPE,
     };
     // SAFETY: not reentrant (the caller's contract): nothing else holds the slot. A state
     // already there is overwritten without being dropped: it owns nothing.
@@ -284,18 +295,15 @@ pub unsafe extern "C" fn mlprobe_agent_init(config: *const MlprobeAgentConfig) -
     MLPROBE_OK
 }
 
-/// The model's shape as [`Dims`], if the protocol carries it.
+/// The model's shape as [`Dims`], if it is one (the agent checks it against the protocol's
+/// limits).
 fn shape(inputs: u16, hidden: &[u16], outputs: u16) -> Option<Dims> {
-    let (inputs, outputs) = (usize::from(inputs), usize::from(outputs));
-    if inputs > MAX_FEATURES || outputs > MAX_LOGITS {
-        return None;
-    }
     let mut widths = [0usize; 7];
     let widths = widths.get_mut(..hidden.len())?;
     for (w, &h) in widths.iter_mut().zip(hidden) {
         *w = usize::from(h);
     }
-    Dims::deep(inputs, widths, outputs).ok()
+    Dims::deep(usize::from(inputs), widths, usize::from(outputs)).ok()
 }
 
 /// Takes `len` bytes received from the host (any amount: part of a request, several). Each

@@ -1,5 +1,5 @@
 /* c-firmware: a C firmware that runs an mlprobe model (exported as a C header) and is
- * testable by mlprobe's host tool (`mlprobe device validate`, `device profile`, ...) through
+ * testable by mlprobe's host tool (`mlprobe device validate`, `load`, `chaos`) through
  * the device agent's C API.
  *
  * The lines marked "mlprobe:" are all it takes to make a firmware testable; everything else

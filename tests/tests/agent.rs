@@ -272,3 +272,70 @@ fn the_rust_example_validates_in_qemu_and_a_flipped_weight_fails() {
         "flash +{flash} B, RAM +{ram} B"
     );
 }
+
+/// A device in this process: the agent serving `model` (through the host's inference, so its
+/// logits are bit-identical) on a local TCP port, reporting no model checksum, no cost counter
+/// and `outputs` outputs; answers one connection until it closes.
+fn agent_on_tcp(model: &Path, outputs: usize) -> u16 {
+    use mlprobe_agent::{Agent, Dims, Failed, Ident, Inference, NoClock, NoStack};
+    use std::io::{Read, Write};
+    struct Host(mlprobe::model_io::HostModel, Vec<f32>, usize);
+    impl Inference for Host {
+        fn dims(&self) -> Dims {
+            // No hidden widths reported: a firmware whose model is not an MLP.
+            Dims::deep(self.0.dims().inputs(), &[], self.2).unwrap()
+        }
+        fn infer(&mut self, x: &[f32], out: &mut [f32]) -> Result<(), Failed> {
+            let logits = self.0.infer(x, &mut self.1).map_err(|_| Failed)?;
+            for (o, l) in out.iter_mut().zip(logits) {
+                *o = *l;
+            }
+            Ok(())
+        }
+    }
+    let host = mlprobe::model_io::load(model).unwrap();
+    let scratch = vec![0.0; host.dims().scratch_len()];
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let ident = Ident {
+            board: "in-test",
+            firmware: [0, 0, 1],
+            model_crc: 0,
+        };
+        let mut agent = Agent::new(Host(host, scratch, outputs), NoClock, NoStack, ident).unwrap();
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 256];
+        while let Ok(n @ 1..) = stream.read(&mut buf) {
+            if agent.receive(&buf[..n], |a| stream.write_all(a)).is_err() {
+                break;
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn a_device_without_a_checksum_is_checked_by_its_shape_over_tcp() {
+    let (model, data) = wine();
+    let port = agent_on_tcp(Path::new(&model), 3);
+    let addr = format!("127.0.0.1:{port}");
+    let o = run([
+        "device", "validate", "--model", &model, "--data", &data, "--tcp", &addr, "--json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = json(&o);
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(v["bit_exact"], true, "{v}");
+    assert_eq!(v["model_check"], "shape");
+    assert_eq!(v["cost_unit"], "unmeasured");
+    assert_eq!(v["board"], "in-test");
+    // A device whose shape is not the model's is refused before any row: a usage error.
+    let port = agent_on_tcp(Path::new(&model), 2);
+    let addr = format!("127.0.0.1:{port}");
+    let o = run([
+        "device", "validate", "--model", &model, "--data", &data, "--tcp", &addr,
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("runs another model"), "{}", stderr(&o));
+}

@@ -267,3 +267,22 @@ fn a_run_configuration_value_out_of_range_is_an_error_at_its_line() {
         assert!(!dir.path().join("report").exists(), "{line}: nothing runs");
     }
 }
+
+#[test]
+fn device_validate_tolerances_and_addresses_are_checked_before_any_device() {
+    let (m, w) = (model(), wine());
+    let base = ["device", "validate", "--model", &m, "--data", &w];
+    for (flag, name) in [
+        ("--atol=nan", "--atol"),
+        ("--atol=-1", "--atol"),
+        ("--atol=inf", "--atol"),
+        ("--ulps=-3", "--ulps"),
+        ("--ulps=1.5", "--ulps"),
+        ("--tcp=nonsense", "--tcp"),
+        ("--tcp=host:99999", "--tcp"),
+    ] {
+        let mut args = base.to_vec();
+        args.push(flag);
+        refused(&args, name);
+    }
+}

@@ -125,7 +125,7 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "PORT", conflicts_with = "tcp")]
     pub serial: Option<String>,
     /// Talk to a device (or a bridge to one) on this TCP address instead of QEMU.
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", value_parser = tcp_address)]
     pub tcp: Option<String>,
     /// Baud rate for --serial.
     #[arg(long, default_value_t = 115_200)]
@@ -145,6 +145,13 @@ pub struct ValidateArgs {
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--tcp`'s value: `HOST:PORT`, checked as `--target tcp:HOST:PORT` is.
+fn tcp_address(s: &str) -> std::result::Result<String, String> {
+    format!("tcp:{s}")
+        .parse::<device::TargetSpec>()
+        .map(|_| s.to_string())
 }
 
 /// Runs `mlprobe device …`.

@@ -81,11 +81,6 @@ pub enum LimitError {
         /// The model's classes.
         found: usize,
     },
-    /// A message for this model would not fit a frame ([`MAX_FRAME`]).
-    Frame {
-        /// The longest frame the model's messages can take.
-        found: usize,
-    },
 }
 
 impl LimitError {
@@ -94,7 +89,6 @@ impl LimitError {
         match self {
             Self::Features { .. } => "MAX_FEATURES",
             Self::Logits { .. } => "MAX_LOGITS",
-            Self::Frame { .. } => "MAX_FRAME",
         }
     }
 
@@ -103,14 +97,13 @@ impl LimitError {
         match self {
             Self::Features { .. } => MAX_FEATURES,
             Self::Logits { .. } => MAX_LOGITS,
-            Self::Frame { .. } => MAX_FRAME,
         }
     }
 
     /// What the model has.
     pub const fn found(&self) -> usize {
         match self {
-            Self::Features { found } | Self::Logits { found } | Self::Frame { found } => *found,
+            Self::Features { found } | Self::Logits { found } => *found,
         }
     }
 }
@@ -120,7 +113,6 @@ impl fmt::Display for LimitError {
         let what = match self {
             Self::Features { .. } => "inputs",
             Self::Logits { .. } => "classes",
-            Self::Frame { .. } => "bytes in its longest frame",
         };
         write!(
             f,
@@ -201,10 +193,9 @@ pub const fn check_dims(dims: &Dims) -> Result<(), LimitError> {
     if outputs > MAX_LOGITS {
         return Err(LimitError::Logits { found: outputs });
     }
-    let frame = longest_frame(inputs, outputs);
-    if frame > MAX_FRAME {
-        return Err(LimitError::Frame { found: frame });
-    }
+    // Every message of a model within these counts fits a frame: `longest_frame` grows with
+    // both, and the assertion above checks it at the largest counts (so no frame check here,
+    // which cost the device flash for an error that cannot happen).
     Ok(())
 }
 

@@ -273,13 +273,13 @@ fn the_rust_example_validates_in_qemu_and_a_flipped_weight_fails() {
     );
 }
 
-/// A device in this process: the agent serving `model` (through the host's inference, so its
-/// logits are bit-identical) on a local TCP port, reporting no model checksum, no cost counter
-/// and `outputs` outputs; answers one connection until it closes.
-fn agent_on_tcp(model: &Path, outputs: usize) -> u16 {
+/// A device in this process: the agent serving `model` (through the host's inference, its
+/// logits moved `nudge` units in the last place) on a local TCP port, reporting no model
+/// checksum, no cost counter and `outputs` outputs; answers one connection until it closes.
+fn agent_on_tcp(model: &Path, outputs: usize, nudge: u32) -> u16 {
     use mlprobe_agent::{Agent, Dims, Failed, Ident, Inference, NoClock, NoStack};
     use std::io::{Read, Write};
-    struct Host(mlprobe::model_io::HostModel, Vec<f32>, usize);
+    struct Host(mlprobe::model_io::HostModel, Vec<f32>, usize, u32);
     impl Inference for Host {
         fn dims(&self) -> Dims {
             // No hidden widths reported: a firmware whose model is not an MLP.
@@ -288,7 +288,7 @@ fn agent_on_tcp(model: &Path, outputs: usize) -> u16 {
         fn infer(&mut self, x: &[f32], out: &mut [f32]) -> Result<(), Failed> {
             let logits = self.0.infer(x, &mut self.1).map_err(|_| Failed)?;
             for (o, l) in out.iter_mut().zip(logits) {
-                *o = *l;
+                *o = f32::from_bits(l.to_bits() + self.3);
             }
             Ok(())
         }
@@ -303,7 +303,8 @@ fn agent_on_tcp(model: &Path, outputs: usize) -> u16 {
             firmware: [0, 0, 1],
             model_crc: 0,
         };
-        let mut agent = Agent::new(Host(host, scratch, outputs), NoClock, NoStack, ident).unwrap();
+        let model = Host(host, scratch, outputs, nudge);
+        let mut agent = Agent::new(model, NoClock, NoStack, ident).unwrap();
         let (mut stream, _) = listener.accept().unwrap();
         let mut buf = [0u8; 256];
         while let Ok(n @ 1..) = stream.read(&mut buf) {
@@ -318,7 +319,7 @@ fn agent_on_tcp(model: &Path, outputs: usize) -> u16 {
 #[test]
 fn a_device_without_a_checksum_is_checked_by_its_shape_over_tcp() {
     let (model, data) = wine();
-    let port = agent_on_tcp(Path::new(&model), 3);
+    let port = agent_on_tcp(Path::new(&model), 3, 0);
     let addr = format!("127.0.0.1:{port}");
     let o = run([
         "device", "validate", "--model", &model, "--data", &data, "--tcp", &addr, "--json",
@@ -331,11 +332,51 @@ fn a_device_without_a_checksum_is_checked_by_its_shape_over_tcp() {
     assert_eq!(v["cost_unit"], "unmeasured");
     assert_eq!(v["board"], "in-test");
     // A device whose shape is not the model's is refused before any row: a usage error.
-    let port = agent_on_tcp(Path::new(&model), 2);
+    let port = agent_on_tcp(Path::new(&model), 2, 0);
     let addr = format!("127.0.0.1:{port}");
     let o = run([
         "device", "validate", "--model", &model, "--data", &data, "--tcp", &addr,
     ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("runs another model"), "{}", stderr(&o));
+}
+
+#[test]
+fn link_chaos_counts_an_answer_right_within_the_tolerance() {
+    let (model, data) = wine();
+    // Every logit one unit in the last place off the host's.
+    let chaos = |flags: &[&str]| {
+        let port = agent_on_tcp(Path::new(&model), 3, 1);
+        let target = format!("tcp:127.0.0.1:{port}");
+        let mut args = vec![
+            "chaos",
+            "--experiment",
+            "link",
+            "--model",
+            &model,
+            "--data",
+            &data,
+            "--target",
+            &target,
+            "--faults",
+            "40",
+            "--silence-ms",
+            "0",
+            "--json",
+        ];
+        args.extend(flags);
+        let o = run(&args);
+        (code(&o), json(&o))
+    };
+    let (code, v) = chaos(&[]);
+    assert_eq!(code, 1, "{v}");
+    assert_eq!(v["measured"]["wrong"], 40, "{v}");
+    let (code, v) = chaos(&["--ulps", "1"]);
+    assert_eq!(code, 0, "{v}");
+    let m = &v["measured"];
+    assert_eq!(
+        (m["wrong"].as_u64(), m["answered_correctly"].as_u64()),
+        (Some(0), Some(40))
+    );
+    assert_eq!(m["tolerance"]["ulps"], 1);
 }

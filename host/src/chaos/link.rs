@@ -4,7 +4,7 @@
 //! go to core's device server in this process ([`Loopback`]).
 
 use super::{Ctx, Measured, Scored};
-use crate::device::{Session, link_error};
+use crate::device::{Session, Tolerance, link_error};
 use crate::error::{Error, Result};
 use crate::link::{Client, Link, LinkError};
 use crate::model_io::HostModel;
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Options of the link experiment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LinkOptions {
     /// Damaged frames to send, each followed by a valid request (`--faults`).
     pub faults: u64,
@@ -27,6 +27,9 @@ pub struct LinkOptions {
     pub silence_ms: u64,
     /// Steps sent before reading the answers (`--window`).
     pub window: usize,
+    /// How close an answer's logits must be to the host's to be right (`--atol`, `--ulps`;
+    /// bit for bit by default).
+    pub tolerance: Tolerance,
 }
 
 impl Default for LinkOptions {
@@ -35,6 +38,7 @@ impl Default for LinkOptions {
             faults: 1000,
             silence_ms: 5,
             window: 16,
+            tolerance: Tolerance::EXACT,
         }
     }
 }
@@ -81,7 +85,7 @@ pub struct LinkResult {
     pub silences: u64,
     /// The pause.
     pub silence_ms: u64,
-    /// Valid requests answered bit-exactly.
+    /// Valid requests answered correctly: bit for bit, or within `tolerance`.
     pub answered_correctly: u64,
     /// Damaged frames rejected.
     pub rejected: u64,
@@ -101,6 +105,8 @@ pub struct LinkResult {
     pub seconds: f64,
     /// Steps per window.
     pub window: usize,
+    /// How close an answer had to be to the host's to count as correct.
+    pub tolerance: Tolerance,
 }
 
 /// Runs the experiment on `device`, or on core's server in process.
@@ -155,7 +161,13 @@ fn on_link<L: Link>(ctx: &Ctx, o: &LinkOptions, client: &mut Client<L>) -> Resul
                     let right = |index: u64, answer: &mlprobe_core::protocol::Inference| {
                         model
                             .infer(inputs.row(index), &mut scratch)
-                            .is_ok_and(|want| bits(want).eq(bits(&answer.logits)))
+                            .is_ok_and(|want| {
+                                want.len() == answer.logits.len()
+                                    && want
+                                        .iter()
+                                        .zip(&answer.logits)
+                                        .all(|(&h, &d)| o.tolerance.accepts(d, h))
+                            })
                     };
                     if ledger.observe(&frame, right) {
                         break;
@@ -181,7 +193,8 @@ fn on_link<L: Link>(ctx: &Ctx, o: &LinkOptions, client: &mut Client<L>) -> Resul
     let kind = |f: Fault| c.bad_by_kind[f.index()];
     Ok(Scored {
         score: c.score(),
-        definition: "(valid requests answered bit-exactly + damaged frames rejected) / frames sent",
+        definition: "(valid requests answered correctly (bit for bit, or within --atol/--ulps) + \
+                     damaged frames rejected) / frames sent",
         violations: c.violations(&stats).map(|v| v.to_string()).collect(),
         measured: Measured::Link(LinkResult {
             frames_sent: c.frames_sent(),
@@ -205,12 +218,9 @@ fn on_link<L: Link>(ctx: &Ctx, o: &LinkOptions, client: &mut Client<L>) -> Resul
             device_rejected: stats.rejected,
             seconds: started.elapsed().as_secs_f64(),
             window: o.window,
+            tolerance: o.tolerance,
         }),
     })
-}
-
-fn bits(v: &[f32]) -> impl Iterator<Item = u32> + '_ {
-    v.iter().map(|x| x.to_bits())
 }
 
 impl LinkResult {

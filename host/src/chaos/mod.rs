@@ -460,6 +460,7 @@ mod tests {
                 faults,
                 window,
                 silence_ms: 0,
+                ..LinkOptions::default()
             }))
         };
         assert!(usage(&link(0, 1)).starts_with("--window 0"));
@@ -510,10 +511,11 @@ mod tests {
                     faults: 40,
                     silence_ms: 1,
                     window: 16,
+                    ..LinkOptions::default()
                 }),
                 "answered_correctly bad_frames bad_frames_by_kind device_rejected device_served \
-                 duplicates frames_sent lost rejected seconds silence_ms silences unexpected \
-                 valid_requests window wrong",
+                 duplicates frames_sent lost rejected seconds silence_ms silences tolerance \
+                 unexpected valid_requests window wrong",
             ),
         ];
         for (experiment, fields) in quick {
@@ -549,6 +551,7 @@ mod tests {
             faults: 100,
             silence_ms: 0,
             window: 7,
+            ..LinkOptions::default()
         }));
         let r = execute(&o).unwrap();
         let Measured::Link(m) = &r.measured else {

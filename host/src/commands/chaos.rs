@@ -118,6 +118,14 @@ pub struct Args {
     /// link: steps (damaged frame + valid request) sent before reading the answers.
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub window: usize,
+    /// link: an answer is right when each logit is within this absolute difference of the
+    /// host's (default 0: bit for bit, unless --ulps), for a firmware with its own inference.
+    #[arg(long, value_name = "ABS", default_value_t = 0.0,
+          value_parser = parse::f64_in(0.0, f64::MAX))]
+    pub atol: f64,
+    /// link: … or within this many units in the last place.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub ulps: u64,
     /// Fail (exit 1) when the resilience score (a fraction) is below this, 0 to 1.
     #[arg(long, value_name = "SCORE", value_parser = parse::f64_in(0.0, 1.0))]
     pub min_score: Option<f64>,
@@ -163,6 +171,10 @@ impl Args {
                 faults: self.faults,
                 silence_ms: self.silence_ms,
                 window: self.window,
+                tolerance: crate::device::Tolerance {
+                    atol: self.atol,
+                    ulps: self.ulps,
+                },
             }),
         };
         let opts = ChaosOptions {

@@ -11,3 +11,5 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null 2>&1 || tr
 cargo test --workspace
 cargo test -p mlprobe-core --features fast-math
 cargo test -p mlprobe-core --features small-crc --lib crc
+# The agent's C API (its own workspace: a static library with a panic handler), on the host.
+(cd agent/c && cargo test)

@@ -123,6 +123,18 @@ impl<M: Inference, C: Clock, K: StackMeter> Agent<Outputs<M>, C, K, MAX_LOGITS> 
     }
 }
 
+impl<M, C, K, const S: usize> Agent<M, C, K, S> {
+    /// An agent that is not set up yet, for a `static` set up at run time with
+    /// [`configure`](Self::configure) (see [`Server::unconfigured`]: zero-initialised memory
+    /// when `model`, `clock` and `stack` are zero, so no flash).
+    pub const fn unconfigured(model: M, clock: C, stack: K) -> Self {
+        Self {
+            server: Server::unconfigured(model, clock, stack),
+            out: [0; MAX_FRAME],
+        }
+    }
+}
+
 impl<M: Infer, C: Clock, K: StackMeter, const S: usize> Agent<M, C, K, S> {
     /// An agent serving a model that implements core's [`Infer`] (a scratch buffer of `S`
     /// values of its own: mlprobe's firmware).
@@ -131,6 +143,18 @@ impl<M: Infer, C: Clock, K: StackMeter, const S: usize> Agent<M, C, K, S> {
             server: Server::new(model, clock, stack, ident)?,
             out: [0; MAX_FRAME],
         })
+    }
+
+    /// Sets the agent up (again) in place, with the checks of [`with_infer`](Self::with_infer)
+    /// ([`Server::configure`]). On error the agent is left as it was.
+    pub fn configure(
+        &mut self,
+        model: M,
+        clock: C,
+        stack: K,
+        ident: Ident<'_>,
+    ) -> Result<(), ServerError> {
+        self.server.configure(model, clock, stack, ident)
     }
 
     /// Takes received bytes (any amount: part of a frame, several frames); each answer is

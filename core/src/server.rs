@@ -197,6 +197,36 @@ pub struct Server<M, C, K, const S: usize> {
     rejected: u32,
 }
 
+impl<M, C, K, const S: usize> Server<M, C, K, S> {
+    /// A server that is not set up yet: it answers until [`configure`](Self::configure)d, but
+    /// with an [`Info`] of protocol 0, no board and no shape, which the host refuses. Its
+    /// state is zero but for `model`, `clock` and `stack`, so a `static` that holds it costs no
+    /// flash when they are zero too (it goes to `.bss`): for a front end that sets its server
+    /// up at run time, as the agent's C API does.
+    pub const fn unconfigured(model: M, clock: C, stack: K) -> Self {
+        Self {
+            model,
+            clock,
+            stack,
+            info: Info {
+                protocol: 0,
+                board: heapless::String::new(),
+                firmware: [0; 3],
+                clock_hz: 0,
+                cost_unit: CostUnit::Instructions,
+                inputs: 0,
+                hidden: heapless::Vec::new(),
+                outputs: 0,
+                model_crc: 0,
+            },
+            decoder: FrameDecoder::new(),
+            scratch: [0.0; S],
+            served: 0,
+            rejected: 0,
+        }
+    }
+}
+
 impl<M, C, K, const S: usize> Server<M, C, K, S>
 where
     M: Infer,
@@ -205,6 +235,42 @@ where
 {
     /// A server for `model`, checking that its sizes fit the protocol and the scratch buffer.
     pub fn new(model: M, clock: C, stack: K, ident: Ident<'_>) -> Result<Self, ServerError> {
+        let info = Self::describe(&model, &clock, ident)?;
+        Ok(Self {
+            model,
+            clock,
+            stack,
+            info,
+            decoder: FrameDecoder::new(),
+            scratch: [0.0; S],
+            served: 0,
+            rejected: 0,
+        })
+    }
+
+    /// Sets the server up (again) for `model`, in place, with the checks of
+    /// [`new`](Self::new): the counters restart from zero and a partly received frame is
+    /// forgotten. On error the server is left as it was.
+    pub fn configure(
+        &mut self,
+        model: M,
+        clock: C,
+        stack: K,
+        ident: Ident<'_>,
+    ) -> Result<(), ServerError> {
+        self.info = Self::describe(&model, &clock, ident)?;
+        self.model = model;
+        self.clock = clock;
+        self.stack = stack;
+        self.decoder.clear();
+        self.served = 0;
+        self.rejected = 0;
+        Ok(())
+    }
+
+    /// The [`Info`] of `model` measured by `clock`, if the model fits the protocol and the
+    /// scratch buffer and the board name fits [`MAX_NAME`].
+    fn describe(model: &M, clock: &C, ident: Ident<'_>) -> Result<Info, ServerError> {
         let d = model.dims();
         check_dims(&d).map_err(ServerError::ModelTooLarge)?;
         if model.scratch_len() > S {
@@ -212,7 +278,7 @@ where
         }
         let board = heapless::String::<MAX_NAME>::try_from(ident.board)
             .map_err(|_| ServerError::NameTooLong)?;
-        let info = Info {
+        Ok(Info {
             protocol: PROTOCOL_VERSION,
             board,
             firmware: ident.firmware,
@@ -224,16 +290,6 @@ where
             hidden: heapless::Vec::from_slice(d.hidden()).unwrap_or_default(),
             outputs: d.outputs() as u16,
             model_crc: ident.model_crc,
-        };
-        Ok(Self {
-            model,
-            clock,
-            stack,
-            info,
-            decoder: FrameDecoder::new(),
-            scratch: [0.0; S],
-            served: 0,
-            rejected: 0,
         })
     }
 

@@ -31,7 +31,6 @@
 
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_void};
-use core::mem::MaybeUninit;
 use mlprobe_agent::{
     Agent, Clock, CostUnit, Dims, Failed, Ident, Inference, MAX_NAME, NoStack, Outputs, ServerError,
 };
@@ -118,23 +117,32 @@ pub struct MlprobeAgentConfig {
     pub context: *mut c_void,
 }
 
-/// The firmware's inference behind its callback.
+/// The firmware's inference behind its callback; before `mlprobe_agent_init`, none (every
+/// field zero, see [`AGENT`]).
 struct CModel {
-    infer: unsafe extern "C" fn(*mut c_void, *const f32, u32, *mut f32, u32) -> i32,
+    infer: MlprobeInferFn,
     context: *mut c_void,
-    dims: Dims,
+    dims: Option<Dims>,
 }
+
+/// The shape of the model before `mlprobe_agent_init` (never served: the agent answers only
+/// once it is set up).
+const NO_DIMS: Dims = match Dims::deep(1, &[], 1) {
+    Ok(d) => d,
+    Err(_) => panic!("a 1-1 shape is valid"),
+};
 
 impl Inference for CModel {
     fn dims(&self) -> Dims {
-        self.dims
+        self.dims.unwrap_or(NO_DIMS)
     }
 
     fn infer(&mut self, features: &[f32], outputs: &mut [f32]) -> Result<(), Failed> {
+        let infer = self.infer.ok_or(Failed)?;
         // SAFETY: the callback's contract (MlprobeInferFn): it reads `n_features` values and
         // writes at most `n_outputs`, both the lengths of these slices (at most 64 and 16).
         let rc = unsafe {
-            (self.infer)(
+            infer(
                 self.context,
                 features.as_ptr(),
                 features.len() as u32,
@@ -181,25 +189,41 @@ impl Clock for CClock {
 
 struct State {
     agent: Agent<Outputs<CModel>, CClock, NoStack>,
-    write: unsafe extern "C" fn(*mut c_void, *const u8, u32),
+    /// `None` until `mlprobe_agent_init` succeeds.
+    write: MlprobeWriteFn,
     context: *mut c_void,
 }
 
-/// The one agent of the program: in zeroed memory (`.bss`), so that it costs RAM but no flash
-/// (an initialised `Option<State>` put its 820 bytes in `.data`, copied from flash at boot).
-struct Slot {
-    state: UnsafeCell<MaybeUninit<State>>,
-    ready: UnsafeCell<bool>,
-}
+/// The one agent of the program, set up in place by `mlprobe_agent_init`. Every byte of it is
+/// zero until then, so it is in `.bss`: it costs RAM but no flash (an initialised state would
+/// be in `.data`, its 820 bytes copied from flash at boot), and setting it up in place copies
+/// no 820-byte value either (building an agent and moving it here took 0.5 KB of flash).
+struct Slot(UnsafeCell<State>);
 
 // SAFETY: the C API is documented as not reentrant and for one context; the library never
 // touches the slot on its own.
 unsafe impl Sync for Slot {}
 
-static AGENT: Slot = Slot {
-    state: UnsafeCell::new(MaybeUninit::uninit()),
-    ready: UnsafeCell::new(false),
-};
+static AGENT: Slot = Slot(UnsafeCell::new(State {
+    agent: Agent::unconfigured(
+        Outputs(CModel {
+            infer: None,
+            context: core::ptr::null_mut(),
+            dims: None,
+        }),
+        CClock {
+            counter: None,
+            context: core::ptr::null_mut(),
+            mask: 0,
+            per_tick: 0,
+            hz: 0,
+            unit: CostUnit::Instructions,
+        },
+        NoStack,
+    ),
+    write: None,
+    context: core::ptr::null_mut(),
+}));
 
 /// Sets the agent up (again, if it was). Returns `MLPROBE_OK` or a negative `MLPROBE_ERR_*`
 /// code, with the agent left as it was.
@@ -268,42 +292,39 @@ pub unsafe extern "C" fn mlprobe_agent_init(config: *const MlprobeAgentConfig) -
         unit,
     };
     let model = CModel {
-        infer,
+        infer: Some(infer),
         context: c.context,
-        dims,
+        dims: Some(dims),
     };
     let ident = Ident {
         board,
         firmware: c.firmware_version,
         model_crc: c.model_crc,
     };
-    let agent = match Agent::new(model, clock, NoStack, ident) {
-        Ok(a) => a,
+    // SAFETY: not reentrant (the caller's contract): this is the only reference to the slot.
+    let state = unsafe { &mut *AGENT.0.get() };
+    match state.agent.configure(Outputs(model), clock, NoStack, ident) {
+        Ok(()) => {}
         Err(ServerError::NameTooLong) => return MLPROBE_ERR_NAME,
         Err(_) => return MLPROBE_ERR_SHAPE,
-    };
-    // SAFETY: not reentrant (the caller's contract): nothing else holds the slot. A state
-    // already there is overwritten without being dropped: it owns nothing.
-    unsafe {
-        (*AGENT.state.get()).write(State {
-            agent,
-            write,
-            context: c.context,
-        });
-        *AGENT.ready.get() = true;
     }
+    state.write = Some(write);
+    state.context = c.context;
     MLPROBE_OK
 }
 
 /// The model's shape as [`Dims`], if it is one (the agent checks it against the protocol's
 /// limits).
 fn shape(inputs: u16, hidden: &[u16], outputs: u16) -> Option<Dims> {
-    let mut widths = [0usize; 7];
-    let widths = widths.get_mut(..hidden.len())?;
-    for (w, &h) in widths.iter_mut().zip(hidden) {
-        *w = usize::from(h);
-    }
-    Dims::deep(usize::from(inputs), widths, usize::from(outputs)).ok()
+    // Built element by element: a zeroed array was a call to memset, 0.15 KB of flash in a
+    // firmware that has no other use for it.
+    let widths: [usize; 7] = core::array::from_fn(|k| hidden.get(k).map_or(0, |&h| usize::from(h)));
+    Dims::deep(
+        usize::from(inputs),
+        widths.get(..hidden.len())?,
+        usize::from(outputs),
+    )
+    .ok()
 }
 
 /// Takes `len` bytes received from the host (any amount: part of a request, several). Each
@@ -315,20 +336,17 @@ fn shape(inputs: u16, hidden: &[u16], outputs: u16) -> Option<Dims> {
 /// of the agent, nor while another `mlprobe_agent_*` call runs.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mlprobe_agent_receive(bytes: *const u8, len: u32) -> i32 {
-    // SAFETY: not reentrant (the caller's contract): this is the only reference to the slot,
-    // and `ready` says the state was written.
-    let state = unsafe {
-        if !*AGENT.ready.get() {
-            return MLPROBE_ERR_NOT_INITIALISED;
-        }
-        (*AGENT.state.get()).assume_init_mut()
+    // SAFETY: not reentrant (the caller's contract): this is the only reference to the slot.
+    let state = unsafe { &mut *AGENT.0.get() };
+    let Some(write) = state.write else {
+        return MLPROBE_ERR_NOT_INITIALISED;
     };
     let bytes: &[u8] = match len {
         0 => &[],
         // SAFETY: `len` readable bytes (the caller's contract).
         n => unsafe { core::slice::from_raw_parts(bytes, n as usize) },
     };
-    let (write, context) = (state.write, state.context);
+    let context = state.context;
     let mut sent = 0i32;
     let _ = state.agent.receive(bytes, |answer| {
         // SAFETY: the callback's contract (MlprobeWriteFn); an answer is at most MAX_FRAME
@@ -342,6 +360,9 @@ pub unsafe extern "C" fn mlprobe_agent_receive(bytes: *const u8, len: u32) -> i3
 
 /// A panic cannot happen in this library's code paths (every size is checked); should one,
 /// the device stops here rather than run on in an unknown state.
+#[cfg(test)]
+mod tests;
+
 #[cfg(target_os = "none")]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {

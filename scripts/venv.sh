@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv with the reference implementations the differential tests compare against
-# (tests/reference/requirements.txt: numpy, scipy, mpmath, onnx, onnxruntime, safetensors,
+# (tests/reference/requirements.txt: numpy, scipy, mpmath, onnx, onnxruntime, safetensors, pyarrow,
 # scikit-learn, ai-edge-litert), and .venv-tflite-runtime with TFLite's older interpreter
 # (tests/reference/requirements-tflite-runtime.txt: tflite-runtime 2.14, built against
 # numpy 1, so in a venv of its own; its int8 kernels round as gemmlowp does, see
@@ -32,6 +32,6 @@ make_venv() {
 }
 
 make_venv .venv tests/reference/requirements.txt \
-  "numpy, scipy, mpmath, onnx, onnxruntime, safetensors, sklearn, ai_edge_litert.interpreter"
+  "numpy, scipy, mpmath, onnx, onnxruntime, safetensors, sklearn, ai_edge_litert.interpreter, pyarrow"
 make_venv .venv-tflite-runtime tests/reference/requirements-tflite-runtime.txt \
   "numpy, tflite_runtime.interpreter"

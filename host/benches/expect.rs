@@ -1,4 +1,5 @@
-//! Throughput and peak memory of `mlprobe expect` on a large CSV file.
+//! Throughput and peak memory of `mlprobe expect` on a large CSV file, and on the same table in
+//! Parquet.
 //!
 //! Generates 1,000,000 rows × 10 numeric columns (about 81 MB; 1 % of cells missing) in a
 //! temporary directory, runs the release `mlprobe expect --json` on it with a suite of 12
@@ -6,6 +7,9 @@
 //! (best and median), rows per second and the child's peak resident memory (`VmHWM`, which the
 //! command reports in its JSON). When `python3` with `polars` is installed, the same checks run
 //! in polars as the baseline (the issue's reference: about 0.37 s and 230 MiB on 2 cores).
+//! Then the same table is written as Parquet (the `parquet` crate's Arrow writer, snappy, row
+//! groups of 128 Ki rows, as pyarrow writes by default: float64 columns, the class column
+//! int64) and both are timed again, polars with `read_parquet`.
 //!
 //! ```text
 //! cargo bench -p mlprobe --bench expect
@@ -120,12 +124,13 @@ min_value = 10.0
 mostly = 0.85
 "#;
 
-/// The same checks in polars (`read_csv`, one `select`), printing seconds and peak RSS (MiB).
+/// The same checks in polars (`read_csv` or `read_parquet`, one `select`), printing seconds and
+/// peak RSS (MiB).
 const POLARS: &str = r#"
 import resource, sys, time
 import polars as pl
 t = time.perf_counter()
-df = pl.read_csv(sys.argv[1])
+df = pl.read_parquet(sys.argv[1]) if sys.argv[1].endswith(".parquet") else pl.read_csv(sys.argv[1])
 n = df.height
 c = pl.col
 r = df.select(
@@ -168,6 +173,25 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let script = dir.path().join("polars_expect.py");
+    std::fs::write(&script, POLARS).unwrap();
+    let best = measure(&suite, &data, rows, bytes, cores, "CSV");
+    baseline(&script, &data, best, "read_csv");
+
+    let parquet = dir.path().join("big.parquet");
+    let t = Instant::now();
+    let bytes = to_parquet(&data, &parquet);
+    println!(
+        "wrote it as Parquet (snappy), {:.1} MB, in {:.1} s",
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let best = measure(&suite, &parquet, rows, bytes, cores, "Parquet");
+    baseline(&script, &parquet, best, "read_parquet");
+}
+
+/// Runs `mlprobe expect` five times on `data`; prints the figures and returns the best time.
+fn measure(suite: &Path, data: &Path, rows: usize, bytes: u64, cores: usize, what: &str) -> f64 {
     let bin = env!("CARGO_BIN_EXE_mlprobe");
     let mut times = Vec::new();
     let mut peak = 0u64;
@@ -175,9 +199,9 @@ fn main() {
         let t = Instant::now();
         let o = Command::new(bin)
             .args(["expect", "--json", "--suite"])
-            .arg(&suite)
+            .arg(suite)
             .arg("--data")
-            .arg(&data)
+            .arg(data)
             .output()
             .unwrap();
         times.push(t.elapsed().as_secs_f64());
@@ -197,18 +221,20 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let (best, median) = (times[0], times[times.len() / 2]);
     println!(
-        "mlprobe expect, 12 expectations, {cores} cores: best {best:.3} s, median {median:.3} s, \
-         {:.2} M rows/s (best), {:.0} MB/s; peak RSS {:.1} MiB",
+        "mlprobe expect ({what}), 12 expectations, {cores} cores: best {best:.3} s, median \
+         {median:.3} s, {:.2} M rows/s (best), {:.0} MB/s; peak RSS {:.1} MiB",
         rows as f64 / best / 1e6,
         bytes as f64 / best / 1e6,
         peak as f64 / (1024.0 * 1024.0)
     );
+    best
+}
 
-    let script = dir.path().join("polars_expect.py");
-    std::fs::write(&script, POLARS).unwrap();
+/// The same checks in polars on `data` (best of 3), against mlprobe's best time.
+fn baseline(script: &Path, data: &Path, best: f64, reader: &str) {
     let mut polars = Vec::new();
     for _ in 0..3 {
-        match Command::new("python3").arg(&script).arg(&data).output() {
+        match Command::new("python3").arg(script).arg(data).output() {
             Ok(o) if o.status.success() => {
                 let text = String::from_utf8_lossy(&o.stdout).to_string();
                 let mut it = text.split_whitespace();
@@ -225,8 +251,39 @@ fn main() {
         polars.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (s, mib) = polars[0];
         println!(
-            "polars read_csv + same checks: best {s:.3} s, peak RSS {mib:.0} MiB; mlprobe is {:.2}x faster",
+            "polars {reader} + same checks: best {s:.3} s, peak RSS {mib:.0} MiB; mlprobe is \
+             {:.2}x faster",
             s / best
         );
     }
+}
+
+/// The CSV file `csv` as Parquet at `out` (arrow-csv reads it with the schema it infers from
+/// its first rows); returns the file's size.
+fn to_parquet(csv: &Path, out: &Path) -> u64 {
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::Compression;
+    use parquet::file::properties::WriterProperties;
+    let mut file = std::fs::File::open(csv).unwrap();
+    let (schema, _) = arrow_csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(&mut file, Some(10_000))
+        .unwrap();
+    let file = std::fs::File::open(csv).unwrap();
+    let reader = arrow_csv::ReaderBuilder::new(std::sync::Arc::new(schema))
+        .with_header(true)
+        .with_batch_size(65_536)
+        .build(file)
+        .unwrap();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .build();
+    let sink = std::fs::File::create(out).unwrap();
+    let mut writer = ArrowWriter::try_new(sink, reader.schema(), Some(props)).unwrap();
+    for batch in reader {
+        writer.write(&batch.unwrap()).unwrap();
+    }
+    writer.close().unwrap();
+    std::fs::metadata(out).unwrap().len()
 }

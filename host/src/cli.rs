@@ -18,6 +18,9 @@ use clap::{Parser, Subcommand};
         Train the seed notebook's classifier on a CSV file, evaluate it against thresholds, \
         and export or import it in PyTorch's safetensors layout. The same no_std core runs \
         on the host and on a Cortex-M4, so the host's numbers are the device's numbers.\n\n\
+        Every --data takes CSV, gzip- or zstd-compressed CSV (.csv.gz, .csv.zst) or Parquet, \
+        read from what the file holds (a name that says otherwise is an error); `-` reads \
+        stdin.\n\n\
         Exit codes: 0 success, 1 a check failed, 2 bad input or usage, 3 internal error, 4 the device, its link or its emulator failed.\n\
         Every subcommand takes --json for one JSON document on stdout (on failure: \
         {\"error\": {\"kind\", \"message\", \"location\"}}).",
@@ -53,7 +56,8 @@ pub enum Command {
     /// Quantize a model to int8 (TensorFlow Lite's scheme) and compare it with the float one:
     /// agreement, accuracies, per-class change, largest logit error.
     Quantize(commands::quantize::Args),
-    /// Check a CSV file against an expectation suite (Great Expectations types, streaming).
+    /// Check a table (CSV, compressed CSV or Parquet) against an expectation suite (Great
+    /// Expectations types, streaming).
     Expect(commands::expect::Args),
     /// Write a starting expectation suite (with a drift reference) from data known to be good.
     Profile(commands::profile::Args),

@@ -48,7 +48,8 @@ pub struct Args {
     pub target: String,
     /// CSV rows (bitflip and input need them; latency, failure and link use them as inputs
     /// when given, else seeded random rows).
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Name of the label column of --data.
     #[arg(long, default_value = "label", value_name = "COL")]

@@ -107,7 +107,8 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// CSV file with the model's feature columns (and a label column for accuracy).
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
     /// Name of the label column.
     #[arg(long, value_name = "COL", default_value = "label")]

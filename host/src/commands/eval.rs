@@ -26,7 +26,8 @@ pub struct Args {
     pub model: Option<PathBuf>,
     /// CSV file with a header row, the model's feature columns in its training order, and a
     /// label column.
-    #[arg(long, value_name = "FILE.csv", required_unless_present = "predictions")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE", required_unless_present = "predictions")]
     pub data: Option<PathBuf>,
     /// Evaluate any model's predictions instead of a model: a CSV file with the label column,
     /// a `prediction` column (class numbers 0..K-1) and optionally probabilities `p_0` …
@@ -35,7 +36,7 @@ pub struct Args {
     /// report), never passed.
     #[arg(
         long,
-        value_name = "FILE.csv",
+        value_name = "FILE",
         conflicts_with_all = ["model", "data", "latency_samples"]
     )]
     pub predictions: Option<PathBuf>,

@@ -19,7 +19,8 @@ pub struct Args {
     #[arg(long, value_name = "SUITE.toml")]
     pub suite: PathBuf,
     /// The data: a CSV file with a header row and numeric columns.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
     /// Print one JSON document (success, statistics, results) instead of the table.
     #[arg(long)]

@@ -60,7 +60,8 @@ pub struct Args {
     pub interval: f64,
     /// Request inputs: rows of this CSV file (cycled). Default: seeded random rows drawn from
     /// the model normalizer's mean and standard deviation.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Name of the label column of --data (left out of the inputs).
     #[arg(long, default_value = "label", value_name = "COL")]

@@ -18,7 +18,8 @@ pub struct Args {
     #[arg(long, value_name = "MODEL")]
     pub model: PathBuf,
     /// CSV file with a header row and the model's feature columns in training order.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
     /// Name of a label column to leave out of the features, if the file has one.
     #[arg(long, value_name = "COL", default_value = "label")]

@@ -14,7 +14,8 @@ use std::path::PathBuf;
 )]
 pub struct Args {
     /// The reference data: a CSV file with a header row and numeric columns.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
     /// Where to write the suite (TOML; `-` for stdout).
     #[arg(long, value_name = "SUITE.toml")]

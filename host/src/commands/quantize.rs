@@ -30,11 +30,13 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
     /// CSV rows that set the activation ranges: representative inputs, e.g. the training data.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub calibration: PathBuf,
     /// CSV rows to compare the two models on (held-out data, labels optional); default: the
     /// calibration rows.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub data: Option<PathBuf>,
     /// Label column name (used when present).
     #[arg(long, value_name = "COL", default_value = "label")]

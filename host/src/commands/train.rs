@@ -18,7 +18,8 @@ use std::path::PathBuf;
 )]
 pub struct Args {
     /// CSV file: a header row, numeric feature columns and a label column of class numbers 0..63.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
+    #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
     /// Name of the label column.
     #[arg(long, value_name = "COL", default_value = "label")]

@@ -19,8 +19,10 @@
 //! ([`records`] for headers and text records such as A/B events, [`scan`] for numeric rows).
 
 pub mod cell;
+pub mod parquet;
 pub mod records;
 pub mod scan;
+pub mod source;
 pub mod split;
 
 pub use cell::{Number, parse_number};
@@ -227,8 +229,9 @@ pub fn read_records<F>(path: &Path, mut each: F) -> Result<()>
 where
     F: FnMut(u64, &[&str]) -> Result<()>,
 {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut records = records::Records::new(path, std::io::BufReader::new(file));
+    let input = source::open(path)?;
+    let path = &input.path().to_path_buf();
+    let mut records = records::Records::new(path, std::io::BufReader::new(input));
     let mut splitter = split::Splitter::new();
     while let Some((line, raw)) = records.next_record()? {
         if raw.iter().all(u8::is_ascii_whitespace) {

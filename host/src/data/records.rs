@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(
             e,
             "t.csv:1:2: not a CSV file: found a NUL byte (binary data) at byte 8 (a Parquet \
-             file: export it to CSV first)"
+             file, compressed: mlprobe reads Parquet uncompressed, as its own pages are)"
         );
         let e = all(b"a,b\r1,2\r").unwrap_err().to_string();
         assert!(

@@ -23,12 +23,14 @@
 //! text: in a numeric column it is a cell that is not a number, in a label column that
 //! `predict` ignores or in the header it is read.
 //!
-//! A NUL byte (a binary file such as Parquet) and a carriage return that ends no CRLF line (old
-//! Mac line endings) are errors at their line and column, not a row of odd numbers or one giant
-//! line. Errors name the file, the 1-based line and the 1-based column.
+//! A NUL byte (a binary file [`source`] does not recognise, or a Parquet file inside a gzip
+//! one) and a carriage return that ends no CRLF line (old Mac line endings) are errors at their
+//! line and column, not a row of odd numbers or one giant line. Errors name the file, the
+//! 1-based line and the 1-based column.
 
 use super::cell::{Decimal, Number, parse_number};
 use super::records::Records;
+use super::source::{self, Input};
 use super::split::{
     Quotes, Splitter, check_bytes, field_of, lines_before, parse_header, unclosed_quote,
 };
@@ -112,7 +114,7 @@ impl ScanOptions {
 
 /// The header row of a file, read before the rows are scanned.
 #[derive(Debug)]
-pub struct Scanner<R = std::fs::File> {
+pub struct Scanner<R = Box<dyn Read + Send>> {
     path: PathBuf,
     source: R,
     /// Column names, in file order.
@@ -128,15 +130,25 @@ pub struct Scanner<R = std::fs::File> {
     size: Option<u64>,
 }
 
-impl Scanner<std::fs::File> {
-    /// Opens `path` and reads its header row.
+impl Scanner {
+    /// Opens `path` (`-` for stdin; compressed or not: [`source::open`]) and reads its header
+    /// row.
     pub fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        Self::from_file(path, file)
+        Self::from_input(source::open(path)?)
     }
 
-    /// Reads the header row of `file` (already open, e.g. a spooled copy); `path` names it in
-    /// messages.
+    /// Reads the header row of an opened data file.
+    pub fn from_input(input: Input) -> Result<Self> {
+        let (path, size) = (input.path().to_path_buf(), input.size());
+        let mut scanner = Self::from_reader(&path, input.into_reader())?;
+        scanner.size = size;
+        Ok(scanner)
+    }
+}
+
+impl Scanner<std::fs::File> {
+    /// Reads the header row of CSV text in `file` (already open, e.g. a spooled copy); `path`
+    /// names it in messages.
     pub fn from_file(path: &Path, file: std::fs::File) -> Result<Self> {
         // Only a regular file's length is its size (`/dev/zero` and a FIFO say 0).
         let size = file

@@ -183,7 +183,7 @@ pub fn check_bytes(record: &[u8]) -> Option<(usize, String)> {
 /// The message for a NUL byte at `at` of `bytes` (the start of a file or a record).
 fn not_csv(bytes: &[u8], at: usize) -> String {
     let what = if bytes.starts_with(b"PAR1") {
-        " (a Parquet file: export it to CSV first)"
+        " (a Parquet file, compressed: mlprobe reads Parquet uncompressed, as its own pages are)"
     } else {
         ""
     };

@@ -28,6 +28,7 @@
 //! A value of ±∞ (`inf`, or a number beyond ±1.8e308) is an input error at its line and column:
 //! no range, mean or quantile with an infinity in it is an expectation a batch can meet.
 
+use crate::data::source::{Format, STDIN};
 use crate::data::{Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
 use crate::output;
@@ -82,12 +83,25 @@ impl ProfileOptions {
         ScanOptions::with_threads(self.threads)
     }
 
-    /// The suite's name: `name`, or the data file's stem.
+    /// The suite's name: `name`, or the data file's name without its data extensions
+    /// (`wine` for `wine.csv.gz`; `suite` for stdin).
     pub fn suite_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            self.data
-                .file_stem()
-                .map_or("suite".into(), |s| s.to_string_lossy().into_owned())
+            if self.data.as_os_str() == STDIN {
+                return "suite".into();
+            }
+            let mut path = self.data.as_path();
+            while Format::of_name(path).is_some()
+                && let Some(stem) = path.file_stem()
+            {
+                path = Path::new(stem);
+            }
+            let name = if path == self.data {
+                path.file_stem()
+            } else {
+                path.file_name()
+            };
+            name.map_or("suite".into(), |s| s.to_string_lossy().into_owned())
         })
     }
 }
@@ -253,22 +267,29 @@ impl Sink for Pass2<'_> {
 
 /// Profiles `data` into a suite named `name`; returns it with the row and column counts.
 ///
-/// Profiling takes two passes over the rows. A regular file is read twice; anything else (a
-/// FIFO, `/dev/stdin`) is read once, copied to an anonymous temporary file as the first pass
-/// reads it, and the second pass reads the copy.
+/// Profiling takes two passes over the rows. A regular file (compressed or not) is read twice;
+/// anything else (stdin, a FIFO) is read once, its CSV text copied to an anonymous temporary
+/// file as the first pass reads it, and the second pass reads the copy.
 pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(Suite, u64, usize)> {
-    let file = std::fs::File::open(data).map_err(|e| Error::io(data, e))?;
-    let spool = if file.metadata().is_ok_and(|m| m.is_file()) {
+    let input = crate::data::source::open(data)?;
+    let path = input.path().to_path_buf();
+    let spool = if input.reopenable() {
         None
     } else {
-        Some(tempfile::tempfile().map_err(|e| Error::io(data, e))?)
+        Some(tempfile::tempfile().map_err(|e| Error::io(&path, e))?)
     };
     let (names, header_line, (p1, rows)) = match &spool {
-        None => first_pass(Scanner::from_file(data, file)?, options)?,
+        None => first_pass(Scanner::from_input(input)?, options)?,
         Some(copy) => {
-            let copy = copy.try_clone().map_err(|e| Error::io(data, e))?;
+            let copy = copy.try_clone().map_err(|e| Error::io(&path, e))?;
             first_pass(
-                Scanner::from_reader(data, Tee { source: file, copy })?,
+                Scanner::from_reader(
+                    &path,
+                    Tee {
+                        source: input.into_reader(),
+                        copy,
+                    },
+                )?,
                 options,
             )?
         }
@@ -276,7 +297,7 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
     let width = names.len();
     if rows == 0 {
         return Err(Error::Parse {
-            path: data.to_path_buf(),
+            path: path.clone(),
             line: header_line + 1,
             column: 1,
             message: "no data rows after the header: nothing to profile".into(),
@@ -309,21 +330,21 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
             Partition::new(&edges, &vec![1.0 / k as f64; k]).ok()
         })
         .collect();
-    let second = match spool {
-        None => Scanner::open(data)?,
-        Some(mut copy) => {
-            use std::io::Seek;
-            copy.rewind().map_err(|e| Error::io(data, e))?;
-            Scanner::from_file(data, copy)?
-        }
-    };
-    let (p2, _) = second.scan(options, || Pass2 {
+    let pass2 = || Pass2 {
         partitions: &partitions,
         counts: partitions
             .iter()
             .map(|p| vec![0; p.as_ref().map_or(0, |p| p.weights().len())])
             .collect(),
-    })?;
+    };
+    let (p2, _) = match spool {
+        None => Scanner::open(data)?.scan(options, pass2)?,
+        Some(mut copy) => {
+            use std::io::Seek;
+            copy.rewind().map_err(|e| Error::io(&path, e))?;
+            Scanner::from_file(&path, copy)?.scan(options, pass2)?
+        }
+    };
 
     let mut expectations = vec![
         table(Check::ColumnList(names.clone())),
@@ -457,4 +478,20 @@ fn table(check: Check) -> Expectation {
 
 fn internal(e: mlprobe_core::expect::ExpectError) -> Error {
     Error::Internal(format!("profile built an invalid expectation: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suite_is_named_after_its_data_without_the_data_extensions() {
+        let name = |data: &str| ProfileOptions::new(data, "s.toml").suite_name();
+        assert_eq!(name("data/wine.csv"), "wine");
+        assert_eq!(name("wine.csv.gz"), "wine");
+        assert_eq!(name("wine.CSV.ZST"), "wine");
+        assert_eq!(name("/tmp/batch.parquet"), "batch");
+        assert_eq!(name("batch.dat"), "batch");
+        assert_eq!(name("-"), "suite");
+    }
 }

@@ -208,7 +208,7 @@ fn measure(suite: &Path, data: &Path, rows: usize, bytes: u64, cores: usize, wha
         let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
             panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
         });
-        assert_eq!(doc["rows"], rows as u64);
+        assert_eq!(doc["rows"], rows as u64, "{doc}");
         assert_eq!(doc["statistics"]["evaluated"], 12);
         assert_eq!(
             doc["success"],

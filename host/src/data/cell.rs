@@ -27,6 +27,9 @@ pub trait Number:
     const POW10: &'static [Self];
     /// `m` as the float (exact up to [`Number::EXACT_MANTISSA`]).
     fn from_mantissa(m: u64) -> Self;
+    /// `x` rounded to the nearest value of this type (a Parquet `double` read as a model's
+    /// `f32` feature, as NumPy's `astype(np.float32)` rounds it).
+    fn from_f64(x: f64) -> Self;
 
     /// The value of `±mantissa / 10^fraction` when the fast path gives it exactly (see the
     /// [module docs](self)); `significant` counts the mantissa's digits (`u32::MAX`: too many).
@@ -57,6 +60,11 @@ impl Number for f64 {
     fn from_mantissa(m: u64) -> f64 {
         m as f64
     }
+
+    #[inline(always)]
+    fn from_f64(x: f64) -> f64 {
+        x
+    }
 }
 
 impl Number for f32 {
@@ -68,6 +76,11 @@ impl Number for f32 {
     #[inline(always)]
     fn from_mantissa(m: u64) -> f32 {
         m as f32
+    }
+
+    #[inline(always)]
+    fn from_f64(x: f64) -> f32 {
+        x as f32
     }
 }
 

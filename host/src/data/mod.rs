@@ -231,7 +231,7 @@ where
 {
     let input = source::open(path)?;
     let path = &input.path().to_path_buf();
-    let mut records = records::Records::new(path, std::io::BufReader::new(input));
+    let mut records = records::Records::new(path, std::io::BufReader::new(input.into_reader()?));
     let mut splitter = split::Splitter::new();
     while let Some((line, raw)) = records.next_record()? {
         if raw.iter().all(u8::is_ascii_whitespace) {

@@ -1,26 +1,42 @@
-//! Parquet data files, read by row group through Arrow (the `parquet` crate) and handed to the
-//! CSV scanner as CSV text (the `arrow-csv` writer), so that a Parquet table goes through the
-//! same reader, the same checks and the same messages as a CSV one: `expect`, `profile`,
-//! `train`, `eval`, `predict` and `run` read either.
+//! Parquet data files (the `parquet` crate's Arrow reader), for every command that reads a
+//! table: `expect`, `profile`, `train`, `eval`, `predict`, `run`.
 //!
-//! Memory is one row group's column chunks and one batch of CSV text, whatever the file's
-//! size. Numbers keep their exact values: a `float` (32-bit) column is widened to `double`
-//! before it is written (so the text is the exact value, as pandas' `astype(float)` gives it,
-//! and a model's `f32` features parse back to the same bits), and every value is written in
-//! the shortest form that reads back to it. A null is an empty cell (a missing value). Text,
-//! booleans (`true`/`false`), dates and times are text cells: a number column that holds them
-//! is an error at its line and column, as in CSV. Line `n` of the CSV text is row `n − 1` of
-//! the file (line 1 holds the column names) when no text cell holds a line break.
+//! [`ParquetTable::scan`] is what [`Scanner`](super::Scanner) does for a Parquet file: row
+//! groups on several threads, each column converted from its Arrow type straight to the
+//! sink's values, the sinks merged in file order (as the CSV scanner merges its chunks), with
+//! the meaning the table's CSV text would have: a null is a missing value; numbers keep their
+//! exact values (a `double` becomes a model's `f32` by rounding); a text cell is parsed as the
+//! CSV reader parses a cell (`NA`, spaces and markers included); a boolean, date or binary
+//! column where numbers are expected is an error at its first value. Line `n` in a message is
+//! row `n − 1` (line 1 holds the column names, as in the CSV text). Memory is a row group's
+//! column chunks and a batch of 8,192 rows per thread, whatever the file's size.
+//!
+//! [`ParquetCsv`] is the same table as CSV text (the `arrow-csv` writer; a `float` column
+//! widened to `double` first, so the text is its exact value, as pandas' `astype(float)` gives
+//! it), for the readers of text: A/B event files, and `profile`'s copy of a table on stdin.
 //!
 //! A column of lists, structs, maps or unions is an error naming it: mlprobe reads flat tables.
 
+use super::cell::{Number, parse_number};
+use super::scan::{ScanOptions, Sink};
 use crate::error::{Error, Result};
-use arrow_array::RecordBatch;
+use crate::limits::excerpt;
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::reader::{ChunkReader, Length};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 
 /// Rows per batch of CSV text.
 const BATCH_ROWS: usize = 8192;
@@ -38,27 +54,15 @@ pub struct ParquetCsv {
 }
 
 impl ParquetCsv {
-    /// Opens the Parquet file `file` (`path` names it in messages) and checks that its columns
-    /// are flat.
-    pub fn new(path: &Path, file: std::fs::File) -> Result<Self> {
-        let bad = |e: parquet::errors::ParquetError| {
-            Error::file(path, format!("not a readable Parquet file: {e}"))
-        };
-        let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(bad)?;
-        let schema = builder.schema().clone();
-        for field in schema.fields() {
-            if is_nested(field.data_type()) {
-                return Err(Error::file(
-                    path,
-                    format!(
-                        "column `{}` holds {}: mlprobe reads flat tables of numbers and text; \
-                         flatten or drop the column",
-                        crate::limits::excerpt(field.name()),
-                        field.data_type()
-                    ),
-                ));
-            }
-        }
+    /// The rows of `table` as CSV text.
+    pub fn new(table: ParquetTable) -> Result<Self> {
+        let ParquetTable {
+            path,
+            file,
+            metadata,
+            ..
+        } = table;
+        let schema = metadata.schema().clone();
         let widened = Arc::new(Schema::new(
             schema
                 .fields()
@@ -71,9 +75,12 @@ impl ParquetCsv {
                 })
                 .collect::<Vec<_>>(),
         ));
-        let batches = builder.with_batch_size(BATCH_ROWS).build().map_err(bad)?;
+        let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata)
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| Error::file(&path, format!("not a readable Parquet file: {e}")))?;
         Ok(Self {
-            path: path.to_path_buf(),
+            path,
             batches,
             widened,
             text: Vec::new(),
@@ -159,5 +166,359 @@ fn is_nested(t: &DataType) -> bool {
         | DataType::RunEndEncoded(..) => true,
         DataType::Dictionary(_, values) => is_nested(values),
         _ => false,
+    }
+}
+
+/// A Parquet file read column by column into a [`Sink`]: row groups in parallel, each value
+/// converted from its Arrow type (no text in between), merged in file order. What
+/// [`Scanner`](super::Scanner) does for a Parquet file.
+pub struct ParquetTable {
+    path: PathBuf,
+    file: Positioned,
+    metadata: ArrowReaderMetadata,
+    names: Vec<String>,
+}
+
+impl std::fmt::Debug for ParquetTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetTable")
+            .field("path", &self.path)
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An error at a row of a row group (0-based within it) and a column (0-based).
+struct CellError {
+    row: usize,
+    column: usize,
+    message: String,
+}
+
+impl ParquetTable {
+    /// Opens the Parquet file `file` (`path` names it in messages): its footer, and a check
+    /// that its columns are flat.
+    pub fn open(path: &Path, file: std::fs::File) -> Result<Self> {
+        let file = Positioned(Arc::new(file));
+        let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
+            .map_err(|e| Error::file(path, format!("not a readable Parquet file: {e}")))?;
+        let schema = metadata.schema().clone();
+        for field in schema.fields() {
+            if is_nested(field.data_type()) {
+                return Err(nested(path, field));
+            }
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            metadata,
+            names: schema.fields().iter().map(|f| f.name().clone()).collect(),
+        })
+    }
+
+    /// The column names, in file order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Reads every row into sinks made by `make`, one per row group (on `options.threads`
+    /// threads), merged in file order with line numbers as the CSV text would have them (line
+    /// 1 the column names, row `r` on line `r + 1`). Returns the merged sink and the number of
+    /// rows.
+    pub fn scan<S, F>(&self, options: ScanOptions, make: F) -> Result<(S, u64)>
+    where
+        S: Sink,
+        F: Fn() -> S + Sync,
+    {
+        let groups = self.metadata.metadata().row_groups();
+        let starts: Vec<u64> = groups
+            .iter()
+            .scan(0u64, |before, g| {
+                let start = *before;
+                *before += g.num_rows().max(0) as u64;
+                Some(start)
+            })
+            .collect();
+        let total: u64 = groups.iter().map(|g| g.num_rows().max(0) as u64).sum();
+        let next = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let threads = options.threads.clamp(1, groups.len().max(1));
+        let (tx, rx) = mpsc::channel::<(usize, Result<S>)>();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (next, stop, make, starts) = (&next, &stop, &make, &starts);
+                scope.spawn(move || {
+                    loop {
+                        let g = next.fetch_add(1, Ordering::Relaxed);
+                        if g >= groups.len() || stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let done = self.scan_group(g, make).map_err(|e| {
+                            // Row `r` of the group is on line `start + r + 2`.
+                            Error::Parse {
+                                path: self.path.clone(),
+                                line: starts[g] + e.row as u64 + 2,
+                                column: e.column + 1,
+                                message: e.message,
+                            }
+                        });
+                        if tx.send((g, done.and_then(|d| d))).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut pending = BTreeMap::new();
+            let (mut next_group, mut merged) = (0, make());
+            for (g, done) in rx.iter() {
+                pending.insert(g, done);
+                while let Some(done) = pending.remove(&next_group) {
+                    match done {
+                        Ok(sink) => merged.merge(sink, 1 + starts[next_group]),
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            return Err(e);
+                        }
+                    }
+                    next_group += 1;
+                }
+            }
+            Ok((merged, total))
+        })
+    }
+
+    /// One row group into a fresh sink: `Ok(Err(_))` is a Parquet error, `Err(_)` a cell's.
+    fn scan_group<S, F>(&self, g: usize, make: &F) -> std::result::Result<Result<S>, CellError>
+    where
+        S: Sink,
+        F: Fn() -> S,
+    {
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::file(
+                &self.path,
+                format!("the Parquet data is corrupt (row group {}): {e}", g + 1),
+            )
+        };
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            self.file.clone(),
+            self.metadata.clone(),
+        )
+        .with_row_groups(vec![g])
+        .with_batch_size(BATCH_ROWS)
+        .build();
+        let reader = match reader {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(bad(&e))),
+        };
+        let mut sink = make();
+        let width = self.names.len();
+        let text: Vec<usize> = (0..width).filter(|&c| sink.reads_text(c)).collect();
+        let mut columns: Vec<Vec<S::Value>> = vec![Vec::new(); width];
+        let mut row = vec![S::Value::MISSING; width];
+        let mut raw = Vec::new();
+        let mut before = 0usize;
+        for batch in reader {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => return Ok(Err(bad(&e))),
+            };
+            for (c, values) in columns.iter_mut().enumerate() {
+                numbers(batch.column(c), text.contains(&c), values, &self.names[c]).map_err(
+                    |(row, message)| CellError {
+                        row: before + row,
+                        column: c,
+                        message,
+                    },
+                )?;
+            }
+            let formatters = text
+                .iter()
+                .map(|&c| ArrayFormatter::try_new(batch.column(c).as_ref(), &FORMAT))
+                .collect::<std::result::Result<Vec<_>, _>>();
+            let formatters = match formatters {
+                Ok(f) => f,
+                Err(e) => return Ok(Err(bad(&e))),
+            };
+            for r in 0..batch.num_rows() {
+                for (slot, values) in row.iter_mut().zip(&columns) {
+                    *slot = values[r];
+                }
+                if !text.is_empty() {
+                    text_line(&mut raw, width, &text, &formatters, r);
+                }
+                sink.row(&row, &raw, (before + r + 1) as u64)
+                    .map_err(|e| CellError {
+                        row: before + r,
+                        column: e.column - 1,
+                        message: e.message,
+                    })?;
+            }
+            before += batch.num_rows();
+        }
+        Ok(Ok(sink))
+    }
+}
+
+/// How text cells are written for a sink that reads them (a label column): nulls empty.
+const FORMAT: FormatOptions<'static> = FormatOptions::new();
+
+/// The CSV line a sink that reads text cells gets: the cells of the columns in `text` at row
+/// `r` (quoted as CSV quotes them), the others empty.
+fn text_line(
+    raw: &mut Vec<u8>,
+    width: usize,
+    text: &[usize],
+    formatters: &[ArrayFormatter<'_>],
+    r: usize,
+) {
+    use std::io::Write;
+    raw.clear();
+    for c in 0..width {
+        if c > 0 {
+            raw.push(b',');
+        }
+        if let Some(k) = text.iter().position(|&t| t == c) {
+            let cell = formatters[k].value(r).to_string();
+            if cell.contains([',', '"', '\n', '\r']) {
+                raw.push(b'"');
+                let _ = write!(raw, "{}", cell.replace('"', "\"\""));
+                raw.push(b'"');
+            } else {
+                raw.extend_from_slice(cell.as_bytes());
+            }
+        }
+    }
+}
+
+/// The values of one column of a batch as `T` (nulls missing): numbers as they are (a
+/// `double` rounded to `f32` for a model's features), text parsed as the CSV reader parses a
+/// cell. Any other type (booleans, dates, binary) is an error at its first value, unless the
+/// sink reads the column as text (`as_text`: its values are then missing). Errors are the row
+/// within the batch and the message.
+fn numbers<T: Number>(
+    column: &ArrayRef,
+    as_text: bool,
+    out: &mut Vec<T>,
+    name: &str,
+) -> std::result::Result<(), (usize, String)> {
+    out.clear();
+    let n = column.len();
+    match column.data_type() {
+        t if t.is_numeric() => {
+            let doubles = arrow_cast::cast(column, &DataType::Float64)
+                .map_err(|e| (0, format!("column `{}`: {e}", excerpt(name))))?;
+            let doubles = doubles.as_primitive::<Float64Type>();
+            if doubles.null_count() == 0 {
+                out.extend(doubles.values().iter().map(|&x| T::from_f64(x)));
+            } else {
+                out.extend(doubles.iter().map(|x| x.map_or(T::MISSING, T::from_f64)));
+            }
+        }
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..) => {
+            let strings = arrow_cast::cast(column, &DataType::Utf8View)
+                .map_err(|e| (0, format!("column `{}`: {e}", excerpt(name))))?;
+            for (row, cell) in strings.as_string_view().iter().enumerate() {
+                let value = match cell {
+                    None => T::MISSING,
+                    Some(cell) => match parse_number::<T>(cell.as_bytes()) {
+                        Some(x) => x,
+                        None if as_text => T::MISSING,
+                        None => {
+                            return Err((
+                                row,
+                                format!(
+                                    "`{}` in column `{}` is not a number (empty cells and NaN \
+                                     mark missing values)",
+                                    excerpt(cell.trim()),
+                                    excerpt(name)
+                                ),
+                            ));
+                        }
+                    },
+                };
+                out.push(value);
+            }
+        }
+        _ if as_text => out.resize(n, T::MISSING),
+        other => {
+            // Nulls are missing values in any column; the first value is the error.
+            match (0..n).find(|&r| column.is_valid(r)) {
+                None => out.resize(n, T::MISSING),
+                Some(row) => {
+                    return Err((
+                        row,
+                        format!(
+                            "column `{}` holds {other} values, not numbers",
+                            excerpt(name)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn nested(path: &Path, field: &Field) -> Error {
+    Error::file(
+        path,
+        format!(
+            "column `{}` holds {}: mlprobe reads flat tables of numbers and text; flatten or \
+             drop the column",
+            excerpt(field.name()),
+            field.data_type()
+        ),
+    )
+}
+
+/// A file read at positions (`pread`), so that the readers of several row groups on several
+/// threads share no offset. (The parquet crate's reader of a `File` seeks a handle whose
+/// offset every clone shares: two threads read each other's pages.)
+#[derive(Clone)]
+struct Positioned(Arc<std::fs::File>);
+
+impl Length for Positioned {
+    fn len(&self) -> u64 {
+        self.0.metadata().map_or(0, |m| m.len())
+    }
+}
+
+impl ChunkReader for Positioned {
+    type T = std::io::BufReader<At>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(std::io::BufReader::new(At {
+            file: self.0.clone(),
+            pos: start,
+        }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        let mut buf = vec![0; length];
+        let mut at = At {
+            file: self.0.clone(),
+            pos: start,
+        };
+        at.read_exact(&mut buf)?;
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// A reader of a [`Positioned`] file from a position.
+struct At {
+    file: Arc<std::fs::File>,
+    pos: u64,
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        #[cfg(unix)]
+        let n = std::os::unix::fs::FileExt::read_at(self.file.as_ref(), buf, self.pos)?;
+        #[cfg(windows)]
+        let n = std::os::windows::fs::FileExt::seek_read(self.file.as_ref(), buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
     }
 }

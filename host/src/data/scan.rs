@@ -29,8 +29,9 @@
 //! 1-based line and the 1-based column.
 
 use super::cell::{Decimal, Number, parse_number};
+use super::parquet::ParquetTable;
 use super::records::Records;
-use super::source::{self, Input};
+use super::source::{self, Body, Input};
 use super::split::{
     Quotes, Splitter, check_bytes, field_of, lines_before, parse_header, unclosed_quote,
 };
@@ -128,6 +129,8 @@ pub struct Scanner<R = Box<dyn Read + Send>> {
     rest: Vec<u8>,
     /// The source's size, when known (a small file gets one small chunk).
     size: Option<u64>,
+    /// A Parquet file, read column by column instead of `source` ([`ParquetTable::scan`]).
+    parquet: Option<ParquetTable>,
 }
 
 impl Scanner {
@@ -137,12 +140,27 @@ impl Scanner {
         Self::from_input(source::open(path)?)
     }
 
-    /// Reads the header row of an opened data file.
+    /// Reads the header row of an opened data file (a Parquet file's column names).
     pub fn from_input(input: Input) -> Result<Self> {
         let (path, size) = (input.path().to_path_buf(), input.size());
-        let mut scanner = Self::from_reader(&path, input.into_reader())?;
-        scanner.size = size;
-        Ok(scanner)
+        match input.into_body() {
+            Body::Text(reader) => {
+                let mut scanner = Self::from_reader(&path, reader)?;
+                scanner.size = size;
+                Ok(scanner)
+            }
+            // Line 1 holds the column names, as in the CSV text of the table.
+            Body::Parquet(table) => Ok(Self {
+                path,
+                source: Box::new(std::io::empty()),
+                names: table.names().to_vec(),
+                header_line: 1,
+                body_line: 1,
+                rest: Vec::new(),
+                size: None,
+                parquet: Some(table),
+            }),
+        }
     }
 }
 
@@ -205,6 +223,7 @@ impl<R: Read + Send> Scanner<R> {
             body_line: next_line - 1,
             rest,
             size: None,
+            parquet: None,
         })
     }
 
@@ -232,8 +251,12 @@ impl<R: Read + Send> Scanner<R> {
             body_line,
             rest,
             size,
+            parquet,
             ..
         } = self;
+        if let Some(table) = parquet {
+            return table.scan(options, make);
+        }
         let width = names.len();
         let threads = options.threads.max(1);
         let chunk = options.chunk_bytes.max(1 << 12);

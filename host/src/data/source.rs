@@ -17,10 +17,10 @@
 //! let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
 //! std::io::Write::write_all(&mut gz, b"a,b\n1,2\n").unwrap();
 //! std::fs::write(&path, gz.finish().unwrap()).unwrap();
-//! let mut input = open(&path).unwrap();
+//! let input = open(&path).unwrap();
 //! assert_eq!(input.format(), Format::Gzip);
 //! let mut text = String::new();
-//! std::io::Read::read_to_string(&mut input, &mut text).unwrap();
+//! std::io::Read::read_to_string(&mut input.into_reader().unwrap(), &mut text).unwrap();
 //! assert_eq!(text, "a,b\n1,2\n");
 //!
 //! std::fs::write(&path, "a,b\n1,2\n").unwrap();
@@ -28,7 +28,7 @@
 //! assert!(e.contains("the name says gzip-compressed CSV, but the file holds CSV text"), "{e}");
 //! ```
 
-use super::parquet::ParquetCsv;
+use super::parquet::{ParquetCsv, ParquetTable};
 use crate::error::{Error, Result};
 use crate::limits::excerpt_bytes;
 use std::io::{Cursor, Read};
@@ -127,13 +127,21 @@ fn sniff(head: &[u8]) -> Found {
         .map_or(Found::Readable(Format::Csv), |&(_, found)| found)
 }
 
-/// An open data file: its bytes as CSV text, decompressed if they were compressed.
+/// An open data file: CSV text (decompressed if it was compressed), or a Parquet table.
 pub struct Input {
     path: PathBuf,
     format: Format,
-    reader: Box<dyn Read + Send>,
+    body: Body,
     size: Option<u64>,
     reopenable: bool,
+}
+
+/// What an [`Input`] reads from.
+pub enum Body {
+    /// Bytes of CSV text.
+    Text(Box<dyn Read + Send>),
+    /// A Parquet file, its footer read.
+    Parquet(ParquetTable),
 }
 
 impl std::fmt::Debug for Input {
@@ -170,15 +178,18 @@ impl Input {
         self.reopenable
     }
 
-    /// The bytes of CSV text, from the first.
-    pub fn into_reader(self) -> Box<dyn Read + Send> {
-        self.reader
+    /// What to read from.
+    pub fn into_body(self) -> Body {
+        self.body
     }
-}
 
-impl Read for Input {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.reader.read(buf)
+    /// The bytes of CSV text, from the first (a Parquet table's as [`ParquetCsv`] writes
+    /// them).
+    pub fn into_reader(self) -> Result<Box<dyn Read + Send>> {
+        Ok(match self.body {
+            Body::Text(reader) => reader,
+            Body::Parquet(table) => Box::new(ParquetCsv::new(table)?),
+        })
     }
 }
 
@@ -262,16 +273,16 @@ fn from_reader<R: Read + Send + 'static>(
         ));
     }
     let raw = Cursor::new(head).chain(source);
-    let reader: Box<dyn Read + Send> = match format {
-        Format::Csv => Box::new(raw),
-        Format::Gzip => Box::new(Decoding {
+    let body = match format {
+        Format::Csv => Body::Text(Box::new(raw)),
+        Format::Gzip => Body::Text(Box::new(Decoding {
             inner: flate2::read::MultiGzDecoder::new(raw),
             what: "gzip",
-        }),
-        Format::Zstd => Box::new(Decoding {
+        })),
+        Format::Zstd => Body::Text(Box::new(Decoding {
             inner: zstd::stream::read::Decoder::new(raw).map_err(|e| Error::io(path, e))?,
             what: "zstd",
-        }),
+        })),
         Format::Parquet => {
             // Parquet is read from its end (the footer) and by column chunk: from the file
             // itself, or from a copy of a stream.
@@ -284,13 +295,13 @@ fn from_reader<R: Read + Send + 'static>(
                     copy
                 }
             };
-            Box::new(ParquetCsv::new(path, file)?)
+            Body::Parquet(ParquetTable::open(path, file)?)
         }
     };
     Ok(Input {
         path: path.to_path_buf(),
         format,
-        reader,
+        body,
         size: if format == Format::Csv { size } else { None },
         reopenable,
     })

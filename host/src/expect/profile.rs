@@ -286,7 +286,7 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
                 Scanner::from_reader(
                     &path,
                     Tee {
-                        source: input.into_reader(),
+                        source: input.into_reader()?,
                         copy,
                     },
                 )?,

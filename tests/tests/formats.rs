@@ -398,31 +398,13 @@ fn parquet_edges() {
     assert!(same(&expect("typed.parquet"), &expect("typed.csv")));
     // A boolean column and a word in a text column are not numbers: exit 2 at their line (row
     // n on line n + 1) and column, as in CSV.
-    let o = run([
-        "profile",
-        "--data",
-        d.join("flag.parquet").to_str().unwrap(),
-        "--out",
-        "-",
-    ]);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("flag.parquet:2:2: column `flag` holds Boolean values, not numbers"),
-        "{}",
-        stderr(&o)
+    refused(
+        &d.join("flag.parquet"),
+        &["flag.parquet:2:2: column `flag` holds Boolean values, not numbers"],
     );
-    let o = run([
-        "profile",
-        "--data",
-        d.join("words.parquet").to_str().unwrap(),
-        "--out",
-        "-",
-    ]);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("words.parquet:3:2: `abc` in column `s` is not a number"),
-        "{}",
-        stderr(&o)
+    refused(
+        &d.join("words.parquet"),
+        &["words.parquet:3:2: `abc` in column `s` is not a number"],
     );
 
     // 40 row groups on several threads: the results of the CSV text (several chunks), and the

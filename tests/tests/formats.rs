@@ -76,6 +76,20 @@ fn copies(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// `mlprobe profile` of `data` into `out` (named `name`), which must succeed.
+fn profile(data: &Path, out: &Path, name: Option<&str>) {
+    let mut args = vec![
+        "profile",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(name.iter().flat_map(|n| ["--name", *n]));
+    let o = run(&args);
+    assert_eq!(code(&o), 0, "{}: {}", data.display(), stderr(&o));
+}
+
 /// A suite as JSON (its comments, which name the data file, left out).
 fn suite_json(path: &Path) -> Value {
     let suite: toml::Value = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -111,16 +125,7 @@ fn the_same_table_in_every_format_gives_the_same_results() {
     let dir = tempfile::tempdir().unwrap();
     let files = copies(dir.path());
     let suite = dir.path().join("wine.suite.toml");
-    let o = run([
-        "profile",
-        "--data",
-        wine().to_str().unwrap(),
-        "--out",
-        suite.to_str().unwrap(),
-        "--name",
-        "wine",
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    profile(&wine(), &suite, Some("wine"));
     let reference_suite = suite_json(&suite);
     let model = root().join("firmware/models/wine.mlpb");
     let mut first: Option<(Value, Value)> = None;
@@ -128,16 +133,7 @@ fn the_same_table_in_every_format_gives_the_same_results() {
         let f = file.to_str().unwrap();
         // The suite a profile of this copy writes is the CSV's.
         let other = dir.path().join("other.suite.toml");
-        let o = run([
-            "profile",
-            "--data",
-            f,
-            "--out",
-            other.to_str().unwrap(),
-            "--name",
-            "wine",
-        ]);
-        assert_eq!(code(&o), 0, "{f}: {}", stderr(&o));
+        profile(file, &other, Some("wine"));
         assert!(
             same(&suite_json(&other), &reference_suite),
             "{f}: the suite differs from the CSV's"
@@ -197,16 +193,7 @@ fn stdin_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let files = copies(dir.path());
     let suite = dir.path().join("s.toml");
-    let o = run([
-        "profile",
-        "--data",
-        wine().to_str().unwrap(),
-        "--out",
-        suite.to_str().unwrap(),
-        "--name",
-        "wine",
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    profile(&wine(), &suite, Some("wine"));
     let reference = suite_json(&suite);
     for file in &files {
         let piped = |args: &[&str]| {
@@ -334,14 +321,7 @@ fn parquet_edges() {
     let f32: Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("f32.json")).unwrap()).unwrap();
     let out = d.join("f32.toml");
-    let o = run([
-        "profile",
-        "--data",
-        d.join("table.f32.parquet").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    profile(&d.join("table.f32.parquet"), &out, None);
     let suite: toml::Value = toml::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     let mut checked = 0;
     for e in suite["expectations"].as_array().unwrap() {
@@ -361,27 +341,9 @@ fn parquet_edges() {
     // Nulls, integers, text cells of numbers and missing-value markers, a text label: the
     // same suite and expect results as the same table in CSV.
     let typed_suite = d.join("typed.toml");
-    let o = run([
-        "profile",
-        "--data",
-        d.join("typed.csv").to_str().unwrap(),
-        "--out",
-        typed_suite.to_str().unwrap(),
-        "--name",
-        "typed",
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    profile(&d.join("typed.csv"), &typed_suite, Some("typed"));
     let other = d.join("typed-parquet.toml");
-    let o = run([
-        "profile",
-        "--data",
-        d.join("typed.parquet").to_str().unwrap(),
-        "--out",
-        other.to_str().unwrap(),
-        "--name",
-        "typed",
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    profile(&d.join("typed.parquet"), &other, Some("typed"));
     assert!(same(&suite_json(&other), &suite_json(&typed_suite)));
     let expect = |data: &str| {
         let o = run([
@@ -410,14 +372,7 @@ fn parquet_edges() {
     // 40 row groups on several threads: the results of the CSV text (several chunks), and the
     // same with one thread or two (the row groups are merged in file order).
     let groups_suite = d.join("groups.toml");
-    let o = run([
-        "profile",
-        "--data",
-        d.join("groups.csv").to_str().unwrap(),
-        "--out",
-        groups_suite.to_str().unwrap(),
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    profile(&d.join("groups.csv"), &groups_suite, None);
     let expect = |data: &str, threads: &str| {
         let o = run([
             "expect",

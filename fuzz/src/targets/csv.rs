@@ -1,26 +1,35 @@
 //! The CSV scanner (`mlprobe::data::Scanner`) and the in-memory loader (`mlprobe::data::parse`):
-//! no panic on any bytes, and the scan in small chunks on 2 threads gives the same rows, values
-//! and line numbers, or fails at the same place, as one chunk on 1 thread.
+//! no panic on any bytes, and the scan in small chunks on 2 threads gives the same rows, values,
+//! text cells and line numbers, or fails at the same place, as one chunk on 1 thread.
 use mlprobe::data::{self, Labels, Rejected, ScanOptions, Scanner, Sink};
 use mlprobe::error::Error;
 use std::path::Path;
 
-/// Every value's bits and every row's file line.
+/// Every value's bits, every text cell (the odd columns are read as text) and every row's
+/// file line.
 #[derive(Default, PartialEq, Debug)]
 struct All {
     values: Vec<u64>,
+    cells: Vec<Option<Vec<u8>>>,
     lines: Vec<u64>,
 }
 
 impl Sink for All {
     type Value = f64;
-    fn row(&mut self, values: &[f64], _raw: &[u8], line: u64) -> Result<(), Rejected> {
+    fn reads_text(&self, column: usize) -> bool {
+        column % 2 == 1
+    }
+    fn text(&mut self, _column: usize, cell: Option<&[u8]>) {
+        self.cells.push(cell.map(<[u8]>::to_vec));
+    }
+    fn row(&mut self, values: &[f64], line: u64) -> Result<(), Rejected> {
         self.values.extend(values.iter().map(|v| v.to_bits()));
         self.lines.push(line);
         Ok(())
     }
     fn merge(&mut self, later: Self, lines_before: u64) {
         self.values.extend(later.values);
+        self.cells.extend(later.cells);
         self.lines
             .extend(later.lines.into_iter().map(|l| l + lines_before));
     }

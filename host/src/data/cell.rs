@@ -185,10 +185,23 @@ pub fn parse_number<T: Number>(cell: &[u8]) -> Option<T> {
         return Some(v);
     }
     let t = std::str::from_utf8(cell).ok()?.trim();
-    if t.is_empty() || t.eq_ignore_ascii_case("nan") || t == "NA" || t == "N/A" {
+    if is_missing_text(t) {
         return Some(T::MISSING);
     }
     t.parse().ok()
+}
+
+/// Whether a cell marks a missing value: empty or blank, `NaN` (any case), `NA` or `N/A`
+/// (surrounding spaces allowed). The same rule for number and text columns, so a null is the
+/// same in every column of a CSV file and in a Parquet file's text.
+#[inline]
+pub fn is_missing(cell: &[u8]) -> bool {
+    let t = cell.trim_ascii();
+    t.len() <= 3 && std::str::from_utf8(t).is_ok_and(is_missing_text)
+}
+
+fn is_missing_text(t: &str) -> bool {
+    t.is_empty() || t.eq_ignore_ascii_case("nan") || t == "NA" || t == "N/A"
 }
 
 #[cfg(test)]
@@ -256,10 +269,12 @@ mod tests {
             assert_eq!(parse_number(s.as_bytes()), Some(want), "{s}");
         }
         for s in ["", "NaN", "nan", "NA", "N/A", " "] {
+            assert!(is_missing(s.as_bytes()), "{s:?}");
             assert!(parse_number::<f64>(s.as_bytes()).unwrap().is_nan(), "{s:?}");
             assert!(parse_number::<f32>(s.as_bytes()).unwrap().is_nan(), "{s:?}");
         }
         for s in ["x", "-", ".", "1.2.3", "1,2", "--1"] {
+            assert!(!is_missing(s.as_bytes()), "{s:?}");
             assert_eq!(parse_number::<f64>(s.as_bytes()), None, "{s}");
             assert_eq!(parse_number::<f32>(s.as_bytes()), None, "{s}");
         }

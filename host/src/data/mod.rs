@@ -328,7 +328,7 @@ fn from_scanner<R: Read + Send>(
         features: Vec::new(),
         labels: Vec::new(),
         lines: Vec::new(),
-        splitter: None,
+        cell: Err(String::new()),
     })?;
     if n == 0 {
         return Err(err(
@@ -358,28 +358,27 @@ struct Rows<'a> {
     labels: Vec<u8>,
     /// Lines within the chunk, then (merged) within the file.
     lines: Vec<u64>,
-    splitter: Option<split::Splitter>,
+    /// The label of the row being read, from its cell ([`Sink::text`]).
+    cell: std::result::Result<u8, String>,
 }
 
 impl Sink for Rows<'_> {
     type Value = f32;
 
-    fn row(&mut self, values: &[f32], raw: &[u8], line: u64) -> std::result::Result<(), Rejected> {
+    fn row(&mut self, values: &[f32], line: u64) -> std::result::Result<(), Rejected> {
         match self.label {
             None => self.features.extend_from_slice(values),
             Some((l, name)) => {
                 self.features.extend_from_slice(&values[..l]);
                 self.features.extend_from_slice(&values[l + 1..]);
-                if !self.read_label {
-                    self.lines.push(line);
-                    return Ok(());
+                if self.read_label {
+                    let cell = std::mem::replace(&mut self.cell, Err(String::new()));
+                    let label = cell.map_err(|m| Rejected {
+                        column: l + 1,
+                        message: format!("label column `{name}`: {m}"),
+                    })?;
+                    self.labels.push(label);
                 }
-                let text = nth_field(raw, l, values.len(), &mut self.splitter);
-                let label = parse_label(&String::from_utf8_lossy(text)).map_err(|m| Rejected {
-                    column: l + 1,
-                    message: format!("label column `{name}`: {m}"),
-                })?;
-                self.labels.push(label);
             }
         }
         self.lines.push(line);
@@ -401,29 +400,14 @@ impl Sink for Rows<'_> {
     fn reads_text(&self, column: usize) -> bool {
         self.label.is_some_and(|(l, _)| l == column)
     }
-}
 
-/// Field `i` of `width` of a line the scanner has split before (so it has them all), found
-/// from the nearer end of the line (a label is usually the first or the last column).
-fn nth_field<'a>(
-    raw: &'a [u8],
-    i: usize,
-    width: usize,
-    splitter: &'a mut Option<split::Splitter>,
-) -> &'a [u8] {
-    if !raw.contains(&b'"') {
-        let comma = |b: &u8| *b == b',';
-        let field = if 2 * i < width {
-            raw.split(comma).nth(i)
-        } else {
-            raw.rsplit(comma).nth(width - 1 - i)
-        };
-        return field.unwrap_or_default();
-    }
-    let s = splitter.get_or_insert_with(split::Splitter::new);
-    match s.split(raw) {
-        Ok(()) => s.fields().nth(i).unwrap_or_default(),
-        Err(_) => &[],
+    fn text(&mut self, _column: usize, cell: Option<&[u8]>) {
+        if self.read_label {
+            self.cell = match cell {
+                None => Err("the label is missing".into()),
+                Some(c) => parse_label(&String::from_utf8_lossy(c)),
+            };
+        }
     }
 }
 

@@ -17,7 +17,8 @@
 //!
 //! A column of lists, structs, maps or unions is an error naming it: mlprobe reads flat tables.
 
-use super::cell::{Number, parse_number};
+use super::cell::{Number, is_missing, parse_number};
+use std::fmt::Write as _;
 use super::scan::{ScanOptions, Sink};
 use crate::error::{Error, Result};
 use crate::limits::excerpt;
@@ -317,7 +318,7 @@ impl ParquetTable {
         let text: Vec<usize> = (0..width).filter(|&c| sink.reads_text(c)).collect();
         let mut columns: Vec<Vec<S::Value>> = vec![Vec::new(); width];
         let mut row = vec![S::Value::MISSING; width];
-        let mut raw = Vec::new();
+        let mut cell = String::new();
         let mut before = 0usize;
         for batch in reader {
             let batch = match batch {
@@ -341,14 +342,48 @@ impl ParquetTable {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(bad(&e))),
             };
+            // Text columns as strings when they are strings (no formatting per cell).
+            let strings = text
+                .iter()
+                .map(|&c| {
+                    let column = batch.column(c);
+                    match column.data_type() {
+                        DataType::Utf8
+                        | DataType::LargeUtf8
+                        | DataType::Utf8View
+                        | DataType::Dictionary(..) => {
+                            arrow_cast::cast(column, &DataType::Utf8View).map(Some)
+                        }
+                        _ => Ok(None),
+                    }
+                })
+                .collect::<std::result::Result<Vec<_>, _>>();
+            let strings = match strings {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(bad(&e))),
+            };
             for r in 0..batch.num_rows() {
                 for (slot, values) in row.iter_mut().zip(&columns) {
                     *slot = values[r];
                 }
                 if !text.is_empty() {
-                    text_line(&mut raw, width, &text, &formatters, r);
+                    for (k, &c) in text.iter().enumerate() {
+                        if batch.column(c).is_null(r) {
+                            sink.text(c, None);
+                            continue;
+                        }
+                        let cell = match &strings[k] {
+                            Some(s) => s.as_string_view().value(r).as_bytes(),
+                            None => {
+                                cell.clear();
+                                let _ = write!(cell, "{}", formatters[k].value(r));
+                                cell.as_bytes()
+                            }
+                        };
+                        sink.text(c, (!is_missing(cell)).then_some(cell));
+                    }
                 }
-                sink.row(&row, &raw, (before + r + 1) as u64)
+                sink.row(&row, (before + r + 1) as u64)
                     .map_err(|e| CellError {
                         row: before + r,
                         column: e.column - 1,
@@ -361,36 +396,9 @@ impl ParquetTable {
     }
 }
 
-/// How text cells are written for a sink that reads them (a label column): nulls empty.
+/// How the cells of a text column that holds no strings (numbers, booleans, dates) are
+/// written for a sink that reads them as text.
 const FORMAT: FormatOptions<'static> = FormatOptions::new();
-
-/// The CSV line a sink that reads text cells gets: the cells of the columns in `text` at row
-/// `r` (quoted as CSV quotes them), the others empty.
-fn text_line(
-    raw: &mut Vec<u8>,
-    width: usize,
-    text: &[usize],
-    formatters: &[ArrayFormatter<'_>],
-    r: usize,
-) {
-    use std::io::Write;
-    raw.clear();
-    for c in 0..width {
-        if c > 0 {
-            raw.push(b',');
-        }
-        if let Some(k) = text.iter().position(|&t| t == c) {
-            let cell = formatters[k].value(r).to_string();
-            if cell.contains([',', '"', '\n', '\r']) {
-                raw.push(b'"');
-                let _ = write!(raw, "{}", cell.replace('"', "\"\""));
-                raw.push(b'"');
-            } else {
-                raw.extend_from_slice(cell.as_bytes());
-            }
-        }
-    }
-}
 
 /// The values of one column of a batch as `T` (nulls missing): numbers as they are (a
 /// `double` rounded to `f32` for a model's features), text parsed as the CSV reader parses a

@@ -28,7 +28,7 @@
 //! line and column, not a row of odd numbers or one giant line. Errors name the file, the
 //! 1-based line and the 1-based column.
 
-use super::cell::{Decimal, Number, parse_number};
+use super::cell::{Decimal, Number, is_missing, parse_number};
 use super::parquet::ParquetTable;
 use super::records::Records;
 use super::source::{self, Body, Input};
@@ -46,23 +46,24 @@ use std::sync::{Mutex, mpsc};
 pub trait Sink: Send + Sized {
     /// What cells parse to: `f64` for statistics, `f32` for a model's features.
     type Value: Number;
-    /// One data row: its values in column order (missing values `NaN`), the bytes of its line
-    /// (without the line ending) and the line's number within its chunk (1-based; the file's
-    /// line is `lines_before` of [`Sink::merge`] plus this).
-    fn row(
-        &mut self,
-        values: &[Self::Value],
-        raw: &[u8],
-        line: u64,
-    ) -> std::result::Result<(), Rejected>;
+    /// One data row: its values in column order (missing values `NaN`) and the line's number
+    /// within its chunk (1-based; the file's line is `lines_before` of [`Sink::merge`] plus
+    /// this).
+    fn row(&mut self, values: &[Self::Value], line: u64) -> std::result::Result<(), Rejected>;
     /// Appends the state of the chunk that follows in the file; `lines_before` is the file's
     /// line number just before that chunk.
     fn merge(&mut self, later: Self, lines_before: u64);
-    /// Whether the sink reads column `column` from the raw line itself: a cell there that is
-    /// not a number is then `NaN`, not an error (a label column).
+    /// Whether the sink reads column `column` as text: a cell there that is not a number is
+    /// then `NaN` in `values`, not an error, and the cell itself goes to [`Sink::text`] (a
+    /// label column, a column of categories).
     fn reads_text(&self, _column: usize) -> bool {
         false
     }
+    /// The cell of a column the sink [reads as text](Sink::reads_text), before the
+    /// [`row`](Sink::row) it belongs to: its bytes unquoted (RFC 4180), or `None` for a missing
+    /// value ([`is_missing`]: empty, `NaN`, `NA`, `N/A`; a Parquet null). Called in column
+    /// order.
+    fn text(&mut self, _column: usize, _cell: Option<&[u8]>) {}
 }
 
 /// A row a [`Sink`] refuses: the 1-based column at fault and why.
@@ -439,6 +440,10 @@ fn parse_chunk<S: Sink>(
     let mut row = vec![S::Value::MISSING; width];
     let mut splitter = None;
     let mut pos = 0;
+    // Columns read as text, and where each cell of a plain line is.
+    let text: Vec<bool> = (0..width).map(|c| sink.reads_text(c)).collect();
+    let any_text = text.contains(&true);
+    let mut cells = vec![(0usize, 0usize); if any_text { width } else { 0 }];
     while pos < chunk.len() {
         counts.lines += 1;
         let line = counts.lines;
@@ -449,9 +454,22 @@ fn parse_chunk<S: Sink>(
         };
         // One pass over the bytes of a plain line; anything unusual (a blank or ragged line,
         // quotes, a bad cell) is handled record by record below.
-        match fast_row(chunk, pos, &mut row) {
+        let plain = if any_text {
+            fast_text_row(chunk, pos, &mut row, &text, &mut cells)
+        } else {
+            fast_row(chunk, pos, &mut row)
+        };
+        match plain {
             Some((end, next)) if end - pos <= CSV_RECORD_BYTES => {
-                sink.row(&row, &chunk[pos..end], line).map_err(rejected)?;
+                if any_text {
+                    for (c, &(start, stop)) in cells.iter().enumerate() {
+                        if text[c] {
+                            let cell = &chunk[start..stop];
+                            sink.text(c, (!is_missing(cell)).then_some(cell));
+                        }
+                    }
+                }
+                sink.row(&row, line).map_err(rejected)?;
                 counts.rows += 1;
                 pos = next;
             }
@@ -466,8 +484,8 @@ fn parse_chunk<S: Sink>(
                 check_record(raw, line)?;
                 if !raw.iter().all(u8::is_ascii_whitespace) {
                     let splitter = splitter.get_or_insert_with(Splitter::new);
-                    slow_row(raw, line, names, &mut row, splitter, sink)?;
-                    sink.row(&row, raw, line).map_err(rejected)?;
+                    slow_row(raw, line, names, &mut row, splitter, &text, sink)?;
+                    sink.row(&row, line).map_err(rejected)?;
                     counts.rows += 1;
                 }
                 pos = end + 1;
@@ -539,14 +557,69 @@ fn fast_row<T: Number>(chunk: &[u8], mut pos: usize, row: &mut [T]) -> Option<(u
     }
 }
 
-/// One non-blank line (without its line ending) split by `csv-core` into `row`.
+/// [`fast_row`] for a sink that reads text columns (`text[c]`): the cells of those columns are
+/// found by their commas (a quote or a NUL byte sends the line to the line-by-line path, which
+/// unquotes or refuses it), their spans put
+/// in `cells` and their values parsed when they are numbers (`NaN` otherwise).
+#[inline]
+fn fast_text_row<T: Number>(
+    chunk: &[u8],
+    mut pos: usize,
+    row: &mut [T],
+    text: &[bool],
+    cells: &mut [(usize, usize)],
+) -> Option<(usize, usize)> {
+    let width = row.len();
+    let mut field = 0;
+    loop {
+        let (value, start, i) = if *text.get(field)? {
+            let rest = chunk.get(pos..)?;
+            let len = rest
+                .iter()
+                .position(|&b| matches!(b, b',' | b'\n' | b'\r' | b'"' | 0))
+                .unwrap_or(rest.len());
+            let cell = &rest[..len];
+            cells[field] = (pos, pos + len);
+            (parse_number(cell).unwrap_or(T::MISSING), pos, pos + len)
+        } else {
+            let d = Decimal::read(chunk, pos);
+            let value = if d.end == d.start {
+                T::MISSING
+            } else {
+                d.value()?
+            };
+            (value, d.start, d.end)
+        };
+        let stop = chunk.get(i).copied().unwrap_or(b'\n');
+        if !(stop == b',' || stop == b'\n' || stop == b'\r') {
+            return None;
+        }
+        if i == start && field == 0 && stop != b',' {
+            return None; // a blank line: skipped
+        }
+        *row.get_mut(field)? = value;
+        field += 1;
+        match stop {
+            b',' => pos = i + 1,
+            b'\r' => {
+                return (chunk.get(i + 1).is_none_or(|&b| b == b'\n') && field == width)
+                    .then_some((i, i + 2));
+            }
+            _ => return (field == width).then_some((i, i + 1)),
+        }
+    }
+}
+
+/// One non-blank line (without its line ending) split by `csv-core` into `row`; the cells of
+/// the columns read as text (`text[c]`) go to [`Sink::text`].
 fn slow_row<S: Sink>(
     line: &[u8],
     line_no: u64,
     names: &[String],
     row: &mut [S::Value],
     splitter: &mut Splitter,
-    sink: &S,
+    text: &[bool],
+    sink: &mut S,
 ) -> std::result::Result<(), RowError> {
     let at = |column: usize, message: String| RowError {
         line: line_no,
@@ -566,9 +639,12 @@ fn slow_row<S: Sink>(
         ));
     }
     for (i, (cell, slot)) in splitter.fields().zip(row.iter_mut()).enumerate() {
+        if text[i] {
+            sink.text(i, (!is_missing(cell)).then_some(cell));
+        }
         *slot = match parse_number(cell) {
             Some(x) => x,
-            None if sink.reads_text(i) => S::Value::MISSING,
+            None if text[i] => S::Value::MISSING,
             None => {
                 return Err(at(
                     i + 1,
@@ -601,7 +677,6 @@ mod tests {
         fn row(
             &mut self,
             values: &[f64],
-            _: &[u8],
             line: u64,
         ) -> std::result::Result<(), Rejected> {
             self.values.extend(values.iter().copied().enumerate());
@@ -767,6 +842,81 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("t.csv:2:2: unterminated double quote"), "{e}");
+    }
+
+    /// Text cells: what reaches [`Sink::text`], on the plain-line and the line-by-line paths.
+    #[derive(Debug, Default)]
+    struct Cells {
+        cells: Vec<(usize, Option<String>)>,
+        values: Vec<f64>,
+    }
+
+    impl Sink for Cells {
+        type Value = f64;
+        fn row(&mut self, values: &[f64], _: u64) -> std::result::Result<(), Rejected> {
+            self.values.extend_from_slice(values);
+            Ok(())
+        }
+        fn merge(&mut self, later: Self, _: u64) {
+            self.cells.extend(later.cells);
+            self.values.extend(later.values);
+        }
+        fn reads_text(&self, column: usize) -> bool {
+            column != 1
+        }
+        fn text(&mut self, column: usize, cell: Option<&[u8]>) {
+            let cell = cell.map(|c| String::from_utf8(c.to_vec()).unwrap());
+            self.cells.push((column, cell));
+        }
+    }
+
+    #[test]
+    fn text_cells_reach_the_sink_unquoted_with_nulls_as_none() {
+        // Column 1 is numeric; 0 and 2 are text. Lines 3 and 5 take the line-by-line path
+        // (quotes), the others the plain path.
+        let text = "a,b,c\nred,1,x y\n\"bl,ue\",2,\"say \"\"hi\"\"\"\n,3,NA\n 7 ,4,N/A\r\ngreen,\"5\",\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, text).unwrap();
+        for threads in [1, 2] {
+            let options = ScanOptions {
+                threads,
+                chunk_bytes: 4096,
+            };
+            let (got, rows) = Scanner::open(&path)
+                .unwrap()
+                .scan(options, Cells::default)
+                .unwrap();
+            assert_eq!(rows, 5);
+            let s = |c: &str| Some(c.to_string());
+            assert_eq!(
+                got.cells,
+                vec![
+                    (0, s("red")),
+                    (2, s("x y")),
+                    (0, s("bl,ue")),
+                    (2, s("say \"hi\"")),
+                    (0, None),
+                    (2, None),
+                    (0, s(" 7 ")),
+                    (2, None),
+                    (0, s("green")),
+                    (2, None),
+                ]
+            );
+            // A text column's numbers are still values; its words are missing.
+            assert_eq!(got.values[9], 7.0);
+            assert!(got.values[0].is_nan());
+            assert_eq!(got.values[13], 5.0);
+        }
+        // A NUL byte in a text cell is the error it is in a number column.
+        std::fs::write(&path, "a,b,c\nre\0d,1,x\n").unwrap();
+        let e = Scanner::open(&path)
+            .unwrap()
+            .scan(ScanOptions::default(), Cells::default)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv:2:1: not a CSV file: found a NUL byte"), "{e}");
     }
 
     /// Records whose quoted fields hold newlines are never split between chunks, whatever the

@@ -172,7 +172,6 @@ impl Sink for Pass1 {
     fn row(
         &mut self,
         values: &[f64],
-        _raw: &[u8],
         _line: u64,
     ) -> std::result::Result<(), Rejected> {
         for (column, &x) in values.iter().enumerate() {
@@ -245,7 +244,6 @@ impl Sink for Pass2<'_> {
     fn row(
         &mut self,
         values: &[f64],
-        _raw: &[u8],
         _line: u64,
     ) -> std::result::Result<(), Rejected> {
         for ((&x, p), counts) in values.iter().zip(self.partitions).zip(&mut self.counts) {

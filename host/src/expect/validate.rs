@@ -98,7 +98,6 @@ impl Sink for State<'_> {
     fn row(
         &mut self,
         values: &[f64],
-        _raw: &[u8],
         _line: u64,
     ) -> std::result::Result<(), Rejected> {
         self.push_row(values);

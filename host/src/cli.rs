@@ -61,6 +61,9 @@ pub enum Command {
     Expect(commands::expect::Args),
     /// Write a starting expectation suite (with a drift reference) from data known to be good.
     Profile(commands::profile::Args),
+    /// Compare each column of a table with a reference table: KS, Wasserstein and PSI for
+    /// numbers, chi-square and PSI for categories, Benjamini-Hochberg across columns.
+    Drift(commands::drift::Args),
     /// A/B tests of conversion rates: z-test, sample size, power, Bayesian, SRM, corrections,
     /// sequential.
     #[command(subcommand_required = true)]
@@ -131,6 +134,7 @@ pub fn main() -> u8 {
         Command::Report(a) => commands::report::run(a),
         Command::Expect(a) => commands::expect::run(a),
         Command::Profile(a) => commands::profile::run(a),
+        Command::Drift(a) => commands::drift::run(a),
     };
     match result {
         Ok(Outcome::Pass) => exit::OK,

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod compare;
 pub mod data;
 pub mod device;
+pub mod drift;
 pub mod error;
 pub mod eval;
 pub mod expect;

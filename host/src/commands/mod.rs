@@ -4,6 +4,7 @@ pub mod ab;
 pub mod chaos;
 pub mod compare;
 pub mod device;
+pub mod drift;
 pub mod eval;
 pub mod expect;
 pub mod export;

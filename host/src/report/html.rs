@@ -30,6 +30,20 @@ svg.chart{max-width:100%;height:auto}.ct{font-size:13px;font-weight:600}.tk{font
 .cw{font-size:10px;fill:#fff}pre{background:#fff;border:1px solid #ddd;padding:8px;overflow:auto;max-height:420px}\
 .ok{color:#2e7d32}.ko{color:#c62828;font-weight:600}details{margin:6px 0}";
 
+/// A standalone page in the report's style (`mlprobe drift --report`): `title` in the head and
+/// as the heading, `body` (HTML) below it.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{t}</title><style>{CSS}</style></head><body><main><h1>{t}</h1>{body}</main></body></html>\n",
+        t = esc(title)
+    )
+}
+
+/// A chart or a block in a bordered card, as the report lays them out in a `grid` div.
+pub fn card_html(inner: &str) -> String {
+    card(inner)
+}
+
 fn badge(status: StageStatus) -> String {
     let class = match status {
         StageStatus::Passed => "passed",

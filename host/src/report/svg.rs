@@ -304,6 +304,87 @@ pub fn bar_chart(title: &str, bars: &[(String, f64)], x_label: &str, y_label: &s
     out
 }
 
+/// A grouped bar chart: for each label one bar per series, side by side, in the series'
+/// colours, with a legend (reference against current in `mlprobe drift`).
+pub fn grouped_bar_chart(
+    title: &str,
+    labels: &[String],
+    series: &[(String, Vec<f64>)],
+    x_label: &str,
+    y_label: &str,
+) -> String {
+    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
+    let max = series
+        .iter()
+        .flat_map(|s| s.1.iter().copied())
+        .fold(0.0f64, f64::max)
+        .max(1e-12);
+    let mut out = String::new();
+    frame(&mut out, title);
+    for t in ticks(0.0, max, 5) {
+        let y = TOP + ph - t / max * ph;
+        let _ = write!(
+            out,
+            r##"<line x1="{LEFT}" y1="{y:.1}" x2="{x2}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{tx}" y="{ty:.1}" text-anchor="end" class="tk">{l}</text>"##,
+            x2 = W - RIGHT,
+            tx = LEFT - 6.0,
+            ty = y + 4.0,
+            l = fmt_tick(t)
+        );
+    }
+    let gw = pw / labels.len().max(1) as f64;
+    let bw = (gw - 2.0).max(0.5) / series.len().max(1) as f64;
+    let every = (labels.len() / 8).max(1);
+    for (k, label) in labels.iter().enumerate() {
+        let x0 = LEFT + k as f64 * gw + 1.0;
+        for (j, (name, values)) in series.iter().enumerate() {
+            let v = values.get(k).copied().unwrap_or(0.0);
+            let h = v / max * ph;
+            let _ = write!(
+                out,
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{c}" fill-opacity="0.85"><title>{l} ({n}): {v}</title></rect>"#,
+                x = x0 + j as f64 * bw,
+                y = TOP + ph - h,
+                w = bw.max(0.5),
+                c = PALETTE[j % PALETTE.len()],
+                l = esc(label),
+                n = esc(name)
+            );
+        }
+        if k % every == 0 {
+            let _ = write!(
+                out,
+                r#"<text x="{cx:.1}" y="{ty}" text-anchor="middle" class="tk">{l}</text>"#,
+                cx = x0 + gw / 2.0,
+                ty = TOP + ph + 16.0,
+                l = esc(label)
+            );
+        }
+    }
+    for (j, (name, _)) in series.iter().enumerate() {
+        let x = LEFT + 8.0 + j as f64 * 110.0;
+        let _ = write!(
+            out,
+            r#"<rect x="{x}" y="{y}" width="10" height="10" fill="{c}"/><text x="{tx}" y="{ty}" class="lg">{n}</text>"#,
+            y = TOP + 6.0,
+            c = PALETTE[j % PALETTE.len()],
+            tx = x + 14.0,
+            ty = TOP + 15.0,
+            n = esc(name)
+        );
+    }
+    let _ = write!(
+        out,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#999"/><text x="{cx}" y="{ly}" text-anchor="middle" class="al">{xl}</text><text transform="translate(14 {cy}) rotate(-90)" text-anchor="middle" class="al">{yl}</text></svg>"##,
+        cx = LEFT + pw / 2.0,
+        ly = H - 8.0,
+        cy = TOP + ph / 2.0,
+        xl = esc(x_label),
+        yl = esc(y_label)
+    );
+    out
+}
+
 /// A heat map of a count matrix (rows = true label, columns = prediction for a confusion
 /// matrix), each cell labelled with its count.
 pub fn heatmap(title: &str, matrix: &[Vec<u32>], row_label: &str, col_label: &str) -> String {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 /// How a column is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
-    /// Not compared: its cells are not looked at.
+    /// Not compared: its cells are read as text (anything goes) and not looked at.
     Skip,
     /// The reference, before its type is known: numbers and category counts both.
     Any,
@@ -281,15 +281,19 @@ impl Sink for DriftSink {
         }
     }
 
+    /// Every column but a numeric one of the current table: a column left out of the
+    /// comparison may hold anything.
     fn reads_text(&self, column: usize) -> bool {
         self.columns
             .get(column)
-            .is_some_and(|c| matches!(c.mode, Mode::Any | Mode::Text))
+            .is_some_and(|c| c.mode != Mode::Numeric)
     }
 
     fn text(&mut self, column: usize, cell: Option<&[u8]>) {
         let limit = self.limits.categories;
-        if let (Some(state), Some(cell)) = (self.columns.get_mut(column), cell) {
+        if let (Some(state), Some(cell)) = (self.columns.get_mut(column), cell)
+            && matches!(state.mode, Mode::Any | Mode::Text)
+        {
             state.present = true;
             state.categories.push(cell, limit);
         }

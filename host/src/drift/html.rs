@@ -27,7 +27,7 @@ pub struct Chart {
 }
 
 impl Chart {
-    /// Shares on [`BINS`] equal-width bins over both sides' range (right-closed; a sketched
+    /// Shares on 20 equal-width bins over both sides' range (right-closed; a sketched
     /// side's counts are estimated within its bins).
     pub fn numeric(reference: &Side, current: &Side) -> Self {
         let (a, b) = (

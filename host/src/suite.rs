@@ -26,6 +26,7 @@
 //! `mostly` outside [0, 1], 256 set values, 16 quantiles, 32 bins).
 
 use crate::error::{Error, Result};
+use crate::expect::text::{TextKind, TextType};
 use mlprobe_core::expect::{Kind, ParamError, ParamWriter, Params, Spec, Type};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -63,6 +64,8 @@ pub enum Check {
     Core(Box<Kind>),
     /// `expect_table_columns_to_match_ordered_list`: the header, in order.
     ColumnList(Vec<String>),
+    /// An expectation on text cells ([`crate::expect::text`]).
+    Text(Box<TextKind>),
 }
 
 impl Expectation {
@@ -71,6 +74,7 @@ impl Expectation {
         match &self.check {
             Check::Core(k) => k.name(),
             Check::ColumnList(_) => COLUMN_LIST,
+            Check::Text(k) => k.name(),
         }
     }
 }
@@ -89,6 +93,12 @@ pub fn type_names() -> impl Iterator<Item = &'static str> {
         .iter()
         .map(|t| t.name())
         .chain(std::iter::once(COLUMN_LIST))
+        .chain(
+            TextType::ALL
+                .iter()
+                .filter(|t| Type::from_name(t.name()).is_none())
+                .map(|t| t.name()),
+        )
 }
 
 #[derive(serde::Deserialize)]
@@ -199,6 +209,11 @@ impl Suite {
                     let items: Vec<String> = list.iter().map(|c| toml_string(c)).collect();
                     w.put("column_list", format!("[{}]", items.join(", ")));
                 }
+                Check::Text(kind) => {
+                    for line in kind.to_toml() {
+                        let _ = writeln!(w.out, "{line}");
+                    }
+                }
             }
             w.finish();
         }
@@ -234,9 +249,26 @@ fn parse_expectation(cx: &Ctx<'_>, at: usize, table: &Table) -> Result<Expectati
     let Some(name) = ty.get_ref().as_str() else {
         return Err(cx.err(type_at, "`type` must be a string"));
     };
-    let (core_type, spec) = match Type::from_name(name) {
+    // `expect_column_values_to_be_in_set` is core's for numbers, text's for a set with a string.
+    let strings = get("value_set")
+        .and_then(|(_, v)| v.get_ref().as_array())
+        .is_some_and(|a| a.iter().any(toml::Value::is_str));
+    let text_type = TextType::from_name(name)
+        .filter(|t| Type::from_name(t.name()).is_none() || strings);
+    let (core_type, spec) = match Type::from_name(name).filter(|_| text_type.is_none()) {
         Some(t) => (Some(t), t.spec()),
         None if name == COLUMN_LIST => (None, COLUMN_LIST_SPEC),
+        None if let Some(t) = text_type => {
+            let (required, optional) = t.keys();
+            (
+                None,
+                Spec {
+                    column: true,
+                    required,
+                    optional,
+                },
+            )
+        }
         None => {
             return Err(cx.err(
                 type_at,
@@ -283,9 +315,14 @@ fn parse_expectation(cx: &Ctx<'_>, at: usize, table: &Table) -> Result<Expectati
         None => None,
     };
     check_inline_tables(cx, table, &spec)?;
-    let check = match core_type {
-        Some(t) => Check::Core(Box::new(Kind::parse(t, &mut p)?)),
-        None => {
+    let check = match (core_type, text_type) {
+        (Some(t), _) => Check::Core(Box::new(Kind::parse(t, &mut p)?)),
+        (None, Some(t)) => {
+            let kind = TextKind::parse(t, &|k: &str| p.lookup(k), at)
+                .map_err(|(offset, message)| cx.err(offset, message))?;
+            Check::Text(Box::new(kind))
+        }
+        (None, None) => {
             let (_, v) = get("column_list").ok_or_else(|| Error::Internal("column_list".into()))?;
             let list = v
                 .get_ref()

@@ -71,6 +71,8 @@ impl Partial {
 pub struct ColumnState {
     elements: u64,
     missing: u64,
+    /// Present values that are not numbers (text cells of a column read as text).
+    text: u64,
     min: f64,
     max: f64,
     moments: Moments,
@@ -88,6 +90,7 @@ impl ColumnState {
         Self {
             elements: 0,
             missing: 0,
+            text: 0,
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             moments: Moments::new(),
@@ -107,10 +110,19 @@ impl ColumnState {
         self.moments.push(x);
     }
 
+    /// Adds a present value that is not a number (a text cell): an element, not missing, and
+    /// in no statistic.
+    #[inline]
+    pub fn push_text(&mut self) {
+        self.elements += 1;
+        self.text += 1;
+    }
+
     /// Combines the state of another part of the input.
     pub fn merge(&mut self, other: &ColumnState) {
         self.elements += other.elements;
         self.missing += other.missing;
+        self.text += other.text;
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.moments.merge(&other.moments);
@@ -126,29 +138,39 @@ impl ColumnState {
         self.missing
     }
 
-    /// Non-missing values.
+    /// Non-missing values, text included.
     pub const fn nonmissing_count(&self) -> u64 {
         self.elements - self.missing
     }
 
-    /// Smallest non-missing value.
+    /// Present values that are not numbers ([`ColumnState::push_text`]).
+    pub const fn text_count(&self) -> u64 {
+        self.text
+    }
+
+    /// Values that are numbers.
+    pub const fn numeric_count(&self) -> u64 {
+        self.elements - self.missing - self.text
+    }
+
+    /// Smallest number.
     pub fn min(&self) -> Option<f64> {
-        (self.nonmissing_count() > 0).then_some(self.min)
+        (self.numeric_count() > 0).then_some(self.min)
     }
 
-    /// Largest non-missing value.
+    /// Largest number.
     pub fn max(&self) -> Option<f64> {
-        (self.nonmissing_count() > 0).then_some(self.max)
+        (self.numeric_count() > 0).then_some(self.max)
     }
 
-    /// Mean of the non-missing values.
+    /// Mean of the numbers.
     pub fn mean(&self) -> Option<f64> {
-        (self.nonmissing_count() > 0).then(|| self.moments.mean())
+        (self.numeric_count() > 0).then(|| self.moments.mean())
     }
 
-    /// Sample standard deviation (`n − 1`) of the non-missing values; needs two.
+    /// Sample standard deviation (`n − 1`) of the numbers; needs two.
     pub fn stdev(&self) -> Option<f64> {
-        (self.nonmissing_count() > 1).then(|| self.moments.sample_std())
+        (self.numeric_count() > 1).then(|| self.moments.sample_std())
     }
 
     /// The moments of the non-missing values.

@@ -12,6 +12,7 @@
 //! module streams values into it and turns its [`Outcome`]s into the JSON of DESIGN.md.
 
 mod profile;
+pub mod text;
 mod validate;
 
 pub use profile::{ProfileOptions, ProfileReport, profile, profile_suite};
@@ -125,6 +126,8 @@ pub enum ResultFields {
         /// The data's header.
         observed_value: Vec<String>,
     },
+    /// A text expectation's ([`text::evaluate`]).
+    Text(serde_json::Map<String, serde_json::Value>),
 }
 
 /// Great Expectations' `exception_info`.

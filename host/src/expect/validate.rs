@@ -6,50 +6,85 @@ use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
 use crate::limits::{excerpt, excerpt_list};
 use crate::suite::{Check, Suite};
-use mlprobe_core::expect::{CheckState, ColumnState, Kind, columns_match_ordered_list, evaluate};
+use super::text::{self, CellState, ColumnText, TextKind};
+use mlprobe_core::expect::{
+    CheckState, ColumnState, Kind, Outcome, columns_match_ordered_list, evaluate,
+};
+use serde_json::Map;
 use std::path::Path;
 use std::time::Instant;
 
+/// What an expectation is, resolved: core's, text's, or the header's.
+#[derive(Clone, Copy)]
+enum Item<'s> {
+    Core(&'s Kind),
+    Text(&'s TextKind),
+    Header,
+}
+
 /// The suite resolved against the data's header.
 struct Plan<'s> {
-    /// Per expectation: its core kind (if any) and its column's index (if present).
-    items: Vec<(Option<&'s Kind>, Option<usize>)>,
-    /// Per data column: the expectations that must see its values.
+    /// Per expectation: what it is and its column's index (if present).
+    items: Vec<(Item<'s>, Option<usize>)>,
+    /// Per data column: the core expectations that must see its values.
     by_column: Vec<Vec<usize>>,
+    /// Per data column: the text expectations that judge its cells one by one.
+    text_by_column: Vec<Vec<usize>>,
+    /// Per data column: `None` unless it is read as text; then whether a check needs its
+    /// distinct values.
+    text: Vec<Option<bool>>,
 }
 
 impl<'s> Plan<'s> {
     fn new(suite: &'s Suite, names: &[String]) -> Self {
         let position =
             |c: &Option<String>| c.as_ref().and_then(|c| names.iter().position(|n| n == c));
-        let items: Vec<(Option<&Kind>, Option<usize>)> = suite
+        let items: Vec<(Item, Option<usize>)> = suite
             .expectations
             .iter()
             .map(|e| {
-                let kind = match &e.check {
-                    Check::Core(k) => Some(&**k),
-                    Check::ColumnList(_) => None,
+                let item = match &e.check {
+                    Check::Core(k) => Item::Core(k),
+                    Check::Text(k) => Item::Text(k),
+                    Check::ColumnList(_) => Item::Header,
                 };
-                (kind, position(&e.column))
+                (item, position(&e.column))
             })
             .collect();
         let mut by_column = vec![Vec::new(); names.len()];
-        for (i, (kind, col)) in items.iter().enumerate() {
-            if let (Some(k), Some(c)) = (kind, col)
-                && k.needs_values()
-            {
-                by_column[*c].push(i);
+        let mut text_by_column = vec![Vec::new(); names.len()];
+        let mut text: Vec<Option<bool>> = vec![None; names.len()];
+        for (i, (item, col)) in items.iter().enumerate() {
+            match (item, col) {
+                (Item::Core(k), Some(c)) if k.needs_values() => by_column[*c].push(i),
+                (Item::Text(k), Some(c)) => {
+                    text_by_column[*c].push(i);
+                    let counts = text[*c].unwrap_or(false) || k.needs_counts();
+                    text[*c] = Some(counts);
+                }
+                _ => {}
             }
         }
-        Self { items, by_column }
+        Self {
+            items,
+            by_column,
+            text_by_column,
+            text,
+        }
     }
 }
 
-/// Per-chunk state: one [`ColumnState`] per data column, one [`CheckState`] per expectation.
+/// Per-chunk state: one [`ColumnState`] per data column, one [`CheckState`] per expectation,
+/// and for the columns read as text their [`ColumnText`] and the [`CellState`] of their
+/// checks.
 struct State<'p> {
     plan: &'p Plan<'p>,
     columns: Vec<ColumnState>,
     checks: Vec<CheckState>,
+    texts: Vec<Option<ColumnText>>,
+    cells: Vec<CellState>,
+    /// Per column read as text: whether the row's cell is present (from [`Sink::text`]).
+    present: Vec<bool>,
 }
 
 impl<'p> State<'p> {
@@ -60,32 +95,58 @@ impl<'p> State<'p> {
             checks: plan
                 .items
                 .iter()
-                .map(|(k, col)| match (k, col) {
-                    (Some(k), Some(_)) => CheckState::new(k),
+                .map(|(item, col)| match (item, col) {
+                    (Item::Core(k), Some(_)) => CheckState::new(k),
                     _ => CheckState::Nothing,
                 })
                 .collect(),
+            texts: plan.text.iter().map(|t| t.map(ColumnText::new)).collect(),
+            cells: vec![CellState::default(); plan.items.len()],
+            present: vec![false; plan.text.len()],
         }
     }
 
-    /// One row, a value per column (`NaN` missing).
+    /// One row, a value per column (`NaN` missing or, in a column read as text, not a number:
+    /// `present` then says which).
     #[inline]
     fn push_row(&mut self, values: &[f64]) {
-        for ((c, &x), by_column) in self
+        for (column, ((c, &x), by_column)) in self
             .columns
             .iter_mut()
             .zip(values)
             .zip(&self.plan.by_column)
+            .enumerate()
         {
-            c.push(x);
             if x.is_nan() {
+                if self.present[column] && self.plan.text[column].is_some() {
+                    c.push_text();
+                } else {
+                    c.push(x);
+                }
                 continue;
             }
+            c.push(x);
             for &i in by_column {
-                if let (Some(check), (Some(kind), _)) = (self.checks.get_mut(i), self.plan.items[i])
+                if let (Some(check), (Item::Core(kind), _)) =
+                    (self.checks.get_mut(i), self.plan.items[i])
                 {
                     check.push(kind, x);
                 }
+            }
+        }
+    }
+
+    /// The cell of a column read as text.
+    #[inline]
+    fn push_text(&mut self, column: usize, cell: Option<&[u8]>) {
+        self.present[column] = cell.is_some();
+        let Some(cell) = cell else { return };
+        if let Some(Some(t)) = self.texts.get_mut(column) {
+            t.push(cell);
+        }
+        for &i in &self.plan.text_by_column[column] {
+            if let (Item::Text(kind), _) = self.plan.items[i] {
+                self.cells[i].push(kind, cell);
             }
         }
     }
@@ -95,11 +156,7 @@ impl Sink for State<'_> {
     type Value = f64;
 
     #[inline]
-    fn row(
-        &mut self,
-        values: &[f64],
-        _line: u64,
-    ) -> std::result::Result<(), Rejected> {
+    fn row(&mut self, values: &[f64], _line: u64) -> std::result::Result<(), Rejected> {
         self.push_row(values);
         Ok(())
     }
@@ -111,6 +168,23 @@ impl Sink for State<'_> {
         for (a, b) in self.checks.iter_mut().zip(&later.checks) {
             a.merge(b);
         }
+        for (a, b) in self.texts.iter_mut().zip(&later.texts) {
+            if let (Some(a), Some(b)) = (a, b) {
+                a.merge(b);
+            }
+        }
+        for (a, b) in self.cells.iter_mut().zip(&later.cells) {
+            a.merge(b);
+        }
+    }
+
+    fn reads_text(&self, column: usize) -> bool {
+        self.plan.text.get(column).is_some_and(Option::is_some)
+    }
+
+    #[inline]
+    fn text(&mut self, column: usize, cell: Option<&[u8]>) {
+        self.push_text(column, cell);
     }
 }
 
@@ -149,6 +223,16 @@ pub fn validate_dataset(suite: &Suite, data: &Dataset, values: &[f32]) -> Result
         if let Some(l) = labels {
             row[w] = f64::from(l[r]);
         }
+        // Columns read as text see the cells the file would hold.
+        for (c, _) in plan.text.iter().enumerate().filter(|(_, t)| t.is_some()) {
+            let cell = match (c < w, labels) {
+                (true, _) => data::cell_text(values[r * w + c]),
+                (false, Some(l)) => l[r].to_string(),
+                (false, None) => String::new(),
+            };
+            let cell = cell.as_bytes();
+            state.push_text(c, (!crate::data::cell::is_missing(cell)).then_some(cell));
+        }
         state.push_row(&row);
     }
     Ok(finish(
@@ -171,6 +255,13 @@ fn finish(
     start: Instant,
 ) -> Validation {
     let mut results = Vec::with_capacity(suite.expectations.len());
+    let missing = |e: &crate::suite::Expectation| {
+        format!(
+            "column `{}` is not in the data (its columns: {})",
+            excerpt(e.column.as_deref().unwrap_or("")),
+            excerpt_list(names)
+        )
+    };
     for (i, e) in suite.expectations.iter().enumerate() {
         let (success, result, summary, exception) = match &e.check {
             Check::ColumnList(expected) => {
@@ -195,23 +286,63 @@ fn finish(
             Check::Core(kind) => {
                 let column = state.plan.items[i].1.map(|c| &state.columns[c]);
                 let out = evaluate(kind, rows, column, &state.checks[i]);
-                let missing = format!(
-                    "column `{}` is not in the data (its columns: {})",
-                    excerpt(e.column.as_deref().unwrap_or("")),
-                    excerpt_list(names)
-                );
                 let summary = if out.column_missing {
-                    missing.clone()
+                    missing(e)
                 } else {
                     kind.summary(&out).to_string()
                 };
-                let exception = out.exception.then_some(missing);
-                (
-                    out.success,
-                    ResultFields::Outcome(Box::new(out)),
-                    summary,
-                    exception,
-                )
+                let exception = out.exception.then(|| missing(e));
+                let reads_numbers = !matches!(
+                    **kind,
+                    Kind::ColumnToExist
+                        | Kind::ValuesToNotBeNull { .. }
+                        | Kind::TableRowCountToBeBetween(_)
+                );
+                match column.filter(|c| reads_numbers && c.text_count() > 0) {
+                    // As Great Expectations raises comparing strings with numbers.
+                    Some(c) => {
+                        let m = format!(
+                            "column `{}` holds text ({} of {} values are not numbers): `{}` \
+                             reads numbers",
+                            excerpt(e.column.as_deref().unwrap_or("")),
+                            c.text_count(),
+                            c.nonmissing_count(),
+                            kind.name()
+                        );
+                        let out = Outcome::missing_column(true);
+                        (false, ResultFields::Outcome(Box::new(out)), m.clone(), Some(m))
+                    }
+                    None => (
+                        out.success,
+                        ResultFields::Outcome(Box::new(out)),
+                        summary,
+                        exception,
+                    ),
+                }
+            }
+            Check::Text(kind) => {
+                let column = state.plan.items[i].1;
+                match column.and_then(|c| Some((&state.columns[c], state.texts[c].as_ref()?))) {
+                    None => {
+                        let m = missing(e);
+                        (false, ResultFields::Text(Map::new()), m.clone(), Some(m))
+                    }
+                    Some((col, text)) => {
+                        let out = text::evaluate(
+                            kind,
+                            col.element_count(),
+                            col.missing_count(),
+                            text,
+                            &state.cells[i],
+                        );
+                        (
+                            out.success,
+                            ResultFields::Text(out.result),
+                            out.summary,
+                            out.exception,
+                        )
+                    }
+                }
             }
         };
         results.push(ExpectationResult {

@@ -265,8 +265,13 @@ fn exit_codes_and_bad_input() {
         "--json",
     ]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("no column `more`"), "{}", stderr(&o));
-    assert_eq!(json(&o)["error"]["location"]["path"], s(&r));
+    // The current file's header is at fault: its line and the column's.
+    assert!(
+        stderr(&o).contains(":1:7: column `more` is not in the reference"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(json(&o)["error"]["location"]["path"], s(&extra));
     // An empty file: its path, line 1.
     let empty = d.join("empty.csv");
     std::fs::write(&empty, "").unwrap();

@@ -62,6 +62,7 @@ const COMMANDS: &[&str] = &[
     "quantize",
     "expect",
     "profile",
+    "drift",
     "init",
     "ab ztest",
     "ab size",
@@ -900,6 +901,17 @@ fn base(f: &Fixtures, name: &'static str, dir: &Path) -> Base {
             b.args = vec!["profile".into(), "--data".into(), csv];
             b.files = vec![("--data", Input::Csv)];
             b.outputs = vec![out("--out", "suite.toml", Kind::Toml)];
+        }
+        "drift" => {
+            b.args = vec![
+                "drift".into(),
+                "--reference".into(),
+                csv.clone(),
+                "--current".into(),
+                csv,
+            ];
+            b.files = vec![("--reference", Input::Csv), ("--current", Input::Csv)];
+            b.outputs = vec![out("--report", "report", Kind::Dir)];
         }
         "init" => {
             b.args = vec!["init".into(), "--data".into(), csv];

@@ -274,15 +274,23 @@ pub fn drift(options: &DriftOptions) -> Result<DriftReport> {
     let names: Vec<String> = match &options.columns {
         Some(c) => c.clone(),
         None => {
-            if let Some(extra) = current.names.iter().find(|n| !reference.names.contains(n)) {
-                return Err(Error::file(
-                    &ref_path,
-                    format!(
-                        "no column `{extra}`, which {} has: compare the same columns, or choose \
-                         them with --columns",
-                        cur_path.display()
+            // The current file's header is at fault: a column the reference lacks.
+            if let Some(at) = current
+                .names
+                .iter()
+                .position(|n| !reference.names.contains(n))
+            {
+                return Err(Error::Parse {
+                    path: cur_path.clone(),
+                    line: current.header_line,
+                    column: at + 1,
+                    message: format!(
+                        "column `{}` is not in the reference {}: compare the same columns, or \
+                         choose them with --columns",
+                        crate::limits::excerpt(&current.names[at]),
+                        ref_path.display()
                     ),
-                ));
+                });
             }
             reference.names.clone()
         }

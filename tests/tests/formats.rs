@@ -358,16 +358,41 @@ fn parquet_edges() {
         json(&o)["results"].clone()
     };
     assert!(same(&expect("typed.parquet"), &expect("typed.csv")));
-    // A boolean column and a word in a text column are not numbers: exit 2 at their line (row
-    // n on line n + 1) and column, as in CSV.
-    refused(
-        &d.join("flag.parquet"),
-        &["flag.parquet:2:2: column `flag` holds Boolean values, not numbers"],
-    );
-    refused(
-        &d.join("words.parquet"),
-        &["words.parquet:3:2: `abc` in column `s` is not a number"],
-    );
+    // A boolean column and a column of words are typed columns to profile (their dtype), but
+    // not a model's features: exit 2 at their line (row n on line n + 1) and column, as in CSV.
+    for (file, dtype, says) in [
+        (
+            "flag.parquet",
+            "bool",
+            "flag.parquet:2:2: column `flag` holds Boolean values, not numbers",
+        ),
+        (
+            "words.parquet",
+            "object",
+            "words.parquet:3:2: `abc` in column `s` is not a number",
+        ),
+    ] {
+        let data = d.join(file);
+        let o = run(["profile", "--data", data.to_str().unwrap(), "--out", "-"]);
+        assert_eq!(code(&o), 0, "{file}: {}", stderr(&o));
+        let suite = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            suite.contains(&format!("type_ = \"{dtype}\"")),
+            "{file}: {suite}"
+        );
+        let model = dir.path().join("m.mlpb");
+        let o = run([
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--label",
+            "a",
+            "--out",
+            model.to_str().unwrap(),
+        ]);
+        assert_eq!(code(&o), 2, "{file}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{file}: {}", stderr(&o));
+    }
 
     // 40 row groups on several threads: the results of the CSV text (several chunks), and the
     // same with one thread or two (the row groups are merged in file order).

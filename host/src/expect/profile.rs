@@ -21,6 +21,14 @@
 //! - `expect_column_psi_to_be_less_than` 0.25 on the reference's decile bins (midpoints between
 //!   values for a discrete column), with the reference proportions in `partition_object`.
 //!
+//! A column with a cell that is not a number (a word, `true`/`false`) is a text column
+//! ([`text`](super::text)): for it `profile` writes, after `to_exist` and `not_be_null`,
+//! `expect_column_values_to_be_of_type` (the dtype pandas would infer),
+//! `expect_column_value_lengths_to_be_between` the observed lengths (for `object` columns), and
+//! for at most 20 distinct values `expect_column_values_to_be_in_set` them and
+//! `expect_column_kl_divergence_to_be_less_than` 0.1 from their proportions
+//! (`tail_weight_holdout` 0.001).
+//!
 //! and for the table `expect_table_columns_to_match_ordered_list` (the header) and
 //! `expect_table_row_count_to_be_between` with `min_value = 1` (batch sizes vary; set a range
 //! if yours do not).
@@ -28,6 +36,7 @@
 //! A value of ±∞ (`inf`, or a number beyond ±1.8e308) is an input error at its line and column:
 //! no range, mean or quantile with an infinity in it is an expectation a batch can meet.
 
+use super::text::{Census, Dtype, Item, TextKind, TextSet};
 use crate::data::source::{Format, STDIN};
 use crate::data::{Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
@@ -164,17 +173,84 @@ struct Pass1 {
     sketches: Vec<QuantileSketch>,
     /// Distinct values while there are at most [`MAX_DISTINCT`] integers; `None` after.
     distinct: Vec<Option<Vec<f64>>>,
+    /// Every column's cells as text: their kinds, lengths and first distinct values.
+    texts: Vec<TextProfile>,
+    /// Whether the row's cell in each column is present ([`Sink::text`]).
+    present: Vec<bool>,
+}
+
+/// What `profile` learns of a column's cells as text.
+#[derive(Clone, Debug, Default)]
+struct TextProfile {
+    census: Census,
+    /// Shortest and longest cell, in characters.
+    lengths: Option<(u64, u64)>,
+    /// Distinct cells and their counts while there are at most [`MAX_DISTINCT`]; `None` after.
+    distinct: Option<Vec<(String, u64)>>,
+}
+
+impl TextProfile {
+    fn new() -> Self {
+        Self {
+            distinct: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
+    fn push(&mut self, cell: &[u8], n: u64) {
+        self.census.push(cell);
+        let text = String::from_utf8_lossy(cell);
+        let len = text.chars().count() as u64;
+        self.lengths = Some(
+            self.lengths
+                .map_or((len, len), |(a, b)| (a.min(len), b.max(len))),
+        );
+        self.count(&text, n);
+    }
+
+    fn count(&mut self, text: &str, n: u64) {
+        if let Some(d) = &mut self.distinct {
+            match d.iter().position(|(v, _)| v == text) {
+                Some(i) => d[i].1 += n,
+                None if d.len() < MAX_DISTINCT => d.push((text.to_string(), n)),
+                None => self.distinct = None,
+            }
+        }
+    }
+
+    fn merge(&mut self, later: &TextProfile) {
+        self.census.merge(&later.census);
+        self.lengths = match (self.lengths, later.lengths) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, y) => x.or(y),
+        };
+        match &later.distinct {
+            None => self.distinct = None,
+            Some(d) => d.iter().for_each(|(v, n)| self.count(v, *n)),
+        }
+    }
 }
 
 impl Sink for Pass1 {
     type Value = f64;
 
-    fn row(
-        &mut self,
-        values: &[f64],
-        _line: u64,
-    ) -> std::result::Result<(), Rejected> {
+    fn reads_text(&self, _column: usize) -> bool {
+        true
+    }
+
+    fn text(&mut self, column: usize, cell: Option<&[u8]>) {
+        self.present[column] = cell.is_some();
+        if let Some(cell) = cell {
+            self.texts[column].push(cell, 1);
+        }
+    }
+
+    fn row(&mut self, values: &[f64], _line: u64) -> std::result::Result<(), Rejected> {
         for (column, &x) in values.iter().enumerate() {
+            if x.is_nan() && self.present[column] {
+                self.columns[column].push_text();
+                continue;
+            }
             if x.is_infinite() {
                 // A range, a mean or a quantile with ±∞ in it is no expectation a batch can
                 // meet: name the cell instead of profiling it.
@@ -215,6 +291,9 @@ impl Sink for Pass1 {
         for (a, b) in self.sketches.iter_mut().zip(&later.sketches) {
             a.merge(b);
         }
+        for (a, b) in self.texts.iter_mut().zip(&later.texts) {
+            a.merge(b);
+        }
         for (a, b) in self.distinct.iter_mut().zip(later.distinct) {
             match (a.as_mut(), b) {
                 (Some(set), Some(more)) => {
@@ -241,11 +320,7 @@ struct Pass2<'a> {
 impl Sink for Pass2<'_> {
     type Value = f64;
 
-    fn row(
-        &mut self,
-        values: &[f64],
-        _line: u64,
-    ) -> std::result::Result<(), Rejected> {
+    fn row(&mut self, values: &[f64], _line: u64) -> std::result::Result<(), Rejected> {
         for ((&x, p), counts) in values.iter().zip(self.partitions).zip(&mut self.counts) {
             if let Some(p) = p
                 && !x.is_nan()
@@ -254,6 +329,11 @@ impl Sink for Pass2<'_> {
             }
         }
         Ok(())
+    }
+
+    /// A text column (or one without drift bins) is not counted: its cells may be words.
+    fn reads_text(&self, column: usize) -> bool {
+        self.partitions.get(column).is_none_or(Option::is_none)
     }
 
     fn merge(&mut self, later: Self, _lines_before: u64) {
@@ -302,8 +382,12 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
         });
     }
     // Drift bins: deciles of the reference, or midpoints between a discrete column's values.
+    let is_text = |c: usize| p1.columns[c].text_count() > 0;
     let partitions: Vec<Option<Partition>> = (0..width)
         .map(|c| {
+            if is_text(c) {
+                return None;
+            }
             let edges = match &p1.distinct[c] {
                 Some(set) if !set.is_empty() => {
                     let mut v = set.clone();
@@ -371,6 +455,19 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
         if let Some(mostly) = mostly {
             push(Kind::ValuesToNotBeNull { mostly });
         }
+        if is_text(c) {
+            let text = &p1.texts[c];
+            expectations.extend(
+                text_expectations(text, col.missing_count())
+                    .into_iter()
+                    .map(|kind| Expectation {
+                        check: Check::Text(Box::new(kind)),
+                        column: Some(column_name.clone()),
+                        line: 0,
+                    }),
+            );
+            continue;
+        }
         let (Some(min), Some(max)) = (col.min(), col.max()) else {
             continue; // every value missing: nothing more to expect
         };
@@ -434,6 +531,44 @@ pub fn profile_suite(data: &Path, name: &str, options: ScanOptions) -> Result<(S
     ))
 }
 
+/// What `profile` expects of a text column: its dtype; for free text (`object`) its lengths;
+/// for at most [`MAX_DISTINCT`] categories their set and a KL divergence below 0.1 from their
+/// proportions (a category missing from the reference gets 0.1 % of the weight, so a new one
+/// fails the set, not an infinite divergence).
+fn text_expectations(text: &TextProfile, missing: u64) -> Vec<TextKind> {
+    let dtype = text.census.dtype(missing);
+    let mut out = vec![TextKind::OfType {
+        name: dtype.name().to_string(),
+        dtype,
+    }];
+    if dtype == Dtype::Object
+        && let Some((min, max)) = text.lengths
+    {
+        out.push(TextKind::LengthsBetween {
+            min: Some(min),
+            max: Some(max),
+            mostly: 1.0,
+        });
+    }
+    if let Some(d) = &text.distinct
+        && !d.is_empty()
+    {
+        let items = d.iter().map(|(v, _)| Item::Text(v.clone())).collect();
+        out.push(TextKind::InSet {
+            set: TextSet::new(items),
+            mostly: 1.0,
+        });
+        let total: u64 = d.iter().map(|(_, n)| n).sum();
+        out.push(TextKind::KlDivergence {
+            values: d.iter().map(|(v, _)| v.clone()).collect(),
+            weights: d.iter().map(|(_, n)| *n as f64 / total as f64).collect(),
+            threshold: 0.1,
+            tail_weight_holdout: 0.001,
+        });
+    }
+    out
+}
+
 /// The first pass: column statistics, quantile sketches and distinct values; with the header's
 /// names and line.
 fn first_pass<R: std::io::Read + Send>(
@@ -447,6 +582,8 @@ fn first_pass<R: std::io::Read + Send>(
         columns: vec![ColumnState::new(); width],
         sketches: vec![QuantileSketch::new(); width],
         distinct: vec![Some(Vec::new()); width],
+        texts: vec![TextProfile::new(); width],
+        present: vec![false; width],
     })?;
     Ok((names, header_line, scanned))
 }

@@ -476,7 +476,9 @@ impl TextKind {
             }
             TextType::OfType => {
                 let (v, at) = get("type_").ok_or((at, "`type_` is missing".to_string()))?;
-                let name = v.as_str().ok_or_else(|| wrong("type_", v, at, "a string"))?;
+                let name = v
+                    .as_str()
+                    .ok_or_else(|| wrong("type_", v, at, "a string"))?;
                 let dtype = Dtype::from_name(name).ok_or_else(|| {
                     (
                         at,
@@ -506,9 +508,7 @@ impl TextKind {
                             })
                             .collect::<Option<Vec<_>>>()
                     })
-                    .ok_or_else(|| {
-                        wrong("partition_object.values", v, vat, "a list of strings")
-                    })?;
+                    .ok_or_else(|| wrong("partition_object.values", v, vat, "a list of strings"))?;
                 let (w, wat) = get("partition_object.weights")
                     .ok_or((at, "`partition_object.weights` is missing".to_string()))?;
                 let weights = w
@@ -583,9 +583,16 @@ impl TextKind {
                 vec![Some(format!("value_set = {}", set.to_toml())), mostly(*m)]
             }
             Self::MatchRegex { regex, mostly: m } => {
-                vec![Some(format!("regex = {}", toml_string(regex.0.as_str()))), mostly(*m)]
+                vec![
+                    Some(format!("regex = {}", toml_string(regex.0.as_str()))),
+                    mostly(*m),
+                ]
             }
-            Self::LengthsBetween { min, max, mostly: m } => vec![
+            Self::LengthsBetween {
+                min,
+                max,
+                mostly: m,
+            } => vec![
                 bound("min_value", min.map(|x| x.to_string())),
                 bound("max_value", max.map(|x| x.to_string())),
                 mostly(*m),
@@ -648,9 +655,7 @@ impl TextKind {
         match self {
             Self::InSet { set, .. } | Self::DistinctInSet { set } => !set.contains(cell),
             Self::NotInSet { set, .. } => set.contains(cell),
-            Self::MatchRegex { regex, .. } => {
-                !regex.0.is_match(&String::from_utf8_lossy(cell))
-            }
+            Self::MatchRegex { regex, .. } => !regex.0.is_match(&String::from_utf8_lossy(cell)),
             Self::LengthsBetween { min, max, .. } => {
                 let n = String::from_utf8_lossy(cell).chars().count() as u64;
                 min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m)
@@ -695,7 +700,8 @@ impl CellState {
         if kind.by_cell() && kind.unexpected(cell) {
             self.unexpected += 1;
             if self.partial.len() < PARTIAL {
-                self.partial.push(String::from_utf8_lossy(cell).into_owned());
+                self.partial
+                    .push(String::from_utf8_lossy(cell).into_owned());
             }
         }
     }
@@ -1001,12 +1007,20 @@ pub fn evaluate(
                     let outside = check.partial.first().map_or(String::new(), |v| {
                         format!("; `{}` is not in the set", excerpt(v))
                     });
-                    (ok, format!("{} distinct values{outside}", values.len()), None)
+                    (
+                        ok,
+                        format!("{} distinct values{outside}", values.len()),
+                        None,
+                    )
                 }
                 None => {
                     result.insert("observed_value".into(), Value::Null);
                     let _ = set;
-                    (ok, format!("more than {MAX_DISTINCT} distinct values"), None)
+                    (
+                        ok,
+                        format!("more than {MAX_DISTINCT} distinct values"),
+                        None,
+                    )
                 }
             }
         }

@@ -1,12 +1,12 @@
 //! The check itself: a suite resolved against a header ([`Plan`]), per-chunk state fed row by
 //! row ([`State`], a [`Sink`] of the file scanner), and the states evaluated by core.
 
+use super::text::{self, CellState, ColumnText, TextKind};
 use super::{ExceptionInfo, ExpectationResult, ResultFields, Statistics, Validation};
 use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
 use crate::limits::{excerpt, excerpt_list};
 use crate::suite::{Check, Suite};
-use super::text::{self, CellState, ColumnText, TextKind};
 use mlprobe_core::expect::{
     CheckState, ColumnState, Kind, Outcome, columns_match_ordered_list, evaluate,
 };
@@ -310,7 +310,12 @@ fn finish(
                             kind.name()
                         );
                         let out = Outcome::missing_column(true);
-                        (false, ResultFields::Outcome(Box::new(out)), m.clone(), Some(m))
+                        (
+                            false,
+                            ResultFields::Outcome(Box::new(out)),
+                            m.clone(),
+                            Some(m),
+                        )
                     }
                     None => (
                         out.success,

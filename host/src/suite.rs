@@ -253,8 +253,8 @@ fn parse_expectation(cx: &Ctx<'_>, at: usize, table: &Table) -> Result<Expectati
     let strings = get("value_set")
         .and_then(|(_, v)| v.get_ref().as_array())
         .is_some_and(|a| a.iter().any(toml::Value::is_str));
-    let text_type = TextType::from_name(name)
-        .filter(|t| Type::from_name(t.name()).is_none() || strings);
+    let text_type =
+        TextType::from_name(name).filter(|t| Type::from_name(t.name()).is_none() || strings);
     let (core_type, spec) = match Type::from_name(name).filter(|_| text_type.is_none()) {
         Some(t) => (Some(t), t.spec()),
         None if name == COLUMN_LIST => (None, COLUMN_LIST_SPEC),

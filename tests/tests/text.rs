@@ -39,8 +39,7 @@ fn text_expectations_match_pandas_in_every_format() {
     )
     .unwrap();
     let expected: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(dir.path().join("expected.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(dir.path().join("expected.json")).unwrap()).unwrap();
     let suite = dir.path().join("suite.toml");
     let mut first: Option<Value> = None;
     for name in ["data.csv", "data.csv.gz", "data.csv.zst", "data.parquet"] {

@@ -18,7 +18,6 @@
 //! A column of lists, structs, maps or unions is an error naming it: mlprobe reads flat tables.
 
 use super::cell::{Number, is_missing, parse_number};
-use std::fmt::Write as _;
 use super::scan::{ScanOptions, Sink};
 use crate::error::{Error, Result};
 use crate::limits::excerpt;
@@ -34,6 +33,7 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::file::reader::{ChunkReader, Length};
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

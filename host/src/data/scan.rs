@@ -674,11 +674,7 @@ mod tests {
 
     impl Sink for Collect {
         type Value = f64;
-        fn row(
-            &mut self,
-            values: &[f64],
-            line: u64,
-        ) -> std::result::Result<(), Rejected> {
+        fn row(&mut self, values: &[f64], line: u64) -> std::result::Result<(), Rejected> {
             self.values.extend(values.iter().copied().enumerate());
             self.rows += 1;
             self.lines.push(line);
@@ -874,7 +870,8 @@ mod tests {
     fn text_cells_reach_the_sink_unquoted_with_nulls_as_none() {
         // Column 1 is numeric; 0 and 2 are text. Lines 3 and 5 take the line-by-line path
         // (quotes), the others the plain path.
-        let text = "a,b,c\nred,1,x y\n\"bl,ue\",2,\"say \"\"hi\"\"\"\n,3,NA\n 7 ,4,N/A\r\ngreen,\"5\",\n";
+        let text =
+            "a,b,c\nred,1,x y\n\"bl,ue\",2,\"say \"\"hi\"\"\"\n,3,NA\n 7 ,4,N/A\r\ngreen,\"5\",\n";
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
         std::fs::write(&path, text).unwrap();
@@ -916,7 +913,10 @@ mod tests {
             .scan(ScanOptions::default(), Cells::default)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("t.csv:2:1: not a CSV file: found a NUL byte"), "{e}");
+        assert!(
+            e.contains("t.csv:2:1: not a CSV file: found a NUL byte"),
+            "{e}"
+        );
     }
 
     /// Records whose quoted fields hold newlines are never split between chunks, whatever the

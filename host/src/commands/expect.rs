@@ -7,7 +7,7 @@ use crate::output;
 use crate::report::{self, Exporter};
 use std::path::PathBuf;
 
-/// Check a CSV file against an expectation suite.
+/// Check a data file (CSV, compressed CSV, Parquet) against an expectation suite.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Examples:\n  mlprobe expect --suite data/wine.suite.toml --data data/wine.csv\n  \
@@ -18,7 +18,8 @@ pub struct Args {
     /// The expectation suite (TOML, Great Expectations types and parameters).
     #[arg(long, value_name = "SUITE.toml")]
     pub suite: PathBuf,
-    /// The data: a CSV file with a header row and numeric columns.
+    /// The data: a CSV file with a header row; columns of numbers, or of text where the suite
+    /// has text expectations (sets of strings, regex, lengths, of_type…).
     /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,

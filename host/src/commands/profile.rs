@@ -13,7 +13,8 @@ use std::path::PathBuf;
         mlprobe expect --suite wine.suite.toml --data new_batch.csv"
 )]
 pub struct Args {
-    /// The reference data: a CSV file with a header row and numeric columns.
+    /// The reference data: a CSV file with a header row; each column's type (numbers, booleans,
+    /// text) is inferred, and text columns get text expectations.
     /// Also gzip- or zstd-compressed CSV (`.csv.gz`, `.csv.zst`) or Parquet; `-` reads stdin.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,

@@ -31,7 +31,8 @@ use std::path::PathBuf;
 pub struct ExpectOptions {
     /// The expectation suite (TOML, Great Expectations types and parameters).
     pub suite: PathBuf,
-    /// The data: a CSV file with a header row and numeric columns.
+    /// The data: a CSV file with a header row; columns of numbers, or of text where the suite
+    /// has text expectations (sets of strings, regex, lengths, of_type…).
     pub data: PathBuf,
     /// Parsing threads (`None`: every core).
     pub threads: Option<usize>,

@@ -56,7 +56,8 @@ const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
 /// What `mlprobe profile` reads and writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileOptions {
-    /// The reference data: a CSV file with a header row and numeric columns.
+    /// The reference data: a CSV file with a header row; each column's type (numbers, booleans,
+    /// text) is inferred, and text columns get text expectations.
     pub data: PathBuf,
     /// Where to write the suite (TOML; `-` for stdout). Never the data file.
     pub out: PathBuf,

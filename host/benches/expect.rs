@@ -11,6 +11,12 @@
 //! groups of 128 Ki rows, as pyarrow writes by default: float64 columns, the class column
 //! int64) and both are timed again, polars with `read_parquet`.
 //!
+//! Last, a table of numbers *and* strings (1,000,000 rows: six numeric columns, a category of
+//! ten values, a code `AB-1234` (1 % malformed), a city of 50 values (1 % missing) and a
+//! boolean flag) as Parquet and CSV, checked by a suite of numeric and text expectations (sets
+//! of strings, a regex, lengths, distinct and unique counts, the mode, the dtype, a KL
+//! divergence), and polars computing the same on the same file.
+//!
 //! ```text
 //! cargo bench -p mlprobe --bench expect
 //! EXPECT_BENCH_ROWS=10000000 cargo bench -p mlprobe --bench expect   # ~0.8 GB: memory stays flat
@@ -188,7 +194,213 @@ fn main() {
     );
     let best = measure(&suite, &parquet, rows, bytes, cores, "Parquet");
     baseline(&script, &parquet, best, "read_parquet");
+
+    // Numbers and strings.
+    let mixed = dir.path().join("mixed.csv");
+    let bytes = generate_mixed(&mixed, rows);
+    let mixed_suite = dir.path().join("mixed.toml");
+    std::fs::write(&mixed_suite, MIXED_SUITE).unwrap();
+    let mixed_script = dir.path().join("polars_mixed.py");
+    std::fs::write(&mixed_script, POLARS_MIXED).unwrap();
+    let mixed_parquet = dir.path().join("mixed.parquet");
+    let parquet_bytes = to_parquet(&mixed, &mixed_parquet);
+    println!(
+        "mixed table: {rows} rows x 10 columns (6 numbers, 4 text), CSV {:.1} MB, Parquet {:.1} MB",
+        bytes as f64 / 1e6,
+        parquet_bytes as f64 / 1e6
+    );
+    let what = "numbers and strings, 16 expectations";
+    let best = measure(
+        &mixed_suite,
+        &mixed_parquet,
+        rows,
+        parquet_bytes,
+        cores,
+        &format!("Parquet, {what}"),
+    );
+    baseline(&mixed_script, &mixed_parquet, best, "read_parquet");
+    let best = measure(
+        &mixed_suite,
+        &mixed,
+        rows,
+        bytes,
+        cores,
+        &format!("CSV, {what}"),
+    );
+    baseline(&mixed_script, &mixed, best, "read_csv");
 }
+
+const CITIES: usize = 50;
+
+/// The mixed table: `n0`–`n5` numbers, `cat` (ten categories), `code` (`AB-1234`, 1 % not),
+/// `city` (50 values, 1 % missing), `flag` (`true`/`false`).
+fn generate_mixed(path: &Path, rows: usize) -> u64 {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let file = std::fs::File::create(path).unwrap();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    writeln!(out, "n0,n1,n2,n3,n4,n5,cat,code,city,flag").unwrap();
+    let mut line = String::with_capacity(128);
+    for _ in 0..rows {
+        line.clear();
+        for _ in 0..6 {
+            let x: f64 = rng.random_range(0.0..100.0);
+            line.push_str(&format!("{x:.4},"));
+        }
+        line.push_str(&format!("cat_{},", rng.random_range(0..10u32)));
+        let (a, b) = (rng.random_range(b'A'..=b'Z'), rng.random_range(b'A'..=b'Z'));
+        if rng.random_range(0..100u32) == 0 {
+            line.push_str(&format!(
+                "{}{}{},",
+                a as char,
+                b as char,
+                rng.random_range(0..100u32)
+            ));
+        } else {
+            line.push_str(&format!(
+                "{}{}-{:04},",
+                a as char,
+                b as char,
+                rng.random_range(0..10_000u32)
+            ));
+        }
+        if rng.random_range(0..100u32) != 0 {
+            line.push_str(&format!("city_{:02}", rng.random_range(0..CITIES)));
+        }
+        line.push(',');
+        line.push_str(if rng.random_range(0..3u32) == 0 {
+            "true"
+        } else {
+            "false"
+        });
+        line.push('\n');
+        out.write_all(line.as_bytes()).unwrap();
+    }
+    out.flush().unwrap();
+    std::fs::metadata(path).unwrap().len()
+}
+
+const MIXED_SUITE: &str = r#"
+name = "mixed"
+
+[[expectations]]
+type = "expect_table_row_count_to_be_between"
+min_value = 1
+
+[[expectations]]
+type = "expect_column_values_to_be_between"
+column = "n0"
+min_value = 0.0
+max_value = 100.0
+
+[[expectations]]
+type = "expect_column_mean_to_be_between"
+column = "n1"
+min_value = 45.0
+max_value = 55.0
+
+[[expectations]]
+type = "expect_column_stdev_to_be_between"
+column = "n2"
+min_value = 25.0
+max_value = 33.0
+
+[[expectations]]
+type = "expect_column_quantile_values_to_be_between"
+column = "n3"
+quantile_ranges = { quantiles = [0.05, 0.5, 0.95], value_ranges = [[3.0, 7.0], [45.0, 55.0], [93.0, 97.0]] }
+
+[[expectations]]
+type = "expect_column_values_to_not_be_null"
+column = "n4"
+
+[[expectations]]
+type = "expect_column_max_to_be_between"
+column = "n5"
+min_value = 99.0
+
+[[expectations]]
+type = "expect_column_values_to_be_in_set"
+column = "cat"
+value_set = ["cat_0", "cat_1", "cat_2", "cat_3", "cat_4", "cat_5", "cat_6", "cat_7", "cat_8", "cat_9"]
+
+[[expectations]]
+type = "expect_column_most_common_value_to_be_in_set"
+column = "cat"
+value_set = ["cat_0", "cat_1", "cat_2", "cat_3", "cat_4", "cat_5", "cat_6", "cat_7", "cat_8", "cat_9"]
+
+[[expectations]]
+type = "expect_column_kl_divergence_to_be_less_than"
+column = "cat"
+partition_object = { values = ["cat_0", "cat_1", "cat_2", "cat_3", "cat_4", "cat_5", "cat_6", "cat_7", "cat_8", "cat_9"], weights = [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1] }
+threshold = 0.01
+
+[[expectations]]
+type = "expect_column_values_to_match_regex"
+column = "code"
+regex = '^[A-Z]{2}-\d{4}$'
+mostly = 0.95
+
+[[expectations]]
+type = "expect_column_value_lengths_to_be_between"
+column = "code"
+min_value = 7
+max_value = 7
+mostly = 0.95
+
+[[expectations]]
+type = "expect_column_values_to_not_be_null"
+column = "city"
+mostly = 0.95
+
+[[expectations]]
+type = "expect_column_unique_value_count_to_be_between"
+column = "city"
+min_value = 40
+max_value = 60
+
+[[expectations]]
+type = "expect_column_proportion_of_unique_values_to_be_between"
+column = "city"
+max_value = 0.01
+
+[[expectations]]
+type = "expect_column_values_to_be_of_type"
+column = "flag"
+type_ = "bool"
+"#;
+
+/// The mixed suite's checks in polars.
+const POLARS_MIXED: &str = r#"
+import math, resource, sys, time
+import polars as pl
+t = time.perf_counter()
+df = pl.read_parquet(sys.argv[1]) if sys.argv[1].endswith(".parquet") else pl.read_csv(sys.argv[1])
+c = pl.col
+cats = [f"cat_{i}" for i in range(10)]
+r = df.select(
+    pl.len().alias("rows"),
+    ((c("n0") < 0) | (c("n0") > 100)).sum().alias("between"),
+    c("n1").mean().alias("mean"),
+    c("n2").std().alias("std"),
+    c("n3").quantile(0.05, "nearest").alias("q05"),
+    c("n3").quantile(0.5, "nearest").alias("q50"),
+    c("n3").quantile(0.95, "nearest").alias("q95"),
+    c("n4").null_count().alias("n4_nulls"),
+    c("n5").max().alias("max"),
+    (~c("cat").is_in(cats)).sum().alias("in_set"),
+    (~c("code").str.contains(r"^[A-Z]{2}-\d{4}$")).sum().alias("regex"),
+    (c("code").str.len_chars() != 7).sum().alias("lengths"),
+    c("city").null_count().alias("city_nulls"),
+    c("city").n_unique().alias("city_unique"),
+)
+counts = df["cat"].value_counts()
+modes = df["cat"].mode().to_list()
+n = counts["count"].sum()
+kl = sum((k / n) * math.log((k / n) / 0.1) for k in counts["count"].to_list())
+dtype = df.schema["flag"]
+s = time.perf_counter() - t
+print(f"{s:.3f} {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
+"#;
 
 /// Runs `mlprobe expect` five times on `data`; prints the figures and returns the best time.
 fn measure(suite: &Path, data: &Path, rows: usize, bytes: u64, cores: usize, what: &str) -> f64 {
@@ -209,7 +421,6 @@ fn measure(suite: &Path, data: &Path, rows: usize, bytes: u64, cores: usize, wha
             panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
         });
         assert_eq!(doc["rows"], rows as u64, "{doc}");
-        assert_eq!(doc["statistics"]["evaluated"], 12);
         assert_eq!(
             doc["success"],
             true,
@@ -221,8 +432,8 @@ fn measure(suite: &Path, data: &Path, rows: usize, bytes: u64, cores: usize, wha
     times.sort_by(f64::total_cmp);
     let (best, median) = (times[0], times[times.len() / 2]);
     println!(
-        "mlprobe expect ({what}), 12 expectations, {cores} cores: best {best:.3} s, median \
-         {median:.3} s, {:.2} M rows/s (best), {:.0} MB/s; peak RSS {:.1} MiB",
+        "mlprobe expect ({what}), {cores} cores: best {best:.3} s, median {median:.3} s, {:.2} M \
+         rows/s (best), {:.0} MB/s; peak RSS {:.1} MiB",
         rows as f64 / best / 1e6,
         bytes as f64 / best / 1e6,
         peak as f64 / (1024.0 * 1024.0)

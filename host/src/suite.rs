@@ -659,13 +659,75 @@ quantile_ranges = { quantiles = [0.05, 0.5], value_ranges = [[-inf, 1.0], [0.25,
 type = "expect_column_psi_to_be_less_than"
 column = "a"
 partition_object = { bins = [0.0, 0.5, 1.0], weights = [0.5, 0.5] }
+
+[[expectations]]
+type = "expect_column_values_to_be_in_set"
+column = "t"
+value_set = ["x", "y, \"z\"", 3]
+mostly = 0.5
+
+[[expectations]]
+type = "expect_column_values_to_not_be_in_set"
+column = "t"
+value_set = ["bad"]
+
+[[expectations]]
+type = "expect_column_values_to_match_regex"
+column = "t"
+regex = '^\w+$'
+
+[[expectations]]
+type = "expect_column_value_lengths_to_be_between"
+column = "t"
+min_value = 1
+
+[[expectations]]
+type = "expect_column_values_to_be_unique"
+column = "t"
+
+[[expectations]]
+type = "expect_column_distinct_values_to_be_in_set"
+column = "t"
+value_set = ["x"]
+
+[[expectations]]
+type = "expect_column_most_common_value_to_be_in_set"
+column = "t"
+value_set = ["x"]
+ties_okay = true
+
+[[expectations]]
+type = "expect_column_unique_value_count_to_be_between"
+column = "t"
+max_value = 3
+
+[[expectations]]
+type = "expect_column_proportion_of_unique_values_to_be_between"
+column = "t"
+min_value = 0.25
+max_value = 0.75
+
+[[expectations]]
+type = "expect_column_values_to_be_of_type"
+column = "t"
+type_ = "str"
+
+[[expectations]]
+type = "expect_column_kl_divergence_to_be_less_than"
+column = "t"
+partition_object = { values = ["x", "y"], weights = [0.25, 0.75] }
+threshold = 0.5
+tail_weight_holdout = 0.01
 "#;
 
     #[test]
     fn parses_every_type_and_round_trips() {
         let s = parse(ALL).unwrap();
         assert_eq!(s.name, "all");
-        assert_eq!(s.expectations.len(), 12);
+        assert_eq!(s.expectations.len(), 23);
+        // A `value_set` with a string makes `in_set` a text expectation.
+        assert!(matches!(s.expectations[12].check, Check::Text(_)));
+        assert!(matches!(s.expectations[3].check, Check::Core(_)));
         let names: Vec<&str> = s.expectations.iter().map(Expectation::type_name).collect();
         for t in type_names() {
             assert!(names.contains(&t), "{t}");

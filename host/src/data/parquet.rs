@@ -8,7 +8,8 @@
 //! exact values (a `double` becomes a model's `f32` by rounding); a text cell is parsed as the
 //! CSV reader parses a cell (`NA`, spaces and markers included); a boolean, date or binary
 //! column where numbers are expected is an error at its first value. Line `n` in a message is
-//! row `n − 1` (line 1 holds the column names, as in the CSV text). Memory is a row group's
+//! row `n − 1` (line 1 holds the column names, as in the CSV text). Only the columns the sink
+//! reads ([`Sink::reads_column`]) are decoded (a `ProjectionMask`). Memory is a row group's
 //! column chunks and a batch of 8,192 rows per thread, whatever the file's size.
 //!
 //! [`ParquetCsv`] is the same table as CSV text (the `arrow-csv` writer; a `float` column
@@ -18,7 +19,7 @@
 //! A column of lists, structs, maps or unions is an error naming it: mlprobe reads flat tables.
 
 use super::cell::{Number, is_missing, parse_number};
-use super::scan::{ScanOptions, Sink};
+use super::scan::{Mode, ScanOptions, Sink};
 use crate::error::{Error, Result};
 use crate::limits::excerpt;
 use arrow_array::cast::AsArray;
@@ -27,6 +28,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
@@ -302,20 +304,34 @@ impl ParquetTable {
                 format!("the Parquet data is corrupt (row group {}): {e}", g + 1),
             )
         };
+        let mut sink = make();
+        let width = self.names.len();
+        let modes = Mode::of(&sink, width);
+        let text: Vec<usize> = (0..width).filter(|&c| modes[c] == Mode::Text).collect();
+        // Only the columns the sink reads are decoded; `slot[c]` is column c's place in a
+        // batch.
+        let read: Vec<usize> = (0..width).filter(|&c| modes[c] != Mode::Skip).collect();
+        let mut slot = vec![None; width];
+        for (k, &c) in read.iter().enumerate() {
+            slot[c] = Some(k);
+        }
+        let mask = ProjectionMask::roots(
+            self.metadata.metadata().file_metadata().schema_descr(),
+            read.iter().copied(),
+        );
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
             self.file.clone(),
             self.metadata.clone(),
         )
         .with_row_groups(vec![g])
+        .with_projection(mask)
         .with_batch_size(BATCH_ROWS)
         .build();
         let reader = match reader {
             Ok(r) => r,
             Err(e) => return Ok(Err(bad(&e))),
         };
-        let mut sink = make();
-        let width = self.names.len();
-        let text: Vec<usize> = (0..width).filter(|&c| sink.reads_text(c)).collect();
+        let column = |batch: &RecordBatch, c: usize| batch.column(slot[c].unwrap_or(0)).clone();
         let mut columns: Vec<Vec<S::Value>> = vec![Vec::new(); width];
         let mut row = vec![S::Value::MISSING; width];
         let mut cell = String::new();
@@ -325,8 +341,16 @@ impl ParquetTable {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(bad(&e))),
             };
+            let arrays: Vec<Option<ArrayRef>> = (0..width)
+                .map(|c| slot[c].map(|_| column(&batch, c)))
+                .collect();
             for (c, values) in columns.iter_mut().enumerate() {
-                numbers(batch.column(c), text.contains(&c), values, &self.names[c]).map_err(
+                let Some(array) = &arrays[c] else {
+                    values.clear();
+                    values.resize(batch.num_rows(), S::Value::MISSING);
+                    continue;
+                };
+                numbers(array, modes[c] == Mode::Text, values, &self.names[c]).map_err(
                     |(row, message)| CellError {
                         row: before + row,
                         column: c,
@@ -334,9 +358,10 @@ impl ParquetTable {
                     },
                 )?;
             }
+            let array = |c: usize| arrays[c].as_ref().expect("a text column is read");
             let formatters = text
                 .iter()
-                .map(|&c| ArrayFormatter::try_new(batch.column(c).as_ref(), &FORMAT))
+                .map(|&c| ArrayFormatter::try_new(array(c).as_ref(), &FORMAT))
                 .collect::<std::result::Result<Vec<_>, _>>();
             let formatters = match formatters {
                 Ok(f) => f,
@@ -346,7 +371,7 @@ impl ParquetTable {
             let strings = text
                 .iter()
                 .map(|&c| {
-                    let column = batch.column(c);
+                    let column = array(c);
                     match column.data_type() {
                         DataType::Utf8
                         | DataType::LargeUtf8
@@ -368,7 +393,7 @@ impl ParquetTable {
                 }
                 if !text.is_empty() {
                     for (k, &c) in text.iter().enumerate() {
-                        if batch.column(c).is_null(r) {
+                        if array(c).is_null(r) {
                             sink.text(c, None);
                             continue;
                         }

@@ -42,6 +42,34 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
+/// How a column is read for a sink.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Numbers: a cell that is not one is an error.
+    Number,
+    /// Text: cells go to [`Sink::text`]; a number's value still to [`Sink::row`].
+    Text,
+    /// Not read: values missing ([`Sink::reads_column`]).
+    Skip,
+}
+
+impl Mode {
+    /// How `sink` reads each of `width` columns.
+    pub(crate) fn of<S: Sink>(sink: &S, width: usize) -> Vec<Mode> {
+        (0..width)
+            .map(|c| {
+                if !sink.reads_column(c) {
+                    Mode::Skip
+                } else if sink.reads_text(c) {
+                    Mode::Text
+                } else {
+                    Mode::Number
+                }
+            })
+            .collect()
+    }
+}
+
 /// What a worker fills from the rows of a chunk; merged in file order.
 pub trait Sink: Send + Sized {
     /// What cells parse to: `f64` for statistics, `f32` for a model's features.
@@ -58,6 +86,13 @@ pub trait Sink: Send + Sized {
     /// label column, a column of categories).
     fn reads_text(&self, _column: usize) -> bool {
         false
+    }
+    /// Whether the sink reads column `column` at all. A column it does not read is not parsed:
+    /// its values are missing, whatever its cells hold (no error for text there), and a
+    /// Parquet file's column of it is not even decoded. The table's other checks (its width,
+    /// its quotes, its lines) hold as ever.
+    fn reads_column(&self, _column: usize) -> bool {
+        true
     }
     /// The cell of a column the sink [reads as text](Sink::reads_text), before the
     /// [`row`](Sink::row) it belongs to: its bytes unquoted (RFC 4180), or `None` for a missing
@@ -440,9 +475,9 @@ fn parse_chunk<S: Sink>(
     let mut row = vec![S::Value::MISSING; width];
     let mut splitter = None;
     let mut pos = 0;
-    // Columns read as text, and where each cell of a plain line is.
-    let text: Vec<bool> = (0..width).map(|c| sink.reads_text(c)).collect();
-    let any_text = text.contains(&true);
+    // How each column is read, and where each cell of a plain line is.
+    let modes = Mode::of(sink, width);
+    let any_text = modes.iter().any(|m| *m != Mode::Number);
     let mut cells = vec![(0usize, 0usize); if any_text { width } else { 0 }];
     while pos < chunk.len() {
         counts.lines += 1;
@@ -455,7 +490,7 @@ fn parse_chunk<S: Sink>(
         // One pass over the bytes of a plain line; anything unusual (a blank or ragged line,
         // quotes, a bad cell) is handled record by record below.
         let plain = if any_text {
-            fast_text_row(chunk, pos, &mut row, &text, &mut cells)
+            fast_text_row(chunk, pos, &mut row, &modes, &mut cells)
         } else {
             fast_row(chunk, pos, &mut row)
         };
@@ -463,7 +498,7 @@ fn parse_chunk<S: Sink>(
             Some((end, next)) if end - pos <= CSV_RECORD_BYTES => {
                 if any_text {
                     for (c, &(start, stop)) in cells.iter().enumerate() {
-                        if text[c] {
+                        if modes[c] == Mode::Text {
                             let cell = &chunk[start..stop];
                             sink.text(c, (!is_missing(cell)).then_some(cell));
                         }
@@ -484,7 +519,7 @@ fn parse_chunk<S: Sink>(
                 check_record(raw, line)?;
                 if !raw.iter().all(u8::is_ascii_whitespace) {
                     let splitter = splitter.get_or_insert_with(Splitter::new);
-                    slow_row(raw, line, names, &mut row, splitter, &text, sink)?;
+                    slow_row(raw, line, names, &mut row, splitter, &modes, sink)?;
                     sink.row(&row, line).map_err(rejected)?;
                     counts.rows += 1;
                 }
@@ -557,30 +592,35 @@ fn fast_row<T: Number>(chunk: &[u8], mut pos: usize, row: &mut [T]) -> Option<(u
     }
 }
 
-/// [`fast_row`] for a sink that reads text columns (`text[c]`): the cells of those columns are
-/// found by their commas (a quote or a NUL byte sends the line to the line-by-line path, which
-/// unquotes or refuses it), their spans put
-/// in `cells` and their values parsed when they are numbers (`NaN` otherwise).
+/// [`fast_row`] for a sink that reads some columns as text or not at all (`modes`): the cells
+/// of those columns are found by their commas (a quote or a NUL byte sends the line to the
+/// line-by-line path, which unquotes or refuses it); a text cell's span goes in `cells` and its
+/// value is parsed when it is a number (`NaN` otherwise); a skipped cell is missing.
 #[inline]
 fn fast_text_row<T: Number>(
     chunk: &[u8],
     mut pos: usize,
     row: &mut [T],
-    text: &[bool],
+    modes: &[Mode],
     cells: &mut [(usize, usize)],
 ) -> Option<(usize, usize)> {
     let width = row.len();
     let mut field = 0;
     loop {
-        let (value, start, i) = if *text.get(field)? {
+        let mode = *modes.get(field)?;
+        let (value, start, i) = if mode != Mode::Number {
             let rest = chunk.get(pos..)?;
             let len = rest
                 .iter()
                 .position(|&b| matches!(b, b',' | b'\n' | b'\r' | b'"' | 0))
                 .unwrap_or(rest.len());
-            let cell = &rest[..len];
-            cells[field] = (pos, pos + len);
-            (parse_number(cell).unwrap_or(T::MISSING), pos, pos + len)
+            let value = if mode == Mode::Text {
+                cells[field] = (pos, pos + len);
+                parse_number(&rest[..len]).unwrap_or(T::MISSING)
+            } else {
+                T::MISSING
+            };
+            (value, pos, pos + len)
         } else {
             let d = Decimal::read(chunk, pos);
             let value = if d.end == d.start {
@@ -611,14 +651,14 @@ fn fast_text_row<T: Number>(
 }
 
 /// One non-blank line (without its line ending) split by `csv-core` into `row`; the cells of
-/// the columns read as text (`text[c]`) go to [`Sink::text`].
+/// the columns read as text go to [`Sink::text`], those of columns not read are missing.
 fn slow_row<S: Sink>(
     line: &[u8],
     line_no: u64,
     names: &[String],
     row: &mut [S::Value],
     splitter: &mut Splitter,
-    text: &[bool],
+    modes: &[Mode],
     sink: &mut S,
 ) -> std::result::Result<(), RowError> {
     let at = |column: usize, message: String| RowError {
@@ -639,12 +679,17 @@ fn slow_row<S: Sink>(
         ));
     }
     for (i, (cell, slot)) in splitter.fields().zip(row.iter_mut()).enumerate() {
-        if text[i] {
-            sink.text(i, (!is_missing(cell)).then_some(cell));
+        match modes[i] {
+            Mode::Skip => {
+                *slot = S::Value::MISSING;
+                continue;
+            }
+            Mode::Text => sink.text(i, (!is_missing(cell)).then_some(cell)),
+            Mode::Number => {}
         }
         *slot = match parse_number(cell) {
             Some(x) => x,
-            None if text[i] => S::Value::MISSING,
+            None if modes[i] == Mode::Text => S::Value::MISSING,
             None => {
                 return Err(at(
                     i + 1,

@@ -33,6 +33,9 @@ struct Plan<'s> {
     /// Per data column: `None` unless it is read as text; then whether a check needs its
     /// distinct values.
     text: Vec<Option<bool>>,
+    /// Per data column: whether an expectation names it (the others are not parsed, and not
+    /// decoded from a Parquet file).
+    read: Vec<bool>,
 }
 
 impl<'s> Plan<'s> {
@@ -54,7 +57,11 @@ impl<'s> Plan<'s> {
         let mut by_column = vec![Vec::new(); names.len()];
         let mut text_by_column = vec![Vec::new(); names.len()];
         let mut text: Vec<Option<bool>> = vec![None; names.len()];
+        let mut read = vec![false; names.len()];
         for (i, (item, col)) in items.iter().enumerate() {
+            if let Some(c) = col {
+                read[*c] = true;
+            }
             match (item, col) {
                 (Item::Core(k), Some(c)) if k.needs_values() => by_column[*c].push(i),
                 (Item::Text(k), Some(c)) => {
@@ -70,6 +77,7 @@ impl<'s> Plan<'s> {
             by_column,
             text_by_column,
             text,
+            read,
         }
     }
 }
@@ -180,6 +188,10 @@ impl Sink for State<'_> {
 
     fn reads_text(&self, column: usize) -> bool {
         self.plan.text.get(column).is_some_and(Option::is_some)
+    }
+
+    fn reads_column(&self, column: usize) -> bool {
+        self.plan.read.get(column).copied().unwrap_or(false)
     }
 
     #[inline]

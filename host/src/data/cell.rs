@@ -184,6 +184,14 @@ pub fn parse_number<T: Number>(cell: &[u8]) -> Option<T> {
     {
         return Some(v);
     }
+    // A word (a category, a code, `true`) is no number and no missing-value marker: only
+    // `inf`, `infinity` and `nan` (any case, signed) and `NA`, `N/A` start with a letter, and
+    // every one of them with i or n.
+    if let Some(&b) = cell.iter().find(|b| !b.is_ascii_whitespace())
+        && (b >= 0x80 || (b.is_ascii_alphabetic() && !matches!(b, b'i' | b'I' | b'n' | b'N')))
+    {
+        return None;
+    }
     let t = std::str::from_utf8(cell).ok()?.trim();
     if is_missing_text(t) {
         return Some(T::MISSING);
@@ -261,6 +269,8 @@ mod tests {
         for s in [
             "1e5",
             " 7 ",
+            "Infinity",
+            "-inf",
             "12345678901234567890.5",
             "inf",
             "0.1234567890123456789012345",
@@ -273,7 +283,9 @@ mod tests {
             assert!(parse_number::<f64>(s.as_bytes()).unwrap().is_nan(), "{s:?}");
             assert!(parse_number::<f32>(s.as_bytes()).unwrap().is_nan(), "{s:?}");
         }
-        for s in ["x", "-", ".", "1.2.3", "1,2", "--1"] {
+        for s in [
+            "x", "-", ".", "1.2.3", "1,2", "--1", "true", "É", " cat_1", "E5", "in", "nab",
+        ] {
             assert!(!is_missing(s.as_bytes()), "{s:?}");
             assert_eq!(parse_number::<f64>(s.as_bytes()), None, "{s}");
             assert_eq!(parse_number::<f32>(s.as_bytes()), None, "{s}");

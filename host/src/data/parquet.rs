@@ -24,7 +24,9 @@ use crate::error::{Error, Result};
 use crate::limits::excerpt;
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float64Type;
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, LargeStringArray, RecordBatch, StringArray, StringViewArray,
+};
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
@@ -367,45 +369,37 @@ impl ParquetTable {
                 Ok(f) => f,
                 Err(e) => return Ok(Err(bad(&e))),
             };
-            // Text columns as strings when they are strings (no formatting per cell).
-            let strings = text
+            // Text columns as strings when they are strings (a dictionary decoded once), as
+            // booleans when they are booleans, through Arrow's formatter otherwise.
+            let owned = text
                 .iter()
-                .map(|&c| {
-                    let column = array(c);
-                    match column.data_type() {
-                        DataType::Utf8
-                        | DataType::LargeUtf8
-                        | DataType::Utf8View
-                        | DataType::Dictionary(..) => {
-                            arrow_cast::cast(column, &DataType::Utf8View).map(Some)
-                        }
-                        _ => Ok(None),
-                    }
-                })
+                .map(|&c| Strings::owned(array(c)))
                 .collect::<std::result::Result<Vec<_>, _>>();
-            let strings = match strings {
+            let owned = match owned {
                 Ok(s) => s,
                 Err(e) => return Ok(Err(bad(&e))),
             };
+            let cells: Vec<Strings<'_>> = text
+                .iter()
+                .zip(&owned)
+                .map(|(&c, o)| Strings::of(o.as_ref().unwrap_or(array(c))))
+                .collect();
             for r in 0..batch.num_rows() {
                 for (slot, values) in row.iter_mut().zip(&columns) {
                     *slot = values[r];
                 }
                 if !text.is_empty() {
                     for (k, &c) in text.iter().enumerate() {
-                        if array(c).is_null(r) {
-                            sink.text(c, None);
-                            continue;
-                        }
-                        let cell = match &strings[k] {
-                            Some(s) => s.as_string_view().value(r).as_bytes(),
-                            None => {
+                        let cell = match &cells[k] {
+                            Strings::Other(a) if a.is_null(r) => None,
+                            Strings::Other(_) => {
                                 cell.clear();
                                 let _ = write!(cell, "{}", formatters[k].value(r));
-                                cell.as_bytes()
+                                Some(cell.as_bytes())
                             }
+                            strings => strings.get(r),
                         };
-                        sink.text(c, (!is_missing(cell)).then_some(cell));
+                        sink.text(c, cell.filter(|c| !is_missing(c)));
                     }
                 }
                 sink.row(&row, (before + r + 1) as u64)
@@ -450,12 +444,13 @@ fn numbers<T: Number>(
             }
         }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..) => {
-            let strings = arrow_cast::cast(column, &DataType::Utf8View)
+            let owned = Strings::owned(column)
                 .map_err(|e| (0, format!("column `{}`: {e}", excerpt(name))))?;
-            for (row, cell) in strings.as_string_view().iter().enumerate() {
-                let value = match cell {
+            let strings = Strings::of(owned.as_ref().unwrap_or(column));
+            for row in 0..n {
+                let value = match strings.get(row) {
                     None => T::MISSING,
-                    Some(cell) => match parse_number::<T>(cell.as_bytes()) {
+                    Some(cell) => match parse_number::<T>(cell) {
                         Some(x) => x,
                         None if as_text => T::MISSING,
                         None => {
@@ -464,7 +459,7 @@ fn numbers<T: Number>(
                                 format!(
                                     "`{}` in column `{}` is not a number (empty cells and NaN \
                                      mark missing values)",
-                                    excerpt(cell.trim()),
+                                    excerpt(String::from_utf8_lossy(cell).trim()),
                                     excerpt(name)
                                 ),
                             ));
@@ -492,6 +487,50 @@ fn numbers<T: Number>(
         }
     }
     Ok(())
+}
+
+/// The cells of a column as bytes, without a copy: strings as they are, booleans as `true` /
+/// `false`; `Other` for the types read through Arrow's formatter.
+enum Strings<'a> {
+    Utf8(&'a StringArray),
+    Large(&'a LargeStringArray),
+    View(&'a StringViewArray),
+    Bool(&'a BooleanArray),
+    Other(&'a ArrayRef),
+}
+
+impl<'a> Strings<'a> {
+    /// A dictionary's strings decoded (once per batch); `None` for every other type.
+    fn owned(column: &ArrayRef) -> std::result::Result<Option<ArrayRef>, arrow_schema::ArrowError> {
+        match column.data_type() {
+            DataType::Dictionary(..) => arrow_cast::cast(column, &DataType::Utf8View).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    fn of(column: &'a ArrayRef) -> Self {
+        match column.data_type() {
+            DataType::Utf8 => Self::Utf8(column.as_string::<i32>()),
+            DataType::LargeUtf8 => Self::Large(column.as_string::<i64>()),
+            DataType::Utf8View => Self::View(column.as_string_view()),
+            DataType::Boolean => Self::Bool(column.as_boolean()),
+            _ => Self::Other(column),
+        }
+    }
+
+    /// Row `r`'s cell; `None` for a null (and for `Other`, which the caller formats).
+    #[inline]
+    fn get(&self, r: usize) -> Option<&'a [u8]> {
+        match self {
+            Self::Utf8(a) => a.is_valid(r).then(|| a.value(r).as_bytes()),
+            Self::Large(a) => a.is_valid(r).then(|| a.value(r).as_bytes()),
+            Self::View(a) => a.is_valid(r).then(|| a.value(r).as_bytes()),
+            Self::Bool(a) => a
+                .is_valid(r)
+                .then(|| if a.value(r) { &b"true"[..] } else { b"false" }),
+            Self::Other(_) => None,
+        }
+    }
 }
 
 fn nested(path: &Path, field: &Field) -> Error {

@@ -31,8 +31,8 @@ struct Plan<'s> {
     /// Per data column: the text expectations that judge its cells one by one.
     text_by_column: Vec<Vec<usize>>,
     /// Per data column: `None` unless it is read as text; then whether a check needs its
-    /// distinct values.
-    text: Vec<Option<bool>>,
+    /// distinct values, and whether one needs its census (`of_type`).
+    text: Vec<Option<(bool, bool)>>,
     /// Per data column: whether an expectation names it (the others are not parsed, and not
     /// decoded from a Parquet file).
     read: Vec<bool>,
@@ -56,7 +56,7 @@ impl<'s> Plan<'s> {
             .collect();
         let mut by_column = vec![Vec::new(); names.len()];
         let mut text_by_column = vec![Vec::new(); names.len()];
-        let mut text: Vec<Option<bool>> = vec![None; names.len()];
+        let mut text: Vec<Option<(bool, bool)>> = vec![None; names.len()];
         let mut read = vec![false; names.len()];
         for (i, (item, col)) in items.iter().enumerate() {
             if let Some(c) = col {
@@ -66,8 +66,11 @@ impl<'s> Plan<'s> {
                 (Item::Core(k), Some(c)) if k.needs_values() => by_column[*c].push(i),
                 (Item::Text(k), Some(c)) => {
                     text_by_column[*c].push(i);
-                    let counts = text[*c].unwrap_or(false) || k.needs_counts();
-                    text[*c] = Some(counts);
+                    let (counts, census) = text[*c].unwrap_or((false, false));
+                    text[*c] = Some((
+                        counts || k.needs_counts(),
+                        census || matches!(k, TextKind::OfType { .. }),
+                    ));
                 }
                 _ => {}
             }
@@ -108,7 +111,11 @@ impl<'p> State<'p> {
                     _ => CheckState::Nothing,
                 })
                 .collect(),
-            texts: plan.text.iter().map(|t| t.map(ColumnText::new)).collect(),
+            texts: plan
+                .text
+                .iter()
+                .map(|t| t.map(|(counts, census)| ColumnText::new(counts, census)))
+                .collect(),
             cells: vec![CellState::default(); plan.items.len()],
             present: vec![false; plan.text.len()],
         }

@@ -197,7 +197,7 @@ pub fn evaluate(
             }
         }
         TextKind::OfType { dtype, name } => {
-            let observed = text.census.dtype(missing);
+            let observed = text.census.unwrap_or_default().dtype(missing);
             result.insert("observed_value".into(), json!(observed.name()));
             (
                 observed == *dtype,
@@ -263,7 +263,7 @@ fn sketch_details(result: &mut Map<String, Value>, exact: bool) {
 /// observed and expected weights over the partition's values, then the values seen outside it
 /// (in order of first appearance).
 fn kl_divergence(
-    counts: &IndexMap<Box<[u8]>, u64>,
+    counts: &IndexMap<Box<[u8]>, u64, super::Hasher>,
     values: &[String],
     weights: &[f64],
     holdout: f64,

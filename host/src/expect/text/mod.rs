@@ -59,8 +59,12 @@ pub use state::{CellState, Census, ColumnText, Distinct};
 use crate::data::cell::parse_number;
 use crate::limits::excerpt;
 use crate::suite::{toml_float, toml_string};
-use regex::Regex;
+use regex::bytes::Regex;
 use std::collections::HashSet;
+
+/// The hasher of the sets and counts of cells: foldhash's (fast on short strings; nothing
+/// depends on hash order: counts keep their first-appearance order).
+pub(crate) type Hasher = foldhash::fast::FixedState;
 
 /// Most distinct values counted exactly per column; beyond, a HyperLogLog++ sketch.
 pub const MAX_DISTINCT: usize = 1 << 20;
@@ -168,7 +172,7 @@ impl TextType {
 #[derive(Clone, Debug)]
 pub struct TextSet {
     items: Vec<Item>,
-    text: HashSet<Vec<u8>>,
+    text: HashSet<Vec<u8>, Hasher>,
     numbers: Vec<f64>,
 }
 
@@ -186,7 +190,7 @@ impl TextSet {
     pub fn new(items: Vec<Item>) -> Self {
         let mut set = Self {
             items,
-            text: HashSet::new(),
+            text: HashSet::default(),
             numbers: Vec::new(),
         };
         for item in &set.items {
@@ -657,9 +661,9 @@ impl TextKind {
         match self {
             Self::InSet { set, .. } | Self::DistinctInSet { set } => !set.contains(cell),
             Self::NotInSet { set, .. } => set.contains(cell),
-            Self::MatchRegex { regex, .. } => !regex.0.is_match(&String::from_utf8_lossy(cell)),
+            Self::MatchRegex { regex, .. } => !regex.0.is_match(cell),
             Self::LengthsBetween { min, max, .. } => {
-                let n = String::from_utf8_lossy(cell).chars().count() as u64;
+                let n = chars(cell);
                 min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m)
             }
             _ => false,
@@ -676,6 +680,17 @@ impl TextKind {
                 | Self::LengthsBetween { .. }
                 | Self::DistinctInSet { .. }
         )
+    }
+}
+
+/// Characters of a cell (Unicode scalar values, as Python's `len`; an invalid UTF-8 sequence
+/// counts as its replacement character).
+#[inline]
+pub(crate) fn chars(cell: &[u8]) -> u64 {
+    if cell.is_ascii() {
+        cell.len() as u64
+    } else {
+        String::from_utf8_lossy(cell).chars().count() as u64
     }
 }
 

@@ -4,6 +4,7 @@ use super::{Dtype, HLL_PRECISION, MAX_DISTINCT, PARTIAL, TextKind};
 use crate::data::cell::{Decimal, parse_number};
 use hyperloglogplus::{HyperLogLog, HyperLogLogPlus};
 use indexmap::IndexMap;
+use regex::bytes::Regex;
 use std::hash::BuildHasherDefault;
 
 /// What one check accumulates: unexpected cells and the first of them.
@@ -11,13 +12,23 @@ use std::hash::BuildHasherDefault;
 pub struct CellState {
     pub(super) unexpected: u64,
     pub(super) partial: Vec<String>,
+    /// This chunk's own copy of a `match_regex` expression: a clone has its own cache pool, so
+    /// threads do not contend for the shared one.
+    regex: Option<Regex>,
 }
 
 impl CellState {
     /// One present cell.
     #[inline]
     pub fn push(&mut self, kind: &TextKind, cell: &[u8]) {
-        if kind.by_cell() && kind.unexpected(cell) {
+        let unexpected = match kind {
+            TextKind::MatchRegex { regex, .. } => !self
+                .regex
+                .get_or_insert_with(|| regex.0.clone())
+                .is_match(cell),
+            _ => kind.by_cell() && kind.unexpected(cell),
+        };
+        if unexpected {
             self.unexpected += 1;
             if self.partial.len() < PARTIAL {
                 self.partial
@@ -98,14 +109,14 @@ type Hll = HyperLogLogPlus<Vec<u8>, BuildHasherDefault<std::hash::DefaultHasher>
 #[derive(Clone, Debug)]
 pub enum Distinct {
     /// Every distinct value and its count.
-    Exact(IndexMap<Box<[u8]>, u64>),
+    Exact(IndexMap<Box<[u8]>, u64, super::Hasher>),
     /// More than [`MAX_DISTINCT`] values: their sketch.
     Sketch(Box<Hll>),
 }
 
 impl Default for Distinct {
     fn default() -> Self {
-        Self::Exact(IndexMap::new())
+        Self::Exact(IndexMap::default())
     }
 }
 
@@ -182,20 +193,21 @@ impl Distinct {
     }
 }
 
-/// Per column read as text: its census and distinct values (when a check needs them).
+/// Per column read as text: its census and distinct values, each when a check needs it.
 #[derive(Clone, Debug, Default)]
 pub struct ColumnText {
-    /// The kinds of its cells.
-    pub census: Census,
-    /// Its distinct values, when a check needs them.
+    /// The kinds of its cells (for `of_type`).
+    pub census: Option<Census>,
+    /// Its distinct values.
     pub distinct: Option<Distinct>,
 }
 
 impl ColumnText {
-    /// A column whose checks need (`counts`) or do not need its distinct values.
-    pub fn new(counts: bool) -> Self {
+    /// A column whose checks need its distinct values (`counts`), its census (`census`), both
+    /// or neither.
+    pub fn new(counts: bool, census: bool) -> Self {
         Self {
-            census: Census::default(),
+            census: census.then(Census::default),
             distinct: counts.then(Distinct::default),
         }
     }
@@ -203,7 +215,9 @@ impl ColumnText {
     /// One present cell.
     #[inline]
     pub fn push(&mut self, cell: &[u8]) {
-        self.census.push(cell);
+        if let Some(c) = &mut self.census {
+            c.push(cell);
+        }
         if let Some(d) = &mut self.distinct {
             d.push(cell);
         }
@@ -211,7 +225,9 @@ impl ColumnText {
 
     /// Appends the next part's state.
     pub fn merge(&mut self, later: &ColumnText) {
-        self.census.merge(&later.census);
+        if let (Some(a), Some(b)) = (&mut self.census, &later.census) {
+            a.merge(b);
+        }
         if let (Some(a), Some(b)) = (&mut self.distinct, &later.distinct) {
             a.merge(b);
         }

@@ -19,7 +19,7 @@
 //! A column of lists, structs, maps or unions is an error naming it: mlprobe reads flat tables.
 
 use super::cell::{Number, is_missing, parse_number};
-use super::scan::{Mode, ScanOptions, Sink};
+use super::scan::{Batch, Mode, ScanOptions, Sink};
 use crate::error::{Error, Result};
 use crate::limits::excerpt;
 use arrow_array::cast::AsArray;
@@ -37,7 +37,6 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::file::reader::{ChunkReader, Length};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -335,8 +334,6 @@ impl ParquetTable {
         };
         let column = |batch: &RecordBatch, c: usize| batch.column(slot[c].unwrap_or(0)).clone();
         let mut columns: Vec<Vec<S::Value>> = vec![Vec::new(); width];
-        let mut row = vec![S::Value::MISSING; width];
-        let mut cell = String::new();
         let mut before = 0usize;
         for batch in reader {
             let batch = match batch {
@@ -373,43 +370,44 @@ impl ParquetTable {
             // booleans when they are booleans, through Arrow's formatter otherwise.
             let owned = text
                 .iter()
-                .map(|&c| Strings::owned(array(c)))
+                .map(|&c| TextCells::owned(array(c)))
                 .collect::<std::result::Result<Vec<_>, _>>();
             let owned = match owned {
                 Ok(s) => s,
                 Err(e) => return Ok(Err(bad(&e))),
             };
-            let cells: Vec<Strings<'_>> = text
+            let cells: Vec<TextCells<'_>> = text
                 .iter()
                 .zip(&owned)
-                .map(|(&c, o)| Strings::of(o.as_ref().unwrap_or(array(c))))
+                .map(|(&c, o)| TextCells::of(o.as_ref().unwrap_or(array(c))))
                 .collect();
-            for r in 0..batch.num_rows() {
-                for (slot, values) in row.iter_mut().zip(&columns) {
-                    *slot = values[r];
-                }
-                if !text.is_empty() {
-                    for (k, &c) in text.iter().enumerate() {
-                        let cell = match &cells[k] {
-                            Strings::Other(a) if a.is_null(r) => None,
-                            Strings::Other(_) => {
-                                cell.clear();
-                                let _ = write!(cell, "{}", formatters[k].value(r));
-                                Some(cell.as_bytes())
-                            }
-                            strings => strings.get(r),
-                        };
-                        sink.text(c, cell.filter(|c| !is_missing(c)));
+            let rows = batch.num_rows();
+            let text_cells: Vec<(usize, TextCells<'_>)> = text
+                .iter()
+                .zip(cells)
+                .enumerate()
+                .map(|(k, (&c, cells))| match cells {
+                    TextCells::Other(a) => {
+                        let formatted = (0..rows)
+                            .map(|r| a.is_valid(r).then(|| formatters[k].value(r).to_string()))
+                            .collect();
+                        (c, TextCells::Formatted(formatted))
                     }
-                }
-                sink.row(&row, (before + r + 1) as u64)
-                    .map_err(|e| CellError {
-                        row: before + r,
-                        column: e.column - 1,
-                        message: e.message,
-                    })?;
-            }
-            before += batch.num_rows();
+                    cells => (c, cells),
+                })
+                .collect();
+            sink.batch(&Batch {
+                rows,
+                line: before as u64 + 1,
+                values: &columns,
+                text: &text_cells,
+            })
+            .map_err(|(r, e)| CellError {
+                row: before + r,
+                column: e.column - 1,
+                message: e.message,
+            })?;
+            before += rows;
         }
         Ok(Ok(sink))
     }
@@ -444,9 +442,9 @@ fn numbers<T: Number>(
             }
         }
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..) => {
-            let owned = Strings::owned(column)
+            let owned = TextCells::owned(column)
                 .map_err(|e| (0, format!("column `{}`: {e}", excerpt(name))))?;
-            let strings = Strings::of(owned.as_ref().unwrap_or(column));
+            let strings = TextCells::of(owned.as_ref().unwrap_or(column));
             for row in 0..n {
                 let value = match strings.get(row) {
                     None => T::MISSING,
@@ -489,17 +487,35 @@ fn numbers<T: Number>(
     Ok(())
 }
 
-/// The cells of a column as bytes, without a copy: strings as they are, booleans as `true` /
-/// `false`; `Other` for the types read through Arrow's formatter.
-enum Strings<'a> {
+/// The cells of a text column of a batch as bytes, without a copy: strings as they are,
+/// booleans as `true` / `false`, other types (`Other`) through Arrow's formatter
+/// (`Formatted`).
+pub enum TextCells<'a> {
+    /// `Utf8`.
     Utf8(&'a StringArray),
+    /// `LargeUtf8`.
     Large(&'a LargeStringArray),
+    /// `Utf8View` (and a dictionary, decoded).
     View(&'a StringViewArray),
+    /// `Boolean`.
     Bool(&'a BooleanArray),
+    /// Another type, before formatting.
     Other(&'a ArrayRef),
+    /// Another type's cells formatted (`None`: null).
+    Formatted(Vec<Option<String>>),
 }
 
-impl<'a> Strings<'a> {
+impl<'a> TextCells<'a> {
+    /// Row `r`'s cell as [`Sink::text`] takes it: `None` for a null or a missing-value marker.
+    #[inline]
+    pub fn cell(&self, r: usize) -> Option<&[u8]> {
+        let cell = match self {
+            Self::Formatted(v) => v[r].as_deref().map(str::as_bytes),
+            other => other.get(r),
+        };
+        cell.filter(|c| !is_missing(c))
+    }
+
     /// A dictionary's strings decoded (once per batch); `None` for every other type.
     fn owned(column: &ArrayRef) -> std::result::Result<Option<ArrayRef>, arrow_schema::ArrowError> {
         match column.data_type() {
@@ -528,7 +544,7 @@ impl<'a> Strings<'a> {
             Self::Bool(a) => a
                 .is_valid(r)
                 .then(|| if a.value(r) { &b"true"[..] } else { b"false" }),
-            Self::Other(_) => None,
+            Self::Other(_) | Self::Formatted(_) => None,
         }
     }
 }

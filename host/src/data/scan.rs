@@ -29,7 +29,7 @@
 //! 1-based line and the 1-based column.
 
 use super::cell::{Decimal, Number, is_missing, parse_number};
-use super::parquet::ParquetTable;
+use super::parquet::{ParquetTable, TextCells};
 use super::records::Records;
 use super::source::{self, Body, Input};
 use super::split::{
@@ -94,11 +94,43 @@ pub trait Sink: Send + Sized {
     fn reads_column(&self, _column: usize) -> bool {
         true
     }
+    /// Rows given column by column (a Parquet batch). The default hands them to
+    /// [`Sink::text`] and [`Sink::row`] one by one; a sink may take each column whole instead,
+    /// provided what it computes does not depend on the order of columns within a row. An
+    /// error names the row within the batch.
+    fn batch(
+        &mut self,
+        batch: &Batch<'_, Self::Value>,
+    ) -> std::result::Result<(), (usize, Rejected)> {
+        let mut row = vec![Self::Value::MISSING; batch.values.len()];
+        for r in 0..batch.rows {
+            for (c, cells) in batch.text {
+                self.text(*c, cells.cell(r));
+            }
+            for (slot, values) in row.iter_mut().zip(batch.values) {
+                *slot = values[r];
+            }
+            self.row(&row, batch.line + r as u64).map_err(|e| (r, e))?;
+        }
+        Ok(())
+    }
     /// The cell of a column the sink [reads as text](Sink::reads_text), before the
     /// [`row`](Sink::row) it belongs to: its bytes unquoted (RFC 4180), or `None` for a missing
     /// value ([`is_missing`]: empty, `NaN`, `NA`, `N/A`; a Parquet null). Called in column
     /// order.
     fn text(&mut self, _column: usize, _cell: Option<&[u8]>) {}
+}
+
+/// Rows given column by column ([`Sink::batch`]).
+pub struct Batch<'a, V> {
+    /// How many.
+    pub rows: usize,
+    /// The first row's line within the sink's part of the file (as [`Sink::row`]'s).
+    pub line: u64,
+    /// Per column, its `rows` values (missing `NaN`; all missing for a column not read).
+    pub values: &'a [Vec<V>],
+    /// The columns read as text: their index and cells.
+    pub text: &'a [(usize, TextCells<'a>)],
 }
 
 /// A row a [`Sink`] refuses: the 1-based column at fault and why.

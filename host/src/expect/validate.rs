@@ -3,6 +3,7 @@
 
 use super::text::{self, CellState, ColumnText, TextKind};
 use super::{ExceptionInfo, ExpectationResult, ResultFields, Statistics, Validation};
+use crate::data::scan::Batch;
 use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
 use crate::limits::{excerpt, excerpt_list};
@@ -125,28 +126,29 @@ impl<'p> State<'p> {
     /// `present` then says which).
     #[inline]
     fn push_row(&mut self, values: &[f64]) {
-        for (column, ((c, &x), by_column)) in self
-            .columns
-            .iter_mut()
-            .zip(values)
-            .zip(&self.plan.by_column)
-            .enumerate()
-        {
-            if x.is_nan() {
-                if self.present[column] && self.plan.text[column].is_some() {
-                    c.push_text();
-                } else {
-                    c.push(x);
-                }
-                continue;
+        for (column, &x) in values.iter().enumerate() {
+            self.push_value(column, x);
+        }
+    }
+
+    /// The value of `column` in the current row.
+    #[inline]
+    fn push_value(&mut self, column: usize, x: f64) {
+        let c = &mut self.columns[column];
+        if x.is_nan() {
+            if self.present[column] && self.plan.text[column].is_some() {
+                c.push_text();
+            } else {
+                c.push(x);
             }
-            c.push(x);
-            for &i in by_column {
-                if let (Some(check), (Item::Core(kind), _)) =
-                    (self.checks.get_mut(i), self.plan.items[i])
-                {
-                    check.push(kind, x);
-                }
+            return;
+        }
+        c.push(x);
+        for &i in &self.plan.by_column[column] {
+            if let (Some(check), (Item::Core(kind), _)) =
+                (self.checks.get_mut(i), self.plan.items[i])
+            {
+                check.push(kind, x);
             }
         }
     }
@@ -204,6 +206,34 @@ impl Sink for State<'_> {
     #[inline]
     fn text(&mut self, column: usize, cell: Option<&[u8]>) {
         self.push_text(column, cell);
+    }
+
+    /// A column at a time: every state here is per column (and per expectation on one
+    /// column), so the rows' order within each column is all that matters.
+    fn batch(&mut self, batch: &Batch<'_, f64>) -> std::result::Result<(), (usize, Rejected)> {
+        let mut cells = vec![None; batch.values.len()];
+        for (c, t) in batch.text {
+            cells[*c] = Some(t);
+        }
+        for (c, values) in batch.values.iter().enumerate() {
+            if !self.plan.read[c] {
+                continue;
+            }
+            match cells[c] {
+                Some(text) => {
+                    for (r, &x) in values.iter().enumerate() {
+                        self.push_text(c, text.cell(r));
+                        self.push_value(c, x);
+                    }
+                }
+                None => {
+                    for &x in values {
+                        self.push_value(c, x);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -594,33 +594,55 @@ fn check_record(raw: &[u8], line: u64) -> std::result::Result<(), RowError> {
 /// line-by-line path.
 #[inline]
 fn fast_row<T: Number>(chunk: &[u8], mut pos: usize, row: &mut [T]) -> Option<(usize, usize)> {
-    let width = row.len();
     let mut field = 0;
     loop {
         let d = Decimal::read(chunk, pos);
-        let i = d.end;
-        let stop = chunk.get(i).copied().unwrap_or(b'\n');
-        if !(stop == b',' || stop == b'\n' || stop == b'\r') {
-            return None;
-        }
-        let value = if i == d.start {
-            if field == 0 && stop != b',' {
-                return None; // a blank line: skipped
-            }
+        let value = if d.end == d.start {
             T::MISSING // empty cell
         } else {
             d.value()?
         };
-        *row.get_mut(field)? = value;
-        field += 1;
-        match stop {
-            b',' => pos = i + 1,
-            b'\r' => {
-                return (chunk.get(i + 1).is_none_or(|&b| b == b'\n') && field == width)
-                    .then_some((i, i + 2));
-            }
-            _ => return (field == width).then_some((i, i + 1)),
+        match end_field(chunk, d.start, d.end, value, row, &mut field)? {
+            Step::Next(next) => pos = next,
+            Step::Line(end, next) => return Some((end, next)),
         }
+    }
+}
+
+/// Where a plain line goes after a field.
+enum Step {
+    /// The next field starts here.
+    Next(usize),
+    /// The line's content ends at the first position, the next line starts at the second.
+    Line(usize, usize),
+}
+
+/// Stores `value`, the plain field `start..i`, as `row[field]` when `i` ends a field; `None`
+/// sends the line to the line-by-line path (an odd byte, a blank line, a ragged row).
+#[inline(always)]
+fn end_field<T: Number>(
+    chunk: &[u8],
+    start: usize,
+    i: usize,
+    value: T,
+    row: &mut [T],
+    field: &mut usize,
+) -> Option<Step> {
+    let stop = chunk.get(i).copied().unwrap_or(b'\n');
+    if !(stop == b',' || stop == b'\n' || stop == b'\r') {
+        return None;
+    }
+    if i == start && *field == 0 && stop != b',' {
+        return None; // a blank line: skipped
+    }
+    *row.get_mut(*field)? = value;
+    *field += 1;
+    let width = row.len();
+    match stop {
+        b',' => Some(Step::Next(i + 1)),
+        b'\r' => (chunk.get(i + 1).is_none_or(|&b| b == b'\n') && *field == width)
+            .then_some(Step::Line(i, i + 2)),
+        _ => (*field == width).then_some(Step::Line(i, i + 1)),
     }
 }
 
@@ -636,7 +658,6 @@ fn fast_text_row<T: Number>(
     modes: &[Mode],
     cells: &mut [(usize, usize)],
 ) -> Option<(usize, usize)> {
-    let width = row.len();
     let mut field = 0;
     loop {
         let mode = *modes.get(field)?;
@@ -662,22 +683,9 @@ fn fast_text_row<T: Number>(
             };
             (value, d.start, d.end)
         };
-        let stop = chunk.get(i).copied().unwrap_or(b'\n');
-        if !(stop == b',' || stop == b'\n' || stop == b'\r') {
-            return None;
-        }
-        if i == start && field == 0 && stop != b',' {
-            return None; // a blank line: skipped
-        }
-        *row.get_mut(field)? = value;
-        field += 1;
-        match stop {
-            b',' => pos = i + 1,
-            b'\r' => {
-                return (chunk.get(i + 1).is_none_or(|&b| b == b'\n') && field == width)
-                    .then_some((i, i + 2));
-            }
-            _ => return (field == width).then_some((i, i + 1)),
+        match end_field(chunk, start, i, value, row, &mut field)? {
+            Step::Next(next) => pos = next,
+            Step::Line(end, next) => return Some((end, next)),
         }
     }
 }

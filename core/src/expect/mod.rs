@@ -451,6 +451,28 @@ impl CheckState {
         }
     }
 
+    /// Adds a column's values (`NaN` missing, and skipped): what pushing each present one does,
+    /// with the kind looked up once.
+    pub fn extend(&mut self, kind: &Kind, values: &[f64]) {
+        match kind {
+            Kind::ValuesToBeBetween { range, .. } => {
+                for &x in values {
+                    if !x.is_nan() {
+                        self.unexpected_unless(range.contains(x), x);
+                    }
+                }
+            }
+            _ if !kind.needs_values() => {}
+            _ => {
+                for &x in values {
+                    if !x.is_nan() {
+                        self.push(kind, x);
+                    }
+                }
+            }
+        }
+    }
+
     #[inline]
     fn unexpected_unless(&mut self, expected: bool, x: f64) {
         if !expected && let Self::Unexpected { count, partial } = self {
@@ -1013,6 +1035,24 @@ mod tests {
             }
         }
         (col, check)
+    }
+
+    /// Every kind's state from a slice equals its state from the values one by one.
+    #[test]
+    fn a_slice_of_values_gives_the_state_pushing_them_gives() {
+        let xs: StdVec<f64> = (0..700)
+            .map(|i| match i % 13 {
+                0 => f64::NAN,
+                _ => (f64::from(i) * 0.37).sin() * 3.0,
+            })
+            .collect();
+        for kind in kinds() {
+            let (_, pushed) = state(&kind, &xs);
+            let mut sliced = CheckState::new(&kind);
+            sliced.extend(&kind, &xs[..300]);
+            sliced.extend(&kind, &xs[300..]);
+            assert_eq!(sliced, pushed, "{}", kind.name());
+        }
     }
 
     #[test]

@@ -110,6 +110,31 @@ impl ColumnState {
         self.moments.push(x);
     }
 
+    /// Adds `values` (`NaN` missing): the state pushing them one by one gives, up to the
+    /// rounding of the moments ([`Moments::extend_present`]), several times faster.
+    pub fn extend(&mut self, values: &[f64]) {
+        let (mut lo, mut hi) = ([f64::INFINITY; 8], [f64::NEG_INFINITY; 8]);
+        let mut chunks = values.chunks_exact(8);
+        for c in &mut chunks {
+            for j in 0..8 {
+                // `f64::min` and `max` pass over NaN.
+                lo[j] = lo[j].min(c[j]);
+                hi[j] = hi[j].max(c[j]);
+            }
+        }
+        for &x in chunks.remainder() {
+            lo[0] = lo[0].min(x);
+            hi[0] = hi[0].max(x);
+        }
+        let before = self.moments.count();
+        self.moments.extend_present(values);
+        let present = self.moments.count() - before;
+        self.elements += values.len() as u64;
+        self.missing += values.len() as u64 - present;
+        self.min = lo.iter().fold(self.min, |a, &b| a.min(b));
+        self.max = hi.iter().fold(self.max, |a, &b| a.max(b));
+    }
+
     /// Adds a present value that is not a number (a text cell): an element, not missing, and
     /// in no statistic.
     #[inline]
@@ -502,6 +527,57 @@ pub fn psi(counts: &[u64], weights: &[f64]) -> Option<f64> {
 mod tests {
     use super::*;
     use crate::StdVec;
+
+    /// A column's values taken a slice at a time: the counts and extremes pushing them gives,
+    /// exactly; the moments within rounding.
+    #[test]
+    fn a_slice_gives_what_its_values_one_by_one_give() {
+        let mut values = StdVec::new();
+        let mut seed = 7u64;
+        for i in 0..1000u32 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let x = (seed >> 11) as f64 / (1u64 << 53) as f64 * 200.0 - 50.0;
+            values.push(match i % 17 {
+                0 => f64::NAN,
+                5 => -0.0,
+                _ => x,
+            });
+        }
+        for cut in [0, 1, 9, 256, 257, 999, 1000] {
+            let mut pushed = ColumnState::new();
+            values.iter().for_each(|&x| pushed.push(x));
+            let mut sliced = ColumnState::new();
+            sliced.extend(&values[..cut]);
+            sliced.extend(&values[cut..]);
+            assert_eq!(
+                (
+                    sliced.element_count(),
+                    sliced.missing_count(),
+                    sliced.min(),
+                    sliced.max()
+                ),
+                (
+                    pushed.element_count(),
+                    pushed.missing_count(),
+                    pushed.min(),
+                    pushed.max()
+                ),
+                "cut {cut}"
+            );
+            let (a, b) = (sliced.mean().unwrap(), pushed.mean().unwrap());
+            assert!((a - b).abs() <= 1e-13 * b.abs(), "cut {cut}: {a} {b}");
+            let (a, b) = (sliced.stdev().unwrap(), pushed.stdev().unwrap());
+            assert!((a - b).abs() <= 1e-13 * b, "cut {cut}: {a} {b}");
+        }
+        let mut empty = ColumnState::new();
+        empty.extend(&[f64::NAN, f64::NAN]);
+        assert_eq!(
+            (empty.element_count(), empty.missing_count(), empty.min()),
+            (2, 2, None)
+        );
+    }
 
     #[test]
     fn psi_matches_hand_computation() {

@@ -20,6 +20,7 @@
 //! ```text
 //! cargo bench -p mlprobe --bench expect
 //! EXPECT_BENCH_ROWS=10000000 cargo bench -p mlprobe --bench expect   # ~0.8 GB: memory stays flat
+//! EXPECT_BENCH_DIR=/tmp/bench cargo bench -p mlprobe --bench expect   # keeps the tables and suites
 //! ```
 
 use rand::{RngExt, SeedableRng};
@@ -167,9 +168,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("big.csv");
-    let suite = dir.path().join("bench.toml");
+    // EXPECT_BENCH_DIR keeps the generated files (to time or profile one case by hand).
+    let kept = std::env::var_os("EXPECT_BENCH_DIR").map(std::path::PathBuf::from);
+    let temp = tempfile::tempdir().unwrap();
+    let dir = kept.as_deref().unwrap_or(temp.path());
+    std::fs::create_dir_all(dir).unwrap();
+    let data = dir.join("big.csv");
+    let suite = dir.join("bench.toml");
     std::fs::write(&suite, SUITE).unwrap();
     let t = Instant::now();
     let bytes = generate(&data, rows);
@@ -179,12 +184,12 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let script = dir.path().join("polars_expect.py");
+    let script = dir.join("polars_expect.py");
     std::fs::write(&script, POLARS).unwrap();
     let best = measure(&suite, &data, rows, bytes, cores, "CSV");
     baseline(&script, &data, best, "read_csv");
 
-    let parquet = dir.path().join("big.parquet");
+    let parquet = dir.join("big.parquet");
     let t = Instant::now();
     let bytes = to_parquet(&data, &parquet);
     println!(
@@ -196,13 +201,13 @@ fn main() {
     baseline(&script, &parquet, best, "read_parquet");
 
     // Numbers and strings.
-    let mixed = dir.path().join("mixed.csv");
+    let mixed = dir.join("mixed.csv");
     let bytes = generate_mixed(&mixed, rows);
-    let mixed_suite = dir.path().join("mixed.toml");
+    let mixed_suite = dir.join("mixed.toml");
     std::fs::write(&mixed_suite, MIXED_SUITE).unwrap();
-    let mixed_script = dir.path().join("polars_mixed.py");
+    let mixed_script = dir.join("polars_mixed.py");
     std::fs::write(&mixed_script, POLARS_MIXED).unwrap();
-    let mixed_parquet = dir.path().join("mixed.parquet");
+    let mixed_parquet = dir.join("mixed.parquet");
     let parquet_bytes = to_parquet(&mixed, &mixed_parquet);
     println!(
         "mixed table: {rows} rows x 10 columns (6 numbers, 4 text), CSV {:.1} MB, Parquet {:.1} MB",

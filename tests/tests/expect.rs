@@ -502,16 +502,37 @@ fn bad_suites_are_input_errors_naming_the_line() {
     }
 }
 
+/// Text where numbers are expected is what Great Expectations makes of it (pandas reads the
+/// column as strings; comparing them with numbers raises), with the first such cell located.
 #[test]
-fn malformed_data_is_an_input_error_naming_line_and_column() {
+fn text_in_a_numeric_column_raises_naming_its_first_cell() {
     let (dir, _, suite) = setup();
     let data = dir.path().join("bad.csv");
-    std::fs::write(&data, "a,b,c\n1,2,3\n4,oops,6\n").unwrap();
-    let err = input_error(&suite, &data);
+    std::fs::write(&data, "a,b,c\n1,2,3\n4,oops,6\n7,,8\n").unwrap();
+    let (rc, doc) = run_json(&suite, &data, &[]);
+    assert_eq!(rc, 1);
+    let r = result(&doc, "expect_column_values_to_be_in_set", Some("b"));
+    assert_eq!(r["success"], false);
+    let m = r["exception_info"]["exception_message"].as_str().unwrap();
     assert!(
-        err.contains("bad.csv:3:2: `oops` in column `b` is not a number"),
-        "{err}"
+        m.contains("(1 of 2 values are not numbers, the first `oops` on line 3, column 2)"),
+        "{m}"
     );
+    let r = result(&doc, "expect_column_mean_to_be_between", Some("a"));
+    assert_eq!(r["result"]["observed_value"], 4.0, "{r}");
+    // A check that reads no numbers sees the text as a present value (formats.rs has the
+    // same in a Parquet column of strings): one of three cells missing.
+    let nulls = dir.path().join("nulls.toml");
+    std::fs::write(
+        &nulls,
+        "[[expectations]]\ntype = \"expect_column_values_to_not_be_null\"\ncolumn = \"b\"\n",
+    )
+    .unwrap();
+    let (rc, doc) = run_json(&nulls, &data, &[]);
+    assert_eq!(rc, 1);
+    let r = result(&doc, "expect_column_values_to_not_be_null", Some("b"));
+    assert_eq!(r["result"]["unexpected_count"], 1, "{r}");
+    assert_eq!(r["result"]["element_count"], 3, "{r}");
 }
 
 /// Runs `mlprobe expect` on data it must refuse: exit 2, nothing on stdout; returns stderr.
@@ -613,11 +634,10 @@ fn quoted_fields_and_crlf_read_as_plain_ones() {
     // not a number, at the line its record starts on (robust_inputs.rs has the rest).
     let bad = dir.path().join("multiline.csv");
     std::fs::write(&bad, "a,b,c\n1,2,3\n4,\"5\n6\",7\n").unwrap();
-    let err = input_error(&suite, &bad);
-    assert!(
-        err.contains("multiline.csv:3:2: `5\\n6` in column `b` is not a number"),
-        "{err}"
-    );
+    let (_, doc) = run_json(&suite, &bad, &[]);
+    let r = result(&doc, "expect_column_values_to_be_in_set", Some("b"));
+    let m = r["exception_info"]["exception_message"].as_str().unwrap();
+    assert!(m.contains("the first `5\\n6` on line 3, column 2"), "{m}");
 }
 
 #[test]

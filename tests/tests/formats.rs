@@ -393,6 +393,31 @@ fn parquet_edges() {
         assert_eq!(code(&o), 2, "{file}: {}", stderr(&o));
         assert!(stderr(&o).contains(says), "{file}: {}", stderr(&o));
     }
+    // To `expect` the word is a present value; a check that reads numbers raises naming it.
+    let suite = write(
+        &d.join("words.toml"),
+        b"[[expectations]]\ntype = \"expect_column_values_to_not_be_null\"\ncolumn = \"s\"\n\n\
+          [[expectations]]\ntype = \"expect_column_max_to_be_between\"\ncolumn = \"s\"\n\
+          max_value = 10\n",
+    );
+    let o = run([
+        "expect",
+        "--suite",
+        suite.to_str().unwrap(),
+        "--data",
+        d.join("words.parquet").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let results = json(&o)["results"].clone();
+    assert_eq!(results[0]["success"], true, "{results}");
+    let m = results[1]["exception_info"]["exception_message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        m.contains("(1 of 2 values are not numbers, the first `abc` on line 3, column 2)"),
+        "{m}"
+    );
 
     // 40 row groups on several threads: the results of the CSV text (several chunks), and the
     // same with one thread or two (the row groups are merged in file order).

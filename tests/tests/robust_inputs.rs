@@ -277,22 +277,45 @@ fn messages_quote_a_bounded_prefix_of_a_huge_header() {
     assert!(message.len() < 400, "{message:.200}");
     // The document holds the name once (the observed column list), not once per expectation.
     assert!(o.stdout.len() < 11 << 20, "{} bytes", o.stdout.len());
-    // A 1 MB cell that is not a number: quoted by its first 64 characters.
+    // A 1 MB cell that is not a number, where a check reads numbers: quoted by its first 64
+    // characters.
     let cell = "x".repeat(1 << 20);
     let p = s(&write(
         dir.path(),
         "cell.csv",
         format!("a,b\n1,{cell}\n").as_bytes(),
     ));
-    let o = go(&["expect", "--suite", &suite_b(dir.path()), "--data", &p]);
-    refused(
-        &o,
-        &[
-            "cell.csv:2:2: `",
-            &format!("{}…` in column `b`", "x".repeat(64)),
-        ],
-    );
-    assert!(err(&o).len() < 400);
+    let o = go(&[
+        "expect",
+        "--suite",
+        &suite_b(dir.path()),
+        "--data",
+        &p,
+        "--json",
+    ]);
+    let message = raised(&o, &[&format!("`{}…` on line 2, column 2", "x".repeat(64))]);
+    assert!(message.len() < 400, "{message:.500}");
+}
+
+/// `expect --json` output `o` failed a check whose exception message holds each of `want`;
+/// returns that message.
+fn raised(o: &Output, want: &[&str]) -> String {
+    assert_eq!(o.status.code(), Some(1), "stderr:\n{}", err(o));
+    let doc = json(o);
+    let message = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|r| r["exception_info"]["exception_message"].as_str())
+        .expect("a check that raised")
+        .to_string();
+    for w in want {
+        assert!(
+            message.contains(w),
+            "the message should hold {w:?}: {message:.500}"
+        );
+    }
+    message
 }
 
 #[test]
@@ -320,10 +343,17 @@ fn a_quoted_field_may_hold_a_newline() {
         .unwrap()
         .to_string();
     assert!(missing.contains("proline, label\\n(class)"), "{missing}");
-    // In a numeric cell it is a cell that is not a number, at the record's first line.
+    // Where a check reads numbers it is a cell that is not one, at the record's first line.
     let p = s(&write(dir.path(), "n.csv", b"a,b\n1,2\n3,\"4\n5\"\n"));
-    let o = go(&["expect", "--suite", &suite_b(dir.path()), "--data", &p]);
-    refused(&o, &["n.csv:3:2: `4\\n5` in column `b` is not a number"]);
+    let o = go(&[
+        "expect",
+        "--suite",
+        &suite_b(dir.path()),
+        "--data",
+        &p,
+        "--json",
+    ]);
+    raised(&o, &["the first `4\\n5` on line 3, column 2"]);
     // A quote never closed is located where it opens.
     let p = s(&write(dir.path(), "q.csv", b"a,b\n1,2\n3,\"4\n5,6\n"));
     let o = go(&["expect", "--suite", &suite(), "--data", &p]);

@@ -307,7 +307,17 @@ impl ParquetTable {
         };
         let mut sink = make();
         let width = self.names.len();
-        let modes = Mode::of(&sink, width);
+        // A column of numbers holds no text; any other is given as text where tolerated.
+        let schema = self.metadata.schema();
+        let modes: Vec<Mode> = Mode::of(&sink, width)
+            .into_iter()
+            .zip(schema.fields())
+            .map(|(m, f)| match m {
+                Mode::Tolerant if f.data_type().is_numeric() => Mode::Number,
+                Mode::Tolerant => Mode::Text,
+                m => m,
+            })
+            .collect();
         let text: Vec<usize> = (0..width).filter(|&c| modes[c] == Mode::Text).collect();
         // Only the columns the sink reads are decoded; `slot[c]` is column c's place in a
         // batch.

@@ -49,6 +49,9 @@ pub(crate) enum Mode {
     Number,
     /// Text: cells go to [`Sink::text`]; a number's value still to [`Sink::row`].
     Text,
+    /// Numbers, and a cell that is not one goes to [`Sink::text`] (its value missing) instead
+    /// of being an error ([`Sink::tolerates_text`]).
+    Tolerant,
     /// Not read: values missing ([`Sink::reads_column`]).
     Skip,
 }
@@ -62,6 +65,8 @@ impl Mode {
                     Mode::Skip
                 } else if sink.reads_text(c) {
                     Mode::Text
+                } else if sink.tolerates_text(c) {
+                    Mode::Tolerant
                 } else {
                     Mode::Number
                 }
@@ -85,6 +90,14 @@ pub trait Sink: Send + Sized {
     /// then `NaN` in `values`, not an error, and the cell itself goes to [`Sink::text`] (a
     /// label column, a column of categories).
     fn reads_text(&self, _column: usize) -> bool {
+        false
+    }
+    /// Whether a cell of column `column` that is neither a number nor a missing value goes to
+    /// [`Sink::text`] (its value `NaN` in [`Sink::row`]) rather than being an error. Unlike a
+    /// column [read as text](Sink::reads_text), numbers and missing values are not given as
+    /// cells: the column is read as fast as numbers are. (`expect`: a check on the column
+    /// says what text there means.)
+    fn tolerates_text(&self, _column: usize) -> bool {
         false
     }
     /// Whether the sink reads column `column` at all. A column it does not read is not parsed:
@@ -117,7 +130,9 @@ pub trait Sink: Send + Sized {
     /// The cell of a column the sink [reads as text](Sink::reads_text), before the
     /// [`row`](Sink::row) it belongs to: its bytes unquoted (RFC 4180), or `None` for a missing
     /// value ([`is_missing`]: empty, `NaN`, `NA`, `N/A`; a Parquet null). Called in column
-    /// order.
+    /// order. For a column that [tolerates text](Sink::tolerates_text), only with the cells
+    /// that are not numbers (every cell of such a Parquet column that is not of a numeric
+    /// type).
     fn text(&mut self, _column: usize, _cell: Option<&[u8]>) {}
 }
 
@@ -509,7 +524,7 @@ fn parse_chunk<S: Sink>(
     let mut pos = 0;
     // How each column is read, and where each cell of a plain line is.
     let modes = Mode::of(sink, width);
-    let any_text = modes.iter().any(|m| *m != Mode::Number);
+    let any_text = modes.iter().any(|m| matches!(m, Mode::Text | Mode::Skip));
     let mut cells = vec![(0usize, 0usize); if any_text { width } else { 0 }];
     while pos < chunk.len() {
         counts.lines += 1;
@@ -661,7 +676,7 @@ fn fast_text_row<T: Number>(
     let mut field = 0;
     loop {
         let mode = *modes.get(field)?;
-        let (value, start, i) = if mode != Mode::Number {
+        let (value, start, i) = if matches!(mode, Mode::Text | Mode::Skip) {
             let rest = chunk.get(pos..)?;
             let len = rest
                 .iter()
@@ -725,11 +740,15 @@ fn slow_row<S: Sink>(
                 continue;
             }
             Mode::Text => sink.text(i, (!is_missing(cell)).then_some(cell)),
-            Mode::Number => {}
+            Mode::Number | Mode::Tolerant => {}
         }
         *slot = match parse_number(cell) {
             Some(x) => x,
             None if modes[i] == Mode::Text => S::Value::MISSING,
+            None if modes[i] == Mode::Tolerant => {
+                sink.text(i, Some(cell));
+                S::Value::MISSING
+            }
             None => {
                 return Err(at(
                     i + 1,

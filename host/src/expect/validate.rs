@@ -3,6 +3,7 @@
 
 use super::text::{self, CellState, ColumnText, TextKind};
 use super::{ExceptionInfo, ExpectationResult, ResultFields, Statistics, Validation};
+use crate::data::cell::parse_number;
 use crate::data::scan::Batch;
 use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
@@ -95,9 +96,16 @@ struct State<'p> {
     checks: Vec<CheckState>,
     texts: Vec<Option<ColumnText>>,
     cells: Vec<CellState>,
-    /// Per column read as text: whether the row's cell is present (from [`Sink::text`]).
+    /// Per column: whether the row's cell is present text (from [`Sink::text`], taken by
+    /// the row's value).
     present: Vec<bool>,
+    /// Per column: its first cell that is text and not a number, and that cell's line (in
+    /// this part of the input; [`NO_LINE`] until its row's value comes).
+    first_text: Vec<Option<(u64, Box<[u8]>)>>,
 }
+
+/// The line of a first text cell whose row has not come yet.
+const NO_LINE: u64 = u64::MAX;
 
 impl<'p> State<'p> {
     fn new(plan: &'p Plan<'p>) -> Self {
@@ -119,25 +127,32 @@ impl<'p> State<'p> {
                 .collect(),
             cells: vec![CellState::default(); plan.items.len()],
             present: vec![false; plan.text.len()],
+            first_text: vec![None; plan.text.len()],
         }
     }
 
     /// One row, a value per column (`NaN` missing or, in a column read as text, not a number:
     /// `present` then says which).
     #[inline]
-    fn push_row(&mut self, values: &[f64]) {
+    fn push_row(&mut self, values: &[f64], line: u64) {
         for (column, &x) in values.iter().enumerate() {
-            self.push_value(column, x);
+            self.push_value(column, x, line);
         }
     }
 
     /// The value of `column` in the current row.
     #[inline]
-    fn push_value(&mut self, column: usize, x: f64) {
+    fn push_value(&mut self, column: usize, x: f64, line: u64) {
         let c = &mut self.columns[column];
+        let present = std::mem::take(&mut self.present[column]);
         if x.is_nan() {
-            if self.present[column] && self.plan.text[column].is_some() {
+            if present {
                 c.push_text();
+                if let Some((at, _)) = &mut self.first_text[column]
+                    && *at == NO_LINE
+                {
+                    *at = line;
+                }
             } else {
                 c.push(x);
             }
@@ -158,6 +173,9 @@ impl<'p> State<'p> {
     fn push_text(&mut self, column: usize, cell: Option<&[u8]>) {
         self.present[column] = cell.is_some();
         let Some(cell) = cell else { return };
+        if self.first_text[column].is_none() && parse_number::<f64>(cell).is_none() {
+            self.first_text[column] = Some((NO_LINE, cell.into()));
+        }
         if let Some(Some(t)) = self.texts.get_mut(column) {
             t.push(cell);
         }
@@ -173,12 +191,17 @@ impl Sink for State<'_> {
     type Value = f64;
 
     #[inline]
-    fn row(&mut self, values: &[f64], _line: u64) -> std::result::Result<(), Rejected> {
-        self.push_row(values);
+    fn row(&mut self, values: &[f64], line: u64) -> std::result::Result<(), Rejected> {
+        self.push_row(values, line);
         Ok(())
     }
 
-    fn merge(&mut self, later: Self, _lines_before: u64) {
+    fn merge(&mut self, mut later: Self, lines_before: u64) {
+        for (a, b) in self.first_text.iter_mut().zip(&mut later.first_text) {
+            if a.is_none() {
+                *a = b.take().map(|(line, cell)| (line + lines_before, cell));
+            }
+        }
         for (a, b) in self.columns.iter_mut().zip(&later.columns) {
             a.merge(b);
         }
@@ -203,6 +226,12 @@ impl Sink for State<'_> {
         self.plan.read.get(column).copied().unwrap_or(false)
     }
 
+    /// Text in a column no text check names is counted (so `not_be_null` holds on it, and a
+    /// numeric check raises, as Great Expectations' do on a column of strings).
+    fn tolerates_text(&self, _column: usize) -> bool {
+        true
+    }
+
     #[inline]
     fn text(&mut self, column: usize, cell: Option<&[u8]>) {
         self.push_text(column, cell);
@@ -223,12 +252,17 @@ impl Sink for State<'_> {
                 Some(text) => {
                     for (r, &x) in values.iter().enumerate() {
                         self.push_text(c, text.cell(r));
-                        self.push_value(c, x);
+                        self.push_value(c, x, batch.line + r as u64);
                     }
                 }
                 None => {
-                    for &x in values {
-                        self.push_value(c, x);
+                    self.columns[c].extend(values);
+                    for &i in &self.plan.by_column[c] {
+                        if let (Some(check), (Item::Core(kind), _)) =
+                            (self.checks.get_mut(i), self.plan.items[i])
+                        {
+                            check.extend(kind, values);
+                        }
                     }
                 }
             }
@@ -282,7 +316,7 @@ pub fn validate_dataset(suite: &Suite, data: &Dataset, values: &[f32]) -> Result
             let cell = cell.as_bytes();
             state.push_text(c, (!crate::data::cell::is_missing(cell)).then_some(cell));
         }
-        state.push_row(&row);
+        state.push_row(&row, r as u64 + 2);
     }
     Ok(finish(
         suite,
@@ -350,9 +384,20 @@ fn finish(
                 match column.filter(|c| reads_numbers && c.text_count() > 0) {
                     // As Great Expectations raises comparing strings with numbers.
                     Some(c) => {
+                        let index = state.plan.items[i].1.unwrap_or(0);
+                        let first = match &state.first_text[index] {
+                            // The data's line and column, as a CSV reader's error has them
+                            // (not its path: the results of one table in every format match).
+                            Some((line, cell)) => format!(
+                                ", the first `{}` on line {line}, column {}",
+                                excerpt(String::from_utf8_lossy(cell).trim()),
+                                index + 1
+                            ),
+                            None => String::new(),
+                        };
                         let m = format!(
-                            "column `{}` holds text ({} of {} values are not numbers): `{}` \
-                             reads numbers",
+                            "column `{}` holds text ({} of {} values are not numbers{first}): \
+                             `{}` reads numbers",
                             excerpt(e.column.as_deref().unwrap_or("")),
                             c.text_count(),
                             c.nonmissing_count(),

@@ -86,6 +86,25 @@ impl Moments {
         self.m2 = f64::NAN;
     }
 
+    /// Adds `n` copies of `x`: what pushing it `n` times gives, up to rounding, at once (a
+    /// block of equal values: its mean `x − K`, no spread).
+    pub fn push_n(&mut self, x: f64, n: u64) {
+        if n == 0 {
+            return;
+        }
+        if self.count == 0 && x.is_finite() {
+            self.shift = x;
+        }
+        let d = x - self.shift;
+        self.merge(&Moments {
+            count: n,
+            shift: self.shift,
+            mean: d,
+            // An infinite value has no spread to speak of: NaN, as numpy's `var([inf])`.
+            m2: if d.is_finite() { 0.0 } else { f64::NAN },
+        });
+    }
+
     /// Adds the values of `xs` that are not `NaN` (missing values): the statistics pushing them
     /// one by one gives, up to rounding, several times faster. Blocks of [`BLOCK`] values are
     /// taken in two passes (the block's mean of `x − K`, then its squared deviations, summed in
@@ -722,6 +741,24 @@ mod tests {
             assert!(relative(m.population_variance(), pvar) <= 1e-13, "{width}");
             assert!(relative(m.sample_variance(), var) <= 1e-13, "{width}");
         }
+    }
+
+    #[test]
+    fn copies_of_a_value_are_pushed_at_once() {
+        let mut at_once = Moments::new();
+        let mut one_by_one = Moments::new();
+        for (x, n) in [(3.5, 4), (1.0, 0), (-2.25, 7), (1e9, 1), (3.5, 2)] {
+            at_once.push_n(x, n);
+            (0..n).for_each(|_| one_by_one.push(x));
+        }
+        assert_eq!(at_once.count(), one_by_one.count());
+        assert_eq!(at_once.shift, one_by_one.shift);
+        assert!(relative(at_once.mean(), one_by_one.mean()) <= 1e-15);
+        assert!(relative(at_once.sample_variance(), one_by_one.sample_variance()) <= 1e-13);
+        let mut inf = Moments::new();
+        inf.push_n(f64::INFINITY, 3);
+        assert_eq!((inf.count(), inf.mean()), (3, f64::INFINITY));
+        assert!(inf.population_variance().is_nan());
     }
 
     /// Infinite values pushed, in blocks, and merged, against numpy 2: `np.mean(xs)` and

@@ -139,8 +139,27 @@ impl ColumnState {
     /// in no statistic.
     #[inline]
     pub fn push_text(&mut self) {
-        self.elements += 1;
-        self.text += 1;
+        self.push_text_n(1);
+    }
+
+    /// Adds `n` copies of `x` (`NaN` missing): what pushing it `n` times gives (the moments up
+    /// to rounding).
+    pub fn push_n(&mut self, x: f64, n: u64) {
+        self.elements += n;
+        if x.is_nan() {
+            self.missing += n;
+        } else if n > 0 {
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+            self.moments.push_n(x, n);
+        }
+    }
+
+    /// Adds `n` text cells ([`ColumnState::push_text`]).
+    #[inline]
+    pub fn push_text_n(&mut self, n: u64) {
+        self.elements += n;
+        self.text += n;
     }
 
     /// Combines the state of another part of the input.
@@ -571,6 +590,26 @@ mod tests {
             let (a, b) = (sliced.stdev().unwrap(), pushed.stdev().unwrap());
             assert!((a - b).abs() <= 1e-13 * b, "cut {cut}: {a} {b}");
         }
+        // Copies at once: the same as one by one.
+        let mut copies = ColumnState::new();
+        let mut pushed = ColumnState::new();
+        for (x, n) in [(2.5, 3), (f64::NAN, 2), (-1.0, 1), (7.0, 0)] {
+            copies.push_n(x, n);
+            (0..n).for_each(|_| pushed.push(x));
+        }
+        copies.push_text_n(2);
+        pushed.push_text();
+        pushed.push_text();
+        assert_eq!(
+            (
+                copies.element_count(),
+                copies.missing_count(),
+                copies.text_count()
+            ),
+            (8, 2, 2)
+        );
+        assert_eq!((copies.min(), copies.max()), (pushed.min(), pushed.max()));
+        assert!((copies.stdev().unwrap() - pushed.stdev().unwrap()).abs() < 1e-15);
         let mut empty = ColumnState::new();
         empty.extend(&[f64::NAN, f64::NAN]);
         assert_eq!(

@@ -23,9 +23,10 @@ use super::scan::{Batch, Mode, ScanOptions, Sink};
 use crate::error::{Error, Result};
 use crate::limits::excerpt;
 use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
+use arrow_array::types::{Float64Type, Int32Type};
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, LargeStringArray, RecordBatch, StringArray, StringViewArray,
+    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, LargeStringArray, RecordBatch,
+    StringArray, StringViewArray,
 };
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
 use arrow_schema::{DataType, Field, Schema};
@@ -35,6 +36,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use parquet::basic::Encoding;
 use parquet::file::reader::{ChunkReader, Length};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -293,6 +295,55 @@ impl ParquetTable {
         })
     }
 
+    /// The reader's metadata for row group `g`: the string columns among `text` whose every
+    /// page there is dictionary-encoded are read as dictionaries (Arrow's `Dictionary(Int32,
+    /// _)`: each distinct string once, then a key per row), the rest as the file has them. (A
+    /// chunk whose dictionary overflowed into plain pages is read as strings: Arrow would hash
+    /// every string to rebuild a dictionary.)
+    fn dictionaries(
+        &self,
+        g: usize,
+        text: &[usize],
+    ) -> std::result::Result<ArrowReaderMetadata, parquet::errors::ParquetError> {
+        let group = self.metadata.metadata().row_group(g);
+        let schema = self.metadata.schema();
+        let dictionary = |c: usize| {
+            let chunk = group.column(c);
+            chunk.dictionary_page_offset().is_some()
+                && chunk.page_encoding_stats_mask().is_some_and(|m| {
+                    m.is_only(Encoding::PLAIN_DICTIONARY) || m.is_only(Encoding::RLE_DICTIONARY)
+                })
+                && matches!(
+                    schema.field(c).data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8
+                )
+        };
+        if !text.iter().any(|&c| dictionary(c)) {
+            return Ok(self.metadata.clone());
+        }
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(c, f)| {
+                if text.contains(&c) && dictionary(c) {
+                    let t = DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(f.data_type().clone()),
+                    );
+                    f.as_ref().clone().with_data_type(t)
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect();
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new_with_metadata(
+            fields,
+            schema.metadata().clone(),
+        )));
+        ArrowReaderMetadata::try_new(self.metadata.metadata().clone(), options)
+    }
+
     /// One row group into a fresh sink: `Ok(Err(_))` is a Parquet error, `Err(_)` a cell's.
     fn scan_group<S, F>(&self, g: usize, make: &F) -> std::result::Result<Result<S>, CellError>
     where
@@ -318,7 +369,9 @@ impl ParquetTable {
                 m => m,
             })
             .collect();
-        let text: Vec<usize> = (0..width).filter(|&c| modes[c] == Mode::Text).collect();
+        let text: Vec<usize> = (0..width)
+            .filter(|&c| matches!(modes[c], Mode::Text | Mode::Cells))
+            .collect();
         // Only the columns the sink reads are decoded; `slot[c]` is column c's place in a
         // batch.
         let read: Vec<usize> = (0..width).filter(|&c| modes[c] != Mode::Skip).collect();
@@ -330,14 +383,16 @@ impl ParquetTable {
             self.metadata.metadata().file_metadata().schema_descr(),
             read.iter().copied(),
         );
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            self.file.clone(),
-            self.metadata.clone(),
-        )
-        .with_row_groups(vec![g])
-        .with_projection(mask)
-        .with_batch_size(BATCH_ROWS)
-        .build();
+        let metadata = match self.dictionaries(g, &text) {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(bad(&e))),
+        };
+        let reader =
+            ParquetRecordBatchReaderBuilder::new_with_metadata(self.file.clone(), metadata)
+                .with_row_groups(vec![g])
+                .with_projection(mask)
+                .with_batch_size(BATCH_ROWS)
+                .build();
         let reader = match reader {
             Ok(r) => r,
             Err(e) => return Ok(Err(bad(&e))),
@@ -350,11 +405,20 @@ impl ParquetTable {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(bad(&e))),
             };
-            let arrays: Vec<Option<ArrayRef>> = (0..width)
-                .map(|c| slot[c].map(|_| column(&batch, c)))
-                .collect();
+            let arrays = (0..width)
+                .map(|c| {
+                    let text = matches!(modes[c], Mode::Text | Mode::Cells);
+                    slot[c]
+                        .map(|_| int32_keys(column(&batch, c), text))
+                        .transpose()
+                })
+                .collect::<std::result::Result<Vec<Option<ArrayRef>>, _>>();
+            let arrays = match arrays {
+                Ok(a) => a,
+                Err(e) => return Ok(Err(bad(&e))),
+            };
             for (c, values) in columns.iter_mut().enumerate() {
-                let Some(array) = &arrays[c] else {
+                let Some(array) = arrays[c].as_ref().filter(|_| modes[c] != Mode::Cells) else {
                     values.clear();
                     values.resize(batch.num_rows(), S::Value::MISSING);
                     continue;
@@ -368,44 +432,18 @@ impl ParquetTable {
                 )?;
             }
             let array = |c: usize| arrays[c].as_ref().expect("a text column is read");
-            let formatters = text
+            // Text columns as strings when they are strings (a dictionary's once per
+            // dictionary), as booleans when they are booleans, through Arrow's formatter
+            // otherwise.
+            let text_cells = text
                 .iter()
-                .map(|&c| ArrayFormatter::try_new(array(c).as_ref(), &FORMAT))
+                .map(|&c| TextCells::of(array(c)).formatted().map(|t| (c, t)))
                 .collect::<std::result::Result<Vec<_>, _>>();
-            let formatters = match formatters {
-                Ok(f) => f,
+            let text_cells = match text_cells {
+                Ok(t) => t,
                 Err(e) => return Ok(Err(bad(&e))),
             };
-            // Text columns as strings when they are strings (a dictionary decoded once), as
-            // booleans when they are booleans, through Arrow's formatter otherwise.
-            let owned = text
-                .iter()
-                .map(|&c| TextCells::owned(array(c)))
-                .collect::<std::result::Result<Vec<_>, _>>();
-            let owned = match owned {
-                Ok(s) => s,
-                Err(e) => return Ok(Err(bad(&e))),
-            };
-            let cells: Vec<TextCells<'_>> = text
-                .iter()
-                .zip(&owned)
-                .map(|(&c, o)| TextCells::of(o.as_ref().unwrap_or(array(c))))
-                .collect();
             let rows = batch.num_rows();
-            let text_cells: Vec<(usize, TextCells<'_>)> = text
-                .iter()
-                .zip(cells)
-                .enumerate()
-                .map(|(k, (&c, cells))| match cells {
-                    TextCells::Other(a) => {
-                        let formatted = (0..rows)
-                            .map(|r| a.is_valid(r).then(|| formatters[k].value(r).to_string()))
-                            .collect();
-                        (c, TextCells::Formatted(formatted))
-                    }
-                    cells => (c, cells),
-                })
-                .collect();
             sink.batch(&Batch {
                 rows,
                 line: before as u64 + 1,
@@ -451,28 +489,57 @@ fn numbers<T: Number>(
                 out.extend(doubles.iter().map(|x| x.map_or(T::MISSING, T::from_f64)));
             }
         }
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(..) => {
-            let owned = TextCells::owned(column)
-                .map_err(|e| (0, format!("column `{}`: {e}", excerpt(name))))?;
-            let strings = TextCells::of(owned.as_ref().unwrap_or(column));
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let strings = TextCells::of(column);
             for row in 0..n {
                 let value = match strings.get(row) {
                     None => T::MISSING,
                     Some(cell) => match parse_number::<T>(cell) {
                         Some(x) => x,
                         None if as_text => T::MISSING,
-                        None => {
-                            return Err((
-                                row,
-                                format!(
-                                    "`{}` in column `{}` is not a number (empty cells and NaN \
-                                     mark missing values)",
-                                    excerpt(String::from_utf8_lossy(cell).trim()),
-                                    excerpt(name)
-                                ),
-                            ));
-                        }
+                        None => return Err((row, not_a_number(cell, name))),
                     },
+                };
+                out.push(value);
+            }
+        }
+        DataType::Dictionary(..) => {
+            // Each entry once, then each row's entry (keys are `Int32`: `int32_keys`).
+            let dict = column.as_dictionary::<Int32Type>();
+            let mut entries: Vec<T> = Vec::new();
+            numbers(dict.values(), true, &mut entries, name)?;
+            let strings = TextCells::of(dict.values());
+            let other = dict.values().data_type();
+            if !as_text && !other.is_numeric() && matches!(strings, TextCells::Other(_)) {
+                // Dates, binary: as such a column without a dictionary.
+                if let Some(row) = (0..n).find(|&r| column.is_valid(r)) {
+                    return Err((
+                        row,
+                        format!(
+                            "column `{}` holds {other} values, not numbers",
+                            excerpt(name)
+                        ),
+                    ));
+                }
+            }
+            let word = |k: usize| strings.get(k).filter(|c| parse_number::<T>(c).is_none());
+            // Where numbers are expected: the entries that are words.
+            let words: Vec<bool> = match as_text {
+                true => Vec::new(),
+                false => (0..entries.len()).map(|k| word(k).is_some()).collect(),
+            };
+            for (row, key) in dict.keys().iter().enumerate() {
+                let value = match key {
+                    None => T::MISSING,
+                    Some(k) => {
+                        let k = k as usize;
+                        if words.get(k) == Some(&true)
+                            && let Some(cell) = word(k)
+                        {
+                            return Err((row, not_a_number(cell, name)));
+                        }
+                        entries[k]
+                    }
                 };
                 out.push(value);
             }
@@ -497,18 +564,63 @@ fn numbers<T: Number>(
     Ok(())
 }
 
+/// The message of a text cell where a number is expected.
+fn not_a_number(cell: &[u8], name: &str) -> String {
+    format!(
+        "`{}` in column `{}` is not a number (empty cells and NaN mark missing values)",
+        excerpt(String::from_utf8_lossy(cell).trim()),
+        excerpt(name)
+    )
+}
+
+/// A dictionary column with keys of another integer type (pandas writes `int8` keys for a
+/// few categories) as one with `Int32` keys, the one key type [`TextCells`] and [`numbers`]
+/// read; a boolean column read as text (`text`) as a dictionary of `false` and `true` (so a
+/// sink judges two cells, not every row); any other column as it is.
+fn int32_keys(
+    column: ArrayRef,
+    text: bool,
+) -> std::result::Result<ArrayRef, arrow_schema::ArrowError> {
+    match column.data_type() {
+        DataType::Dictionary(key, values) if **key != DataType::Int32 => arrow_cast::cast(
+            &column,
+            &DataType::Dictionary(Box::new(DataType::Int32), values.clone()),
+        ),
+        DataType::Boolean if text => {
+            let flags = column.as_boolean();
+            let keys = Int32Array::new(
+                flags.values().iter().map(i32::from).collect(),
+                flags.nulls().cloned(),
+            );
+            let values: ArrayRef = Arc::new(StringArray::from(vec!["false", "true"]));
+            Ok(Arc::new(DictionaryArray::try_new(keys, values)?))
+        }
+        _ => Ok(column),
+    }
+}
+
 /// The cells of a text column of a batch as bytes, without a copy: strings as they are,
-/// booleans as `true` / `false`, other types (`Other`) through Arrow's formatter
-/// (`Formatted`).
+/// booleans as `true` / `false`, a dictionary's keys and its values' cells, other types
+/// (`Other`) through Arrow's formatter (`Formatted`, by [`TextCells::formatted`]).
 pub enum TextCells<'a> {
     /// `Utf8`.
     Utf8(&'a StringArray),
     /// `LargeUtf8`.
     Large(&'a LargeStringArray),
-    /// `Utf8View` (and a dictionary, decoded).
+    /// `Utf8View`.
     View(&'a StringViewArray),
     /// `Boolean`.
     Bool(&'a BooleanArray),
+    /// A dictionary: each row's key, and the cells of its values (batches of one row group
+    /// share `values`: a sink may judge each value once per dictionary, by its identity).
+    Dict {
+        /// Per row, the index of its value (null: a null).
+        keys: &'a Int32Array,
+        /// The dictionary's values.
+        values: &'a ArrayRef,
+        /// Their cells.
+        cells: Box<TextCells<'a>>,
+    },
     /// Another type, before formatting.
     Other(&'a ArrayRef),
     /// Another type's cells formatted (`None`: null).
@@ -521,30 +633,63 @@ impl<'a> TextCells<'a> {
     pub fn cell(&self, r: usize) -> Option<&[u8]> {
         let cell = match self {
             Self::Formatted(v) => v[r].as_deref().map(str::as_bytes),
+            Self::Dict { keys, cells, .. } => {
+                return if keys.is_valid(r) {
+                    cells.cell(keys.value(r) as usize)
+                } else {
+                    None
+                };
+            }
             other => other.get(r),
         };
         cell.filter(|c| !is_missing(c))
     }
 
-    /// A dictionary's strings decoded (once per batch); `None` for every other type.
-    fn owned(column: &ArrayRef) -> std::result::Result<Option<ArrayRef>, arrow_schema::ArrowError> {
-        match column.data_type() {
-            DataType::Dictionary(..) => arrow_cast::cast(column, &DataType::Utf8View).map(Some),
-            _ => Ok(None),
-        }
-    }
-
+    /// The cells of `column` (dictionary keys `Int32`: [`int32_keys`]).
     fn of(column: &'a ArrayRef) -> Self {
         match column.data_type() {
             DataType::Utf8 => Self::Utf8(column.as_string::<i32>()),
             DataType::LargeUtf8 => Self::Large(column.as_string::<i64>()),
             DataType::Utf8View => Self::View(column.as_string_view()),
             DataType::Boolean => Self::Bool(column.as_boolean()),
+            DataType::Dictionary(key, _) if **key == DataType::Int32 => {
+                let dict = column.as_dictionary::<Int32Type>();
+                Self::Dict {
+                    keys: dict.keys(),
+                    values: dict.values(),
+                    cells: Box::new(Self::of(dict.values())),
+                }
+            }
             _ => Self::Other(column),
         }
     }
 
-    /// Row `r`'s cell; `None` for a null (and for `Other`, which the caller formats).
+    /// `Other` cells (a dictionary's values too) formatted by Arrow, once.
+    fn formatted(self) -> std::result::Result<Self, arrow_schema::ArrowError> {
+        Ok(match self {
+            Self::Other(a) => {
+                let format = ArrayFormatter::try_new(a.as_ref(), &FORMAT)?;
+                Self::Formatted(
+                    (0..a.len())
+                        .map(|r| a.is_valid(r).then(|| format.value(r).to_string()))
+                        .collect(),
+                )
+            }
+            Self::Dict {
+                keys,
+                values,
+                cells,
+            } => Self::Dict {
+                keys,
+                values,
+                cells: Box::new(cells.formatted()?),
+            },
+            cells => cells,
+        })
+    }
+
+    /// Row `r`'s cell; `None` for a null (and for `Other`, `Formatted` and `Dict`, which
+    /// [`TextCells::cell`] reads).
     #[inline]
     fn get(&self, r: usize) -> Option<&'a [u8]> {
         match self {
@@ -554,7 +699,7 @@ impl<'a> TextCells<'a> {
             Self::Bool(a) => a
                 .is_valid(r)
                 .then(|| if a.value(r) { &b"true"[..] } else { b"false" }),
-            Self::Other(_) | Self::Formatted(_) => None,
+            Self::Other(_) | Self::Formatted(_) | Self::Dict { .. } => None,
         }
     }
 }

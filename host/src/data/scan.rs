@@ -49,6 +49,9 @@ pub(crate) enum Mode {
     Number,
     /// Text: cells go to [`Sink::text`]; a number's value still to [`Sink::row`].
     Text,
+    /// Text only: cells go to [`Sink::text`], values are missing (not parsed:
+    /// [`Sink::parses_text`]).
+    Cells,
     /// Numbers, and a cell that is not one goes to [`Sink::text`] (its value missing) instead
     /// of being an error ([`Sink::tolerates_text`]).
     Tolerant,
@@ -63,6 +66,8 @@ impl Mode {
             .map(|c| {
                 if !sink.reads_column(c) {
                     Mode::Skip
+                } else if sink.reads_text(c) && !sink.parses_text(c) {
+                    Mode::Cells
                 } else if sink.reads_text(c) {
                     Mode::Text
                 } else if sink.tolerates_text(c) {
@@ -91,6 +96,11 @@ pub trait Sink: Send + Sized {
     /// label column, a column of categories).
     fn reads_text(&self, _column: usize) -> bool {
         false
+    }
+    /// Whether the cells of a column [read as text](Sink::reads_text) are parsed for their
+    /// values too; when not, its values are all `NaN` (a sink that counts the cells only).
+    fn parses_text(&self, _column: usize) -> bool {
+        true
     }
     /// Whether a cell of column `column` that is neither a number nor a missing value goes to
     /// [`Sink::text`] (its value `NaN` in [`Sink::row`]) rather than being an error. Unlike a
@@ -524,7 +534,9 @@ fn parse_chunk<S: Sink>(
     let mut pos = 0;
     // How each column is read, and where each cell of a plain line is.
     let modes = Mode::of(sink, width);
-    let any_text = modes.iter().any(|m| matches!(m, Mode::Text | Mode::Skip));
+    let any_text = modes
+        .iter()
+        .any(|m| matches!(m, Mode::Text | Mode::Cells | Mode::Skip));
     let mut cells = vec![(0usize, 0usize); if any_text { width } else { 0 }];
     while pos < chunk.len() {
         counts.lines += 1;
@@ -545,7 +557,7 @@ fn parse_chunk<S: Sink>(
             Some((end, next)) if end - pos <= CSV_RECORD_BYTES => {
                 if any_text {
                     for (c, &(start, stop)) in cells.iter().enumerate() {
-                        if modes[c] == Mode::Text {
+                        if matches!(modes[c], Mode::Text | Mode::Cells) {
                             let cell = &chunk[start..stop];
                             sink.text(c, (!is_missing(cell)).then_some(cell));
                         }
@@ -676,17 +688,18 @@ fn fast_text_row<T: Number>(
     let mut field = 0;
     loop {
         let mode = *modes.get(field)?;
-        let (value, start, i) = if matches!(mode, Mode::Text | Mode::Skip) {
+        let (value, start, i) = if matches!(mode, Mode::Text | Mode::Cells | Mode::Skip) {
             let rest = chunk.get(pos..)?;
             let len = rest
                 .iter()
                 .position(|&b| matches!(b, b',' | b'\n' | b'\r' | b'"' | 0))
                 .unwrap_or(rest.len());
-            let value = if mode == Mode::Text {
+            if mode != Mode::Skip {
                 cells[field] = (pos, pos + len);
-                parse_number(&rest[..len]).unwrap_or(T::MISSING)
-            } else {
-                T::MISSING
+            }
+            let value = match mode {
+                Mode::Text => parse_number(&rest[..len]).unwrap_or(T::MISSING),
+                _ => T::MISSING,
             };
             (value, pos, pos + len)
         } else {
@@ -736,6 +749,11 @@ fn slow_row<S: Sink>(
     for (i, (cell, slot)) in splitter.fields().zip(row.iter_mut()).enumerate() {
         match modes[i] {
             Mode::Skip => {
+                *slot = S::Value::MISSING;
+                continue;
+            }
+            Mode::Cells => {
+                sink.text(i, (!is_missing(cell)).then_some(cell));
                 *slot = S::Value::MISSING;
                 continue;
             }

@@ -1,9 +1,12 @@
 //! The check itself: a suite resolved against a header ([`Plan`]), per-chunk state fed row by
 //! row ([`State`], a [`Sink`] of the file scanner), and the states evaluated by core.
 
+mod dictionary;
+
 use super::text::{self, CellState, ColumnText, TextKind};
 use super::{ExceptionInfo, ExpectationResult, ResultFields, Statistics, Validation};
 use crate::data::cell::parse_number;
+use crate::data::parquet::TextCells;
 use crate::data::scan::Batch;
 use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
@@ -38,6 +41,9 @@ struct Plan<'s> {
     /// Per data column: whether an expectation names it (the others are not parsed, and not
     /// decoded from a Parquet file).
     read: Vec<bool>,
+    /// Per data column: whether a core expectation on it reads its numbers (its text cells
+    /// are parsed only then).
+    numeric: Vec<bool>,
 }
 
 impl<'s> Plan<'s> {
@@ -60,9 +66,13 @@ impl<'s> Plan<'s> {
         let mut text_by_column = vec![Vec::new(); names.len()];
         let mut text: Vec<Option<(bool, bool)>> = vec![None; names.len()];
         let mut read = vec![false; names.len()];
+        let mut numeric = vec![false; names.len()];
         for (i, (item, col)) in items.iter().enumerate() {
             if let Some(c) = col {
                 read[*c] = true;
+                if let Item::Core(k) = item {
+                    numeric[*c] |= reads_numbers(k);
+                }
             }
             match (item, col) {
                 (Item::Core(k), Some(c)) if k.needs_values() => by_column[*c].push(i),
@@ -83,8 +93,17 @@ impl<'s> Plan<'s> {
             text_by_column,
             text,
             read,
+            numeric,
         }
     }
+}
+
+/// Whether a core expectation reads a column's numbers (it raises on a column of text).
+fn reads_numbers(kind: &Kind) -> bool {
+    !matches!(
+        kind,
+        Kind::ColumnToExist | Kind::ValuesToNotBeNull { .. } | Kind::TableRowCountToBeBetween(_)
+    )
 }
 
 /// Per-chunk state: one [`ColumnState`] per data column, one [`CheckState`] per expectation,
@@ -102,6 +121,8 @@ struct State<'p> {
     /// Per column: its first cell that is text and not a number, and that cell's line (in
     /// this part of the input; [`NO_LINE`] until its row's value comes).
     first_text: Vec<Option<(u64, Box<[u8]>)>>,
+    /// Per column: its last dictionary's values, judged ([`State::dictionary`]).
+    dictionaries: Vec<Option<dictionary::Judged>>,
 }
 
 /// The line of a first text cell whose row has not come yet.
@@ -128,6 +149,7 @@ impl<'p> State<'p> {
             cells: vec![CellState::default(); plan.items.len()],
             present: vec![false; plan.text.len()],
             first_text: vec![None; plan.text.len()],
+            dictionaries: (0..plan.text.len()).map(|_| None).collect(),
         }
     }
 
@@ -173,7 +195,10 @@ impl<'p> State<'p> {
     fn push_text(&mut self, column: usize, cell: Option<&[u8]>) {
         self.present[column] = cell.is_some();
         let Some(cell) = cell else { return };
-        if self.first_text[column].is_none() && parse_number::<f64>(cell).is_none() {
+        if self.plan.numeric[column]
+            && self.first_text[column].is_none()
+            && parse_number::<f64>(cell).is_none()
+        {
             self.first_text[column] = Some((NO_LINE, cell.into()));
         }
         if let Some(Some(t)) = self.texts.get_mut(column) {
@@ -226,6 +251,11 @@ impl Sink for State<'_> {
         self.plan.read.get(column).copied().unwrap_or(false)
     }
 
+    /// A text column's numbers only matter to a core check that reads them.
+    fn parses_text(&self, column: usize) -> bool {
+        self.plan.numeric.get(column).copied().unwrap_or(true)
+    }
+
     /// Text in a column no text check names is counted (so `not_be_null` holds on it, and a
     /// numeric check raises, as Great Expectations' do on a column of strings).
     fn tolerates_text(&self, _column: usize) -> bool {
@@ -249,6 +279,11 @@ impl Sink for State<'_> {
                 continue;
             }
             match cells[c] {
+                Some(TextCells::Dict {
+                    keys,
+                    values,
+                    cells,
+                }) => self.dictionary(c, keys, values, cells, batch.line),
                 Some(text) => {
                     for (r, &x) in values.iter().enumerate() {
                         self.push_text(c, text.cell(r));
@@ -375,13 +410,7 @@ fn finish(
                     kind.summary(&out).to_string()
                 };
                 let exception = out.exception.then(|| missing(e));
-                let reads_numbers = !matches!(
-                    **kind,
-                    Kind::ColumnToExist
-                        | Kind::ValuesToNotBeNull { .. }
-                        | Kind::TableRowCountToBeBetween(_)
-                );
-                match column.filter(|c| reads_numbers && c.text_count() > 0) {
+                match column.filter(|c| reads_numbers(kind) && c.text_count() > 0) {
                     // As Great Expectations raises comparing strings with numbers.
                     Some(c) => {
                         let index = state.plan.items[i].1.unwrap_or(0);

@@ -21,19 +21,31 @@ impl CellState {
     /// One present cell.
     #[inline]
     pub fn push(&mut self, kind: &TextKind, cell: &[u8]) {
-        let unexpected = match kind {
+        if self.judge(kind, cell) {
+            self.record(cell);
+        }
+    }
+
+    /// Whether a present cell is unexpected (false for a check that does not judge cells one
+    /// by one).
+    #[inline]
+    pub fn judge(&mut self, kind: &TextKind, cell: &[u8]) -> bool {
+        match kind {
             TextKind::MatchRegex { regex, .. } => !self
                 .regex
                 .get_or_insert_with(|| regex.0.clone())
                 .is_match(cell),
             _ => kind.by_cell() && kind.unexpected(cell),
-        };
-        if unexpected {
-            self.unexpected += 1;
-            if self.partial.len() < PARTIAL {
-                self.partial
-                    .push(String::from_utf8_lossy(cell).into_owned());
-            }
+        }
+    }
+
+    /// Counts an unexpected cell (and lists it among the first ones).
+    #[inline]
+    pub fn record(&mut self, cell: &[u8]) {
+        self.unexpected += 1;
+        if self.partial.len() < PARTIAL {
+            self.partial
+                .push(String::from_utf8_lossy(cell).into_owned());
         }
     }
 
@@ -63,20 +75,27 @@ impl Census {
     /// One present cell.
     #[inline]
     pub fn push(&mut self, cell: &[u8]) {
+        self.push_n(cell, 1);
+    }
+
+    /// `n` copies of a present cell.
+    #[inline]
+    pub fn push_n(&mut self, cell: &[u8], n: u64) {
         let d = Decimal::read(cell, 0);
-        if d.end == cell.len() && d.len > usize::from(d.point) {
+        let kind = if d.end == cell.len() && d.len > usize::from(d.point) {
             if d.point {
-                self.floats += 1;
+                &mut self.floats
             } else {
-                self.ints += 1;
+                &mut self.ints
             }
         } else if cell.eq_ignore_ascii_case(b"true") || cell.eq_ignore_ascii_case(b"false") {
-            self.bools += 1;
+            &mut self.bools
         } else if parse_number::<f64>(cell).is_some() {
-            self.floats += 1;
+            &mut self.floats
         } else {
-            self.texts += 1;
-        }
+            &mut self.texts
+        };
+        *kind += n;
     }
 
     /// Adds another part's counts.
@@ -131,10 +150,16 @@ impl Distinct {
     /// One present cell.
     #[inline]
     pub fn push(&mut self, cell: &[u8]) {
-        self.push_n(cell, 1, MAX_DISTINCT);
+        self.push_n(cell, 1);
     }
 
-    fn push_n(&mut self, cell: &[u8], n: u64, limit: usize) {
+    /// `n` copies of a present cell.
+    #[inline]
+    pub fn push_n(&mut self, cell: &[u8], n: u64) {
+        self.push_n_within(cell, n, MAX_DISTINCT);
+    }
+
+    fn push_n_within(&mut self, cell: &[u8], n: u64, limit: usize) {
         match self {
             Self::Exact(map) => {
                 if let Some(count) = map.get_mut(cell) {
@@ -163,7 +188,7 @@ impl Distinct {
         match later {
             Self::Exact(map) => {
                 for (k, &n) in map {
-                    self.push_n(k, n, limit);
+                    self.push_n_within(k, n, limit);
                 }
             }
             Self::Sketch(other) => {
@@ -215,11 +240,17 @@ impl ColumnText {
     /// One present cell.
     #[inline]
     pub fn push(&mut self, cell: &[u8]) {
+        self.push_n(cell, 1);
+    }
+
+    /// `n` copies of a present cell.
+    #[inline]
+    pub fn push_n(&mut self, cell: &[u8], n: u64) {
         if let Some(c) = &mut self.census {
-            c.push(cell);
+            c.push_n(cell, n);
         }
         if let Some(d) = &mut self.distinct {
-            d.push(cell);
+            d.push_n(cell, n);
         }
     }
 
@@ -275,7 +306,7 @@ mod tests {
         for i in 0..30_000u32 {
             let cell = i.to_string();
             let part = if i % 2 == 0 { &mut x } else { &mut y };
-            part.push_n(cell.as_bytes(), 1, 1000);
+            part.push_n_within(cell.as_bytes(), 1, 1000);
         }
         x.merge_with_limit(&y, 1000);
         let (n, exact) = x.count();

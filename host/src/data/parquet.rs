@@ -358,13 +358,19 @@ impl ParquetTable {
         };
         let mut sink = make();
         let width = self.names.len();
-        // A column of numbers holds no text; any other is given as text where tolerated.
+        // A column of numbers holds no text: where text is only tolerated, it is read as
+        // numbers; any other column is then given as text.
         let schema = self.metadata.schema();
         let modes: Vec<Mode> = Mode::of(&sink, width)
             .into_iter()
             .zip(schema.fields())
-            .map(|(m, f)| match m {
-                Mode::Tolerant if f.data_type().is_numeric() => Mode::Number,
+            .enumerate()
+            .map(|(c, (m, f))| match m {
+                Mode::Tolerant | Mode::Cells
+                    if f.data_type().is_numeric() && !sink.reads_text(c) =>
+                {
+                    Mode::Number
+                }
                 Mode::Tolerant => Mode::Text,
                 m => m,
             })

@@ -66,7 +66,8 @@ impl Mode {
             .map(|c| {
                 if !sink.reads_column(c) {
                     Mode::Skip
-                } else if sink.reads_text(c) && !sink.parses_text(c) {
+                } else if (sink.reads_text(c) || sink.tolerates_text(c)) && !sink.parses_text(c) {
+                    // Nothing needs the numbers: every cell is taken as text, none parsed.
                     Mode::Cells
                 } else if sink.reads_text(c) {
                     Mode::Text
@@ -97,8 +98,9 @@ pub trait Sink: Send + Sized {
     fn reads_text(&self, _column: usize) -> bool {
         false
     }
-    /// Whether the cells of a column [read as text](Sink::reads_text) are parsed for their
-    /// values too; when not, its values are all `NaN` (a sink that counts the cells only).
+    /// Whether the cells of a column [read as text](Sink::reads_text) (or that [tolerates
+    /// text](Sink::tolerates_text)) are parsed for their values too; when not, every cell goes
+    /// to [`Sink::text`] and its value is `NaN` (a sink that counts cells only).
     fn parses_text(&self, _column: usize) -> bool {
         true
     }

@@ -31,10 +31,7 @@ impl CellState {
     #[inline]
     pub fn judge(&mut self, kind: &TextKind, cell: &[u8]) -> bool {
         match kind {
-            TextKind::MatchRegex { regex, .. } => !self
-                .regex
-                .get_or_insert_with(|| regex.0.clone())
-                .is_match(cell),
+            TextKind::MatchRegex { regex, .. } => !regex.is_match(cell, &mut self.regex),
             _ => kind.by_cell() && kind.unexpected(cell),
         }
     }

@@ -30,6 +30,10 @@ pub trait Number:
     /// `x` rounded to the nearest value of this type (a Parquet `double` read as a model's
     /// `f32` feature, as NumPy's `astype(np.float32)` rounds it).
     fn from_f64(x: f64) -> Self;
+    /// Doubles as values of this type without a copy, when they are (`f64`).
+    fn of_doubles(_x: &[f64]) -> Option<&[Self]> {
+        None
+    }
 
     /// The value of `±mantissa / 10^fraction` when the fast path gives it exactly (see the
     /// [module docs](self)); `significant` counts the mantissa's digits (`u32::MAX`: too many).
@@ -64,6 +68,10 @@ impl Number for f64 {
     #[inline(always)]
     fn from_f64(x: f64) -> f64 {
         x
+    }
+
+    fn of_doubles(x: &[f64]) -> Option<&[f64]> {
+        Some(x)
     }
 }
 

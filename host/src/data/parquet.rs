@@ -423,7 +423,18 @@ impl ParquetTable {
                 Ok(a) => a,
                 Err(e) => return Ok(Err(bad(&e))),
             };
+            // A column of doubles without nulls is read in place where the sink takes doubles.
+            let doubles = |c: usize| {
+                arrays[c]
+                    .as_ref()
+                    .filter(|a| modes[c] == Mode::Number && a.null_count() == 0)
+                    .and_then(|a| a.as_primitive_opt::<Float64Type>())
+                    .and_then(|a| S::Value::of_doubles(a.values()))
+            };
             for (c, values) in columns.iter_mut().enumerate() {
+                if doubles(c).is_some() {
+                    continue;
+                }
                 let Some(array) = arrays[c].as_ref().filter(|_| modes[c] != Mode::Cells) else {
                     values.clear();
                     values.resize(batch.num_rows(), S::Value::MISSING);
@@ -450,10 +461,13 @@ impl ParquetTable {
                 Err(e) => return Ok(Err(bad(&e))),
             };
             let rows = batch.num_rows();
+            let values: Vec<&[S::Value]> = (0..width)
+                .map(|c| doubles(c).unwrap_or(&columns[c]))
+                .collect();
             sink.batch(&Batch {
                 rows,
                 line: before as u64 + 1,
-                values: &columns,
+                values: &values,
                 text: &text_cells,
             })
             .map_err(|(r, e)| CellError {

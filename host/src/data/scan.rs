@@ -155,7 +155,7 @@ pub struct Batch<'a, V> {
     /// The first row's line within the sink's part of the file (as [`Sink::row`]'s).
     pub line: u64,
     /// Per column, its `rows` values (missing `NaN`; all missing for a column not read).
-    pub values: &'a [Vec<V>],
+    pub values: &'a [&'a [V]],
     /// The columns read as text: their index and cells.
     pub text: &'a [(usize, TextCells<'a>)],
 }

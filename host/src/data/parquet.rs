@@ -621,7 +621,7 @@ fn int32_keys(
 
 /// The cells of a text column of a batch as bytes, without a copy: strings as they are,
 /// booleans as `true` / `false`, a dictionary's keys and its values' cells, other types
-/// (`Other`) through Arrow's formatter (`Formatted`, by [`TextCells::formatted`]).
+/// (`Other`) through Arrow's formatter (`Formatted`, once per batch).
 pub enum TextCells<'a> {
     /// `Utf8`.
     Utf8(&'a StringArray),

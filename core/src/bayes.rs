@@ -505,6 +505,20 @@ mod tests {
         close(keep, 4.677_234_240_990_550_5e-4, 1e-12);
     }
 
+    // A control with no visitors under the prior Beta(0.1358, 0.0519) against 196959/394760
+    // (seed 235246567 of tests/tests/reference.rs): the control's log-odds density rises
+    // slowly into the treatment's sharp cliff, and the quadrature lost 2.8e-9 to a panel that
+    // hid the cliff's shoulder. 0.27434976257313876 is mpmath's quad at 40 digits of the
+    // treatment's density times the control's regularized incomplete beta (`betainc`), over
+    // x ± 40 treatment standard deviations; scipy's `quad` (bayes.py) gives 0.27434976257255556.
+    #[test]
+    fn a_flat_prior_against_a_sharp_posterior() {
+        let (p, q) = (0.135_818_449_438_889_93, 0.051_923_231_217_317_053);
+        let (c, t) = (beta(p, q), beta(p + 196_959.0, q + 197_801.0));
+        close(prob_greater(&c, &t), 0.274_349_762_573_138_76, 1e-12);
+        close(prob_greater(&t, &c), 0.725_650_237_426_861_2, 1e-12);
+    }
+
     // Tiny probabilities are integrated directly, never 1 - (sum ≈ 1): Evan Miller's sum in
     // mpmath at 50 digits (tests/reference/bayes.py's `miller_case`).
     #[test]

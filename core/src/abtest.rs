@@ -75,6 +75,14 @@ pub enum AbError {
     EffectAgainstAlternative,
     /// the non-inferiority margin must be at least 0 and below 1
     MarginOutOfRange,
+    /// each arm needs at least two units with a value
+    TooFewUnits,
+    /// the metric has no spread in either arm: the t statistic is undefined
+    NoSpread,
+    /// the covariate is constant: CUPED cannot use it
+    ConstantCovariate,
+    /// a summary needs a finite mean, a finite standard deviation of at least 0 and at least two units
+    InvalidSummary,
 }
 
 impl fmt::Display for AbError {
@@ -110,6 +118,12 @@ impl fmt::Display for AbError {
                 "a one-sided test cannot detect an effect in the other direction: `larger` needs an increase, `smaller` a decrease"
             }
             Self::MarginOutOfRange => "the non-inferiority margin must be at least 0 and below 1",
+            Self::TooFewUnits => "each arm needs at least two units with a value",
+            Self::NoSpread => "the metric has no spread in either arm: the t statistic is undefined",
+            Self::ConstantCovariate => "the covariate is constant: CUPED cannot use it",
+            Self::InvalidSummary => {
+                "a summary needs a finite mean, a finite standard deviation of at least 0 and at least two units"
+            }
         })
     }
 }

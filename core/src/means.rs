@@ -1,0 +1,541 @@
+//! A/B tests of means: latency, revenue per user, clicks per session, from per-unit values
+//! streamed into mergeable accumulators.
+//!
+//! - [`CoMoments`]: count, means, variances and the covariance of a pair `(y, x)` per arm (the
+//!   metric and a covariate), updated one unit at a time and merged across chunks, threads or
+//!   devices (the shifted Welford update and the pairwise merge of [`crate::moments`], for
+//!   two variables). Without a covariate, `x` is 0.
+//! - [`welch_test`]: Welch's unequal-variance t-test of `treatment - control` (Welch 1947;
+//!   `scipy.stats.ttest_ind(equal_var=False)`): the statistic, the Welch–Satterthwaite degrees
+//!   of freedom, the p-value, the confidence interval of the difference at `1 - alpha`, and
+//!   the relative lift `m_t/m_c - 1` with a delta-method interval. A non-zero null difference
+//!   gives the one-sided non-inferiority test of a guardrail.
+//! - [`Cuped`]: CUPED (Deng, Xu, Kohavi & Walker, "Improving the Sensitivity of Online
+//!   Controlled Experiments by Utilizing Pre-Experiment Data", WSDM 2013): `y - θ(x - x̄)` with
+//!   `θ = cov(y, x)/var(x)` over both arms, whose Welch test is the adjusted one, and the share
+//!   of the difference's variance it removed.
+//! - [`welch_anova`]: Welch's heteroscedastic one-way ANOVA over several arms (Welch 1951;
+//!   statsmodels' `anova_oneway(use_var="unequal")`), the omnibus test before the pairwise ones.
+//!
+//! Every variance is the sample variance (`ddof = 1`), as scipy's t-test uses.
+
+use crate::abtest::{AbError, Alternative, check_alpha};
+use crate::special::norm_ppf;
+use crate::student::{f_sf, t_cdf, t_ppf, t_sf, t_two_sided};
+
+/// A finite value above 0.
+fn positive(x: f64) -> bool {
+    x.is_finite() && x > 0.0
+}
+
+/// At least two units (a variance to speak of).
+fn enough(n: f64) -> bool {
+    n.is_finite() && n >= 2.0
+}
+
+/// Count, means, sums of squared deviations and the co-moment of a stream of pairs `(y, x)`.
+///
+/// ```
+/// use mlprobe_core::means::CoMoments;
+/// let mut m = CoMoments::new();
+/// for (y, x) in [(1.0, 2.0), (2.0, 4.0), (4.0, 7.0)] { m.push(y, x); }
+/// assert_eq!(m.count(), 3);
+/// assert!((m.mean_y() - 7.0 / 3.0).abs() < 1e-15);
+/// assert!((m.covariance() - 3.8333333333333335).abs() < 1e-14);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CoMoments {
+    count: u64,
+    /// The first pair: every update works on the differences from it (see [`crate::moments`]).
+    shift_y: f64,
+    shift_x: f64,
+    /// Means of `y - K_y` and `x - K_x`.
+    mean_y: f64,
+    mean_x: f64,
+    /// Sums of squared deviations from the means.
+    m2_y: f64,
+    m2_x: f64,
+    /// Sum of the products of the deviations.
+    c_xy: f64,
+}
+
+impl CoMoments {
+    /// No pairs seen.
+    pub const fn new() -> Self {
+        Self {
+            count: 0,
+            shift_y: 0.0,
+            shift_x: 0.0,
+            mean_y: 0.0,
+            mean_x: 0.0,
+            m2_y: 0.0,
+            m2_x: 0.0,
+            c_xy: 0.0,
+        }
+    }
+
+    /// Adds one pair (finite values: the caller rejects the others).
+    #[inline]
+    pub fn push(&mut self, y: f64, x: f64) {
+        if self.count == 0 {
+            (self.shift_y, self.shift_x) = (y, x);
+        }
+        let (dy, dx) = (y - self.shift_y, x - self.shift_x);
+        self.count += 1;
+        let n = self.count as f64;
+        let ey = dy - self.mean_y;
+        let ex = dx - self.mean_x;
+        self.mean_y += ey / n;
+        self.mean_x += ex / n;
+        let fy = dy - self.mean_y;
+        self.m2_y += ey * fy;
+        self.m2_x += ex * (dx - self.mean_x);
+        self.c_xy += ex * fy;
+    }
+
+    /// Appends another stream's state (Chan, Golub & LeVeque's pairwise update).
+    pub fn merge(&mut self, other: &Self) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = *other;
+            return;
+        }
+        let (na, nb) = (self.count as f64, other.count as f64);
+        let n = na + nb;
+        let dy = (other.shift_y - self.shift_y) + (other.mean_y - self.mean_y);
+        let dx = (other.shift_x - self.shift_x) + (other.mean_x - self.mean_x);
+        let w = na * nb / n;
+        self.mean_y += dy * (nb / n);
+        self.mean_x += dx * (nb / n);
+        self.m2_y += other.m2_y + dy * dy * w;
+        self.m2_x += other.m2_x + dx * dx * w;
+        self.c_xy += other.c_xy + dx * dy * w;
+        self.count += other.count;
+    }
+
+    /// Number of pairs.
+    pub const fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Mean of `y` (0 before the first pair).
+    pub fn mean_y(&self) -> f64 {
+        self.shift_y + self.mean_y
+    }
+
+    /// Mean of `x`.
+    pub fn mean_x(&self) -> f64 {
+        self.shift_x + self.mean_x
+    }
+
+    /// `1/(n - 1)`, or NaN below two pairs.
+    fn ddof1(&self) -> f64 {
+        if self.count < 2 {
+            f64::NAN
+        } else {
+            1.0 / (self.count - 1) as f64
+        }
+    }
+
+    /// Sample variance of `y` (`ddof = 1`; NaN below two pairs).
+    pub fn variance_y(&self) -> f64 {
+        self.m2_y * self.ddof1()
+    }
+
+    /// Sample variance of `x`.
+    pub fn variance_x(&self) -> f64 {
+        self.m2_x * self.ddof1()
+    }
+
+    /// Sample covariance of `y` and `x`.
+    pub fn covariance(&self) -> f64 {
+        self.c_xy * self.ddof1()
+    }
+
+    /// The summary of `y`, its mean kept as the first value plus the mean of the
+    /// differences (so that two arms' means near 1e6 still differ to the last digit).
+    pub fn summary(&self) -> MeanSummary {
+        MeanSummary {
+            n: self.count as f64,
+            origin: self.shift_y,
+            mean: self.mean_y,
+            variance: self.variance_y(),
+        }
+    }
+}
+
+/// An arm's count, mean and sample variance: what a t-test needs.
+///
+/// The mean is `origin + mean`: a summary from a stream keeps its first value as the origin
+/// (as [`crate::moments`] keeps its shift), and differences of means are taken as
+/// `(origin_t - origin_c) + (mean_t - mean_c)`, exact in the first term when the metric sits
+/// far from 0 (epoch times, prices near 1e6), instead of a difference of two rounded means.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MeanSummary {
+    /// Number of units.
+    pub n: f64,
+    /// Where `mean` is measured from.
+    pub origin: f64,
+    /// Mean of the metric, less `origin`.
+    pub mean: f64,
+    /// Sample variance (`ddof = 1`).
+    pub variance: f64,
+}
+
+impl MeanSummary {
+    /// From a mean, a sample standard deviation and a count, as reports give them: the mean
+    /// and the sd finite, the sd at least 0, at least two units.
+    pub fn from_sd(mean: f64, sd: f64, n: u64) -> Result<Self, AbError> {
+        if !mean.is_finite() || !sd.is_finite() || sd < 0.0 || n < 2 {
+            return Err(AbError::InvalidSummary);
+        }
+        Ok(Self {
+            n: n as f64,
+            origin: 0.0,
+            mean,
+            variance: sd * sd,
+        })
+    }
+
+    /// The mean itself, `origin + mean`.
+    pub fn absolute_mean(&self) -> f64 {
+        self.origin + self.mean
+    }
+
+    /// `self`'s mean less `other`'s, without rounding either first.
+    pub fn mean_minus(&self, other: &Self) -> f64 {
+        (self.origin - other.origin) + (self.mean - other.mean)
+    }
+
+    /// The squared standard error of the mean, `s²/n`.
+    fn se2(&self) -> f64 {
+        self.variance / self.n
+    }
+}
+
+/// The result of [`welch_test`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MeanTest {
+    /// `m_t - m_c`.
+    pub difference: f64,
+    /// Its standard error, `√(s_c²/n_c + s_t²/n_t)`.
+    pub se: f64,
+    /// `(m_t - m_c - null) / se`.
+    pub t: f64,
+    /// The Welch–Satterthwaite degrees of freedom.
+    pub df: f64,
+    /// The p-value under the alternative.
+    pub p_value: f64,
+    /// `p_value < alpha`.
+    pub significant: bool,
+    /// The null difference (0, or a guardrail's margin).
+    pub null: f64,
+    /// The interval of the difference at `1 - alpha`: two-sided, or one-sided with an infinite
+    /// end for `larger` (`+∞`) and `smaller` (`-∞`), as scipy's `confidence_interval()`.
+    pub ci: (f64, f64),
+    /// `m_t/m_c - 1`; `None` when the control's mean is 0.
+    pub relative_lift: Option<f64>,
+    /// Its delta-method interval at `1 - alpha` (normal quantiles, the same sidedness):
+    /// `Var ≈ s_t²/(n_t m_c²) + m_t² s_c²/(n_c m_c⁴)`.
+    pub relative_ci: Option<(f64, f64)>,
+}
+
+/// Welch's t-test of `treatment - control` against the null difference `null` (0 for the
+/// usual test), at level `alpha`.
+///
+/// As `scipy.stats.ttest_ind(treatment, control, equal_var=False, alternative=…)` computes it
+/// (for `null = 0`; otherwise with `treatment - null`): `t = (m_t - m_c - null)/se`,
+/// `df = se⁴ / ((s_c²/n_c)²/(n_c - 1) + (s_t²/n_t)²/(n_t - 1))`. Each arm needs two units,
+/// and the two together some spread.
+///
+/// ```
+/// use mlprobe_core::abtest::Alternative;
+/// use mlprobe_core::means::{welch_test, MeanSummary};
+/// let c = MeanSummary::from_sd(10.0, 2.0, 50).unwrap();
+/// let t = MeanSummary::from_sd(11.0, 3.0, 40).unwrap();
+/// let r = welch_test(&c, &t, 0.0, 0.05, Alternative::TwoSided).unwrap();
+/// // scipy.stats.ttest_ind_from_stats(11, 3, 40, 10, 2, 50, equal_var=False): t = 1.8107149208503706.
+/// assert!((r.t - 1.810_714_920_850_370_6).abs() < 1e-14 && r.significant == (r.p_value < 0.05));
+/// ```
+pub fn welch_test(
+    control: &MeanSummary,
+    treatment: &MeanSummary,
+    null: f64,
+    alpha: f64,
+    alternative: Alternative,
+) -> Result<MeanTest, AbError> {
+    check_alpha(alpha)?;
+    for arm in [control, treatment] {
+        if !enough(arm.n)
+            || !arm.absolute_mean().is_finite()
+            || !arm.variance.is_finite()
+            || arm.variance < 0.0
+        {
+            return Err(AbError::TooFewUnits);
+        }
+    }
+    let (vc, vt) = (control.se2(), treatment.se2());
+    let se2 = vc + vt;
+    let se = libm::sqrt(se2);
+    if !positive(se) || !null.is_finite() {
+        return Err(AbError::NoSpread);
+    }
+    let df = se2 * se2 / (vc * vc / (control.n - 1.0) + vt * vt / (treatment.n - 1.0));
+    let difference = treatment.mean_minus(control);
+    let t = (difference - null) / se;
+    let p_value = match alternative {
+        Alternative::TwoSided => t_two_sided(t, df),
+        Alternative::Larger => t_sf(t, df),
+        Alternative::Smaller => t_cdf(t, df),
+    };
+    let ci = interval(difference, se, alternative, |tail| -t_ppf(tail, df), alpha);
+    let (mc, mt) = (control.absolute_mean(), treatment.absolute_mean());
+    let (relative_lift, relative_ci) = if mc != 0.0 {
+        let lift = mt / mc - 1.0;
+        let se_rel = libm::sqrt(vt / (mc * mc) + mt * mt * vc / (mc * mc * mc * mc));
+        let ci = interval(lift, se_rel, alternative, |tail| -norm_ppf(tail), alpha);
+        (Some(lift), Some(ci))
+    } else {
+        (None, None)
+    };
+    Ok(MeanTest {
+        difference,
+        se,
+        t,
+        df,
+        p_value,
+        significant: p_value < alpha,
+        null,
+        ci,
+        relative_lift,
+        relative_ci,
+    })
+}
+
+/// `estimate ∓ q·se` at `1 - alpha`, `q` the upper quantile (`critical(tail)` for the tail
+/// probability `tail`): two-sided with `alpha/2` in each tail, one-sided open towards the
+/// alternative.
+fn interval(
+    estimate: f64,
+    se: f64,
+    alternative: Alternative,
+    critical: impl Fn(f64) -> f64,
+    alpha: f64,
+) -> (f64, f64) {
+    match alternative {
+        Alternative::TwoSided => {
+            let q = critical(0.5 * alpha);
+            (estimate - q * se, estimate + q * se)
+        }
+        Alternative::Larger => (estimate - critical(alpha) * se, f64::INFINITY),
+        Alternative::Smaller => (f64::NEG_INFINITY, estimate + critical(alpha) * se),
+    }
+}
+
+/// CUPED's adjustment, fitted on every arm together: `y - θ(x - x̄)` (Deng et al. 2013, §3.2).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Cuped {
+    /// `θ = cov(y, x) / var(x)` over all arms' units.
+    pub theta: f64,
+    /// The mean of `x` over all arms' units is `x_origin + x_mean`.
+    pub x_origin: f64,
+    /// See `x_origin`.
+    pub x_mean: f64,
+}
+
+impl Cuped {
+    /// Fits `θ` and `x̄` on the union of `arms` (each needs two units; the covariate must
+    /// vary).
+    ///
+    /// ```
+    /// use mlprobe_core::means::{CoMoments, Cuped};
+    /// let (mut c, mut t) = (CoMoments::new(), CoMoments::new());
+    /// for (y, x) in [(1.0, 1.0), (2.0, 2.0), (4.0, 3.0)] { c.push(y, x); }
+    /// for (y, x) in [(3.0, 1.0), (5.0, 2.0), (6.0, 3.0)] { t.push(y, x + 1.0); }
+    /// let fit = Cuped::fit(&[c, t]).unwrap();
+    /// let adjusted = fit.adjust(&t);
+    /// assert!(adjusted.variance < t.variance_y());
+    /// ```
+    pub fn fit(arms: &[CoMoments]) -> Result<Self, AbError> {
+        if arms.iter().any(|a| a.count() < 2) {
+            return Err(AbError::TooFewUnits);
+        }
+        let mut all = CoMoments::new();
+        for a in arms {
+            all.merge(a);
+        }
+        let var_x = all.variance_x();
+        if !positive(var_x) {
+            return Err(AbError::ConstantCovariate);
+        }
+        Ok(Self {
+            theta: all.covariance() / var_x,
+            x_origin: all.shift_x,
+            x_mean: all.mean_x,
+        })
+    }
+
+    /// An arm's adjusted metric, from its moments without a second pass: mean
+    /// `m_y - θ(m_x - x̄)`, variance `s_y² - 2θ s_xy + θ² s_x²`.
+    pub fn adjust(&self, arm: &CoMoments) -> MeanSummary {
+        let theta = self.theta;
+        let x_minus_bar = (arm.shift_x - self.x_origin) + (arm.mean_x - self.x_mean);
+        MeanSummary {
+            n: arm.count() as f64,
+            origin: arm.shift_y,
+            mean: arm.mean_y - theta * x_minus_bar,
+            variance: (arm.variance_y() - 2.0 * theta * arm.covariance()
+                + theta * theta * arm.variance_x())
+            .max(0.0),
+        }
+    }
+}
+
+/// `1 - Var(adjusted difference) / Var(difference)`: the share of the variance of
+/// `m_t - m_c` that an adjustment (CUPED's) removed.
+pub fn variance_reduction(
+    control: &MeanSummary,
+    treatment: &MeanSummary,
+    adjusted_control: &MeanSummary,
+    adjusted_treatment: &MeanSummary,
+) -> f64 {
+    let before = control.se2() + treatment.se2();
+    let after = adjusted_control.se2() + adjusted_treatment.se2();
+    if before > 0.0 {
+        1.0 - after / before
+    } else {
+        0.0
+    }
+}
+
+/// The result of [`welch_anova`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Anova {
+    /// Welch's F statistic.
+    pub f: f64,
+    /// Numerator degrees of freedom, `k - 1`.
+    pub df1: f64,
+    /// Denominator degrees of freedom, `(k² - 1) / (3Λ)`.
+    pub df2: f64,
+    /// `P(F > f)`.
+    pub p_value: f64,
+}
+
+/// Welch's one-way ANOVA of `k ≥ 2` arms with unequal variances (Welch 1951): with weights
+/// `w_i = n_i/s_i²`, `F = [Σ w_i (m_i - m_w)²/(k - 1)] / [1 + 2(k - 2)Λ/(k² - 1)]`,
+/// `Λ = Σ (1 - w_i/W)²/(n_i - 1)`, on `k - 1` and `(k² - 1)/(3Λ)` degrees of freedom.
+pub fn welch_anova(arms: &[MeanSummary]) -> Result<Anova, AbError> {
+    let k = arms.len() as f64;
+    if arms.len() < 2 {
+        return Err(AbError::Empty);
+    }
+    if arms.iter().any(|a| !enough(a.n)) {
+        return Err(AbError::TooFewUnits);
+    }
+    if arms.iter().any(|a| !positive(a.variance)) {
+        return Err(AbError::NoSpread);
+    }
+    // Means from the first arm's (see `MeanSummary`).
+    let mean = |a: &MeanSummary| a.mean_minus(&arms[0]);
+    let w_sum: f64 = arms.iter().map(|a| a.n / a.variance).sum();
+    let m_w: f64 = arms.iter().map(|a| a.n / a.variance * mean(a)).sum::<f64>() / w_sum;
+    let between: f64 = arms
+        .iter()
+        .map(|a| a.n / a.variance * (mean(a) - m_w) * (mean(a) - m_w))
+        .sum::<f64>()
+        / (k - 1.0);
+    let lambda: f64 = arms
+        .iter()
+        .map(|a| {
+            let r = 1.0 - a.n / a.variance / w_sum;
+            r * r / (a.n - 1.0)
+        })
+        .sum();
+    let f = between / (1.0 + 2.0 * (k - 2.0) * lambda / (k * k - 1.0));
+    let df2 = (k * k - 1.0) / (3.0 * lambda);
+    Ok(Anova {
+        f,
+        df1: k - 1.0,
+        df2,
+        p_value: f_sf(f, k - 1.0, df2),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_moments_equal_one_stream() {
+        let pairs: [(f64, f64); 7] = [
+            (1e9 + 1.0, 3.0),
+            (1e9 + 2.5, 1.0),
+            (1e9 - 4.0, 2.0),
+            (1e9 + 0.25, 8.0),
+            (1e9 + 7.0, -1.0),
+            (1e9 - 1.5, 0.5),
+            (1e9 + 3.0, 4.0),
+        ];
+        let mut whole = CoMoments::new();
+        for &(y, x) in &pairs {
+            whole.push(y, x);
+        }
+        let (mut a, mut b) = (CoMoments::new(), CoMoments::new());
+        for &(y, x) in &pairs[..3] {
+            a.push(y, x);
+        }
+        for &(y, x) in &pairs[3..] {
+            b.push(y, x);
+        }
+        a.merge(&b);
+        // numpy: np.cov(y, x) with y - 1e9 (exact in doubles): var_y 12.306547619047617,
+        // var_x 8.583333333333332, cov -2.8125 (the float64 values).
+        for m in [whole, a] {
+            assert_eq!(m.count(), 7);
+            assert!((m.variance_y() - 12.306_547_619_047_619).abs() < 1e-12);
+            assert!((m.variance_x() - 8.583_333_333_333_334).abs() < 1e-13);
+            assert!((m.covariance() + 2.8125).abs() < 1e-13);
+        }
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        let one = MeanSummary {
+            n: 1.0,
+            origin: 0.0,
+            mean: 0.0,
+            variance: 0.0,
+        };
+        let ok = MeanSummary::from_sd(1.0, 1.0, 5).unwrap();
+        let flat = MeanSummary::from_sd(1.0, 0.0, 5).unwrap();
+        let two = Alternative::TwoSided;
+        assert_eq!(
+            welch_test(&one, &ok, 0.0, 0.05, two),
+            Err(AbError::TooFewUnits)
+        );
+        assert_eq!(
+            welch_test(&flat, &flat, 0.0, 0.05, two),
+            Err(AbError::NoSpread)
+        );
+        assert_eq!(
+            welch_test(&ok, &ok, 0.0, 1.5, two),
+            Err(AbError::AlphaOutOfRange)
+        );
+        assert_eq!(
+            MeanSummary::from_sd(1.0, -1.0, 5),
+            Err(AbError::InvalidSummary)
+        );
+        let mut c = CoMoments::new();
+        c.push(1.0, 2.0);
+        c.push(2.0, 2.0);
+        assert_eq!(Cuped::fit(&[c, c]), Err(AbError::ConstantCovariate));
+        assert_eq!(welch_anova(&[ok]), Err(AbError::Empty));
+    }
+}

@@ -1,4 +1,4 @@
-//! A/B tests of conversion rates, as a library: the analyses behind `mlprobe ab …`.
+//! A/B tests of conversion rates and of means, as a library: the analyses behind `mlprobe ab …`.
 //!
 //! One module per test family, each with a validated options type, a `Serialize` report (the
 //! fields of `mlprobe ab <test> --json`, see DESIGN.md) that renders itself as text
@@ -7,6 +7,7 @@
 //! | test | options | report | function |
 //! | --- | --- | --- | --- |
 //! | two-proportion z-test | [`ZtestOptions`] | [`ZtestReport`] | [`ztest()`] |
+//! | Welch's t-test of means (CUPED, several arms, guardrails) | [`TtestOptions`] | [`TtestReport`] | [`ttest()`], [`ttest_summaries()`] |
 //! | sample size | [`SizeOptions`] | [`SizeReport`] | [`size()`] |
 //! | power and detectable effect | [`PowerOptions`] | [`PowerReport`] | [`power()`] |
 //! | Bayesian (Beta–Binomial) | [`BayesOptions`] | [`BayesReport`] | [`analyze()`] |
@@ -15,7 +16,7 @@
 //! | sequential looks | [`SequentialOptions`] | [`SequentialReport`] | [`sequential()`] |
 //!
 //! Every statistic is computed by `mlprobe_core` ([`mlprobe_core::abtest`],
-//! [`mlprobe_core::bayes`], [`mlprobe_core::sequential`]); the host adds the Monte-Carlo side of
+//! [`mlprobe_core::bayes`], [`mlprobe_core::sequential`], [`mlprobe_core::means`]); the host adds the Monte-Carlo side of
 //! the Bayesian analysis, the events file and the reports. Invalid options are
 //! [`Error::Usage`] naming the command-line flag they come from (exit 2).
 //!
@@ -30,6 +31,7 @@
 pub mod adjust;
 pub mod bayes;
 pub mod design;
+pub mod means;
 pub mod sequential;
 pub mod srm;
 pub mod ztest;
@@ -37,6 +39,10 @@ pub mod ztest;
 pub use adjust::{AdjustOptions, AdjustReport, adjust, parse_p_values};
 pub use bayes::{BayesOptions, BayesReport, analyze, parse_prior};
 pub use design::{PowerOptions, PowerReport, SizeOptions, SizeReport, power, size};
+pub use means::{
+    Guardrail, TableSpec, TtestOptions, TtestReport, parse_guardrail, parse_summary, read_arms,
+    ttest, ttest_summaries,
+};
 pub use sequential::{
     Event, SequentialMethod, SequentialOptions, SequentialReport, read_events, sequential,
 };

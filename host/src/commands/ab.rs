@@ -12,7 +12,7 @@ use mlprobe_core::abtest::{Alternative, Correction, Effect, PowerFormula};
 use mlprobe_core::bayes::DecisionRule;
 use std::path::PathBuf;
 
-/// A/B tests of conversion rates.
+/// A/B tests of conversion rates and of means.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The analysis.
@@ -29,6 +29,11 @@ pub enum AbCommand {
         after_help = "Example:\n  mlprobe ab ztest --control 200/1000 --treatment 250/1000 --json"
     )]
     Ztest(ZtestArgs),
+    /// Welch's t-test of a metric's mean per unit (latency, revenue per user): every
+    /// treatment against the control, CUPED with a covariate, guardrails (exit 1 when one
+    /// fails).
+    #[command(after_help = TTEST_HELP)]
+    Ttest(TtestArgs),
     /// Sample size per variant to detect an effect (the seed's formula, rounded up).
     #[command(after_help = "Example:\n  mlprobe ab size --baseline 0.10 --mde 0.02 --json")]
     Size(SizeArgs),
@@ -61,6 +66,88 @@ pub enum AbCommand {
         true/false); a header row `variant,converted` is optional."
     )]
     Sequential(SequentialArgs),
+}
+
+const TTEST_HELP: &str = "Examples:
+  mlprobe ab ttest --data units.parquet --variant variant --metric revenue
+  mlprobe ab ttest --data units.csv --metric revenue --covariate revenue_before \\
+      --guardrail latency_ms:+5 --json
+  mlprobe ab ttest --control-summary 10.2,3.1,5000 --treatment-summary 10.4,3.3,5000
+
+The table has one row per unit (user, session): a column naming its variant and numeric
+columns. It is streamed (CSV, gzip/zstd, Parquet; `-` for stdin) in constant memory. A row
+whose variant, metric or covariate is missing is left out and counted.
+
+Each treatment is compared with the control (`--control`, default the variant named
+`control`, else the first in the file): Welch's t, its degrees of freedom, the p-value and
+its adjustment over the comparisons (`--adjust`), the interval of the difference, and the
+relative lift with a delta-method interval. Three arms or more add Welch's ANOVA.
+
+--covariate names a pre-experiment value of the same unit: CUPED adjusts the metric by it
+(theta over every arm) and reports the variance it removed.
+
+--guardrail COL:+M checks that COL did not increase by M or more (one-sided
+non-inferiority at alpha); COL:-M that it did not decrease by M or more. A guardrail that
+is not shown to hold makes the exit code 1.";
+
+/// Flags of `ab ttest`.
+#[derive(Debug, clap::Args)]
+pub struct TtestArgs {
+    /// The table of units: CSV (compressed or not) or Parquet; `-` for stdin.
+    #[arg(long, value_name = "FILE", required_unless_present_all = ["control_summary", "treatment_summary"])]
+    pub data: Option<PathBuf>,
+    /// The column naming each unit's variant.
+    #[arg(long, value_name = "COL", default_value = "variant")]
+    pub variant: String,
+    /// The metric's column.
+    #[arg(long, value_name = "COL", required_unless_present = "control_summary")]
+    pub metric: Option<String>,
+    /// The control's variant (default: `control`, else the first variant in the file).
+    #[arg(long, value_name = "NAME")]
+    pub control: Option<String>,
+    /// A pre-experiment covariate's column: CUPED.
+    #[arg(long, value_name = "COL")]
+    pub covariate: Option<String>,
+    /// A guardrail metric and the change towards worse it tolerates (repeatable).
+    #[arg(
+        long = "guardrail",
+        value_name = "COL:±MARGIN",
+        allow_hyphen_values = true
+    )]
+    pub guardrails: Vec<String>,
+    /// The control's summary instead of a table: mean, sample sd, units.
+    #[arg(
+        long,
+        value_name = "MEAN,SD,N",
+        allow_hyphen_values = true,
+        conflicts_with = "data",
+        requires = "treatment_summary"
+    )]
+    pub control_summary: Option<String>,
+    /// The treatment's summary.
+    #[arg(
+        long,
+        value_name = "MEAN,SD,N",
+        allow_hyphen_values = true,
+        conflicts_with = "data",
+        requires = "control_summary"
+    )]
+    pub treatment_summary: Option<String>,
+    /// Significance level; the intervals' level is 1 − alpha.
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// The alternative hypothesis about treatment − control.
+    #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
+    pub alternative: AlternativeArg,
+    /// The correction of the p-values over the treatments.
+    #[arg(long, value_enum, default_value_t = MethodArg::Holm)]
+    pub adjust: MethodArg,
+    /// Parsing threads (default: every core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The two arms' counts, of `ab ztest` and `ab bayes`.
@@ -293,6 +380,16 @@ pub enum MethodArg {
     Bh,
 }
 
+impl From<MethodArg> for Correction {
+    fn from(m: MethodArg) -> Self {
+        match m {
+            MethodArg::Bonferroni => Correction::Bonferroni,
+            MethodArg::Holm => Correction::Holm,
+            MethodArg::Bh => Correction::BenjaminiHochberg,
+        }
+    }
+}
+
 /// Flags of `ab sequential`.
 #[derive(Debug, clap::Args)]
 pub struct SequentialArgs {
@@ -346,6 +443,43 @@ pub fn run(args: Args) -> Result<Outcome> {
             };
             let report = ab::ztest(&control, &treatment, &options)?;
             emit(a.json, &report, ab::ZtestReport::human, true)
+        }
+        AbCommand::Ttest(a) => {
+            let options = ab::TtestOptions {
+                control: a.control.clone(),
+                alpha: a.alpha,
+                alternative: a.alternative.into(),
+                adjust: a.adjust.into(),
+            };
+            ab::unit("--alpha", a.alpha)?;
+            let report = match (&a.data, &a.control_summary, &a.treatment_summary) {
+                (None, Some(c), Some(t)) => ab::ttest_summaries(
+                    &ab::parse_summary("--control-summary", c)?,
+                    &ab::parse_summary("--treatment-summary", t)?,
+                    &options,
+                )?,
+                (Some(path), None, None) => {
+                    let spec = ab::TableSpec {
+                        path: path.clone(),
+                        variant: a.variant.clone(),
+                        metric: a.metric.clone().unwrap_or_default(),
+                        covariate: a.covariate.clone(),
+                        guardrails: (a.guardrails.iter())
+                            .map(|g| ab::parse_guardrail(g))
+                            .collect::<Result<_>>()?,
+                        threads: a.threads,
+                    };
+                    ab::ttest(&spec, &ab::read_arms(&spec)?, &options)?
+                }
+                _ => {
+                    return Err(crate::error::Error::Usage(
+                        "ab ttest: give --data FILE --metric COL, or both --control-summary and \
+                         --treatment-summary"
+                            .into(),
+                    ));
+                }
+            };
+            emit(a.json, &report, ab::TtestReport::human, report.passed())
         }
         AbCommand::Size(a) => {
             let options = ab::SizeOptions {
@@ -404,11 +538,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
         AbCommand::Adjust(a) => {
             let options = ab::AdjustOptions {
-                method: match a.method {
-                    MethodArg::Bonferroni => Correction::Bonferroni,
-                    MethodArg::Holm => Correction::Holm,
-                    MethodArg::Bh => Correction::BenjaminiHochberg,
-                },
+                method: a.method.into(),
                 alpha: a.alpha,
             };
             options.validate()?;

@@ -83,6 +83,8 @@ pub enum AbError {
     ConstantCovariate,
     /// a summary needs a finite mean, a finite standard deviation of at least 0 and at least two units
     InvalidSummary,
+    /// the denominator's mean is 0 in an arm: its ratio is undefined
+    ZeroDenominator,
 }
 
 impl fmt::Display for AbError {
@@ -121,6 +123,7 @@ impl fmt::Display for AbError {
             Self::TooFewUnits => "each arm needs at least two units with a value",
             Self::NoSpread => "the metric has no spread in either arm: the t statistic is undefined",
             Self::ConstantCovariate => "the covariate is constant: CUPED cannot use it",
+            Self::ZeroDenominator => "the denominator's mean is 0 in an arm: its ratio is undefined",
             Self::InvalidSummary => {
                 "a summary needs a finite mean, a finite standard deviation of at least 0 and at least two units"
             }

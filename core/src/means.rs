@@ -14,6 +14,9 @@
 //!   Controlled Experiments by Utilizing Pre-Experiment Data", WSDM 2013): `y - θ(x - x̄)` with
 //!   `θ = cov(y, x)/var(x)` over both arms, whose Welch test is the adjusted one, and the share
 //!   of the difference's variance it removed.
+//! - [`ratio_test`]: ratio metrics `Σy/Σx` per arm (clicks per session over users) by the
+//!   delta method (Deng, Knoblich & Lu, KDD 2018), the pair `(y, x)` of each unit in a
+//!   [`CoMoments`].
 //! - [`welch_anova`]: Welch's heteroscedastic one-way ANOVA over several arms (Welch 1951;
 //!   statsmodels' `anova_oneway(use_var="unequal")`), the omnibus test before the pairwise ones.
 //!
@@ -412,6 +415,97 @@ pub fn variance_reduction(
     } else {
         0.0
     }
+}
+
+/// The result of [`ratio_test`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RatioTest {
+    /// The control's `Σy / Σx` (clicks per session, over its units).
+    pub control_ratio: f64,
+    /// The treatment's.
+    pub treatment_ratio: f64,
+    /// `R_t - R_c`.
+    pub difference: f64,
+    /// Its delta-method standard error.
+    pub se: f64,
+    /// `difference / se`.
+    pub z: f64,
+    /// The p-value under the alternative (normal).
+    pub p_value: f64,
+    /// `p_value < alpha`.
+    pub significant: bool,
+    /// The interval of the difference at `1 - alpha` (infinite end when one-sided).
+    pub ci: (f64, f64),
+    /// `R_t/R_c - 1` (`None` when `R_c = 0`).
+    pub relative_lift: Option<f64>,
+    /// Its delta-method interval.
+    pub relative_ci: Option<(f64, f64)>,
+}
+
+/// The ratio `Σy/Σx = ȳ/x̄` of an arm's units and the delta-method variance of it: with the
+/// sample moments, `Var(R) ≈ (s_y² - 2R s_xy + R² s_x²) / (n x̄²)` (Deng, Knoblich & Lu,
+/// "Applying the Delta Method in Metric Analytics", KDD 2018, eq. 4). `None` when `x̄ = 0`.
+pub fn ratio_moments(units: &CoMoments) -> Option<(f64, f64)> {
+    let (my, mx) = (units.mean_y(), units.mean_x());
+    if mx == 0.0 || units.count() < 2 {
+        return None;
+    }
+    let r = my / mx;
+    let var = (units.variance_y() - 2.0 * r * units.covariance() + r * r * units.variance_x())
+        / (units.count() as f64 * mx * mx);
+    Some((r, var.max(0.0)))
+}
+
+/// The z-test of a ratio metric, `R_t - R_c`, each arm's units giving `(y, x)` (numerator,
+/// denominator: clicks and sessions per user), with the delta method's variances
+/// ([`ratio_moments`]); the relative lift's interval by the delta method again,
+/// `Var(R_t/R_c) ≈ Var(R_t)/R_c² + R_t² Var(R_c)/R_c⁴`.
+pub fn ratio_test(
+    control: &CoMoments,
+    treatment: &CoMoments,
+    alpha: f64,
+    alternative: Alternative,
+) -> Result<RatioTest, AbError> {
+    check_alpha(alpha)?;
+    if control.count() < 2 || treatment.count() < 2 {
+        return Err(AbError::TooFewUnits);
+    }
+    let (Some((rc, vc)), Some((rt, vt))) = (ratio_moments(control), ratio_moments(treatment))
+    else {
+        return Err(AbError::ZeroDenominator);
+    };
+    let se = libm::sqrt(vc + vt);
+    if !positive(se) {
+        return Err(AbError::NoSpread);
+    }
+    let difference = rt - rc;
+    let z = difference / se;
+    let p_value = alternative.p_value(z);
+    let normal = |tail: f64| -norm_ppf(tail);
+    let ci = interval(difference, se, alternative, normal, alpha);
+    let (relative_lift, relative_ci) = if rc != 0.0 {
+        let lift = rt / rc - 1.0;
+        let se_rel = libm::sqrt(vt / (rc * rc) + rt * rt * vc / (rc * rc * rc * rc));
+        (
+            Some(lift),
+            Some(interval(lift, se_rel, alternative, normal, alpha)),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(RatioTest {
+        control_ratio: rc,
+        treatment_ratio: rt,
+        difference,
+        se,
+        z,
+        p_value,
+        significant: p_value < alpha,
+        ci,
+        relative_lift,
+        relative_ci,
+    })
 }
 
 /// The result of [`welch_anova`].

@@ -21,6 +21,12 @@ a few missing cells. One JSON line per case on stdout: the file, the flags, and
 - per guardrail and treatment, scipy's one-sided Welch test of (treatment - margin) against
   control (alternative "less" for a positive margin, "greater" for a negative one).
 
+Every fourth case is also a ratio case (`ab ratio`): per user, clicks and sessions (Poisson,
+sessions at least 1 in most rows, some users with none), and per variant R = sum(clicks) /
+sum(sessions) with the delta-method variance of Deng, Knoblich & Lu (KDD 2018, eq. 4) in numpy
+from np.cov (ddof 1): Var(R) = (s_y^2 - 2 R s_xy + R^2 s_x^2) / (n mean_x^2); z, its normal
+p-value and interval from scipy.stats.norm, the relative lift's interval by the delta method.
+
 Usage: means.py --cases N --seed S --dir DIR
 """
 
@@ -202,6 +208,74 @@ def case(rng, i, directory):
     }
 
 
+def ratio_case(rng, i, directory):
+    k = int(rng.choice([2, 2, 3]))
+    names = ["control"] + [f"t{j}" for j in range(1, k)]
+    alpha = float(rng.choice([0.05, 0.01]))
+    alternative = str(rng.choice(["two-sided", "larger", "smaller"]))
+    adjust = str(rng.choice(list(ADJUST)))
+    arms = {}
+    rows = []
+    for name in names:
+        n = int(math.exp(rng.uniform(math.log(20), math.log(20000))))
+        sessions = rng.poisson(rng.uniform(0.5, 6.0), n).astype(float)
+        rate = 0.3 * (1 + (0 if name == "control" else rng.normal(0, 0.1)))
+        clicks = rng.poisson(np.maximum(sessions * rate * rng.gamma(2.0, 0.5, n), 0)).astype(float)
+        arms[name] = (clicks, sessions)
+        rows += [[name, repr(c), repr(x)] for c, x in zip(clicks.tolist(), sessions.tolist())]
+    rows = [rows[j] for j in rng.permutation(len(rows))]
+    path = os.path.join(directory, f"ratio{i}.csv")
+    with open(path, "w") as f:
+        f.write("variant,clicks,sessions\n")
+        for r in rows:
+            f.write(",".join(r) + "\n")
+
+    def moments(y, x):
+        r = y.mean() / x.mean()
+        c = np.cov(y, x)
+        var = (c[0, 0] - 2 * r * c[0, 1] + r * r * c[1, 1]) / (len(y) * x.mean() ** 2)
+        return r, var
+
+    rc, vc = moments(*arms["control"])
+    comparisons = []
+    for name in names[1:]:
+        rt, vt = moments(*arms[name])
+        se = math.sqrt(vc + vt)
+        d = rt - rc
+        z = d / se
+        lift = rt / rc - 1
+        se_rel = math.sqrt(vt / rc**2 + rt**2 * vc / rc**4)
+        if alternative == "two-sided":
+            p = 2 * stats.norm.sf(abs(z))
+            q = stats.norm.ppf(1 - alpha / 2)
+            ci, rel_ci = [d - q * se, d + q * se], [lift - q * se_rel, lift + q * se_rel]
+        elif alternative == "larger":
+            p = stats.norm.sf(z)
+            q = stats.norm.ppf(1 - alpha)
+            ci, rel_ci = [d - q * se, None], [lift - q * se_rel, None]
+        else:
+            p = stats.norm.cdf(z)
+            q = stats.norm.ppf(1 - alpha)
+            ci, rel_ci = [None, d + q * se], [None, lift + q * se_rel]
+        comparisons.append(
+            {"treatment": name, "difference": d, "se": se, "z": z, "p_value": float(p),
+             "ci": ci, "relative_lift": lift, "relative_ci": rel_ci}
+        )
+    adj = multipletests([c["p_value"] for c in comparisons], alpha=alpha, method=ADJUST[adjust])[1]
+    for c, a in zip(comparisons, adj):
+        c["p_adjusted"] = float(a)
+    return {
+        "ratio": True,
+        "flags": [
+            "--data", path, "--numerator", "clicks", "--denominator", "sessions",
+            "--alpha", repr(alpha), "--alternative", alternative, "--adjust", adjust,
+        ],
+        "rows": len(rows),
+        "arms": {n: {"ratio": moments(*a)[0], "se": math.sqrt(moments(*a)[1])} for n, a in arms.items()},
+        "comparisons": comparisons,
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, required=True)
@@ -211,6 +285,8 @@ def main():
     rng = np.random.default_rng(a.seed)
     for i in range(a.cases):
         print(json.dumps(case(rng, i, a.dir)))
+        if i % 4 == 0:
+            print(json.dumps(ratio_case(rng, i, a.dir)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-//! `mlprobe ab ttest` against scipy, statsmodels and numpy on random tables (issue 21).
+//! `mlprobe ab ttest` and `ab ratio` against scipy, statsmodels and numpy on random tables
+//! (issue 21).
 //!
 //! `tests/reference/means.py` draws tables of units (2-4 variants of 3 to 30,000 units each;
 //! normal, lognormal, 0/1 and offset-by-1e6 metrics; a covariate for CUPED; a guardrail; a
@@ -19,6 +20,61 @@ use std::process::Command;
 /// `got` agrees with `want` to 1e-9 relative or within `floor`.
 fn agrees(got: f64, want: f64, floor: f64) -> bool {
     (got - want).abs() <= 1e-9 * want.abs() || (got - want).abs() <= floor
+}
+
+/// Compares an `ab ratio` report with the numpy reference; returns the numbers compared.
+fn check_ratio(
+    got: &Value,
+    want: &Value,
+    failures: &mut Vec<String>,
+    seed: u64,
+    line: &str,
+) -> usize {
+    let mut checked = 0;
+    let mut check = |what: String, g: &Value, w: &Value, floor: f64| {
+        checked += 1;
+        match (g.as_f64(), w.as_f64()) {
+            (Some(g), Some(w)) if agrees(g, w, floor) => {}
+            (None, None) => {}
+            _ => failures.push(format!(
+                "ratio {what}: got {g}, want {w} (seed {seed}, {line})"
+            )),
+        }
+    };
+    assert_eq!(got["rows"], want["rows"], "{line}");
+    for arm in got["arms"].as_array().unwrap() {
+        let w = &want["arms"][arm["name"].as_str().unwrap()];
+        check("ratio".into(), &arm["ratio"], &w["ratio"], 0.0);
+        check("arm se".into(), &arm["se"], &w["se"], 0.0);
+    }
+    let comparisons = got["comparisons"].as_array().unwrap();
+    for w in want["comparisons"].as_array().unwrap() {
+        let g = comparisons
+            .iter()
+            .find(|c| c["treatment"] == w["treatment"])
+            .unwrap();
+        let se = g["se"].as_f64().unwrap();
+        for (k, floor) in [
+            ("difference", 1e-9 * se),
+            ("se", 0.0),
+            ("z", 1e-9),
+            ("p_value", 1e-12),
+            ("p_adjusted", 1e-12),
+            ("relative_lift", 1e-12),
+        ] {
+            check(k.into(), &g[k], &w[k], floor);
+        }
+        for i in 0..2 {
+            check("ci".into(), &g["ci"][i], &w["ci"][i], 1e-9 * se);
+            check(
+                "relative_ci".into(),
+                &g["relative_ci"][i],
+                &w["relative_ci"][i],
+                1e-12,
+            );
+        }
+    }
+    checked
 }
 
 #[test]
@@ -45,7 +101,12 @@ fn ttest_matches_scipy_and_statsmodels_on_random_tables() {
     let mut checked = 0;
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let want: Value = serde_json::from_str(line).unwrap();
-        let mut args: Vec<String> = vec!["ab".into(), "ttest".into(), "--json".into()];
+        let command = if want["ratio"] == true {
+            "ratio"
+        } else {
+            "ttest"
+        };
+        let mut args: Vec<String> = vec!["ab".into(), command.into(), "--json".into()];
         args.extend(
             want["flags"]
                 .as_array()
@@ -60,6 +121,11 @@ fn ttest_matches_scipy_and_statsmodels_on_random_tables() {
             continue;
         }
         let got = json(&o);
+        if command == "ratio" {
+            assert_eq!(code(&o), 0, "{}", stderr(&o));
+            checked += check_ratio(&got, &want, &mut failures, seed, line);
+            continue;
+        }
         let passed = got["guardrails_passed"].as_bool().unwrap();
         assert_eq!(code(&o), if passed { 0 } else { 1 }, "{}", stderr(&o));
         assert_eq!(got["rows"], want["rows"], "{line}");

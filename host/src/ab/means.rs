@@ -9,15 +9,10 @@
 //! - Guardrails ([`Guardrail`]): other metrics of the same table, each tested for
 //!   non-inferiority against its margin; a failed one makes the report fail (exit 1).
 //!
-//! The table ([`read_arms`]) is any data file mlprobe reads (CSV, compressed or not, Parquet):
-//! one row per unit, a column naming its variant and numeric columns. A row whose variant or
-//! metric (or covariate) is missing is left out and counted; a guardrail's missing value
-//! leaves out only that guardrail's value. Each chunk of the file fills a [`CoMoments`] per
-//! variant, merged in file order: memory is the scanner's buffers plus a few numbers per
-//! variant, whatever the number of rows.
+//! The table of units is read by [`super::units::read_arms`], in one streamed pass.
 
+use super::units::{Arms, TableSpec};
 use super::usage;
-use crate::data::{Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
 use mlprobe_core::abtest::{AbError, Alternative, Correction, adjust};
 use mlprobe_core::means::{
@@ -25,10 +20,6 @@ use mlprobe_core::means::{
 };
 use serde::Serialize;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-
-/// The most variants a table may hold (a column with more is not an experiment's arms).
-pub const MAX_ARMS: usize = 64;
 
 /// A guardrail: a metric that must not get worse by more than a margin (`COL:+M` when an
 /// increase is worse, `COL:-M` when a decrease is).
@@ -88,216 +79,6 @@ pub fn parse_summary(flag: &str, text: &str) -> Result<MeanSummary> {
         return Err(bad());
     };
     MeanSummary::from_sd(mean, sd, n).map_err(|e| usage(flag, e))
-}
-
-/// Where the units are and which columns to read.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TableSpec {
-    /// The data file (`-` for stdin).
-    pub path: PathBuf,
-    /// The column naming each unit's variant.
-    pub variant: String,
-    /// The metric's column.
-    pub metric: String,
-    /// A pre-experiment covariate's column (CUPED).
-    pub covariate: Option<String>,
-    /// Guardrail metrics.
-    pub guardrails: Vec<Guardrail>,
-    /// Parsing threads (`None`: every core).
-    pub threads: Option<usize>,
-}
-
-/// One variant's accumulated values.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Arm {
-    /// The variant's name, as the file writes it.
-    pub name: String,
-    /// `(metric, covariate)` per unit (the covariate 0 without one).
-    pub metric: CoMoments,
-    /// Each guardrail's values (`x` unused).
-    pub guardrails: Vec<CoMoments>,
-}
-
-/// The arms of a table, in order of first appearance.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Arms {
-    /// The file, as messages name it.
-    pub path: PathBuf,
-    /// The variants.
-    pub arms: Vec<Arm>,
-    /// Data rows read.
-    pub rows: u64,
-    /// Rows left out: variant, metric or covariate missing.
-    pub skipped: u64,
-}
-
-/// The scanner's sink: per chunk, the arms seen in it.
-struct ArmSink {
-    variant: usize,
-    metric: usize,
-    covariate: Option<usize>,
-    guardrails: Vec<usize>,
-    arms: Vec<(Vec<u8>, Arm)>,
-    /// The current row's arm (set by `text`, taken by `row`).
-    current: Option<usize>,
-    skipped: u64,
-    /// More than [`MAX_ARMS`] variants.
-    overflow: bool,
-}
-
-impl ArmSink {
-    fn arm_index(&mut self, name: &[u8]) -> Option<usize> {
-        if let Some(i) = self.arms.iter().position(|(n, _)| n == name) {
-            return Some(i);
-        }
-        if self.arms.len() >= MAX_ARMS {
-            self.overflow = true;
-            return None;
-        }
-        self.arms.push((
-            name.to_vec(),
-            Arm {
-                name: String::from_utf8_lossy(name).into_owned(),
-                metric: CoMoments::new(),
-                guardrails: vec![CoMoments::new(); self.guardrails.len()],
-            },
-        ));
-        Some(self.arms.len() - 1)
-    }
-}
-
-/// A value that is infinite: the row is refused at its column.
-fn finite(x: f64, column: usize, name: &str) -> std::result::Result<f64, Rejected> {
-    if x.is_infinite() {
-        return Err(Rejected {
-            column: column + 1,
-            message: format!("`{name}` is {x}: a metric must be a finite number"),
-        });
-    }
-    Ok(x)
-}
-
-impl Sink for ArmSink {
-    type Value = f64;
-
-    fn row(&mut self, values: &[f64], _line: u64) -> std::result::Result<(), Rejected> {
-        let Some(arm) = self.current.take() else {
-            self.skipped += 1;
-            return Ok(());
-        };
-        let y = finite(values[self.metric], self.metric, "the metric")?;
-        let x = match self.covariate {
-            Some(c) => finite(values[c], c, "the covariate")?,
-            None => 0.0,
-        };
-        for &g in &self.guardrails {
-            finite(values[g], g, "a guardrail")?;
-        }
-        if y.is_nan() || x.is_nan() {
-            self.skipped += 1;
-            return Ok(());
-        }
-        let arm = &mut self.arms[arm].1;
-        arm.metric.push(y, x);
-        for (acc, &g) in arm.guardrails.iter_mut().zip(&self.guardrails) {
-            if !values[g].is_nan() {
-                acc.push(values[g], 0.0);
-            }
-        }
-        Ok(())
-    }
-
-    fn merge(&mut self, later: Self, _lines_before: u64) {
-        self.skipped += later.skipped;
-        self.overflow |= later.overflow;
-        for (name, arm) in later.arms {
-            let Some(i) = self.arm_index(&name) else {
-                return;
-            };
-            let mine = &mut self.arms[i].1;
-            mine.metric.merge(&arm.metric);
-            for (m, t) in mine.guardrails.iter_mut().zip(&arm.guardrails) {
-                m.merge(t);
-            }
-        }
-    }
-
-    fn reads_column(&self, column: usize) -> bool {
-        column == self.variant
-            || column == self.metric
-            || self.covariate == Some(column)
-            || self.guardrails.contains(&column)
-    }
-
-    fn reads_text(&self, column: usize) -> bool {
-        column == self.variant
-    }
-
-    fn parses_text(&self, _column: usize) -> bool {
-        false
-    }
-
-    fn text(&mut self, column: usize, cell: Option<&[u8]>) {
-        if column == self.variant {
-            self.current = cell.and_then(|c| self.arm_index(c));
-        }
-    }
-}
-
-/// Finds a column by name, or says which columns there are.
-fn column(names: &[String], name: &str, flag: &str, path: &Path) -> Result<usize> {
-    names.iter().position(|n| n == name).ok_or_else(|| {
-        Error::file(
-            path,
-            format!(
-                "{flag} {name}: no such column (its columns: {})",
-                crate::limits::excerpt(&names.join(", "))
-            ),
-        )
-    })
-}
-
-/// Reads the table of `spec` in one streamed pass.
-pub fn read_arms(spec: &TableSpec) -> Result<Arms> {
-    let options = ScanOptions::with_threads(spec.threads)?;
-    let scanner = Scanner::open(&spec.path)?;
-    let path = scanner.path().to_path_buf();
-    let names = &scanner.names;
-    let variant = column(names, &spec.variant, "--variant", &path)?;
-    let metric = column(names, &spec.metric, "--metric", &path)?;
-    let covariate = (spec.covariate.as_deref())
-        .map(|c| column(names, c, "--covariate", &path))
-        .transpose()?;
-    let guardrails = (spec.guardrails.iter())
-        .map(|g| column(names, &g.column, "--guardrail", &path))
-        .collect::<Result<Vec<_>>>()?;
-    let make = || ArmSink {
-        variant,
-        metric,
-        covariate,
-        guardrails: guardrails.clone(),
-        arms: Vec::new(),
-        current: None,
-        skipped: 0,
-        overflow: false,
-    };
-    let (sink, rows) = scanner.scan(options, make)?;
-    if sink.overflow {
-        return Err(Error::file(
-            &path,
-            format!(
-                "--variant {}: more than {MAX_ARMS} distinct values; it should name each unit's \
-                 variant (control, treatment, …)",
-                spec.variant
-            ),
-        ));
-    }
-    Ok(Arms {
-        path,
-        arms: sink.arms.into_iter().map(|(_, a)| a).collect(),
-        rows,
-        skipped: sink.skipped,
-    })
 }
 
 /// Options of [`ttest()`].
@@ -444,15 +225,31 @@ pub struct TtestReport {
 }
 
 /// The report's flag for a core error of these tests.
-fn means_error(flag: &str, e: AbError) -> Error {
+pub(super) fn means_error(flag: &str, e: AbError) -> Error {
     match e {
         AbError::AlphaOutOfRange => usage("--alpha", e),
         _ => usage(flag, e),
     }
 }
 
+/// The p-values adjusted over the comparisons, as `options.adjust` says.
+pub(super) fn adjusted_p(p: &[f64], options: &TtestOptions, flag: &str) -> Result<Vec<f64>> {
+    let m = p.len();
+    let (mut order, mut adjusted, mut rejected) = (vec![0; m], vec![0.0; m], vec![false; m]);
+    adjust(
+        options.adjust,
+        p,
+        options.alpha,
+        &mut order,
+        &mut adjusted,
+        &mut rejected,
+    )
+    .map_err(|e| means_error(flag, e))?;
+    Ok(adjusted)
+}
+
 /// `[low, high]` with infinite ends as `null`.
-fn bounds((lo, hi): (f64, f64)) -> [Option<f64>; 2] {
+pub(super) fn bounds((lo, hi): (f64, f64)) -> [Option<f64>; 2] {
     let f = |v: f64| v.is_finite().then_some(v);
     [f(lo), f(hi)]
 }
@@ -481,17 +278,7 @@ fn compare(
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| means_error(flag, e))?;
     let p: Vec<f64> = tests.iter().map(|t| t.p_value).collect();
-    let m = p.len();
-    let (mut order, mut adjusted, mut rejected) = (vec![0; m], vec![0.0; m], vec![false; m]);
-    adjust(
-        options.adjust,
-        &p,
-        options.alpha,
-        &mut order,
-        &mut adjusted,
-        &mut rejected,
-    )
-    .map_err(|e| means_error(flag, e))?;
+    let adjusted = adjusted_p(&p, options, flag)?;
     let comparisons = (tests.iter().enumerate())
         .map(|(i, t)| Comparison {
             treatment: names[i + 1].to_string(),
@@ -554,67 +341,10 @@ pub fn ttest_summaries(
 
 /// `ab ttest` over a table's arms.
 pub fn ttest(spec: &TableSpec, table: &Arms, options: &TtestOptions) -> Result<TtestReport> {
-    let found = || {
-        let names: Vec<&str> = table.arms.iter().map(|a| a.name.as_str()).collect();
-        crate::limits::excerpt(&names.join(", ")).to_string()
-    };
-    let control = match &options.control {
-        Some(c) => table
-            .arms
-            .iter()
-            .position(|a| &a.name == c)
-            .ok_or_else(|| {
-                Error::file(
-                    &table.path,
-                    format!(
-                        "--control {c}: no unit has this variant in column `{}` (its variants: {})",
-                        spec.variant,
-                        found()
-                    ),
-                )
-            })?,
-        None => table
-            .arms
-            .iter()
-            .position(|a| a.name == "control")
-            .unwrap_or(0),
-    };
-    if table.arms.len() < 2 {
-        return Err(Error::file(
-            &table.path,
-            format!(
-                "--variant {}: a test needs two variants, found {} ({})",
-                spec.variant,
-                table.arms.len(),
-                found()
-            ),
-        ));
-    }
-    // Control first, the treatments in order of appearance.
-    let mut order: Vec<&Arm> = vec![&table.arms[control]];
-    order.extend(
-        (table.arms.iter().enumerate())
-            .filter(|&(i, _)| i != control)
-            .map(|(_, a)| a),
-    );
+    let order = table.control_first(&spec.variant, options.control.as_deref())?;
     let names: Vec<&str> = order.iter().map(|a| a.name.as_str()).collect();
     let raw: Vec<MeanSummary> = order.iter().map(|a| a.metric.summary()).collect();
-    let few = |flag: &str| {
-        order.iter().find(|a| a.metric.count() < 2).map(|a| {
-            Error::file(
-                &table.path,
-                format!(
-                    "{flag}: variant `{}` has {} unit(s) with a value; a t-test needs at least 2 \
-                     per variant",
-                    a.name,
-                    a.metric.count()
-                ),
-            )
-        })
-    };
-    if let Some(e) = few("--metric") {
-        return Err(e);
-    }
+    table.two_units_each(&order, "--metric")?;
     let metric_flag = format!("--metric {}", spec.metric);
     let (cuped, comparisons, omnibus) = match &spec.covariate {
         Some(cov) => {

@@ -8,6 +8,7 @@
 //! | --- | --- | --- | --- |
 //! | two-proportion z-test | [`ZtestOptions`] | [`ZtestReport`] | [`ztest()`] |
 //! | Welch's t-test of means (CUPED, several arms, guardrails) | [`TtestOptions`] | [`TtestReport`] | [`ttest()`], [`ttest_summaries()`] |
+//! | ratio metrics (delta method) | [`TtestOptions`] | [`RatioReport`] | [`ratio()`] |
 //! | sample size | [`SizeOptions`] | [`SizeReport`] | [`size()`] |
 //! | power and detectable effect | [`PowerOptions`] | [`PowerReport`] | [`power()`] |
 //! | Bayesian (Beta–Binomial) | [`BayesOptions`] | [`BayesReport`] | [`analyze()`] |
@@ -32,21 +33,24 @@ pub mod adjust;
 pub mod bayes;
 pub mod design;
 pub mod means;
+pub mod ratio;
 pub mod sequential;
 pub mod srm;
+pub mod units;
 pub mod ztest;
 
 pub use adjust::{AdjustOptions, AdjustReport, adjust, parse_p_values};
 pub use bayes::{BayesOptions, BayesReport, analyze, parse_prior};
 pub use design::{PowerOptions, PowerReport, SizeOptions, SizeReport, power, size};
 pub use means::{
-    Guardrail, TableSpec, TtestOptions, TtestReport, parse_guardrail, parse_summary, read_arms,
-    ttest, ttest_summaries,
+    Guardrail, TtestOptions, TtestReport, parse_guardrail, parse_summary, ttest, ttest_summaries,
 };
+pub use ratio::{RatioReport, ratio};
 pub use sequential::{
     Event, SequentialMethod, SequentialOptions, SequentialReport, read_events, sequential,
 };
 pub use srm::{SrmOptions, SrmReport, parse_observed, parse_shares, srm};
+pub use units::{TableSpec, read_arms};
 pub use ztest::{ZtestOptions, ZtestReport, ztest};
 
 use crate::error::{Error, Result};

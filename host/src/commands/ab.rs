@@ -34,6 +34,10 @@ pub enum AbCommand {
     /// fails).
     #[command(after_help = TTEST_HELP)]
     Ttest(TtestArgs),
+    /// A ratio metric per variant (clicks per session, over users) by the delta method:
+    /// every treatment against the control.
+    #[command(after_help = RATIO_HELP)]
+    Ratio(RatioArgs),
     /// Sample size per variant to detect an effect (the seed's formula, rounded up).
     #[command(after_help = "Example:\n  mlprobe ab size --baseline 0.10 --mde 0.02 --json")]
     Size(SizeArgs),
@@ -89,6 +93,50 @@ relative lift with a delta-method interval. Three arms or more add Welch's ANOVA
 --guardrail COL:+M checks that COL did not increase by M or more (one-sided
 non-inferiority at alpha); COL:-M that it did not decrease by M or more. A guardrail that
 is not shown to hold makes the exit code 1.";
+
+const RATIO_HELP: &str = "Example:
+  mlprobe ab ratio --data users.csv --variant variant --numerator clicks --denominator sessions
+
+One row per unit of randomization (a user), with the ratio's numerator and denominator summed
+over that unit (its clicks and its sessions). Each variant's ratio is Σ numerator / Σ
+denominator; its variance comes from the delta method (Deng, Knoblich & Lu, KDD 2018), which
+accounts for a user's sessions not being independent, as a t-test of per-session values does
+not. Differences are tested with z (normal), p-values adjusted over treatments (--adjust).";
+
+/// Flags of `ab ratio`.
+#[derive(Debug, clap::Args)]
+pub struct RatioArgs {
+    /// The table of units: CSV (compressed or not) or Parquet; `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// The column naming each unit's variant.
+    #[arg(long, value_name = "COL", default_value = "variant")]
+    pub variant: String,
+    /// The ratio's numerator, per unit.
+    #[arg(long, value_name = "COL")]
+    pub numerator: String,
+    /// The ratio's denominator, per unit.
+    #[arg(long, value_name = "COL")]
+    pub denominator: String,
+    /// The control's variant (default: `control`, else the first variant in the file).
+    #[arg(long, value_name = "NAME")]
+    pub control: Option<String>,
+    /// Significance level; the intervals' level is 1 − alpha.
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// The alternative hypothesis about treatment − control.
+    #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
+    pub alternative: AlternativeArg,
+    /// The correction of the p-values over the treatments.
+    #[arg(long, value_enum, default_value_t = MethodArg::Holm)]
+    pub adjust: MethodArg,
+    /// Parsing threads (default: every core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Flags of `ab ttest`.
 #[derive(Debug, clap::Args)]
@@ -468,6 +516,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                             .map(|g| ab::parse_guardrail(g))
                             .collect::<Result<_>>()?,
                         threads: a.threads,
+                        flags: ["--metric", "--covariate"],
                     };
                     ab::ttest(&spec, &ab::read_arms(&spec)?, &options)?
                 }
@@ -480,6 +529,26 @@ pub fn run(args: Args) -> Result<Outcome> {
                 }
             };
             emit(a.json, &report, ab::TtestReport::human, report.passed())
+        }
+        AbCommand::Ratio(a) => {
+            ab::unit("--alpha", a.alpha)?;
+            let options = ab::TtestOptions {
+                control: a.control.clone(),
+                alpha: a.alpha,
+                alternative: a.alternative.into(),
+                adjust: a.adjust.into(),
+            };
+            let spec = ab::TableSpec {
+                path: a.data.clone(),
+                variant: a.variant.clone(),
+                metric: a.numerator.clone(),
+                covariate: Some(a.denominator.clone()),
+                guardrails: Vec::new(),
+                threads: a.threads,
+                flags: ["--numerator", "--denominator"],
+            };
+            let report = ab::ratio(&spec, &ab::read_arms(&spec)?, &options)?;
+            emit(a.json, &report, ab::RatioReport::human, true)
         }
         AbCommand::Size(a) => {
             let options = ab::SizeOptions {

@@ -195,6 +195,40 @@ fn json_fields_are_the_ones_design_md_lists() {
         doc(&["ab", "power", "--baseline", "0.1", "--n", "1000"]),
     );
     put("ab bayes", doc(&[&["ab", "bayes"][..], &counts].concat()));
+    let units = d.join("units.csv");
+    std::fs::write(
+        &units,
+        "variant,y,pre,latency,sessions\ncontrol,1,2,10,1\ncontrol,2,2.5,11,2\ncontrol,4,3,12,2\n\
+         B,3,1,10,1\nB,5,4,14,3\nB,6,3.5,12,2\n",
+    )
+    .unwrap();
+    let t = doc(&[
+        "ab",
+        "ttest",
+        "--data",
+        s(&units),
+        "--metric",
+        "y",
+        "--covariate",
+        "pre",
+        "--guardrail",
+        "latency:+100",
+    ]);
+    put("ab ttest.comparisons", t["comparisons"][0].clone());
+    put("ab ttest.guardrails", t["guardrails"][0].clone());
+    put("ab ttest", t);
+    let r = doc(&[
+        "ab",
+        "ratio",
+        "--data",
+        s(&units),
+        "--numerator",
+        "y",
+        "--denominator",
+        "sessions",
+    ]);
+    put("ab ratio.comparisons", r["comparisons"][0].clone());
+    put("ab ratio", r);
     put("ab srm", doc(&["ab", "srm", "--observed", "500,520"]));
     put(
         "ab adjust",

@@ -783,10 +783,16 @@ impl Msprt {
         let n_t = treatment.total as f64;
         let pooled = (control.conversions as f64 + treatment.conversions as f64) / (n_c + n_t);
         let v = pooled * (1.0 - pooled) * (1.0 / n_c + 1.0 / n_t);
-        if v.is_nan() || v <= 0.0 {
+        self.log_likelihood_ratio_normal(p_t - p_c, v)
+    }
+
+    /// `ln Λ` for an estimate `θ̂` of the difference with variance `V` (0 while `V` is not
+    /// positive): the same mixture for any asymptotically normal difference, such as two means
+    /// with `V = s_c²/n_c + s_t²/n_t` ([`crate::means::msprt_estimate`]).
+    pub fn log_likelihood_ratio_normal(&self, theta: f64, v: f64) -> f64 {
+        if v.is_nan() || v <= 0.0 || !theta.is_finite() {
             return 0.0;
         }
-        let theta = p_t - p_c;
         let s = v + self.tau2;
         0.5 * libm::log(v / s) + self.tau2 * theta * theta / (2.0 * v * s)
     }
@@ -794,6 +800,17 @@ impl Msprt {
     /// Updates the always-valid p-value with the current (cumulative) counts and returns it.
     pub fn update(&mut self, control: &Variant, treatment: &Variant) -> f64 {
         let llr = self.log_likelihood_ratio(control, treatment);
+        self.update_llr(llr)
+    }
+
+    /// Updates the always-valid p-value with an estimate and its variance
+    /// ([`Msprt::log_likelihood_ratio_normal`]) and returns it.
+    pub fn update_normal(&mut self, theta: f64, v: f64) -> f64 {
+        let llr = self.log_likelihood_ratio_normal(theta, v);
+        self.update_llr(llr)
+    }
+
+    fn update_llr(&mut self, llr: f64) -> f64 {
         let p = libm::exp(-llr).min(1.0);
         self.p_value = self.p_value.min(p);
         self.p_value

@@ -364,3 +364,72 @@ fn control_by_name_and_summaries_agree_with_the_table() {
     assert_eq!(first["control"], "B");
     assert_eq!(first["comparisons"][0]["treatment"], "control");
 }
+
+// `ab sequential --metric`: a real difference of a tenth of a standard deviation stops the
+// mixture SPRT, the same stream without it does not; the report's arms are the stream's.
+#[test]
+fn sequential_test_of_a_mean_stops_on_an_effect() {
+    let dir = tempfile::tempdir().unwrap();
+    // A deterministic stream: arms alternate, values cycle through a spread of 1..=9.
+    let stream = |effect: f64| {
+        let mut s = String::from("user,variant,latency\n");
+        for i in 0..20_000u32 {
+            let treated = i % 2 == 1;
+            let y = f64::from((i * 7) % 9 + 1) + if treated { effect } else { 0.0 };
+            let v = if treated { "treatment" } else { "control" };
+            s.push_str(&format!("u{i},{v},{y}\n"));
+        }
+        s
+    };
+    let shifted = table(&dir, "shifted.csv", &stream(0.3));
+    let args = |f: &str| {
+        vec![
+            "ab".to_string(),
+            "sequential".into(),
+            "--events".into(),
+            f.into(),
+            "--metric".into(),
+            "latency".into(),
+            "--tau".into(),
+            "0.5".into(),
+            "--json".into(),
+        ]
+    };
+    let o = run(args(&shifted));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["stopped"], true, "{r}");
+    let at = r["stopped_at_event"].as_u64().unwrap();
+    assert!(at < 20_000 && at.is_multiple_of(100), "{r}");
+    let n = r["control"]["n"].as_u64().unwrap() + r["treatment"]["n"].as_u64().unwrap();
+    assert_eq!(n, at);
+    let same = table(&dir, "same.csv", &stream(0.0));
+    let r = json(&run(args(&same)));
+    assert_eq!(r["stopped"], false, "{r}");
+    assert_eq!(r["events"], 20_000);
+    assert!(r["difference"].as_f64().unwrap().abs() < 0.01, "{r}");
+    // Bad input: the line and column, or the flag.
+    let bad = table(
+        &dir,
+        "bad.csv",
+        "variant,latency\ncontrol,3\ntreatment,fast\n",
+    );
+    let o = run(args(&bad));
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("bad.csv:3:2:"), "{}", stderr(&o));
+    let o = run(["ab", "sequential", "--events", &same, "--metric", "nope"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("same.csv:1:1:"), "{}", stderr(&o));
+    let o = run([
+        "ab",
+        "sequential",
+        "--events",
+        &same,
+        "--metric",
+        "latency",
+        "--method",
+        "obf",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--method"), "{}", stderr(&o));
+}

@@ -35,6 +35,7 @@ pub mod design;
 pub mod means;
 pub mod ratio;
 pub mod sequential;
+pub mod sequential_means;
 pub mod srm;
 pub mod units;
 pub mod ztest;
@@ -49,6 +50,7 @@ pub use ratio::{RatioReport, ratio};
 pub use sequential::{
     Event, SequentialMethod, SequentialOptions, SequentialReport, read_events, sequential,
 };
+pub use sequential_means::{MeansSequentialReport, read_metric_events, sequential_means};
 pub use srm::{SrmOptions, SrmReport, parse_observed, parse_shares, srm};
 pub use units::{TableSpec, read_arms};
 pub use ztest::{ZtestOptions, ZtestReport, ztest};

@@ -78,6 +78,18 @@ pub struct Event {
     pub converted: bool,
 }
 
+/// `control`/`A` (false) or `treatment`/`B` (true), any case; else the message.
+pub(super) fn parse_variant(variant: &str) -> std::result::Result<bool, String> {
+    match variant.to_ascii_lowercase().as_str() {
+        "control" | "a" => Ok(false),
+        "treatment" | "b" => Ok(true),
+        _ => Err(format!(
+            "variant must be control/treatment or A/B, got '{}'",
+            crate::limits::excerpt(variant)
+        )),
+    }
+}
+
 /// Reads a CSV of events in arrival order: `variant,converted` rows, the variant
 /// `control`/`treatment` or `A`/`B`, converted `1`/`0`, `true`/`false` or `yes`/`no` (any
 /// case); a header row `variant,converted` before the first event is optional. A malformed
@@ -106,19 +118,7 @@ pub fn read_events(path: &Path) -> Result<Vec<Event>> {
         {
             return Ok(());
         }
-        let treatment = match variant.to_ascii_lowercase().as_str() {
-            "control" | "a" => false,
-            "treatment" | "b" => true,
-            _ => {
-                return Err(parse_err(
-                    1,
-                    format!(
-                        "variant must be control/treatment or A/B, got '{}'",
-                        crate::limits::excerpt(variant)
-                    ),
-                ));
-            }
-        };
+        let treatment = parse_variant(variant).map_err(|m| parse_err(1, m))?;
         let converted = match converted.to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" => true,
             "0" | "false" | "no" => false,

@@ -67,7 +67,11 @@ pub enum AbCommand {
     #[command(
         after_help = "Example:\n  mlprobe ab sequential --events events.csv --method msprt --tau 0.02\n\n\
         The CSV has the columns variant (control/treatment or A/B) and converted (1/0,\n\
-        true/false); a header row `variant,converted` is optional."
+        true/false); a header row `variant,converted` is optional.\n\n\
+        With --metric COL the mean of a numeric column is tested instead (mSPRT with a normal\n\
+        mixture over the difference of means, plug-in variance, looks from 30 units per arm):\n\
+          mlprobe ab sequential --events units.csv --metric latency_ms --tau 5\n\
+        The CSV then has a header naming `variant` and COL."
     )]
     Sequential(SequentialArgs),
 }
@@ -465,6 +469,10 @@ pub struct SequentialArgs {
     /// obf: the planned maximum number of events (default: the events in the file).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub max_events: Option<String>,
+    /// Test the mean of this numeric column instead of conversions: the file has a header
+    /// naming `variant` and COL, one unit per row; mSPRT only, `--tau` in COL's units.
+    #[arg(long, value_name = "COL")]
+    pub metric: Option<String>,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
@@ -628,6 +636,11 @@ pub fn run(args: Args) -> Result<Outcome> {
                     .transpose()?,
             };
             options.validate()?;
+            if let Some(metric) = &a.metric {
+                let events = ab::read_metric_events(&a.events, metric)?;
+                let report = ab::sequential_means(&events, metric, &options)?;
+                return emit(a.json, &report, ab::MeansSequentialReport::human, true);
+            }
             let events = ab::read_events(&a.events)?;
             let report = ab::sequential(&events, &options)?;
             emit(a.json, &report, ab::SequentialReport::human, true)

@@ -228,6 +228,20 @@ fn json_fields_are_the_ones_design_md_lists() {
         "sessions",
     ]);
     put("ab ratio.comparisons", r["comparisons"][0].clone());
+    put(
+        "ab size --sd",
+        doc(&["ab", "size", "--sd", "2", "--mde", "1"]),
+    );
+    put(
+        "ab power --sd",
+        doc(&["ab", "power", "--sd", "2", "--mde", "1", "--n", "50"]),
+    );
+    let stream = d.join("stream.csv");
+    std::fs::write(&stream, "variant,y\ncontrol,1\ntreatment,2\ncontrol,3\n").unwrap();
+    put(
+        "ab sequential --metric",
+        doc(&["ab", "sequential", "--events", s(&stream), "--metric", "y"]),
+    );
     put("ab ratio", r);
     put("ab srm", doc(&["ab", "srm", "--observed", "500,520"]));
     put(

@@ -433,3 +433,52 @@ fn sequential_test_of_a_mean_stops_on_an_effect() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--method"), "{}", stderr(&o));
 }
+
+// `ab size --sd` / `ab power --sd`: statsmodels 0.15.0's TTestIndPower.
+#[test]
+fn size_and_power_of_a_t_test_match_statsmodels() {
+    // TTestIndPower().power(0.2, 400, 0.01, ratio=2, alternative="larger") = 0.8253502208762165.
+    let r = json(&run([
+        "ab",
+        "power",
+        "--sd",
+        "5",
+        "--mde",
+        "1",
+        "--n",
+        "400",
+        "--ratio",
+        "2",
+        "--alpha",
+        "0.01",
+        "--alternative",
+        "larger",
+        "--json",
+    ]));
+    let p = r["power"].as_f64().unwrap();
+    assert!((p - 0.825_350_220_876_216_5).abs() < 1e-9, "{r}");
+    // solve_power(effect_size=-0.3, alpha=0.05, power=0.8, ratio=0.5, alternative="smaller")
+    // = 206.99301930450935 (statsmodels stops 3e-13 short in power: the root agrees to 1e-9).
+    let r = json(&run([
+        "ab",
+        "size",
+        "--sd",
+        "10",
+        "--mde",
+        "-3",
+        "--ratio",
+        "0.5",
+        "--alternative",
+        "smaller",
+        "--json",
+    ]));
+    let n = r["n_exact"].as_f64().unwrap();
+    assert!((n - 206.993_019_304_509_35).abs() < 1e-9 * n, "{r}");
+    assert_eq!(
+        (r["per_variant"].as_u64(), r["treatment"].as_u64()),
+        (Some(207), Some(104))
+    );
+    let o = run(["ab", "size", "--sd", "0", "--mde", "1"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--sd"), "{}", stderr(&o));
+}

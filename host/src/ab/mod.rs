@@ -32,6 +32,7 @@
 pub mod adjust;
 pub mod bayes;
 pub mod design;
+pub mod design_means;
 pub mod means;
 pub mod ratio;
 pub mod sequential;
@@ -43,6 +44,7 @@ pub mod ztest;
 pub use adjust::{AdjustOptions, AdjustReport, adjust, parse_p_values};
 pub use bayes::{BayesOptions, BayesReport, analyze, parse_prior};
 pub use design::{PowerOptions, PowerReport, SizeOptions, SizeReport, power, size};
+pub use design_means::{MeansPlan, MeansPowerReport, MeansSizeReport, power_means, size_means};
 pub use means::{
     Guardrail, TtestOptions, TtestReport, parse_guardrail, parse_summary, ttest, ttest_summaries,
 };

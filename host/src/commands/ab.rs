@@ -282,15 +282,45 @@ impl PlanArgs {
     }
 }
 
+/// A test of means instead of rates, of `ab size` and `ab power`.
+#[derive(Debug, clap::Args)]
+pub struct MeansPlanArgs {
+    /// Plan a t-test of means instead: the metric's standard deviation (`--mde` is then in
+    /// the metric's units).
+    #[arg(long, value_name = "S", allow_negative_numbers = true, conflicts_with_all = ["baseline", "relative"])]
+    pub sd: Option<f64>,
+    /// With --sd: treatment units per control unit.
+    #[arg(
+        long,
+        value_name = "R",
+        default_value_t = 1.0,
+        allow_negative_numbers = true,
+        requires = "sd"
+    )]
+    pub ratio: f64,
+}
+
 /// Flags of `ab size`.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  mlprobe ab size --baseline 0.10 --mde 0.02\n  \
+    mlprobe ab size --sd 12.5 --mde 1.0 --power 0.9   # a t-test of means (statsmodels' TTestIndPower)"
+)]
 pub struct SizeArgs {
     /// The control's expected conversion rate, in (0, 1).
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
-    pub baseline: f64,
+    #[arg(
+        long,
+        value_name = "P",
+        allow_negative_numbers = true,
+        required_unless_present = "sd"
+    )]
+    pub baseline: Option<f64>,
     /// Minimum detectable effect: absolute (0.02 = two points), or relative with `--relative`.
     #[arg(long, value_name = "D", allow_negative_numbers = true)]
     pub mde: f64,
+    /// A test of means.
+    #[command(flatten)]
+    pub means: MeansPlanArgs,
     /// The planned test.
     #[command(flatten)]
     pub plan: PlanArgs,
@@ -305,8 +335,16 @@ pub struct SizeArgs {
 )]
 pub struct PowerArgs {
     /// The control's expected conversion rate, in (0, 1).
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
-    pub baseline: f64,
+    #[arg(
+        long,
+        value_name = "P",
+        allow_negative_numbers = true,
+        required_unless_present = "sd"
+    )]
+    pub baseline: Option<f64>,
+    /// A test of means.
+    #[command(flatten)]
+    pub means: MeansPlanArgs,
     /// Sample size per variant.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub n: String,
@@ -559,8 +597,19 @@ pub fn run(args: Args) -> Result<Outcome> {
             emit(a.json, &report, ab::RatioReport::human, true)
         }
         AbCommand::Size(a) => {
+            if let Some(sd) = a.means.sd {
+                let plan = ab::MeansPlan {
+                    sd,
+                    mde: a.mde,
+                    ratio: a.means.ratio,
+                    alpha: a.plan.alpha,
+                    alternative: a.plan.alternative.into(),
+                };
+                let report = ab::size_means(&plan, a.plan.power)?;
+                return emit(a.plan.json, &report, ab::MeansSizeReport::human, true);
+            }
             let options = ab::SizeOptions {
-                baseline: a.baseline,
+                baseline: a.baseline.unwrap_or_default(),
                 mde: a.mde,
                 effect: a.plan.effect(),
                 alpha: a.plan.alpha,
@@ -575,8 +624,24 @@ pub fn run(args: Args) -> Result<Outcome> {
             )
         }
         AbCommand::Power(a) => {
+            if let Some(sd) = a.means.sd {
+                let Some(mde) = a.mde else {
+                    return Err(crate::error::Error::Usage(
+                        "--mde: a t-test's power needs the difference to detect (with --sd)".into(),
+                    ));
+                };
+                let plan = ab::MeansPlan {
+                    sd,
+                    mde,
+                    ratio: a.means.ratio,
+                    alpha: a.plan.alpha,
+                    alternative: a.plan.alternative.into(),
+                };
+                let report = ab::power_means(&plan, ab::parse_count("--n", &a.n)?)?;
+                return emit(a.plan.json, &report, ab::MeansPowerReport::human, true);
+            }
             let options = ab::PowerOptions {
-                baseline: a.baseline,
+                baseline: a.baseline.unwrap_or_default(),
                 n: ab::parse_count("--n", &a.n)?,
                 mde: a.mde,
                 effect: a.plan.effect(),

@@ -27,6 +27,9 @@ sum(sessions) with the delta-method variance of Deng, Knoblich & Lu (KDD 2018, e
 from np.cov (ddof 1): Var(R) = (s_y^2 - 2 R s_xy + R^2 s_x^2) / (n mean_x^2); z, its normal
 p-value and interval from scipy.stats.norm, the relative lift's interval by the delta method.
 
+Every fourth case also plans a t-test (`ab power --sd`): random effect sizes, sizes, ratios,
+levels and sidedness, and statsmodels.stats.power.TTestIndPower().power (the noncentral t).
+
 Usage: means.py --cases N --seed S --dir DIR
 """
 
@@ -243,20 +246,22 @@ def ratio_case(rng, i, directory):
         se = math.sqrt(vc + vt)
         d = rt - rc
         z = d / se
-        lift = rt / rc - 1
-        se_rel = math.sqrt(vt / rc**2 + rt**2 * vc / rc**4)
+        # No clicks in the control: no relative lift (mlprobe: null).
+        lift = rt / rc - 1 if rc != 0 else None
+        se_rel = math.sqrt(vt / rc**2 + rt**2 * vc / rc**4) if rc != 0 else None
         if alternative == "two-sided":
             p = 2 * stats.norm.sf(abs(z))
             q = stats.norm.ppf(1 - alpha / 2)
-            ci, rel_ci = [d - q * se, d + q * se], [lift - q * se_rel, lift + q * se_rel]
+            ci = [d - q * se, d + q * se]
+            rel_ci = [lift - q * se_rel, lift + q * se_rel] if rc != 0 else None
         elif alternative == "larger":
             p = stats.norm.sf(z)
             q = stats.norm.ppf(1 - alpha)
-            ci, rel_ci = [d - q * se, None], [lift - q * se_rel, None]
+            ci, rel_ci = [d - q * se, None], ([lift - q * se_rel, None] if rc != 0 else None)
         else:
             p = stats.norm.cdf(z)
             q = stats.norm.ppf(1 - alpha)
-            ci, rel_ci = [None, d + q * se], [None, lift + q * se_rel]
+            ci, rel_ci = [None, d + q * se], ([None, lift + q * se_rel] if rc != 0 else None)
         comparisons.append(
             {"treatment": name, "difference": d, "se": se, "z": z, "p_value": float(p),
              "ci": ci, "relative_lift": lift, "relative_ci": rel_ci}
@@ -276,6 +281,32 @@ def ratio_case(rng, i, directory):
     }
 
 
+def power_case(rng):
+    from statsmodels.stats.power import TTestIndPower
+
+    # Up to 50,000 control units (below 4e5 degrees of freedom, where mlprobe, as R's pnt,
+    # switches to a normal approximation); scipy's nct returns NaN for some large df and
+    # noncentralities: such draws are drawn again.
+    while True:
+        sd = float(math.exp(rng.uniform(-3, 5)))
+        d = float(rng.uniform(0.02, 1.5)) * float(rng.choice([1, -1]))
+        n = int(math.exp(rng.uniform(math.log(3), math.log(50000))))
+        ratio = float(rng.choice([1.0, 0.5, 2.0, 3.0]))
+        alpha = float(rng.choice([0.05, 0.01, 0.1]))
+        alternative = str(rng.choice(["two-sided", "larger", "smaller"]))
+        power = TTestIndPower().power(d, n, alpha, ratio=ratio, alternative=alternative)
+        if math.isfinite(power):
+            break
+    return {
+        "power_case": True,
+        "flags": [
+            "--sd", repr(sd), "--mde", repr(d * sd), "--n", str(n), "--ratio", repr(ratio),
+            "--alpha", repr(alpha), "--alternative", alternative,
+        ],
+        "power": float(power),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, required=True)
@@ -287,6 +318,7 @@ def main():
         print(json.dumps(case(rng, i, a.dir)))
         if i % 4 == 0:
             print(json.dumps(ratio_case(rng, i, a.dir)))
+            print(json.dumps(power_case(rng)))
 
 
 if __name__ == "__main__":

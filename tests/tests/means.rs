@@ -1,5 +1,5 @@
-//! `mlprobe ab ttest` and `ab ratio` against scipy, statsmodels and numpy on random tables
-//! (issue 21).
+//! `mlprobe ab ttest`, `ab ratio` and `ab power --sd` against scipy, statsmodels and numpy on
+//! random tables and plans (issue 21).
 //!
 //! `tests/reference/means.py` draws tables of units (2-4 variants of 3 to 30,000 units each;
 //! normal, lognormal, 0/1 and offset-by-1e6 metrics; a covariate for CUPED; a guardrail; a
@@ -103,6 +103,8 @@ fn ttest_matches_scipy_and_statsmodels_on_random_tables() {
         let want: Value = serde_json::from_str(line).unwrap();
         let command = if want["ratio"] == true {
             "ratio"
+        } else if want["power_case"] == true {
+            "power"
         } else {
             "ttest"
         };
@@ -121,6 +123,22 @@ fn ttest_matches_scipy_and_statsmodels_on_random_tables() {
             continue;
         }
         let got = json(&o);
+        if command == "power" {
+            assert_eq!(code(&o), 0, "{}", stderr(&o));
+            // The noncentral t (AS 243) is good to about 1e-12 absolute in its CDF; a
+            // one-sided test against the effect's direction has a power 1 - P(T ≤ crit) with
+            // P within 1e-10 of 1, where the complement keeps no relative digits: powers
+            // compare to 1e-9 relative or 1e-10 absolute.
+            checked += 1;
+            let (g, w) = (
+                got["power"].as_f64().unwrap(),
+                want["power"].as_f64().unwrap(),
+            );
+            if !agrees(g, w, 1e-10) {
+                failures.push(format!("power: got {g}, want {w} (seed {seed}, {line})"));
+            }
+            continue;
+        }
         if command == "ratio" {
             assert_eq!(code(&o), 0, "{}", stderr(&o));
             checked += check_ratio(&got, &want, &mut failures, seed, line);

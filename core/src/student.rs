@@ -4,10 +4,10 @@
 //! `P(|T| > |t|) = I_{1/(1+r)}(ν/2, ½)`, and with `r = d₁f/d₂`, `P(F > f) = I_{1/(1+r)}(d₂/2, d₁/2)`.
 //! The point `x = 1/(1+r)` is passed to [`ln_beta_tails`] together with `1 - x = r/(1+r)` and
 //! both logarithms computed from `r` (`ratio_point`), never as `1 - x`: with ten million
-//! degrees of freedom `x` is within `4e-7` of 1 at `t = 2`, and forming `1 - x` by subtraction
-//! would keep only about nine of its digits. The quantile [`t_ppf`] is Newton's method on [`t_sf`] from the
-//! Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5) or, below five degrees of freedom,
-//! from the Beta quantile [`beta_ppf`].
+//! degrees of freedom `x` is within `4e-7` of 1 at `t = 2`, and forming `1 - x` by
+//! subtraction would keep only about nine of its digits. The quantile [`t_ppf`] is Newton's
+//! method on [`t_sf`] from the Cornish–Fisher expansion (Abramowitz & Stegun 26.7.5) or, below
+//! five degrees of freedom, from the Beta quantile [`beta_ppf`].
 //!
 //! Accuracy is about 1e-13 relative against scipy's `stats.t` and `stats.f` (Boost) from 1 to
 //! 10^7 degrees of freedom (the tests below), and through the statistics they give in

@@ -264,7 +264,8 @@ pub struct MeanTest {
 /// let c = MeanSummary::from_sd(10.0, 2.0, 50).unwrap();
 /// let t = MeanSummary::from_sd(11.0, 3.0, 40).unwrap();
 /// let r = welch_test(&c, &t, 0.0, 0.05, Alternative::TwoSided).unwrap();
-/// // scipy.stats.ttest_ind_from_stats(11, 3, 40, 10, 2, 50, equal_var=False): t = 1.8107149208503706.
+/// // scipy.stats.ttest_ind_from_stats(11, 3, 40, 10, 2, 50, equal_var=False):
+/// // t = 1.8107149208503706.
 /// assert!((r.t - 1.810_714_920_850_370_6).abs() < 1e-14 && r.significant == (r.p_value < 0.05));
 /// ```
 pub fn welch_test(

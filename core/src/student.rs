@@ -1,7 +1,8 @@
 //! Student's t and Snedecor's F distributions, for the tests of means ([`crate::means`]).
 //!
 //! Both are incomplete beta functions of a ratio: with `r = t²/ν`,
-//! `P(|T| > |t|) = I_{1/(1+r)}(ν/2, ½)`, and with `r = d₁f/d₂`, `P(F > f) = I_{1/(1+r)}(d₂/2, d₁/2)`.
+//! `P(|T| > |t|) = I_{1/(1+r)}(ν/2, ½)`, and with `r = d₁f/d₂`,
+//! `P(F > f) = I_{1/(1+r)}(d₂/2, d₁/2)`.
 //! The point `x = 1/(1+r)` is passed to [`ln_beta_tails`] together with `1 - x = r/(1+r)` and
 //! both logarithms computed from `r` (`ratio_point`), never as `1 - x`: with ten million
 //! degrees of freedom `x` is within `4e-7` of 1 at `t = 2`, and forming `1 - x` by

@@ -15,10 +15,13 @@
 //! | sample ratio mismatch | [`SrmOptions`] | [`SrmReport`] | [`srm()`] |
 //! | multiple comparisons | [`AdjustOptions`] | [`AdjustReport`] | [`adjust()`] |
 //! | sequential looks | [`SequentialOptions`] | [`SequentialReport`] | [`sequential()`] |
+//! | sequential looks at a mean | [`SequentialOptions`] | [`MeansSequentialReport`] | [`sequential_means()`] |
+//! | size and power of a t-test | [`MeansPlan`] | [`MeansSizeReport`], [`MeansPowerReport`] | [`size_means()`], [`power_means()`] |
 //!
 //! Every statistic is computed by `mlprobe_core` ([`mlprobe_core::abtest`],
-//! [`mlprobe_core::bayes`], [`mlprobe_core::sequential`], [`mlprobe_core::means`]); the host adds the Monte-Carlo side of
-//! the Bayesian analysis, the events file and the reports. Invalid options are
+//! [`mlprobe_core::bayes`], [`mlprobe_core::sequential`], [`mlprobe_core::means`]); the host
+//! adds the Monte-Carlo side of the Bayesian analysis, the events files, the table of units
+//! and the reports. Invalid options are
 //! [`Error::Usage`] naming the command-line flag they come from (exit 2).
 //!
 //! ```

@@ -19,6 +19,7 @@
 //!   [`CoMoments`].
 //! - [`t_test_power`], [`t_test_size`]: the power of the two-sample t-test for a difference in
 //!   standard deviations, and the size that reaches a power (statsmodels' `TTestIndPower`).
+//! - [`rates_homogeneity`]: the chi-square omnibus test of several arms' conversion rates.
 //! - [`welch_anova`]: Welch's heteroscedastic one-way ANOVA over several arms (Welch 1951;
 //!   statsmodels' `anova_oneway(use_var="unequal")`), the omnibus test before the pairwise ones.
 //!
@@ -638,6 +639,55 @@ pub fn t_test_size(
         }
     }
     Ok(0.5 * (lo + hi))
+}
+
+/// A chi-square test's statistic, degrees of freedom and p-value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ChiSquare {
+    /// `Σ (O - E)² / E`.
+    pub chi2: f64,
+    /// Degrees of freedom.
+    pub df: f64,
+    /// `P(χ² > chi2)`.
+    pub p_value: f64,
+}
+
+/// The omnibus test of several arms' conversion rates: Pearson's chi-square test of
+/// homogeneity of the `k × 2` table (converted or not), `k - 1` degrees of freedom, as
+/// `scipy.stats.chi2_contingency(table, correction=False)`. Every arm needs events, and some
+/// event must convert and some not.
+pub fn rates_homogeneity(arms: &[crate::abtest::Variant]) -> Result<ChiSquare, AbError> {
+    if arms.len() < 2 {
+        return Err(AbError::Empty);
+    }
+    if arms.iter().any(|a| a.total() == 0) {
+        return Err(AbError::ZeroTotal);
+    }
+    let n: f64 = arms.iter().map(|a| a.total() as f64).sum();
+    let converted: f64 = arms.iter().map(|a| a.conversions() as f64).sum();
+    let pooled = converted / n;
+    if pooled == 0.0 || pooled == 1.0 {
+        return Err(AbError::NoSpread);
+    }
+    let mut chi2 = 0.0;
+    for a in arms {
+        let total = a.total() as f64;
+        for (observed, share) in [
+            (a.conversions() as f64, pooled),
+            ((a.total() - a.conversions()) as f64, 1.0 - pooled),
+        ] {
+            let expected = total * share;
+            let d = observed - expected;
+            chi2 += d * d / expected;
+        }
+    }
+    let df = arms.len() as f64 - 1.0;
+    Ok(ChiSquare {
+        chi2,
+        df,
+        p_value: crate::special::chi2_sf(chi2, df),
+    })
 }
 
 /// The result of [`welch_anova`].

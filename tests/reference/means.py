@@ -30,6 +30,10 @@ p-value and interval from scipy.stats.norm, the relative lift's interval by the 
 Every fourth case also plans a t-test (`ab power --sd`): random effect sizes, sizes, ratios,
 levels and sidedness, and statsmodels.stats.power.TTestIndPower().power (the noncentral t).
 
+Every fourth case (another) is a rates case (`ab rates`): 2-5 arms of random counts, each
+treatment against the first by statsmodels' proportions_ztest (pooled), adjusted by
+multipletests, and scipy.stats.chi2_contingency(correction=False) over every arm.
+
 Usage: means.py --cases N --seed S --dir DIR
 """
 
@@ -307,6 +311,40 @@ def power_case(rng):
     }
 
 
+def rates_case(rng):
+    from statsmodels.stats.proportion import proportions_ztest
+
+    k = int(rng.integers(2, 6))
+    alpha = float(rng.choice([0.05, 0.01]))
+    alternative = str(rng.choice(["two-sided", "larger", "smaller"]))
+    adjust = str(rng.choice(list(ADJUST)))
+    base = float(rng.uniform(0.02, 0.6))
+    arms = []
+    for j in range(k):
+        n = int(math.exp(rng.uniform(math.log(50), math.log(1e6))))
+        p = min(max(base * (1 + (0 if j == 0 else rng.normal(0, 0.1))), 0.001), 0.999)
+        arms.append((f"arm{j}", int(rng.binomial(n, p)), n))
+    c = arms[0]
+    comparisons = []
+    for name, x, n in arms[1:]:
+        z, p = proportions_ztest([x, c[1]], [n, c[2]], alternative=alternative)
+        comparisons.append({"treatment": name, "z": float(z), "p_value": float(p)})
+    adj = multipletests([c["p_value"] for c in comparisons], alpha=alpha, method=ADJUST[adjust])[1]
+    for cmp, a in zip(comparisons, adj):
+        cmp["p_adjusted"] = float(a)
+    r = stats.chi2_contingency([[x, n - x] for _, x, n in arms], correction=False)
+    flags = []
+    for name, x, n in arms:
+        flags += ["--arm", f"{name}={x}/{n}"]
+    flags += ["--alpha", repr(alpha), "--alternative", alternative, "--adjust", adjust]
+    return {
+        "rates": True,
+        "flags": flags,
+        "comparisons": comparisons,
+        "omnibus": {"chi2": float(r.statistic), "p_value": float(r.pvalue), "df": float(r.dof)},
+    }
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, required=True)
@@ -319,6 +357,8 @@ def main():
         if i % 4 == 0:
             print(json.dumps(ratio_case(rng, i, a.dir)))
             print(json.dumps(power_case(rng)))
+        if i % 4 == 1:
+            print(json.dumps(rates_case(rng)))
 
 
 if __name__ == "__main__":

@@ -228,6 +228,11 @@ fn json_fields_are_the_ones_design_md_lists() {
         "sessions",
     ]);
     put("ab ratio.comparisons", r["comparisons"][0].clone());
+    let rates = doc(&[
+        "ab", "rates", "--arm", "a=10/100", "--arm", "b=15/100", "--arm", "c=12/100",
+    ]);
+    put("ab rates.comparisons", rates["comparisons"][0].clone());
+    put("ab rates", rates);
     put(
         "ab size --sd",
         doc(&["ab", "size", "--sd", "2", "--mde", "1"]),

@@ -1,5 +1,5 @@
-//! `mlprobe ab ttest`, `ab ratio` and `ab power --sd` against scipy, statsmodels and numpy on
-//! random tables and plans (issue 21).
+//! `mlprobe ab ttest`, `ab ratio`, `ab rates` and `ab power --sd` against scipy, statsmodels
+//! and numpy on random tables, counts and plans (issue 21).
 //!
 //! `tests/reference/means.py` draws tables of units (2-4 variants of 3 to 30,000 units each;
 //! normal, lognormal, 0/1 and offset-by-1e6 metrics; a covariate for CUPED; a guardrail; a
@@ -105,6 +105,8 @@ fn ttest_matches_scipy_and_statsmodels_on_random_tables() {
             "ratio"
         } else if want["power_case"] == true {
             "power"
+        } else if want["rates"] == true {
+            "rates"
         } else {
             "ttest"
         };
@@ -123,6 +125,31 @@ fn ttest_matches_scipy_and_statsmodels_on_random_tables() {
             continue;
         }
         let got = json(&o);
+        if command == "rates" {
+            assert_eq!(code(&o), 0, "{}", stderr(&o));
+            let comparisons = got["comparisons"].as_array().unwrap();
+            let mut compare = |what: &str, g: &Value, w: &Value, floor: f64| {
+                checked += 1;
+                match (g.as_f64(), w.as_f64()) {
+                    (Some(g), Some(w)) if agrees(g, w, floor) => {}
+                    _ => failures.push(format!("rates {what}: got {g}, want {w} ({line})")),
+                }
+            };
+            for w in want["comparisons"].as_array().unwrap() {
+                let g = comparisons
+                    .iter()
+                    .find(|c| c["treatment"] == w["treatment"])
+                    .unwrap();
+                compare("z", &g["z"], &w["z"], 1e-9);
+                compare("p_value", &g["p_value"], &w["p_value"], 1e-12);
+                compare("p_adjusted", &g["p_adjusted"], &w["p_adjusted"], 1e-12);
+            }
+            for k in ["chi2", "p_value", "df"] {
+                let (g, w) = (&got["omnibus"][k], &want["omnibus"][k]);
+                compare(k, g, w, if k == "p_value" { 1e-12 } else { 0.0 });
+            }
+            continue;
+        }
         if command == "power" {
             assert_eq!(code(&o), 0, "{}", stderr(&o));
             // The noncentral t (AS 243) is good to about 1e-12 absolute in its CDF; a
@@ -499,4 +526,46 @@ fn size_and_power_of_a_t_test_match_statsmodels() {
     let o = run(["ab", "size", "--sd", "0", "--mde", "1"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("--sd"), "{}", stderr(&o));
+}
+
+#[test]
+fn rates_flags_name_themselves() {
+    for (args, message) in [
+        (vec!["--arm", "a=1/10"], "at least two arms"),
+        (
+            vec!["--arm", "a=1/10", "--arm", "a=2/10"],
+            "`a` is given twice",
+        ),
+        (
+            vec!["--arm", "a=1/10", "--arm", "b:2/10"],
+            "--arm: expected NAME=C/N",
+        ),
+        (
+            vec!["--arm", "a=1/10", "--arm", "b=20/10"],
+            "--arm: conversions (20) exceed",
+        ),
+        (
+            vec!["--arm", "a=1/10", "--arm", "b=2/10", "--control", "z"],
+            "--control: no --arm is named `z`",
+        ),
+    ] {
+        let o = run(["ab", "rates"].iter().copied().chain(args.iter().copied()));
+        assert_eq!(code(&o), 2, "{args:?}");
+        assert!(stderr(&o).contains(message), "{args:?}: {}", stderr(&o));
+    }
+    // The control by name: the comparisons are against it.
+    let r = json(&run([
+        "ab",
+        "rates",
+        "--arm",
+        "a=10/100",
+        "--arm",
+        "b=20/100",
+        "--control",
+        "b",
+        "--json",
+    ]));
+    assert_eq!(r["control"], "b");
+    assert_eq!(r["comparisons"][0]["treatment"], "a");
+    assert!(r["comparisons"][0]["absolute_lift"].as_f64().unwrap() < 0.0);
 }

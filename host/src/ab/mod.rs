@@ -9,6 +9,7 @@
 //! | two-proportion z-test | [`ZtestOptions`] | [`ZtestReport`] | [`ztest()`] |
 //! | Welch's t-test of means (CUPED, several arms, guardrails) | [`TtestOptions`] | [`TtestReport`] | [`ttest()`], [`ttest_summaries()`] |
 //! | ratio metrics (delta method) | [`TtestOptions`] | [`RatioReport`] | [`ratio()`] |
+//! | several arms' rates (z-tests, chi-square) | [`TtestOptions`] | [`RatesReport`] | [`rates()`] |
 //! | sample size | [`SizeOptions`] | [`SizeReport`] | [`size()`] |
 //! | power and detectable effect | [`PowerOptions`] | [`PowerReport`] | [`power()`] |
 //! | Bayesian (Beta–Binomial) | [`BayesOptions`] | [`BayesReport`] | [`analyze()`] |
@@ -37,6 +38,7 @@ pub mod bayes;
 pub mod design;
 pub mod design_means;
 pub mod means;
+pub mod rates;
 pub mod ratio;
 pub mod sequential;
 pub mod sequential_means;
@@ -51,6 +53,7 @@ pub use design_means::{MeansPlan, MeansPowerReport, MeansSizeReport, power_means
 pub use means::{
     Guardrail, TtestOptions, TtestReport, parse_guardrail, parse_summary, ttest, ttest_summaries,
 };
+pub use rates::{RatesReport, parse_arm, rates};
 pub use ratio::{RatioReport, ratio};
 pub use sequential::{
     Event, SequentialMethod, SequentialOptions, SequentialReport, read_events, sequential,

@@ -38,6 +38,16 @@ pub enum AbCommand {
     /// every treatment against the control.
     #[command(after_help = RATIO_HELP)]
     Ratio(RatioArgs),
+    /// Several arms' conversion rates: each treatment against the control (z-tests, p-values
+    /// adjusted) and the chi-square test of homogeneity of every arm.
+    #[command(
+        after_help = "Example:\n  mlprobe ab rates --arm control=200/1000 --arm b=250/1000 --arm c=230/1000\n\n\
+        The first --arm is the control unless --control names another. Each treatment is\n\
+        tested as `ab ztest` tests it; the p-values are adjusted over the treatments\n\
+        (--adjust, Holm by default); the omnibus test is Pearson's chi-square of the k x 2\n\
+        table (scipy's chi2_contingency without continuity correction)."
+    )]
+    Rates(RatesArgs),
     /// Sample size per variant to detect an effect (the seed's formula, rounded up).
     #[command(after_help = "Example:\n  mlprobe ab size --baseline 0.10 --mde 0.02 --json")]
     Size(SizeArgs),
@@ -106,6 +116,34 @@ over that unit (its clicks and its sessions). Each variant's ratio is Σ numerat
 denominator; its variance comes from the delta method (Deng, Knoblich & Lu, KDD 2018), which
 accounts for a user's sessions not being independent, as a t-test of per-session values does
 not. Differences are tested with z (normal), p-values adjusted over treatments (--adjust).";
+
+/// Flags of `ab rates`.
+#[derive(Debug, clap::Args)]
+pub struct RatesArgs {
+    /// An arm: its name, conversions over total (repeat for each arm; the first is the control).
+    #[arg(
+        long = "arm",
+        value_name = "NAME=C/N",
+        required = true,
+        allow_hyphen_values = true
+    )]
+    pub arms: Vec<String>,
+    /// The control's name (default: the first --arm).
+    #[arg(long, value_name = "NAME")]
+    pub control: Option<String>,
+    /// Significance level; the intervals' level is 1 − alpha.
+    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
+    pub alpha: f64,
+    /// The alternative hypothesis about treatment − control.
+    #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
+    pub alternative: AlternativeArg,
+    /// The correction of the p-values over the treatments.
+    #[arg(long, value_enum, default_value_t = MethodArg::Holm)]
+    pub adjust: MethodArg,
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Flags of `ab ratio`.
 #[derive(Debug, clap::Args)]
@@ -575,6 +613,20 @@ pub fn run(args: Args) -> Result<Outcome> {
                 }
             };
             emit(a.json, &report, ab::TtestReport::human, report.passed())
+        }
+        AbCommand::Rates(a) => {
+            ab::unit("--alpha", a.alpha)?;
+            let options = ab::TtestOptions {
+                control: a.control.clone(),
+                alpha: a.alpha,
+                alternative: a.alternative.into(),
+                adjust: a.adjust.into(),
+            };
+            let arms = (a.arms.iter())
+                .map(|t| ab::parse_arm(t))
+                .collect::<Result<Vec<_>>>()?;
+            let report = ab::rates(&arms, &options)?;
+            emit(a.json, &report, ab::RatesReport::human, true)
         }
         AbCommand::Ratio(a) => {
             ab::unit("--alpha", a.alpha)?;

@@ -71,6 +71,9 @@ const COMMANDS: &[&str] = &[
     "ab srm",
     "ab adjust",
     "ab sequential",
+    "ab ttest",
+    "ab ratio",
+    "ab rates",
     "device build",
     "device run",
     "device validate",
@@ -963,6 +966,33 @@ fn base(f: &Fixtures, name: &'static str, dir: &Path) -> Base {
             ];
             b.files = vec![("--events", Input::Events)];
         }
+        "ab ttest" => {
+            b.args = vec!["ab".into(), "ttest".into(), "--data".into(), csv];
+            b.args.extend(os(&[
+                "--variant",
+                "label",
+                "--metric",
+                "alcohol",
+                "--covariate",
+                "malic_acid",
+                "--guardrail",
+                "ash:+100",
+            ]));
+            b.files = vec![("--data", Input::Csv)];
+        }
+        "ab ratio" => {
+            b.args = vec!["ab".into(), "ratio".into(), "--data".into(), csv];
+            b.args.extend(os(&[
+                "--variant",
+                "label",
+                "--numerator",
+                "alcohol",
+                "--denominator",
+                "malic_acid",
+            ]));
+            b.files = vec![("--data", Input::Csv)];
+        }
+        "ab rates" => b.args = os(&["ab", "rates", "--arm", "a=10/100", "--arm", "b=15/100"]),
         // Only with a hostile model or data: a valid one would build firmware (minutes).
         "device build" => {
             b.args = os(&["device", "build"]);
@@ -1726,6 +1756,37 @@ const NUMERIC: &[Numeric] = &[
         flag: "--loss-threshold",
         bad: &["-1", "nan", "inf"],
         robust: &["0"],
+    },
+    Numeric {
+        command: "ab rates",
+        flag: "--alpha",
+        bad: &["0", "1", "-1", "nan", "inf"],
+        robust: &[],
+    },
+    Numeric {
+        command: "ab rates",
+        flag: "--arm",
+        bad: &[
+            "c=-1/10",
+            "c=11/10",
+            "c=0/0",
+            "c",
+            "=1/2",
+            "c=1/18446744073709551616",
+        ],
+        robust: &["c=0/18446744073709551615"],
+    },
+    Numeric {
+        command: "ab ttest",
+        flag: "--alpha",
+        bad: &["0", "1", "-1", "nan", "inf"],
+        robust: &[],
+    },
+    Numeric {
+        command: "ab ratio",
+        flag: "--alpha",
+        bad: &["0", "1", "-1", "nan", "inf"],
+        robust: &[],
     },
     Numeric {
         command: "ab srm",

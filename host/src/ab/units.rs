@@ -68,6 +68,8 @@ struct ArmSink {
     metric: usize,
     covariate: Option<usize>,
     guardrails: Vec<usize>,
+    /// The flags naming the metric and its pair, for messages.
+    flags: [&'static str; 2],
     arms: Vec<(Vec<u8>, Arm)>,
     /// The current row's arm (set by `text`, taken by `row`).
     current: Option<usize>,
@@ -97,12 +99,12 @@ impl ArmSink {
     }
 }
 
-/// A value that is infinite: the row is refused at its column.
+/// A value that is infinite: the row is refused at its column (`name`: the flag naming it).
 fn finite(x: f64, column: usize, name: &str) -> std::result::Result<f64, Rejected> {
     if x.is_infinite() {
         return Err(Rejected {
             column: column + 1,
-            message: format!("`{name}` is {x}: a metric must be a finite number"),
+            message: format!("the {name} column's value is {x}: it must be a finite number"),
         });
     }
     Ok(x)
@@ -116,13 +118,13 @@ impl Sink for ArmSink {
             self.skipped += 1;
             return Ok(());
         };
-        let y = finite(values[self.metric], self.metric, "the metric")?;
+        let y = finite(values[self.metric], self.metric, self.flags[0])?;
         let x = match self.covariate {
-            Some(c) => finite(values[c], c, "the covariate")?,
+            Some(c) => finite(values[c], c, self.flags[1])?,
             None => 0.0,
         };
         for &g in &self.guardrails {
-            finite(values[g], g, "a guardrail")?;
+            finite(values[g], g, "--guardrail")?;
         }
         if y.is_nan() || x.is_nan() {
             self.skipped += 1;
@@ -207,6 +209,7 @@ pub fn read_arms(spec: &TableSpec) -> Result<Arms> {
         metric,
         covariate,
         guardrails: guardrails.clone(),
+        flags: spec.flags,
         arms: Vec::new(),
         current: None,
         skipped: 0,

@@ -128,21 +128,9 @@ pub struct RatesArgs {
         allow_hyphen_values = true
     )]
     pub arms: Vec<String>,
-    /// The control's name (default: the first --arm).
-    #[arg(long, value_name = "NAME")]
-    pub control: Option<String>,
-    /// Significance level; the intervals' level is 1 − alpha.
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
-    pub alpha: f64,
-    /// The alternative hypothesis about treatment − control.
-    #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
-    pub alternative: AlternativeArg,
-    /// The correction of the p-values over the treatments.
-    #[arg(long, value_enum, default_value_t = MethodArg::Holm)]
-    pub adjust: MethodArg,
-    /// Print one JSON document on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// The comparisons.
+    #[command(flatten)]
+    pub compare: CompareArgs,
 }
 
 /// Flags of `ab ratio`.
@@ -160,24 +148,12 @@ pub struct RatioArgs {
     /// The ratio's denominator, per unit.
     #[arg(long, value_name = "COL")]
     pub denominator: String,
-    /// The control's variant (default: `control`, else the first variant in the file).
-    #[arg(long, value_name = "NAME")]
-    pub control: Option<String>,
-    /// Significance level; the intervals' level is 1 − alpha.
-    #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
-    pub alpha: f64,
-    /// The alternative hypothesis about treatment − control.
-    #[arg(long, value_enum, default_value_t = AlternativeArg::TwoSided)]
-    pub alternative: AlternativeArg,
-    /// The correction of the p-values over the treatments.
-    #[arg(long, value_enum, default_value_t = MethodArg::Holm)]
-    pub adjust: MethodArg,
     /// Parsing threads (default: every core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Print one JSON document on stdout.
-    #[arg(long)]
-    pub json: bool,
+    /// The comparisons.
+    #[command(flatten)]
+    pub compare: CompareArgs,
 }
 
 /// Flags of `ab ttest`.
@@ -192,9 +168,6 @@ pub struct TtestArgs {
     /// The metric's column.
     #[arg(long, value_name = "COL", required_unless_present = "control_summary")]
     pub metric: Option<String>,
-    /// The control's variant (default: `control`, else the first variant in the file).
-    #[arg(long, value_name = "NAME")]
-    pub control: Option<String>,
     /// A pre-experiment covariate's column: CUPED.
     #[arg(long, value_name = "COL")]
     pub covariate: Option<String>,
@@ -223,6 +196,21 @@ pub struct TtestArgs {
         requires = "control_summary"
     )]
     pub treatment_summary: Option<String>,
+    /// Parsing threads (default: every core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// The comparisons.
+    #[command(flatten)]
+    pub compare: CompareArgs,
+}
+
+/// How `ab ttest`, `ab ratio` and `ab rates` compare the treatments with the control.
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// The control (default: the variant named `control`, else the first in the file; for
+    /// `ab rates`, the first --arm).
+    #[arg(long, value_name = "NAME")]
+    pub control: Option<String>,
     /// Significance level; the intervals' level is 1 − alpha.
     #[arg(long, default_value_t = 0.05, allow_negative_numbers = true)]
     pub alpha: f64,
@@ -232,12 +220,22 @@ pub struct TtestArgs {
     /// The correction of the p-values over the treatments.
     #[arg(long, value_enum, default_value_t = MethodArg::Holm)]
     pub adjust: MethodArg,
-    /// Parsing threads (default: every core).
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
     /// Print one JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+impl CompareArgs {
+    /// The checked options.
+    fn options(&self) -> Result<ab::TtestOptions> {
+        ab::unit("--alpha", self.alpha)?;
+        Ok(ab::TtestOptions {
+            control: self.control.clone(),
+            alpha: self.alpha,
+            alternative: self.alternative.into(),
+            adjust: self.adjust.into(),
+        })
+    }
 }
 
 /// The two arms' counts, of `ab ztest` and `ab bayes`.
@@ -577,13 +575,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             emit(a.json, &report, ab::ZtestReport::human, true)
         }
         AbCommand::Ttest(a) => {
-            let options = ab::TtestOptions {
-                control: a.control.clone(),
-                alpha: a.alpha,
-                alternative: a.alternative.into(),
-                adjust: a.adjust.into(),
-            };
-            ab::unit("--alpha", a.alpha)?;
+            let options = a.compare.options()?;
             let report = match (&a.data, &a.control_summary, &a.treatment_summary) {
                 (None, Some(c), Some(t)) => ab::ttest_summaries(
                     &ab::parse_summary("--control-summary", c)?,
@@ -612,30 +604,23 @@ pub fn run(args: Args) -> Result<Outcome> {
                     ));
                 }
             };
-            emit(a.json, &report, ab::TtestReport::human, report.passed())
+            emit(
+                a.compare.json,
+                &report,
+                ab::TtestReport::human,
+                report.passed(),
+            )
         }
         AbCommand::Rates(a) => {
-            ab::unit("--alpha", a.alpha)?;
-            let options = ab::TtestOptions {
-                control: a.control.clone(),
-                alpha: a.alpha,
-                alternative: a.alternative.into(),
-                adjust: a.adjust.into(),
-            };
+            let options = a.compare.options()?;
             let arms = (a.arms.iter())
                 .map(|t| ab::parse_arm(t))
                 .collect::<Result<Vec<_>>>()?;
             let report = ab::rates(&arms, &options)?;
-            emit(a.json, &report, ab::RatesReport::human, true)
+            emit(a.compare.json, &report, ab::RatesReport::human, true)
         }
         AbCommand::Ratio(a) => {
-            ab::unit("--alpha", a.alpha)?;
-            let options = ab::TtestOptions {
-                control: a.control.clone(),
-                alpha: a.alpha,
-                alternative: a.alternative.into(),
-                adjust: a.adjust.into(),
-            };
+            let options = a.compare.options()?;
             let spec = ab::TableSpec {
                 path: a.data.clone(),
                 variant: a.variant.clone(),
@@ -646,7 +631,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 flags: ["--numerator", "--denominator"],
             };
             let report = ab::ratio(&spec, &ab::read_arms(&spec)?, &options)?;
-            emit(a.json, &report, ab::RatioReport::human, true)
+            emit(a.compare.json, &report, ab::RatioReport::human, true)
         }
         AbCommand::Size(a) => {
             if let Some(sd) = a.means.sd {

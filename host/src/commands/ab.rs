@@ -336,6 +336,19 @@ pub struct MeansPlanArgs {
     pub ratio: f64,
 }
 
+impl MeansPlanArgs {
+    /// The planned t-test of a difference `mde` for a metric of standard deviation `sd`.
+    fn plan(&self, sd: f64, mde: f64, plan: &PlanArgs) -> ab::MeansPlan {
+        ab::MeansPlan {
+            sd,
+            mde,
+            ratio: self.ratio,
+            alpha: plan.alpha,
+            alternative: plan.alternative.into(),
+        }
+    }
+}
+
 /// Flags of `ab size`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -635,14 +648,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
         AbCommand::Size(a) => {
             if let Some(sd) = a.means.sd {
-                let plan = ab::MeansPlan {
-                    sd,
-                    mde: a.mde,
-                    ratio: a.means.ratio,
-                    alpha: a.plan.alpha,
-                    alternative: a.plan.alternative.into(),
-                };
-                let report = ab::size_means(&plan, a.plan.power)?;
+                let report = ab::size_means(&a.means.plan(sd, a.mde, &a.plan), a.plan.power)?;
                 return emit(a.plan.json, &report, ab::MeansSizeReport::human, true);
             }
             let options = ab::SizeOptions {
@@ -667,13 +673,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                         "--mde: a t-test's power needs the difference to detect (with --sd)".into(),
                     ));
                 };
-                let plan = ab::MeansPlan {
-                    sd,
-                    mde,
-                    ratio: a.means.ratio,
-                    alpha: a.plan.alpha,
-                    alternative: a.plan.alternative.into(),
-                };
+                let plan = a.means.plan(sd, mde, &a.plan);
                 let report = ab::power_means(&plan, ab::parse_count("--n", &a.n)?)?;
                 return emit(a.plan.json, &report, ab::MeansPowerReport::human, true);
             }

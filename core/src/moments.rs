@@ -25,6 +25,8 @@
 //! Accumulators are `f64` even when data is `f32`: the cost is small and long streams keep
 //! their precision.
 
+mod wire;
+
 /// Count, mean and sum of squared deviations of a stream of values.
 ///
 /// ```
@@ -37,7 +39,10 @@
 ///
 /// Two states of the same values compare equal only if they also took the same shift (the
 /// first finite value); compare [`Moments::mean`] and the variances to compare statistics.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+///
+/// Serializable (serde), so that the states of parts computed on other machines can be merged;
+/// deserializing rejects a state no stream gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Moments {
     count: u64,
@@ -139,7 +144,7 @@ impl Moments {
     }
 
     /// Combines another stream's moments into these (Chan et al.); the result keeps this
-    /// state's shift.
+    /// state's shift. The count saturates at `u64::MAX`.
     pub fn merge(&mut self, other: &Moments) {
         if other.count == 0 {
             return;
@@ -151,7 +156,7 @@ impl Moments {
         if self.mean.is_infinite() || other.mean.is_infinite() {
             self.mean = infinite_sum(self.mean, other.mean);
             self.m2 = f64::NAN;
-            self.count += other.count;
+            self.count = self.count.saturating_add(other.count);
             return;
         }
         let n_a = self.count as f64;
@@ -163,7 +168,7 @@ impl Moments {
         let delta = (other.shift - self.shift) + (other.mean - self.mean);
         self.mean += delta * (n_b / n);
         self.m2 += other.m2 + delta * delta * (n_a * n_b / n);
-        self.count += other.count;
+        self.count = self.count.saturating_add(other.count);
     }
 
     /// Number of values seen.
@@ -345,7 +350,7 @@ mod tests {
         std::format!("1e{e}").parse().unwrap()
     }
 
-    fn of(xs: &[f64]) -> Moments {
+    pub(super) fn of(xs: &[f64]) -> Moments {
         let mut m = Moments::new();
         xs.iter().for_each(|&x| m.push(x));
         m

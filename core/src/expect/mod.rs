@@ -53,6 +53,7 @@
 
 pub mod params;
 mod state;
+mod wire;
 
 pub use params::{
     ExpectError, ParamError, ParamWriter, Params, Partition, QuantileRanges, Range, ValueSet,
@@ -384,7 +385,10 @@ pub fn columns_match_ordered_list<'a, 'b>(
 // State
 
 /// What one expectation accumulates beyond its column's [`ColumnState`].
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serializable (serde), to merge the states of parts computed elsewhere; deserializing
+/// rejects what no values give (such as more kept unexpected values than counted ones).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 #[allow(clippy::large_enum_variant)] // fixed memory is the point; the sketch lives inline
 pub enum CheckState {
     /// Nothing: the expectation reads the [`ColumnState`] only.
@@ -482,7 +486,7 @@ impl CheckState {
     }
 
     /// Combines the state of the input that follows (`later`); states of different kinds are
-    /// left alone.
+    /// left alone. Counts saturate at `u64::MAX`.
     pub fn merge(&mut self, later: &CheckState) {
         match self {
             Self::Nothing => {}
@@ -492,7 +496,7 @@ impl CheckState {
                     partial: p2,
                 } = later
                 {
-                    *count += c2;
+                    *count = count.saturating_add(*c2);
                     partial.merge(p2);
                 }
             }
@@ -503,7 +507,9 @@ impl CheckState {
             }
             Self::Bins(a) => {
                 if let Self::Bins(b) = later {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                    a.iter_mut()
+                        .zip(b)
+                        .for_each(|(x, y)| *x = x.saturating_add(*y));
                 }
             }
         }
@@ -745,7 +751,8 @@ fn percent(part: u64, whole: u64) -> Option<f64> {
 /// Great Expectations' `mostly` rule: the fraction of (non-missing) values that passed is at
 /// least `mostly`; vacuously true without values.
 fn mostly_holds(unexpected: u64, of: u64, mostly: f64) -> bool {
-    of == 0 || (of - unexpected) as f64 / of as f64 >= mostly
+    // Saturating: states merged from elsewhere may claim more unexpected values than values.
+    of == 0 || of.saturating_sub(unexpected) as f64 / of as f64 >= mostly
 }
 
 /// Evaluates an expectation. `rows` is the table's row count; `column` is `None` when the
@@ -994,7 +1001,7 @@ mod tests {
         Range::new(Some(lo), Some(hi)).unwrap()
     }
 
-    fn kinds() -> StdVec<Kind> {
+    pub(super) fn kinds() -> StdVec<Kind> {
         vec![
             Kind::ColumnToExist,
             Kind::ValuesToNotBeNull { mostly: 0.9 },
@@ -1025,7 +1032,7 @@ mod tests {
         ]
     }
 
-    fn state(kind: &Kind, xs: &[f64]) -> (ColumnState, CheckState) {
+    pub(super) fn state(kind: &Kind, xs: &[f64]) -> (ColumnState, CheckState) {
         let mut col = ColumnState::new();
         let mut check = CheckState::new(kind);
         for &x in xs {
@@ -1142,7 +1149,7 @@ mod tests {
 
     /// A column's values for the property tests: missing, small integers (ties, set
     /// membership) and reals in [-3, 3).
-    fn column() -> impl proptest::strategy::Strategy<Value = StdVec<f64>> {
+    pub(super) fn column() -> impl proptest::strategy::Strategy<Value = StdVec<f64>> {
         use proptest::prelude::*;
         prop::collection::vec(
             prop_oneof![

@@ -4,7 +4,11 @@
 use super::PARTIAL_CAPACITY;
 use crate::moments::Moments;
 
+mod wire;
+
 /// The first unexpected values, at most [`PARTIAL_CAPACITY`], in input order.
+///
+/// Serializable (serde) as the sequence of the kept values.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Partial {
@@ -66,7 +70,10 @@ impl Partial {
 }
 
 /// What every expectation on a column reads: counts, extremes and moments.
-#[derive(Clone, Copy, Debug, PartialEq)]
+///
+/// Serializable (serde), to merge the states of parts computed elsewhere; deserializing
+/// rejects counts that do not add up and extremes no values give.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ColumnState {
     elements: u64,
@@ -162,11 +169,11 @@ impl ColumnState {
         self.text += n;
     }
 
-    /// Combines the state of another part of the input.
+    /// Combines the state of another part of the input (the counts saturate at `u64::MAX`).
     pub fn merge(&mut self, other: &ColumnState) {
-        self.elements += other.elements;
-        self.missing += other.missing;
-        self.text += other.text;
+        self.elements = self.elements.saturating_add(other.elements);
+        self.missing = self.missing.saturating_add(other.missing);
+        self.text = self.text.saturating_add(other.text);
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.moments.merge(&other.moments);
@@ -184,7 +191,7 @@ impl ColumnState {
 
     /// Non-missing values, text included.
     pub const fn nonmissing_count(&self) -> u64 {
-        self.elements - self.missing
+        self.elements.saturating_sub(self.missing)
     }
 
     /// Present values that are not numbers ([`ColumnState::push_text`]).
@@ -194,7 +201,7 @@ impl ColumnState {
 
     /// Values that are numbers.
     pub const fn numeric_count(&self) -> u64 {
-        self.elements - self.missing - self.text
+        self.nonmissing_count().saturating_sub(self.text)
     }
 
     /// Smallest number.
@@ -267,11 +274,16 @@ const MIN_EXP: i32 = -1074;
 /// assert_eq!(s.below_window(), 3);
 /// assert_eq!(s.absolute_error(), libm::ldexp(1.0, 964));
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serializable (serde), its buckets sparsely, to merge the sketches of parts computed
+/// elsewhere; deserializing rejects what no values give.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct QuantileSketch {
     /// Positive magnitudes: bucket `(e − low)·64 + sub` for exponent `e`, mantissa bits `sub`.
+    #[serde(serialize_with = "wire::sparse::serialize")]
     pos: [u64; HALF],
     /// Negative magnitudes, laid out as `pos`.
+    #[serde(serialize_with = "wire::sparse::serialize")]
     neg: [u64; HALF],
     /// Zeros and magnitudes below the window.
     zero: u64,
@@ -358,9 +370,9 @@ impl QuantileSketch {
         }
         let shift = ((top - old) as usize).saturating_mul(SUB).min(HALF);
         for half in [&mut self.pos, &mut self.neg] {
-            let gone: u64 = half[..shift].iter().sum();
-            self.zero += gone;
-            self.below += gone;
+            let gone = half[..shift].iter().copied().fold(0, u64::saturating_add);
+            self.zero = self.zero.saturating_add(gone);
+            self.below = self.below.saturating_add(gone);
             half.copy_within(shift.., 0);
             half[HALF - shift..].fill(0);
         }
@@ -405,37 +417,31 @@ impl QuantileSketch {
         }
     }
 
-    /// Adds another sketch's counts (exactly: the result is the sketch of both inputs).
+    /// Adds another sketch's counts (exactly: the result is the sketch of both inputs; the
+    /// counts saturate at `u64::MAX`).
     pub fn merge(&mut self, other: &QuantileSketch) {
         if let Some(t) = other.top {
             self.slide(t);
         }
-        let (Some(top), Some(other_top)) = (self.top, other.top) else {
-            // `other` has no finite non-zero value: only its zeros and infinities.
-            self.zero += other.zero;
-            self.below += other.below;
-            self.finish_merge(other);
-            return;
-        };
-        // `other`'s buckets sit `shift` buckets higher in its window than in ours.
-        let shift = ((top - other_top) as usize).saturating_mul(SUB).min(HALF);
-        self.zero += other.zero;
-        self.below += other.below;
-        for (mine, theirs) in [(&mut self.pos, &other.pos), (&mut self.neg, &other.neg)] {
-            let gone: u64 = theirs[..shift].iter().sum();
-            self.zero += gone;
-            self.below += gone;
-            for (a, b) in mine.iter_mut().zip(&theirs[shift..]) {
-                *a += b;
+        self.zero = self.zero.saturating_add(other.zero);
+        self.below = self.below.saturating_add(other.below);
+        // Without a finite non-zero value, `other` has only its zeros and infinities.
+        if let (Some(top), Some(other_top)) = (self.top, other.top) {
+            // `other`'s buckets sit `shift` buckets higher in its window than in ours.
+            let shift = ((top - other_top) as usize).saturating_mul(SUB).min(HALF);
+            for (mine, theirs) in [(&mut self.pos, &other.pos), (&mut self.neg, &other.neg)] {
+                let gone = theirs[..shift].iter().copied().fold(0, u64::saturating_add);
+                self.zero = self.zero.saturating_add(gone);
+                self.below = self.below.saturating_add(gone);
+                for (a, b) in mine.iter_mut().zip(&theirs[shift..]) {
+                    *a = a.saturating_add(*b);
+                }
             }
         }
-        self.finish_merge(other);
-    }
-
-    fn finish_merge(&mut self, other: &QuantileSketch) {
-        self.infinite[0] += other.infinite[0];
-        self.infinite[1] += other.infinite[1];
-        self.total += other.total;
+        for (a, b) in self.infinite.iter_mut().zip(other.infinite) {
+            *a = a.saturating_add(b);
+        }
+        self.total = self.total.saturating_add(other.total);
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
     }
@@ -480,17 +486,17 @@ impl QuantileSketch {
             return Some(f64::NEG_INFINITY);
         }
         for (o, &c) in self.neg.iter().enumerate().rev() {
-            seen += c;
+            seen = seen.saturating_add(c);
             if seen > rank {
                 return Some((-Self::representative(low, o)).clamp(self.min, self.max));
             }
         }
-        seen += self.zero;
+        seen = seen.saturating_add(self.zero);
         if seen > rank {
             return Some(0.0f64.clamp(self.min, self.max));
         }
         for (o, &c) in self.pos.iter().enumerate() {
-            seen += c;
+            seen = seen.saturating_add(c);
             if seen > rank {
                 return Some(Self::representative(low, o).clamp(self.min, self.max));
             }
@@ -529,7 +535,7 @@ pub const PSI_EPSILON: f64 = 1e-4;
 /// Scorecards*, Wiley, 2006). Conventional reading: < 0.1 no shift, 0.1–0.25 a moderate shift,
 /// > 0.25 a significant shift. `None` when no value was counted.
 pub fn psi(counts: &[u64], weights: &[f64]) -> Option<f64> {
-    let n: u64 = counts.iter().sum();
+    let n = counts.iter().copied().fold(0, u64::saturating_add);
     if n == 0 {
         return None;
     }
@@ -779,7 +785,7 @@ mod tests {
 
     /// Values for the sketch's properties: zeros, subnormals, infinities and the largest
     /// finite values, any bit pattern (every exponent, either sign), and values within 2^±80.
-    fn values() -> impl proptest::strategy::Strategy<Value = StdVec<f64>> {
+    pub(super) fn values() -> impl proptest::strategy::Strategy<Value = StdVec<f64>> {
         use proptest::prelude::*;
         prop::collection::vec(
             prop_oneof![

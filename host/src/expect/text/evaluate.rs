@@ -48,7 +48,9 @@ pub fn evaluate(
     text: &ColumnText,
     check: &CellState,
 ) -> TextOutcome {
-    let present = elements - missing;
+    // Saturating, here and below: states merged from elsewhere may claim more missing or
+    // unexpected values than the column has, or counts that overflow.
+    let present = elements.saturating_sub(missing);
     let mut result = Map::new();
     result.insert("element_count".into(), json!(elements));
     result.insert("missing_count".into(), json!(missing));
@@ -63,7 +65,7 @@ pub fn evaluate(
         result.insert("partial_unexpected_list".into(), json!(list));
         result.insert("unexpected_count".into(), json!(n));
         result.insert("unexpected_percent".into(), percent(n, present));
-        let ok = present == 0 || (present - n) as f64 / present as f64 >= mostly;
+        let ok = present == 0 || present.saturating_sub(n) as f64 / present as f64 >= mostly;
         (ok, format!("{n} of {present} values unexpected"))
     };
     let exact = match &text.distinct {
@@ -81,10 +83,10 @@ pub fn evaluate(
         TextKind::Unique { mostly } => match exact {
             None => (false, String::new(), Some(too_many())),
             Some(map) => {
-                let mut n = 0;
+                let mut n = 0u64;
                 let mut list = Vec::new();
                 for (value, &count) in map.iter().filter(|(_, c)| **c > 1) {
-                    n += count;
+                    n = n.saturating_add(count);
                     let v = String::from_utf8_lossy(value);
                     for _ in 0..count.min((PARTIAL - list.len()) as u64) {
                         list.push(v.to_string());
@@ -268,7 +270,7 @@ fn kl_divergence(
     weights: &[f64],
     holdout: f64,
 ) -> (f64, Vec<f64>, Vec<f64>, Vec<String>) {
-    let total: u64 = counts.values().sum();
+    let total = counts.values().fold(0, |a: u64, &n| a.saturating_add(n));
     let known: HashSet<&[u8]> = values.iter().map(|v| v.as_bytes()).collect();
     let mut names: Vec<String> = values.to_vec();
     names.extend(

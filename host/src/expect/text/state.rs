@@ -1,19 +1,29 @@
 //! What text expectations accumulate, chunk by chunk, merged in file order.
+//!
+//! Every state is serializable (serde), so that the state of a part computed on another machine
+//! can be shipped as bytes and merged; deserializing rejects what no input gives.
 
 use super::{Dtype, HLL_PRECISION, MAX_DISTINCT, PARTIAL, TextKind};
 use crate::data::cell::{Decimal, parse_number};
 use hyperloglogplus::{HyperLogLog, HyperLogLogPlus};
 use indexmap::IndexMap;
 use regex::bytes::Regex;
-use std::hash::BuildHasherDefault;
+use serde::{Deserialize, Serialize};
+use wire::SketchHasher;
+
+mod wire;
 
 /// What one check accumulates: unexpected cells and the first of them.
-#[derive(Clone, Debug, Default)]
+///
+/// Serialized without its copy of the expression: a deserialized state clones it again from
+/// the check's when it first needs it.
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct CellState {
     pub(super) unexpected: u64,
     pub(super) partial: Vec<String>,
     /// This chunk's own copy of a `match_regex` expression: a clone has its own cache pool, so
     /// threads do not contend for the shared one.
+    #[serde(skip)]
     regex: Option<Regex>,
 }
 
@@ -46,9 +56,9 @@ impl CellState {
         }
     }
 
-    /// Appends the state of the next part of the input.
+    /// Appends the state of the next part of the input (the count saturates at `u64::MAX`).
     pub fn merge(&mut self, later: &CellState) {
-        self.unexpected += later.unexpected;
+        self.unexpected = self.unexpected.saturating_add(later.unexpected);
         let room = PARTIAL - self.partial.len();
         self.partial
             .extend(later.partial.iter().take(room).cloned());
@@ -56,7 +66,7 @@ impl CellState {
 }
 
 /// The kinds of a column's present cells, for its dtype.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Census {
     /// Integers (`[+-]digits`).
     pub ints: u64,
@@ -95,17 +105,17 @@ impl Census {
         *kind += n;
     }
 
-    /// Adds another part's counts.
+    /// Adds another part's counts (saturating at `u64::MAX`).
     pub fn merge(&mut self, other: &Census) {
-        self.ints += other.ints;
-        self.floats += other.floats;
-        self.bools += other.bools;
-        self.texts += other.texts;
+        self.ints = self.ints.saturating_add(other.ints);
+        self.floats = self.floats.saturating_add(other.floats);
+        self.bools = self.bools.saturating_add(other.bools);
+        self.texts = self.texts.saturating_add(other.texts);
     }
 
     /// The dtype pandas infers for such a column with `missing` missing values.
     pub fn dtype(&self, missing: u64) -> Dtype {
-        let numbers = self.ints + self.floats;
+        let numbers = self.ints.saturating_add(self.floats);
         if self.texts > 0 || (self.bools > 0 && (numbers > 0 || missing > 0)) {
             Dtype::Object
         } else if self.bools > 0 {
@@ -118,16 +128,18 @@ impl Census {
     }
 }
 
-type Hll = HyperLogLogPlus<Vec<u8>, BuildHasherDefault<std::hash::DefaultHasher>>;
+type Hll = HyperLogLogPlus<Vec<u8>, SketchHasher>;
 
 /// A column's distinct values: exact counts in order of first appearance up to
 /// [`MAX_DISTINCT`], then a HyperLogLog++ sketch.
-#[derive(Clone, Debug)]
+///
+/// Serialized (serde) as the exact counts' `(value, count)` pairs, or as the sketch's fields.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Distinct {
     /// Every distinct value and its count.
-    Exact(IndexMap<Box<[u8]>, u64, super::Hasher>),
+    Exact(#[serde(with = "wire::exact")] IndexMap<Box<[u8]>, u64, super::Hasher>),
     /// More than [`MAX_DISTINCT`] values: their sketch.
-    Sketch(Box<Hll>),
+    Sketch(#[serde(with = "wire::sketch")] Box<Hll>),
 }
 
 impl Default for Distinct {
@@ -139,7 +151,7 @@ impl Default for Distinct {
 impl Distinct {
     fn sketch() -> Box<Hll> {
         Box::new(
-            HyperLogLogPlus::new(HLL_PRECISION, BuildHasherDefault::default())
+            HyperLogLogPlus::new(HLL_PRECISION, SketchHasher)
                 .expect("precision 14 is within 4..=18"),
         )
     }
@@ -160,7 +172,8 @@ impl Distinct {
         match self {
             Self::Exact(map) => {
                 if let Some(count) = map.get_mut(cell) {
-                    *count += n;
+                    // Saturating: the counts of a merged state from elsewhere may be any.
+                    *count = count.saturating_add(n);
                 } else if map.len() < limit {
                     map.insert(cell.into(), n);
                 } else {
@@ -216,7 +229,7 @@ impl Distinct {
 }
 
 /// Per column read as text: its census and distinct values, each when a check needs it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ColumnText {
     /// The kinds of its cells (for `of_type`).
     pub census: Option<Census>,

@@ -9,9 +9,9 @@
 //! # Ok::<(), mlprobe::error::Error>(())
 //! ```
 
-use crate::data::{self, Labels};
+use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};
-use crate::model_io;
+use crate::model_io::{self, HostModel};
 use mlprobe_core::mlp::{NonFinite, argmax, softmax};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -129,7 +129,12 @@ pub fn predict(opts: &PredictOptions) -> Result<PredictReport> {
     let model = model_io::load(&opts.model)?;
     let mut data = data::load(&opts.data, Labels::Ignored(&opts.label))?;
     data.labels = None;
-    let data = model_io::bind(&model, data)?;
+    predict_rows(&model, model_io::bind(&model, data)?)
+}
+
+/// Predicts every row of `data`, which fits the model ([`model_io::bind`]): what [`predict`]
+/// does once the file is read.
+pub fn predict_rows(model: &HostModel, data: Dataset) -> Result<PredictReport> {
     let d = model.dims();
     let mut scratch = vec![0.0f32; d.scratch_len()];
     let mut out = PredictReport {

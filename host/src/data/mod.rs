@@ -18,6 +18,7 @@
 //! every CSV file it reads goes through `csv-core` with one rule for where records end
 //! ([`records`] for headers and text records such as A/B events, [`scan`] for numeric rows).
 
+pub mod arrow;
 pub mod cell;
 pub mod parquet;
 pub mod records;
@@ -284,8 +285,40 @@ fn from_scanner<R: Read + Send>(
     options: ScanOptions,
 ) -> Result<Dataset> {
     let path = scanner.path().to_path_buf();
-    let header_line = scanner.header_line;
-    let names = scanner.names.clone();
+    let (header_line, names) = (scanner.header_line, scanner.names.clone());
+    build(&path, header_line, &names, labels, |make| {
+        scanner.scan(options, make)
+    })
+}
+
+/// Reads a table given as Arrow record batches with `schema` (a pyarrow table, a pandas or
+/// polars DataFrame) as [`load`] reads a file (`label` names it in messages): its cells have
+/// the meaning its CSV text would have ([`arrow`]).
+pub fn from_batches<I>(
+    label: &Path,
+    schema: &arrow_schema::Schema,
+    batches: I,
+    labels: Labels<'_>,
+) -> Result<Dataset>
+where
+    I: IntoIterator<Item = std::result::Result<arrow_array::RecordBatch, arrow_schema::ArrowError>>,
+{
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    build(label, 1, &names, labels, |make| {
+        arrow::scan_batches(label, schema, batches, make(), 0)
+    })
+}
+
+/// A dataset of the table with `names` (on line `header_line` of `path`), its rows read by
+/// `scan` into sinks it makes with the function it is given.
+fn build<'l>(
+    path: &Path,
+    header_line: u64,
+    names: &[String],
+    labels: Labels<'l>,
+    scan: impl FnOnce(&(dyn Fn() -> Rows<'l> + Sync)) -> Result<(Rows<'l>, u64)>,
+) -> Result<Dataset> {
+    let path = path.to_path_buf();
     let err = |line: u64, column: usize, message: String| Error::Parse {
         path: path.clone(),
         line,
@@ -305,7 +338,7 @@ fn from_scanner<R: Read + Send>(
             format!(
                 "no label column `{}`; the columns are: {} (choose the label with --label)",
                 excerpt(label_name),
-                excerpt_list(&names)
+                excerpt_list(names)
             ),
         ));
     }
@@ -322,7 +355,7 @@ fn from_scanner<R: Read + Send>(
             "no feature columns besides the label".into(),
         ));
     }
-    let (rows, n) = scanner.scan(options, || Rows {
+    let (rows, n) = scan(&|| Rows {
         label: label.map(|i| (i, label_name)),
         read_label,
         features: Vec::new(),

@@ -18,17 +18,10 @@
 //!
 //! A column of lists, structs, maps or unions is an error naming it: mlprobe reads flat tables.
 
-use super::cell::{Number, is_missing, parse_number};
-use super::scan::{Batch, Mode, ScanOptions, Sink};
+use super::arrow::{Fault, Feeder, is_nested, modes, nested};
+use super::scan::{Mode, ScanOptions, Sink};
 use crate::error::{Error, Result};
-use crate::limits::excerpt;
-use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int32Type};
-use arrow_array::{
-    Array, ArrayRef, BooleanArray, DictionaryArray, Int32Array, LargeStringArray, RecordBatch,
-    StringArray, StringViewArray,
-};
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema};
 use bytes::Bytes;
 use parquet::arrow::ProjectionMask;
@@ -156,22 +149,6 @@ impl Read for ParquetCsv {
         buf[..n].copy_from_slice(&self.text[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
-    }
-}
-
-fn is_nested(t: &DataType) -> bool {
-    match t {
-        DataType::List(_)
-        | DataType::LargeList(_)
-        | DataType::FixedSizeList(..)
-        | DataType::ListView(_)
-        | DataType::LargeListView(_)
-        | DataType::Struct(_)
-        | DataType::Map(..)
-        | DataType::Union(..)
-        | DataType::RunEndEncoded(..) => true,
-        DataType::Dictionary(_, values) => is_nested(values),
-        _ => false,
     }
 }
 
@@ -358,29 +335,13 @@ impl ParquetTable {
         };
         let mut sink = make();
         let width = self.names.len();
-        // A column of numbers holds no text: where text is only tolerated, it is read as
-        // numbers; any other column is then given as text.
-        let schema = self.metadata.schema();
-        let modes: Vec<Mode> = Mode::of(&sink, width)
-            .into_iter()
-            .zip(schema.fields())
-            .enumerate()
-            .map(|(c, (m, f))| match m {
-                Mode::Tolerant | Mode::Cells
-                    if f.data_type().is_numeric() && !sink.reads_text(c) =>
-                {
-                    Mode::Number
-                }
-                Mode::Tolerant => Mode::Text,
-                m => m,
-            })
-            .collect();
-        let text: Vec<usize> = (0..width)
-            .filter(|&c| matches!(modes[c], Mode::Text | Mode::Cells))
-            .collect();
+        let mut feeder = Feeder::new(modes(&sink, self.metadata.schema()));
+        let text = feeder.text_columns();
         // Only the columns the sink reads are decoded; `slot[c]` is column c's place in a
         // batch.
-        let read: Vec<usize> = (0..width).filter(|&c| modes[c] != Mode::Skip).collect();
+        let read: Vec<usize> = (0..width)
+            .filter(|&c| feeder.modes()[c] != Mode::Skip)
+            .collect();
         let mut slot = vec![None; width];
         for (k, &c) in read.iter().enumerate() {
             slot[c] = Some(k);
@@ -403,337 +364,36 @@ impl ParquetTable {
             Ok(r) => r,
             Err(e) => return Ok(Err(bad(&e))),
         };
-        let column = |batch: &RecordBatch, c: usize| batch.column(slot[c].unwrap_or(0)).clone();
-        let mut columns: Vec<Vec<S::Value>> = vec![Vec::new(); width];
         let mut before = 0usize;
         for batch in reader {
             let batch = match batch {
                 Ok(b) => b,
                 Err(e) => return Ok(Err(bad(&e))),
             };
-            let arrays = (0..width)
-                .map(|c| {
-                    let text = matches!(modes[c], Mode::Text | Mode::Cells);
-                    slot[c]
-                        .map(|_| int32_keys(column(&batch, c), text))
-                        .transpose()
-                })
-                .collect::<std::result::Result<Vec<Option<ArrayRef>>, _>>();
-            let arrays = match arrays {
-                Ok(a) => a,
-                Err(e) => return Ok(Err(bad(&e))),
-            };
-            // A column of doubles without nulls is read in place where the sink takes doubles.
-            let doubles = |c: usize| {
-                arrays[c]
-                    .as_ref()
-                    .filter(|a| modes[c] == Mode::Number && a.null_count() == 0)
-                    .and_then(|a| a.as_primitive_opt::<Float64Type>())
-                    .and_then(|a| S::Value::of_doubles(a.values()))
-            };
-            for (c, values) in columns.iter_mut().enumerate() {
-                if doubles(c).is_some() {
-                    continue;
-                }
-                let Some(array) = arrays[c].as_ref().filter(|_| modes[c] != Mode::Cells) else {
-                    values.clear();
-                    values.resize(batch.num_rows(), S::Value::MISSING);
-                    continue;
-                };
-                numbers(array, modes[c] == Mode::Text, values, &self.names[c]).map_err(
-                    |(row, message)| CellError {
-                        row: before + row,
-                        column: c,
-                        message,
-                    },
-                )?;
-            }
-            let array = |c: usize| arrays[c].as_ref().expect("a text column is read");
-            // Text columns as strings when they are strings (a dictionary's once per
-            // dictionary), as booleans when they are booleans, through Arrow's formatter
-            // otherwise.
-            let text_cells = text
+            let arrays = slot
                 .iter()
-                .map(|&c| TextCells::of(array(c)).formatted().map(|t| (c, t)))
-                .collect::<std::result::Result<Vec<_>, _>>();
-            let text_cells = match text_cells {
-                Ok(t) => t,
-                Err(e) => return Ok(Err(bad(&e))),
-            };
-            let rows = batch.num_rows();
-            let values: Vec<&[S::Value]> = (0..width)
-                .map(|c| doubles(c).unwrap_or(&columns[c]))
+                .map(|s| s.map(|k| batch.column(k).clone()))
                 .collect();
-            sink.batch(&Batch {
-                rows,
-                line: before as u64 + 1,
-                values: &values,
-                text: &text_cells,
-            })
-            .map_err(|(r, e)| CellError {
-                row: before + r,
-                column: e.column - 1,
-                message: e.message,
-            })?;
+            let rows = batch.num_rows();
+            match feeder.feed(&mut sink, arrays, rows, before, &self.names) {
+                Ok(()) => {}
+                Err(Fault::Arrow(e)) => return Ok(Err(bad(&e))),
+                Err(Fault::Cell {
+                    row,
+                    column,
+                    message,
+                }) => {
+                    return Err(CellError {
+                        row,
+                        column,
+                        message,
+                    });
+                }
+            }
             before += rows;
         }
         Ok(Ok(sink))
     }
-}
-
-/// How the cells of a text column that holds no strings (numbers, booleans, dates) are
-/// written for a sink that reads them as text.
-const FORMAT: FormatOptions<'static> = FormatOptions::new();
-
-/// The values of one column of a batch as `T` (nulls missing): numbers as they are (a
-/// `double` rounded to `f32` for a model's features), text parsed as the CSV reader parses a
-/// cell. Any other type (booleans, dates, binary) is an error at its first value, unless the
-/// sink reads the column as text (`as_text`: its values are then missing). Errors are the row
-/// within the batch and the message.
-fn numbers<T: Number>(
-    column: &ArrayRef,
-    as_text: bool,
-    out: &mut Vec<T>,
-    name: &str,
-) -> std::result::Result<(), (usize, String)> {
-    out.clear();
-    let n = column.len();
-    match column.data_type() {
-        t if t.is_numeric() => {
-            let doubles = arrow_cast::cast(column, &DataType::Float64)
-                .map_err(|e| (0, format!("column `{}`: {e}", excerpt(name))))?;
-            let doubles = doubles.as_primitive::<Float64Type>();
-            if doubles.null_count() == 0 {
-                out.extend(doubles.values().iter().map(|&x| T::from_f64(x)));
-            } else {
-                out.extend(doubles.iter().map(|x| x.map_or(T::MISSING, T::from_f64)));
-            }
-        }
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
-            let strings = TextCells::of(column);
-            for row in 0..n {
-                let value = match strings.get(row) {
-                    None => T::MISSING,
-                    Some(cell) => match parse_number::<T>(cell) {
-                        Some(x) => x,
-                        None if as_text => T::MISSING,
-                        None => return Err((row, not_a_number(cell, name))),
-                    },
-                };
-                out.push(value);
-            }
-        }
-        DataType::Dictionary(..) => {
-            // Each entry once, then each row's entry (keys are `Int32`: `int32_keys`).
-            let dict = column.as_dictionary::<Int32Type>();
-            let mut entries: Vec<T> = Vec::new();
-            numbers(dict.values(), true, &mut entries, name)?;
-            let strings = TextCells::of(dict.values());
-            let other = dict.values().data_type();
-            if !as_text && !other.is_numeric() && matches!(strings, TextCells::Other(_)) {
-                // Dates, binary: as such a column without a dictionary.
-                if let Some(row) = (0..n).find(|&r| column.is_valid(r)) {
-                    return Err((
-                        row,
-                        format!(
-                            "column `{}` holds {other} values, not numbers",
-                            excerpt(name)
-                        ),
-                    ));
-                }
-            }
-            let word = |k: usize| strings.get(k).filter(|c| parse_number::<T>(c).is_none());
-            // Where numbers are expected: the entries that are words.
-            let words: Vec<bool> = match as_text {
-                true => Vec::new(),
-                false => (0..entries.len()).map(|k| word(k).is_some()).collect(),
-            };
-            for (row, key) in dict.keys().iter().enumerate() {
-                let value = match key {
-                    None => T::MISSING,
-                    Some(k) => {
-                        let k = k as usize;
-                        if words.get(k) == Some(&true)
-                            && let Some(cell) = word(k)
-                        {
-                            return Err((row, not_a_number(cell, name)));
-                        }
-                        entries[k]
-                    }
-                };
-                out.push(value);
-            }
-        }
-        _ if as_text => out.resize(n, T::MISSING),
-        other => {
-            // Nulls are missing values in any column; the first value is the error.
-            match (0..n).find(|&r| column.is_valid(r)) {
-                None => out.resize(n, T::MISSING),
-                Some(row) => {
-                    return Err((
-                        row,
-                        format!(
-                            "column `{}` holds {other} values, not numbers",
-                            excerpt(name)
-                        ),
-                    ));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The message of a text cell where a number is expected.
-fn not_a_number(cell: &[u8], name: &str) -> String {
-    format!(
-        "`{}` in column `{}` is not a number (empty cells and NaN mark missing values)",
-        excerpt(String::from_utf8_lossy(cell).trim()),
-        excerpt(name)
-    )
-}
-
-/// A dictionary column with keys of another integer type (pandas writes `int8` keys for a
-/// few categories) as one with `Int32` keys, the one key type [`TextCells`] and [`numbers`]
-/// read; a boolean column read as text (`text`) as a dictionary of `false` and `true` (so a
-/// sink judges two cells, not every row); any other column as it is.
-fn int32_keys(
-    column: ArrayRef,
-    text: bool,
-) -> std::result::Result<ArrayRef, arrow_schema::ArrowError> {
-    match column.data_type() {
-        DataType::Dictionary(key, values) if **key != DataType::Int32 => arrow_cast::cast(
-            &column,
-            &DataType::Dictionary(Box::new(DataType::Int32), values.clone()),
-        ),
-        DataType::Boolean if text => {
-            let flags = column.as_boolean();
-            let keys = Int32Array::new(
-                flags.values().iter().map(i32::from).collect(),
-                flags.nulls().cloned(),
-            );
-            let values: ArrayRef = Arc::new(StringArray::from(vec!["false", "true"]));
-            Ok(Arc::new(DictionaryArray::try_new(keys, values)?))
-        }
-        _ => Ok(column),
-    }
-}
-
-/// The cells of a text column of a batch as bytes, without a copy: strings as they are,
-/// booleans as `true` / `false`, a dictionary's keys and its values' cells, other types
-/// (`Other`) through Arrow's formatter (`Formatted`, once per batch).
-pub enum TextCells<'a> {
-    /// `Utf8`.
-    Utf8(&'a StringArray),
-    /// `LargeUtf8`.
-    Large(&'a LargeStringArray),
-    /// `Utf8View`.
-    View(&'a StringViewArray),
-    /// `Boolean`.
-    Bool(&'a BooleanArray),
-    /// A dictionary: each row's key, and the cells of its values (batches of one row group
-    /// share `values`: a sink may judge each value once per dictionary, by its identity).
-    Dict {
-        /// Per row, the index of its value (null: a null).
-        keys: &'a Int32Array,
-        /// The dictionary's values.
-        values: &'a ArrayRef,
-        /// Their cells.
-        cells: Box<TextCells<'a>>,
-    },
-    /// Another type, before formatting.
-    Other(&'a ArrayRef),
-    /// Another type's cells formatted (`None`: null).
-    Formatted(Vec<Option<String>>),
-}
-
-impl<'a> TextCells<'a> {
-    /// Row `r`'s cell as [`Sink::text`] takes it: `None` for a null or a missing-value marker.
-    #[inline]
-    pub fn cell(&self, r: usize) -> Option<&[u8]> {
-        let cell = match self {
-            Self::Formatted(v) => v[r].as_deref().map(str::as_bytes),
-            Self::Dict { keys, cells, .. } => {
-                return if keys.is_valid(r) {
-                    cells.cell(keys.value(r) as usize)
-                } else {
-                    None
-                };
-            }
-            other => other.get(r),
-        };
-        cell.filter(|c| !is_missing(c))
-    }
-
-    /// The cells of `column` (dictionary keys `Int32`: [`int32_keys`]).
-    fn of(column: &'a ArrayRef) -> Self {
-        match column.data_type() {
-            DataType::Utf8 => Self::Utf8(column.as_string::<i32>()),
-            DataType::LargeUtf8 => Self::Large(column.as_string::<i64>()),
-            DataType::Utf8View => Self::View(column.as_string_view()),
-            DataType::Boolean => Self::Bool(column.as_boolean()),
-            DataType::Dictionary(key, _) if **key == DataType::Int32 => {
-                let dict = column.as_dictionary::<Int32Type>();
-                Self::Dict {
-                    keys: dict.keys(),
-                    values: dict.values(),
-                    cells: Box::new(Self::of(dict.values())),
-                }
-            }
-            _ => Self::Other(column),
-        }
-    }
-
-    /// `Other` cells (a dictionary's values too) formatted by Arrow, once.
-    fn formatted(self) -> std::result::Result<Self, arrow_schema::ArrowError> {
-        Ok(match self {
-            Self::Other(a) => {
-                let format = ArrayFormatter::try_new(a.as_ref(), &FORMAT)?;
-                Self::Formatted(
-                    (0..a.len())
-                        .map(|r| a.is_valid(r).then(|| format.value(r).to_string()))
-                        .collect(),
-                )
-            }
-            Self::Dict {
-                keys,
-                values,
-                cells,
-            } => Self::Dict {
-                keys,
-                values,
-                cells: Box::new(cells.formatted()?),
-            },
-            cells => cells,
-        })
-    }
-
-    /// Row `r`'s cell; `None` for a null (and for `Other`, `Formatted` and `Dict`, which
-    /// [`TextCells::cell`] reads).
-    #[inline]
-    fn get(&self, r: usize) -> Option<&'a [u8]> {
-        match self {
-            Self::Utf8(a) => a.is_valid(r).then(|| a.value(r).as_bytes()),
-            Self::Large(a) => a.is_valid(r).then(|| a.value(r).as_bytes()),
-            Self::View(a) => a.is_valid(r).then(|| a.value(r).as_bytes()),
-            Self::Bool(a) => a
-                .is_valid(r)
-                .then(|| if a.value(r) { &b"true"[..] } else { b"false" }),
-            Self::Other(_) | Self::Formatted(_) | Self::Dict { .. } => None,
-        }
-    }
-}
-
-fn nested(path: &Path, field: &Field) -> Error {
-    Error::file(
-        path,
-        format!(
-            "column `{}` holds {}: mlprobe reads flat tables of numbers and text; flatten or \
-             drop the column",
-            excerpt(field.name()),
-            field.data_type()
-        ),
-    )
 }
 
 /// A file read at positions (`pread`), so that the readers of several row groups on several

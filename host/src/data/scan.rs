@@ -28,8 +28,9 @@
 //! line and column, not a row of odd numbers or one giant line. Errors name the file, the
 //! 1-based line and the 1-based column.
 
+use super::arrow::TextCells;
 use super::cell::{Decimal, Number, is_missing, parse_number};
-use super::parquet::{ParquetTable, TextCells};
+use super::parquet::ParquetTable;
 use super::records::Records;
 use super::source::{self, Body, Input};
 use super::split::{

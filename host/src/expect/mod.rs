@@ -15,8 +15,8 @@ mod profile;
 pub mod text;
 mod validate;
 
-pub use profile::{ProfileOptions, ProfileReport, profile, profile_suite};
-pub use validate::{validate, validate_dataset};
+pub use profile::{ProfileOptions, ProfileReport, ProfileState, profile, profile_suite};
+pub use validate::{ExpectState, validate, validate_batches, validate_dataset};
 
 use crate::data::ScanOptions;
 use crate::error::Result;

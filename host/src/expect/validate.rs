@@ -2,11 +2,14 @@
 //! row ([`State`], a [`Sink`] of the file scanner), and the states evaluated by core.
 
 mod dictionary;
+mod stream;
+
+pub use stream::{ExpectState, validate_batches};
 
 use super::text::{self, CellState, ColumnText, TextKind};
 use super::{ExceptionInfo, ExpectationResult, ResultFields, Statistics, Validation};
+use crate::data::arrow::TextCells;
 use crate::data::cell::parse_number;
-use crate::data::parquet::TextCells;
 use crate::data::scan::Batch;
 use crate::data::{self, Dataset, Rejected, ScanOptions, Scanner, Sink};
 use crate::error::{Error, Result};
@@ -17,20 +20,20 @@ use mlprobe_core::expect::{
 };
 use serde_json::Map;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What an expectation is, resolved: core's, text's, or the header's.
-#[derive(Clone, Copy)]
-enum Item<'s> {
-    Core(&'s Kind),
-    Text(&'s TextKind),
+enum Item {
+    Core(Box<Kind>),
+    Text(Box<TextKind>),
     Header,
 }
 
 /// The suite resolved against the data's header.
-struct Plan<'s> {
+struct Plan {
     /// Per expectation: what it is and its column's index (if present).
-    items: Vec<(Item<'s>, Option<usize>)>,
+    items: Vec<(Item, Option<usize>)>,
     /// Per data column: the core expectations that must see its values.
     by_column: Vec<Vec<usize>>,
     /// Per data column: the text expectations that judge its cells one by one.
@@ -46,8 +49,8 @@ struct Plan<'s> {
     numeric: Vec<bool>,
 }
 
-impl<'s> Plan<'s> {
-    fn new(suite: &'s Suite, names: &[String]) -> Self {
+impl Plan {
+    fn new(suite: &Suite, names: &[String]) -> Self {
         let position =
             |c: &Option<String>| c.as_ref().and_then(|c| names.iter().position(|n| n == c));
         let items: Vec<(Item, Option<usize>)> = suite
@@ -55,8 +58,8 @@ impl<'s> Plan<'s> {
             .iter()
             .map(|e| {
                 let item = match &e.check {
-                    Check::Core(k) => Item::Core(k),
-                    Check::Text(k) => Item::Text(k),
+                    Check::Core(k) => Item::Core(k.clone()),
+                    Check::Text(k) => Item::Text(k.clone()),
                     Check::ColumnList(_) => Item::Header,
                 };
                 (item, position(&e.column))
@@ -81,7 +84,7 @@ impl<'s> Plan<'s> {
                     let (counts, census) = text[*c].unwrap_or((false, false));
                     text[*c] = Some((
                         counts || k.needs_counts(),
-                        census || matches!(k, TextKind::OfType { .. }),
+                        census || matches!(**k, TextKind::OfType { .. }),
                     ));
                 }
                 _ => {}
@@ -109,8 +112,8 @@ fn reads_numbers(kind: &Kind) -> bool {
 /// Per-chunk state: one [`ColumnState`] per data column, one [`CheckState`] per expectation,
 /// and for the columns read as text their [`ColumnText`] and the [`CellState`] of their
 /// checks.
-struct State<'p> {
-    plan: &'p Plan<'p>,
+struct State {
+    plan: Arc<Plan>,
     columns: Vec<ColumnState>,
     checks: Vec<CheckState>,
     texts: Vec<Option<ColumnText>>,
@@ -128,10 +131,10 @@ struct State<'p> {
 /// The line of a first text cell whose row has not come yet.
 const NO_LINE: u64 = u64::MAX;
 
-impl<'p> State<'p> {
-    fn new(plan: &'p Plan<'p>) -> Self {
+impl State {
+    fn new(plan: &Arc<Plan>) -> Self {
         Self {
-            plan,
+            plan: plan.clone(),
             columns: vec![ColumnState::new(); plan.by_column.len()],
             checks: plan
                 .items
@@ -183,7 +186,7 @@ impl<'p> State<'p> {
         c.push(x);
         for &i in &self.plan.by_column[column] {
             if let (Some(check), (Item::Core(kind), _)) =
-                (self.checks.get_mut(i), self.plan.items[i])
+                (self.checks.get_mut(i), &self.plan.items[i])
             {
                 check.push(kind, x);
             }
@@ -205,14 +208,14 @@ impl<'p> State<'p> {
             t.push(cell);
         }
         for &i in &self.plan.text_by_column[column] {
-            if let (Item::Text(kind), _) = self.plan.items[i] {
+            if let (Item::Text(kind), _) = &self.plan.items[i] {
                 self.cells[i].push(kind, cell);
             }
         }
     }
 }
 
-impl Sink for State<'_> {
+impl Sink for State {
     type Value = f64;
 
     #[inline]
@@ -294,7 +297,7 @@ impl Sink for State<'_> {
                     self.columns[c].extend(values);
                     for &i in &self.plan.by_column[c] {
                         if let (Some(check), (Item::Core(kind), _)) =
-                            (self.checks.get_mut(i), self.plan.items[i])
+                            (self.checks.get_mut(i), &self.plan.items[i])
                         {
                             check.extend(kind, values);
                         }
@@ -311,9 +314,16 @@ pub fn validate(suite: &Suite, data: &Path, options: ScanOptions) -> Result<Vali
     let start = Instant::now();
     let scanner = Scanner::open(data)?;
     let names = scanner.names.clone();
-    let plan = Plan::new(suite, &names);
+    let plan = Arc::new(Plan::new(suite, &names));
     let (state, rows) = scanner.scan(options, || State::new(&plan))?;
-    Ok(finish(suite, &names, &state, rows, data, start))
+    Ok(finish(
+        suite,
+        &names,
+        &state,
+        rows,
+        data,
+        start.elapsed().as_secs_f64(),
+    ))
 }
 
 /// Checks `values` (row-major, `data.width()` features per row, `NaN` missing) with `data`'s
@@ -331,7 +341,7 @@ pub fn validate_dataset(suite: &Suite, data: &Dataset, values: &[f32]) -> Result
     }
     let names: Vec<String> = data.header().into_iter().map(str::to_string).collect();
     let labels = data.labels.as_deref().filter(|_| names.len() > w);
-    let plan = Plan::new(suite, &names);
+    let plan = Arc::new(Plan::new(suite, &names));
     let mut state = State::new(&plan);
     let mut row = vec![0.0; names.len()];
     for r in 0..rows {
@@ -359,7 +369,7 @@ pub fn validate_dataset(suite: &Suite, data: &Dataset, values: &[f32]) -> Result
         &state,
         rows as u64,
         &data.path,
-        start,
+        start.elapsed().as_secs_f64(),
     ))
 }
 
@@ -367,10 +377,10 @@ pub fn validate_dataset(suite: &Suite, data: &Dataset, values: &[f32]) -> Result
 fn finish(
     suite: &Suite,
     names: &[String],
-    state: &State<'_>,
+    state: &State,
     rows: u64,
     data: &Path,
-    start: Instant,
+    seconds: f64,
 ) -> Validation {
     let mut results = Vec::with_capacity(suite.expectations.len());
     let missing = |e: &crate::suite::Expectation| {
@@ -504,7 +514,7 @@ fn finish(
         suite: suite.name.clone(),
         data: data.to_path_buf(),
         rows,
-        seconds: start.elapsed().as_secs_f64(),
+        seconds,
         peak_rss_bytes: crate::measure::peak_rss_bytes(),
     }
 }

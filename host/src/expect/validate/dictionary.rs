@@ -6,7 +6,7 @@
 //! the last bits (the copies of a value are added at once).
 
 use super::{Item, State};
-use crate::data::parquet::TextCells;
+use crate::data::arrow::TextCells;
 use crate::data::parse_number;
 use arrow_array::{Array, ArrayRef, Int32Array};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub(super) struct Judged {
     order: Vec<u32>,
 }
 
-impl State<'_> {
+impl State {
     /// The rows of column `c` in one batch: `keys` into `values`, whose cells are `cells` (by
     /// value, not by row); the first row is on `line`.
     pub(super) fn dictionary(
@@ -93,7 +93,7 @@ impl State<'_> {
                 };
                 for &i in core {
                     if let (Some(check), (Item::Core(kind), _)) =
-                        (self.checks.get_mut(i), self.plan.items[i])
+                        (self.checks.get_mut(i), &self.plan.items[i])
                     {
                         check.push(kind, x);
                     }
@@ -143,7 +143,7 @@ impl State<'_> {
         let unexpected = self.plan.text_by_column[c]
             .iter()
             .map(|&i| {
-                let Item::Text(kind) = self.plan.items[i].0 else {
+                let Item::Text(kind) = &self.plan.items[i].0 else {
                     return Vec::new();
                 };
                 let state = &mut self.cells[i];

@@ -6,7 +6,7 @@
 //! or as text.
 
 use crate::ab::{self, SequentialMethod};
-use crate::commands::{Outcome, emit};
+use crate::commands::{Outcome, Rendered, render};
 use crate::error::Result;
 use mlprobe_core::abtest::{Alternative, Correction, Effect, PowerFormula};
 use mlprobe_core::bayes::DecisionRule;
@@ -574,9 +574,34 @@ pub enum SequentialMethodArg {
     Obf,
 }
 
-/// Runs `mlprobe ab …`.
+/// Runs `mlprobe ab …`: prints the report ([`evaluate`]) as text or JSON.
 pub fn run(args: Args) -> Result<Outcome> {
-    match args.command {
+    let json = args.command.json();
+    evaluate(args.command)?.emit(json)
+}
+
+impl AbCommand {
+    /// Whether `--json` was given.
+    pub fn json(&self) -> bool {
+        match self {
+            Self::Ztest(a) => a.json,
+            Self::Bayes(a) => a.json,
+            Self::Srm(a) => a.json,
+            Self::Adjust(a) => a.json,
+            Self::Sequential(a) => a.json,
+            Self::Ttest(a) => a.compare.json,
+            Self::Rates(a) => a.compare.json,
+            Self::Ratio(a) => a.compare.json,
+            Self::Size(a) => a.plan.json,
+            Self::Power(a) => a.plan.json,
+        }
+    }
+}
+
+/// The report of an `ab` analysis, rendered both ways: what `mlprobe ab …` prints, and what
+/// the Python package's `mlprobe.ab` functions return (its JSON).
+pub fn evaluate(command: AbCommand) -> Result<Rendered> {
+    match command {
         AbCommand::Ztest(a) => {
             let control = ab::parse_counts("--control", &a.arms.control)?;
             let treatment = ab::parse_counts("--treatment", &a.arms.treatment)?;
@@ -585,7 +610,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 alternative: a.alternative.into(),
             };
             let report = ab::ztest(&control, &treatment, &options)?;
-            emit(a.json, &report, ab::ZtestReport::human, true)
+            render(&report, ab::ZtestReport::human, true)
         }
         AbCommand::Ttest(a) => {
             let options = a.compare.options()?;
@@ -617,12 +642,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                     ));
                 }
             };
-            emit(
-                a.compare.json,
-                &report,
-                ab::TtestReport::human,
-                report.passed(),
-            )
+            render(&report, ab::TtestReport::human, report.passed())
         }
         AbCommand::Rates(a) => {
             let options = a.compare.options()?;
@@ -630,7 +650,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 .map(|t| ab::parse_arm(t))
                 .collect::<Result<Vec<_>>>()?;
             let report = ab::rates(&arms, &options)?;
-            emit(a.compare.json, &report, ab::RatesReport::human, true)
+            render(&report, ab::RatesReport::human, true)
         }
         AbCommand::Ratio(a) => {
             let options = a.compare.options()?;
@@ -644,12 +664,12 @@ pub fn run(args: Args) -> Result<Outcome> {
                 flags: ["--numerator", "--denominator"],
             };
             let report = ab::ratio(&spec, &ab::read_arms(&spec)?, &options)?;
-            emit(a.compare.json, &report, ab::RatioReport::human, true)
+            render(&report, ab::RatioReport::human, true)
         }
         AbCommand::Size(a) => {
             if let Some(sd) = a.means.sd {
                 let report = ab::size_means(&a.means.plan(sd, a.mde, &a.plan), a.plan.power)?;
-                return emit(a.plan.json, &report, ab::MeansSizeReport::human, true);
+                return render(&report, ab::MeansSizeReport::human, true);
             }
             let options = ab::SizeOptions {
                 baseline: a.baseline.unwrap_or_default(),
@@ -659,12 +679,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 power: a.plan.power,
                 alternative: a.plan.alternative.into(),
             };
-            emit(
-                a.plan.json,
-                &ab::size(&options)?,
-                ab::SizeReport::human,
-                true,
-            )
+            render(&ab::size(&options)?, ab::SizeReport::human, true)
         }
         AbCommand::Power(a) => {
             if let Some(sd) = a.means.sd {
@@ -675,7 +690,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 };
                 let plan = a.means.plan(sd, mde, &a.plan);
                 let report = ab::power_means(&plan, ab::parse_count("--n", &a.n)?)?;
-                return emit(a.plan.json, &report, ab::MeansPowerReport::human, true);
+                return render(&report, ab::MeansPowerReport::human, true);
             }
             let options = ab::PowerOptions {
                 baseline: a.baseline.unwrap_or_default(),
@@ -688,7 +703,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 formula: a.power_formula.into(),
             };
             let report = ab::power(&options)?;
-            emit(a.plan.json, &report, ab::PowerReport::human, true)
+            render(&report, ab::PowerReport::human, true)
         }
         AbCommand::Bayes(a) => {
             let control = ab::parse_counts("--control", &a.arms.control)?;
@@ -704,7 +719,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 },
             };
             let report = ab::analyze(&control, &treatment, &options)?;
-            emit(a.json, &report, ab::BayesReport::human, true)
+            render(&report, ab::BayesReport::human, true)
         }
         AbCommand::Srm(a) => {
             let observed = ab::parse_observed(&a.observed)?;
@@ -713,7 +728,7 @@ pub fn run(args: Args) -> Result<Outcome> {
                 threshold: a.threshold,
             };
             let report = ab::srm(&observed, &options)?;
-            emit(a.json, &report, ab::SrmReport::human, report.passed())
+            render(&report, ab::SrmReport::human, report.passed())
         }
         AbCommand::Adjust(a) => {
             let options = ab::AdjustOptions {
@@ -722,7 +737,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             };
             options.validate()?;
             let report = ab::adjust(&ab::parse_p_values(&a.p_values)?, &options)?;
-            emit(a.json, &report, ab::AdjustReport::human, true)
+            render(&report, ab::AdjustReport::human, true)
         }
         AbCommand::Sequential(a) => {
             let options = ab::SequentialOptions {
@@ -741,11 +756,11 @@ pub fn run(args: Args) -> Result<Outcome> {
             if let Some(metric) = &a.metric {
                 let events = ab::read_metric_events(&a.events, metric)?;
                 let report = ab::sequential_means(&events, metric, &options)?;
-                return emit(a.json, &report, ab::MeansSequentialReport::human, true);
+                return render(&report, ab::MeansSequentialReport::human, true);
             }
             let events = ab::read_events(&a.events)?;
             let report = ab::sequential(&events, &options)?;
-            emit(a.json, &report, ab::SequentialReport::human, true)
+            render(&report, ab::SequentialReport::human, true)
         }
     }
 }

@@ -37,6 +37,42 @@ impl Outcome {
     }
 }
 
+/// A command's report rendered both ways, and whether its checks passed: what a command
+/// prints ([`Rendered::emit`]), and what a front end other than the command line (the Python
+/// package) returns.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// The report as `--json` prints it.
+    pub json: serde_json::Value,
+    /// The report as text.
+    pub human: String,
+    /// Whether every check passed.
+    pub passed: bool,
+}
+
+/// Renders a report: its JSON, and the text `human` makes of it.
+pub fn render<T: serde::Serialize>(
+    report: &T,
+    human: impl FnOnce(&T) -> String,
+    passed: bool,
+) -> crate::error::Result<Rendered> {
+    let json = serde_json::to_value(report)
+        .map_err(|e| crate::error::Error::Internal(format!("a report as JSON: {e}")))?;
+    Ok(Rendered {
+        json,
+        human: human(report),
+        passed,
+    })
+}
+
+impl Rendered {
+    /// Prints the report on stdout, as JSON (`json`) or as text, and returns the outcome of
+    /// its checks.
+    pub fn emit(self, json: bool) -> crate::error::Result<Outcome> {
+        emit(json, &self.json, |_| self.human.clone(), self.passed)
+    }
+}
+
 /// Prints a command's report, as JSON (`--json`) or as the text `human` renders, and returns
 /// the outcome of its checks.
 pub fn emit<T: serde::Serialize>(

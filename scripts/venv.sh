@@ -4,7 +4,8 @@
 # scikit-learn, ai-edge-litert), and .venv-tflite-runtime with TFLite's older interpreter
 # (tests/reference/requirements-tflite-runtime.txt: tflite-runtime 2.14, built against
 # numpy 1, so in a venv of its own; its int8 kernels round as gemmlowp does, see
-# tests/tests/tflite.rs). Does nothing for a venv that already has its packages. Needs python3
+# tests/tests/tflite.rs), and .venv-python where the Python package is built and tested
+# (python/requirements-test.txt: maturin, pytest, pandas, polars, pyarrow, pyspark). Does nothing for a venv that already has its packages. Needs python3
 # with its venv module (Debian: python3-venv, installed here if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,3 +36,5 @@ make_venv .venv tests/reference/requirements.txt \
   "numpy, scipy, mpmath, onnx, onnxruntime, safetensors, sklearn, ai_edge_litert.interpreter, pyarrow"
 make_venv .venv-tflite-runtime tests/reference/requirements-tflite-runtime.txt \
   "numpy, tflite_runtime.interpreter"
+make_venv .venv-python python/requirements-test.txt \
+  "maturin, pytest, numpy, pandas, polars, pyarrow, pyspark"

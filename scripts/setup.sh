@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what mlprobe needs beyond a Rust toolchain: the Cortex-M targets, on Debian or
 # Ubuntu QEMU's Arm system emulator (for the on-device stages and tests) and Arm's GCC (the C
-# firmware example), and .venv with the
-# reference implementations the differential tests compare against (scripts/venv.sh).
+# firmware example), a Java runtime (Spark, for the Python package's tests), and the virtualenvs
+# of the differential tests and the Python package (scripts/venv.sh).
 # With --browser, also Chromium, which the report test uses to render report.html headless.
 set -euo pipefail
 browser=0
@@ -13,6 +13,8 @@ command -v qemu-system-arm >/dev/null 2>&1 || packages+=(qemu-system-arm)
 # The C firmware example (examples/c-firmware) and its test: Arm's GCC and make.
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || packages+=(gcc-arm-none-eabi)
 command -v make >/dev/null 2>&1 || packages+=(make)
+# The Python package's Spark tests (python/tests/test_spark.py): a Java runtime for pyspark.
+command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 if [ "$browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   packages+=(chromium)
 fi

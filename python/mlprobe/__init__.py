@@ -42,6 +42,17 @@ __version__: str = _mlprobe.version()
 PathLike = Union[str, "os.PathLike[str]"]
 
 
+def _table(data: Any) -> Any:
+    """A pandas DataFrame without its index (``__arrow_c_stream__`` of a DataFrame whose index
+    is not a plain range, a filtered one, adds it as a column ``__index_level_0__``); any other
+    table as it is."""
+    if type(data).__module__.split(".")[0] == "pandas" and type(data).__name__ == "DataFrame":
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(data, preserve_index=False)
+    return data
+
+
 class Prediction(NamedTuple):
     """What ``Model.predict`` returns, one entry per row (as ``mlprobe predict --json``)."""
 
@@ -80,7 +91,7 @@ class Model:
         """Predicts every row of ``X``: a 2-D numpy array in the model's feature order, or a
         table whose columns are bound to the model's features by name (its ``label`` column,
         if any, is left out)."""
-        return Prediction(*self._inner.predict(X, label))
+        return Prediction(*self._inner.predict(_table(X), label))
 
     def evaluate(
         self,
@@ -94,7 +105,7 @@ class Model:
         the fields of ``mlprobe eval --json``. ``X`` a numpy array with ``y`` its class
         numbers, or a table with its ``label`` column."""
         ys = None if y is None else [int(v) for v in np.asarray(y).ravel()]
-        return json.loads(self._inner.evaluate_json(X, ys, label, latency_samples))
+        return json.loads(self._inner.evaluate_json(_table(X), ys, label, latency_samples))
 
     def __repr__(self) -> str:
         return f"Model({os.fspath(self._inner.path)!r})"
@@ -105,7 +116,7 @@ def expect(data: Any, suite: PathLike) -> dict[str, Any]:
     expect --json``. ``data`` is a file (CSV, compressed CSV, Parquet) or a table in memory."""
     if isinstance(data, os.PathLike):
         data = os.fspath(data)
-    return json.loads(_mlprobe.expect_json(data, os.fspath(suite)))
+    return json.loads(_mlprobe.expect_json(_table(data), os.fspath(suite)))
 
 
 class ExpectState:
@@ -120,7 +131,7 @@ class ExpectState:
     def update(self, batch: Any) -> int:
         """Adds the rows of a table (pyarrow RecordBatch or Table, pandas or polars
         DataFrame); returns how many. On an error the state is unchanged."""
-        return self._inner.update(batch)
+        return self._inner.update(_table(batch))
 
     def merge(self, other: "ExpectState") -> "ExpectState":
         """Appends ``other``: its rows follow this state's (a later partition's). Both must be
@@ -160,6 +171,7 @@ class ExpectState:
 def profile(data: Any, *, name: str = "suite") -> str:
     """A starting expectation suite for a table in memory (a pyarrow Table, a pandas or polars
     DataFrame): the TOML ``mlprobe profile`` writes for the same rows, read in two passes."""
+    data = _table(data)
     first = _mlprobe.ProfileState()
     first.update(data)
     second = first.second_pass()

@@ -35,6 +35,20 @@ def test_tables_in_memory_give_the_cli_results(cli, mixed, side):
         assert same(got, expected), name
 
 
+def test_a_filtered_dataframe_is_checked_without_its_index(cli, mixed, tmp_path):
+    # A filtered DataFrame's index is not a range: pandas' Arrow export would add it as a
+    # column `__index_level_0__`.
+    frame = mixed["frames"]["current"]
+    kept = frame[frame["age"] > 30]
+    path = tmp_path / "kept.csv"
+    kept.assign(active=kept["active"].map({True: "true", False: "false"})).to_csv(path, index=False)
+    expected = comparable(cli_expect(cli, path, mixed["suite"]))
+    assert same(comparable(mlprobe.expect(kept, mixed["suite"])), expected)
+    state = mlprobe.ExpectState(mixed["suite"])
+    state.update(kept)
+    assert state.columns == list(frame.columns)
+
+
 def test_parquet_file_gives_the_csv_results(cli, mixed):
     expected = comparable(cli_expect(cli, mixed["csv"]["current"], mixed["suite"]))
     got = comparable(mlprobe.expect(mixed["dir"] / "current.parquet", mixed["suite"]))

@@ -28,6 +28,7 @@ pub mod model_io;
 pub mod output;
 pub mod pipeline;
 pub mod predict;
+pub mod provenance;
 pub mod qemu;
 pub mod quantize;
 pub mod report;

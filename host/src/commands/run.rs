@@ -58,11 +58,7 @@ pub fn run(args: Args) -> Result<Outcome> {
     } else {
         output::print(&format!(
             "{}: report in {} (report.html, report.json, junit.xml, summary.md)\n",
-            if passed {
-                "every gate passed"
-            } else {
-                "A GATE FAILED"
-            },
+            report.banner(),
             opts.out.display()
         ))?;
     }

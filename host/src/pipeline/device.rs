@@ -8,17 +8,21 @@ use crate::device::{self, Endpoint, SessionOptions, TargetSpec, ValidateOptions}
 use crate::error::{Error, Result};
 use crate::load::LoadOptions;
 use crate::qemu;
-use crate::report::{Case, LatencyChart, Line, Report, Suite as Stage};
+use crate::report::{Case, LatencyChart, Line, Report, StageStatus, Status, Suite as Stage};
 use std::path::PathBuf;
 
 pub(super) fn stage_device(
     cfg: &Config,
-    opts: &RunOptions,
-    state: &State,
+    _: &RunOptions,
+    state: &mut State,
     report: &mut Report,
 ) -> Result<Stage> {
-    if let Err(why) = device_available(cfg, opts) {
-        return Ok(skipped("device", "on-device validation not run", why));
+    if let Err(why) = &state.device {
+        return Ok(skipped(
+            "device",
+            "on-device validation not run",
+            why.clone(),
+        ));
     }
     let fitted = state
         .fitted
@@ -90,7 +94,12 @@ pub(super) fn stage_device(
     })
 }
 
-pub(super) fn stage_load(cfg: &Config, opts: &RunOptions, state: &State) -> Result<Stage> {
+pub(super) fn stage_load(
+    cfg: &Config,
+    _: &RunOptions,
+    state: &mut State,
+    _: &mut Report,
+) -> Result<Stage> {
     if !cfg.load.enabled {
         return Ok(skipped(
             "load",
@@ -141,29 +150,37 @@ pub(super) fn stage_load(cfg: &Config, opts: &RunOptions, state: &State) -> Resu
         "host {} requests at {} req/s: p99 {:.1} µs from due time",
         host.total, l.rps, host.latency_us.p99
     );
-    let device = match device_available(cfg, opts) {
-        Ok(()) => {
-            let d = load_on(TargetSpec::Qemu, l.device_rps, l.device_requests, Some(5))?;
-            checks.push(Case::check(
-                "qemu: every request accounted for",
-                accounted(&d),
-                format!(
-                    "{} = {} ok + {} failed + {} dropped",
-                    d.total, d.successful, d.failed, d.dropped
-                ),
-            ));
-            checks.push(Case::check(
-                "qemu: no failed requests",
-                d.failed == 0,
-                format!("{} failed, {} late", d.failed, d.late),
-            ));
-            summary += &format!(
-                "; qemu {} requests at {} req/s: p99 {:.0} µs",
-                d.total, l.device_rps, d.latency_us.p99
-            );
-            notes.push("qemu latency is the emulator's UART round trip, not the model's cost (see the device stage)".into());
-            json(&d)
-        }
+    let mut errored = false;
+    let device = match &state.device {
+        Ok(()) => match load_on(TargetSpec::Qemu, l.device_rps, l.device_requests, Some(5)) {
+            Ok(d) => {
+                checks.push(Case::check(
+                    "qemu: every request accounted for",
+                    accounted(&d),
+                    format!(
+                        "{} = {} ok + {} failed + {} dropped",
+                        d.total, d.successful, d.failed, d.dropped
+                    ),
+                ));
+                checks.push(Case::check(
+                    "qemu: no failed requests",
+                    d.failed == 0,
+                    format!("{} failed, {} late", d.failed, d.late),
+                ));
+                summary += &format!(
+                    "; qemu {} requests at {} req/s: p99 {:.0} µs",
+                    d.total, l.device_rps, d.latency_us.p99
+                );
+                notes.push("qemu latency is the emulator's UART round trip, not the model's cost (see the device stage)".into());
+                json(&d)
+            }
+            Err(e) => {
+                errored = true;
+                summary += &format!("; qemu load could not run: {e}");
+                checks.push(could_not_run("qemu: load run", &e));
+                serde_json::Value::Null
+            }
+        },
         Err(why) => {
             notes.push(format!("device load not run: {why}"));
             serde_json::Value::Null
@@ -172,7 +189,7 @@ pub(super) fn stage_load(cfg: &Config, opts: &RunOptions, state: &State) -> Resu
     Ok(Stage {
         properties: Vec::new(),
         name: "load".into(),
-        status: Some(verdict(&checks)),
+        status: Some(status_of(&checks, errored)),
         duration_s: 0.0,
         summary,
         cases: checks,
@@ -183,8 +200,8 @@ pub(super) fn stage_load(cfg: &Config, opts: &RunOptions, state: &State) -> Resu
 
 pub(super) fn stage_chaos(
     cfg: &Config,
-    opts: &RunOptions,
-    state: &State,
+    _: &RunOptions,
+    state: &mut State,
     report: &mut Report,
 ) -> Result<Stage> {
     if !cfg.chaos.enabled {
@@ -258,23 +275,32 @@ pub(super) fn stage_chaos(
     details.insert("input".into(), json(&input));
 
     let mut notes = Vec::new();
-    match device_available(cfg, opts) {
+    let mut errored = false;
+    match &state.device {
         Ok(()) => {
             let faults = LinkOptions {
                 faults: c.link_faults,
                 ..LinkOptions::default()
             };
-            let link = chaos_on(Experiment::Link(faults), TargetSpec::Qemu, Some(1.0))?;
-            checks.push(Case::check("link (qemu): every valid request answered once and right, every bad frame rejected", link.passed, format!("{:.4}: {}", link.resilience_score, link.score_definition)));
-            parts.push(format!("link score {:.3}", link.resilience_score));
-            details.insert("link".into(), json(&link));
+            match chaos_on(Experiment::Link(faults), TargetSpec::Qemu, Some(1.0)) {
+                Ok(link) => {
+                    checks.push(Case::check("link (qemu): every valid request answered once and right, every bad frame rejected", link.passed, format!("{:.4}: {}", link.resilience_score, link.score_definition)));
+                    parts.push(format!("link score {:.3}", link.resilience_score));
+                    details.insert("link".into(), json(&link));
+                }
+                Err(e) => {
+                    errored = true;
+                    parts.push(format!("link experiment could not run: {e}"));
+                    checks.push(could_not_run("link (qemu): experiment run", &e));
+                }
+            }
         }
         Err(why) => notes.push(format!("link experiment not run: {why}")),
     }
     Ok(Stage {
         properties: Vec::new(),
         name: "chaos".into(),
-        status: Some(verdict(&checks)),
+        status: Some(status_of(&checks, errored)),
         duration_s: 0.0,
         summary: parts.join(", "),
         cases: checks,
@@ -291,10 +317,15 @@ fn which(program: &str) -> Option<PathBuf> {
     })
 }
 
-/// Whether the device stages run, and why not.
-fn device_available(cfg: &Config, opts: &RunOptions) -> std::result::Result<(), String> {
-    if opts.no_device || !cfg.device.enabled {
-        return Err("disabled by --no-device or [device] enabled = false".into());
+/// Whether the device stages run, and why not: `--no-device` or `[device] enabled = false`,
+/// QEMU missing from PATH, or no firmware crate where `[device] firmware` (or
+/// `$MLPROBE_FIRMWARE`, or this checkout's `firmware/`) points.
+pub(super) fn available(cfg: &Config, opts: &RunOptions) -> std::result::Result<(), String> {
+    if opts.no_device {
+        return Err("disabled by --no-device".into());
+    }
+    if !cfg.device.enabled {
+        return Err("disabled by [device] enabled = false in the configuration".into());
     }
     if which(qemu::QEMU).is_none() {
         return Err(format!(
@@ -302,7 +333,36 @@ fn device_available(cfg: &Config, opts: &RunOptions) -> std::result::Result<(), 
             qemu::QEMU
         ));
     }
+    let dir = crate::firmware::firmware_dir(cfg.device.firmware.as_deref());
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(format!(
+            "no firmware crate at {}: set `firmware = \"DIR\"` under [device] in the configuration (the directory of mlprobe's firmware crate), or $MLPROBE_FIRMWARE",
+            dir.display()
+        ));
+    }
     Ok(())
+}
+
+/// A check that could not run: an error case, the message as its reason.
+fn could_not_run(name: &str, e: &Error) -> Case {
+    Case::new(
+        name,
+        "",
+        Status::Error {
+            message: e.to_string(),
+            kind: "error".into(),
+        },
+    )
+}
+
+/// A stage's status: error when a part of it could not run (its other parts' checks stay
+/// and are judged), else from the checks.
+fn status_of(checks: &[Case], errored: bool) -> StageStatus {
+    if errored {
+        StageStatus::Error
+    } else {
+        verdict(checks)
+    }
 }
 
 fn accounted(r: &crate::load::LoadReport) -> bool {

@@ -38,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::model_io;
 use crate::report::{Case, Report, RunInfo, StageStatus, Suite as Stage};
 use crate::train;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 /// A pipeline run: the configuration, where the report goes, whether the device may be used.
@@ -72,6 +72,9 @@ pub(crate) struct State {
     pub(crate) fitted: Option<train::Fitted>,
     pub(crate) model_path: PathBuf,
     pub(crate) previous: Option<model_io::HostModel>,
+    /// Whether the device halves of the stages run, and why not: QEMU missing, the firmware
+    /// crate missing, `--no-device`, or the device stage itself errored.
+    pub(crate) device: std::result::Result<(), String>,
 }
 
 fn stage_of(
@@ -138,8 +141,46 @@ fn check_inputs(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Runs every stage in order (a stage that cannot run is `error`, and the others still run),
-/// writes `report.json`, `report.html`, `junit.xml` and `summary.md` into `opts.out`, and
+/// A stage after `train`: each needs the trained model.
+type Later = fn(&Config, &RunOptions, &mut State, &mut Report) -> Result<Stage>;
+
+/// The stages after `train`, in order.
+const LATER: [(&str, Later); 5] = [
+    ("eval", stages::stage_eval),
+    ("device", device::stage_device),
+    ("load", device::stage_load),
+    ("chaos", device::stage_chaos),
+    ("ab", stages::stage_ab),
+];
+
+/// The files a run judged, with their roles, for its provenance.
+fn inputs<'a>(opts: &'a RunOptions, state: &'a State) -> Vec<(&'a str, &'a Path)> {
+    let cfg = &opts.config;
+    let mut files = vec![
+        ("config", opts.config_path.as_path()),
+        ("data", cfg.data.as_path()),
+    ];
+    for (role, p) in [
+        ("suite", &cfg.suite),
+        ("policy", &cfg.gate.policy),
+        ("baseline", &cfg.gate.baseline),
+        ("previous model", &cfg.ab.previous),
+    ] {
+        if let Some(p) = p {
+            files.push((role, p.as_path()));
+        }
+    }
+    if state.fitted.is_some() {
+        files.push(("model", state.model_path.as_path()));
+    }
+    files
+}
+
+/// Runs every stage in order and never throws a stage's result away for another's: a stage
+/// that cannot run is `error` with its message and the others still run; a stage that needs
+/// what an earlier one did not produce (the model, the device) is `skipped` with the reason.
+/// Writes `report.json`, `report.html`, `junit.xml` and `summary.md` into `opts.out`, with the
+/// run's provenance (every input's SHA-256, the commit, the machine, start and end times), and
 /// returns the report. `progress` sees each stage as it ends.
 pub fn run(opts: &RunOptions, mut progress: impl FnMut(&Stage)) -> Result<Report> {
     let cfg = &opts.config;
@@ -147,15 +188,16 @@ pub fn run(opts: &RunOptions, mut progress: impl FnMut(&Stage)) -> Result<Report
     check_inputs(cfg)?;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let previous = cfg.ab.previous.as_deref().map(model_io::load).transpose()?;
+    let started_unix_s = unix_now();
     let mut report = Report {
         name: "mlprobe run".into(),
         run: Some(RunInfo {
             mlprobe: env!("CARGO_PKG_VERSION").into(),
-            started_unix_s: SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
+            started_unix_s,
+            started: crate::report::iso8601_utc(started_unix_s),
             config: opts.config_path.display().to_string(),
             dataset: cfg.data.display().to_string(),
+            ..RunInfo::default()
         }),
         suites: Vec::new(),
         charts: Default::default(),
@@ -164,6 +206,7 @@ pub fn run(opts: &RunOptions, mut progress: impl FnMut(&Stage)) -> Result<Report
         fitted: None,
         model_path: out.join("model.mlpb"),
         previous,
+        device: device::available(cfg, opts),
     };
     let p = &mut progress;
     let t = Instant::now();
@@ -172,21 +215,34 @@ pub fn run(opts: &RunOptions, mut progress: impl FnMut(&Stage)) -> Result<Report
     let t = Instant::now();
     let r = stages::stage_train(cfg, out, &mut state, &mut report);
     report.suites.push(stage_of("train", t, r, p));
-    let t = Instant::now();
-    let r = stages::stage_eval(cfg, &mut state, &mut report);
-    report.suites.push(stage_of("eval", t, r, p));
-    let t = Instant::now();
-    let r = device::stage_device(cfg, opts, &state, &mut report);
-    report.suites.push(stage_of("device", t, r, p));
-    let t = Instant::now();
-    let r = device::stage_load(cfg, opts, &state);
-    report.suites.push(stage_of("load", t, r, p));
-    let t = Instant::now();
-    let r = device::stage_chaos(cfg, opts, &state, &mut report);
-    report.suites.push(stage_of("chaos", t, r, p));
-    let t = Instant::now();
-    let r = stages::stage_ab(cfg, &state, &mut report);
-    report.suites.push(stage_of("ab", t, r, p));
+    for (name, stage) in LATER {
+        let t = Instant::now();
+        let r = if state.fitted.is_some() {
+            stage(cfg, opts, &mut state, &mut report)
+        } else {
+            Ok(skipped(
+                name,
+                "not run: no model",
+                "needs the trained model, and the train stage did not produce one".into(),
+            ))
+        };
+        let st = stage_of(name, t, r, p);
+        if name == "device" && st.status() == StageStatus::Error {
+            state.device = Err(format!("the device stage errored: {}", st.summary));
+        }
+        report.suites.push(st);
+    }
+    let provenance = crate::provenance::Provenance::collect(inputs(opts, &state));
+    if let Some(run) = &mut report.run {
+        run.finished = crate::report::iso8601_utc(unix_now());
+        run.provenance = provenance;
+    }
     report.write_dir(out, &crate::report::ALL)?;
     Ok(report)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

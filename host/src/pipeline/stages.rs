@@ -2,7 +2,7 @@
 //! of the previous model with the new one. Each calls the library of its subcommand with typed
 //! options.
 
-use super::{Config, State, json, skipped, verdict};
+use super::{Config, RunOptions, State, json, skipped, verdict};
 use crate::ab::bayes;
 use crate::error::{Error, Result};
 use crate::eval::{self, Baseline, Policy, Predicate};
@@ -148,7 +148,12 @@ fn checks_of(r: &crate::report::Report) -> Vec<Case> {
         .collect()
 }
 
-pub(super) fn stage_eval(cfg: &Config, state: &mut State, report: &mut Report) -> Result<Stage> {
+pub(super) fn stage_eval(
+    cfg: &Config,
+    _: &RunOptions,
+    state: &mut State,
+    report: &mut Report,
+) -> Result<Stage> {
     let fitted = state
         .fitted
         .as_ref()
@@ -254,7 +259,12 @@ fn latency_histogram(
         .collect())
 }
 
-pub(super) fn stage_ab(cfg: &Config, state: &State, report: &mut Report) -> Result<Stage> {
+pub(super) fn stage_ab(
+    cfg: &Config,
+    _: &RunOptions,
+    state: &mut State,
+    report: &mut Report,
+) -> Result<Stage> {
     let (Some(prev), Some(fitted)) = (&state.previous, &state.fitted) else {
         return Ok(skipped(
             "ab",

@@ -1,6 +1,7 @@
 //! The self-contained HTML report of `mlprobe run`: one file, inline CSS and SVG charts, no
 //! script and no network access, so it opens anywhere (a CI artifact, a mail attachment).
 
+use super::sections::{self, Table, Tone};
 use super::svg::{self, Axes, Series, esc};
 use super::{Exporter, Line, Report, StageStatus};
 use crate::error::Result;
@@ -28,7 +29,8 @@ table{border-collapse:collapse;background:#fff;margin:8px 0}td,th{border:1px sol
 th{background:#f0f0f0}.grid{display:flex;flex-wrap:wrap;gap:16px}.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px}\
 svg.chart{max-width:100%;height:auto}.ct{font-size:13px;font-weight:600}.tk{font-size:10px;fill:#555}.al{font-size:11px;fill:#333}.lg{font-size:11px}\
 .cw{font-size:10px;fill:#fff}pre{background:#fff;border:1px solid #ddd;padding:8px;overflow:auto;max-height:420px}\
-.ok{color:#2e7d32}.ko{color:#c62828;font-weight:600}details{margin:6px 0}";
+.ok{color:#2e7d32}.ko{color:#c62828;font-weight:600}details{margin:6px 0}\
+caption{text-align:left;font-weight:600;padding:2px 0}.banner{font-size:15px;margin:6px 0 0}";
 
 /// A standalone page in the report's style (`mlprobe drift --report`): `title` in the head and
 /// as the heading, `body` (HTML) below it.
@@ -110,34 +112,30 @@ fn posterior_lines(r: &Report) -> Vec<Line> {
 /// The page: a run's context, the stage table, the charts, the checks and each stage's figures.
 fn render(r: &Report) -> String {
     let passed = r.passed();
-    let verdict = if passed {
-        "Every gate passed."
-    } else {
-        "A gate failed."
-    };
     let mut h = String::new();
     h += &format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>mlprobe report: {}</title><style>{CSS}</style></head><body><main>",
         esc(r.run.as_ref().map_or(&r.name, |run| &run.dataset))
     );
     h += &format!(
-        "<h1>mlprobe report {}</h1><p class=\"meta\">{verdict}",
+        "<h1>mlprobe report {}</h1><p class=\"banner\">{}</p>",
         badge(if passed {
             StageStatus::Passed
         } else {
             StageStatus::Failed
-        })
+        }),
+        esc(&r.banner())
     );
-    if let Some(run) = &r.run {
-        h += &format!(
-            " · dataset <code>{}</code> · config <code>{}</code> · mlprobe {} · started {}",
-            esc(&run.dataset),
-            esc(&run.config),
-            esc(&run.mlprobe),
-            super::iso8601_utc(run.started_unix_s)
-        );
+    if r.run.is_some() {
+        h += "<h2>Provenance</h2><div class=\"grid\">";
+        for t in [sections::run_table(r), sections::inputs_table(r)]
+            .into_iter()
+            .flatten()
+        {
+            h += &card(&table(&t));
+        }
+        h += "</div>";
     }
-    h += "</p>";
 
     // Gate summary.
     h += "<h2>Gates</h2><table><tr><th>stage</th><th>verdict</th><th>seconds</th><th>summary</th></tr>";
@@ -151,8 +149,8 @@ fn render(r: &Report) -> String {
         );
     }
     h += "</table>";
-    // Training.
-    h += "<h2>Training</h2><div class=\"grid\">";
+    // Training and evaluation.
+    h += "<h2>Training and evaluation</h2><div class=\"grid\">";
     let loss: Vec<Line> = r
         .charts
         .training
@@ -176,12 +174,12 @@ fn render(r: &Report) -> String {
             ..Axes::default()
         };
         h += &card(&svg::line_chart(
-            "Training loss",
+            "Loss per epoch",
             &series(&loss),
             &ax("cross-entropy"),
         ));
         h += &card(&svg::line_chart(
-            "Training accuracy",
+            "Accuracy per epoch",
             &series(&acc),
             &Axes {
                 y_range: Some((0.0, 1.0)),
@@ -199,10 +197,22 @@ fn render(r: &Report) -> String {
             "predicted label",
         ));
     }
+    h += &tables(&[sections::per_class(r)]);
     h += "</div>";
+    h += &section(
+        "Slices",
+        &[sections::slices(r), sections::segments(r)],
+        "no slice named, and no segment search",
+    );
+    let expectations: Vec<_> = sections::expectations(r).into_iter().map(Some).collect();
+    h += &section(
+        "Expectations",
+        &expectations,
+        "the expect stage did not run",
+    );
 
     // Latency.
-    h += "<h2>Latency</h2><div class=\"grid\">";
+    h += "<h2>Latency and load</h2><div class=\"grid\">";
     if r.charts.latency.is_empty() {
         h += &missing("Latency");
     }
@@ -247,10 +257,24 @@ fn render(r: &Report) -> String {
         inner += "</tr></table>";
         h += &card(&inner);
     }
+
+    let over_time = sections::load_over_time(r);
+    if !over_time.is_empty() {
+        h += &card(&svg::line_chart(
+            "p99 latency over the load run",
+            &series(&over_time),
+            &Axes {
+                x_label: "seconds into the run".into(),
+                y_label: "p99 latency (µs) of the interval".into(),
+                ..Axes::default()
+            },
+        ));
+    }
+    h += &tables(&[sections::load(r)]);
     h += "</div>";
 
     // Robustness.
-    h += "<h2>Robustness to bit flips</h2><div class=\"grid\">";
+    h += "<h2>Chaos: bit flips, damaged inputs, a faulty link</h2><div class=\"grid\">";
     if r.charts.bitflip.is_empty() {
         h += &missing("Bit-flip robustness");
     } else {
@@ -265,6 +289,11 @@ fn render(r: &Report) -> String {
             },
         ));
     }
+    h += &tables(&[
+        sections::bitflips(r),
+        sections::input_faults(r),
+        sections::link_faults(r),
+    ]);
     h += "</div>";
 
     // A/B.
@@ -283,6 +312,7 @@ fn render(r: &Report) -> String {
             },
         ));
     }
+    h += &tables(&[sections::comparison(r)]);
     h += "</div>";
 
     // Checks, open where one failed.
@@ -317,7 +347,7 @@ fn render(r: &Report) -> String {
     }
 
     // Details.
-    h += "<h2>Stage details</h2>";
+    h += "<h2>Raw figures (each stage's JSON)</h2>";
     for st in &r.suites {
         let json = serde_json::to_string_pretty(&st.details).unwrap_or_default();
         h += &format!(
@@ -329,6 +359,61 @@ fn render(r: &Report) -> String {
     }
     h += "</main></body></html>\n";
     h
+}
+
+/// A table as HTML, its caption above it; good and bad cells coloured.
+fn table(t: &Table) -> String {
+    let mut h = if t.folded {
+        format!(
+            "<details><summary><b>{}</b></summary><table>",
+            esc(&t.caption)
+        )
+    } else {
+        format!("<table><caption>{}</caption>", esc(&t.caption))
+    };
+    if t.head.iter().any(|c| !c.is_empty()) {
+        h += "<tr>";
+        for c in &t.head {
+            h += &format!("<th>{}</th>", esc(c));
+        }
+        h += "</tr>";
+    }
+    for row in &t.rows {
+        h += "<tr>";
+        for c in row {
+            let class = match c.tone {
+                Tone::Plain => "",
+                Tone::Good => " class=\"ok\"",
+                Tone::Bad => " class=\"ko\"",
+            };
+            h += &format!("<td{class}>{}</td>", esc(&c.text));
+        }
+        h += "</tr>";
+    }
+    h += "</table>";
+    if t.folded {
+        h += "</details>";
+    }
+    h
+}
+
+/// Each table that has rows, in a card.
+fn tables(ts: &[Option<Table>]) -> String {
+    ts.iter().flatten().map(|t| card(&table(t))).collect()
+}
+
+/// A section of tables, or a line saying why it is empty.
+fn section(title: &str, ts: &[Option<Table>], empty: &str) -> String {
+    let inner = tables(ts);
+    format!(
+        "<h2>{}</h2><div class=\"grid\">{}</div>",
+        esc(title),
+        if inner.is_empty() {
+            format!("<p class=\"meta\">{}.</p>", esc(empty))
+        } else {
+            inner
+        }
+    )
 }
 
 /// A latency chart's title, named by what it measures: time on the host, instructions under
@@ -358,7 +443,9 @@ mod tests {
         });
         let html = String::from_utf8(Html.export(&r).unwrap()).unwrap();
         assert!(html.starts_with("<!DOCTYPE html>") && !html.contains("<script"));
-        assert!(html.contains("A gate failed.") && html.contains("wine &amp; co.csv"));
+        assert!(
+            html.contains("FAILED, 1 stage failed (eval)") && html.contains("wine &amp; co.csv")
+        );
         assert!(html.contains("<details open><summary><b>eval</b>: 1 checks, 1 failed"));
         assert!(html.contains("0.98 &lt;"));
         assert_eq!(html.matches("<svg").count(), 0, "no chart data, no chart");

@@ -234,6 +234,23 @@ mod tests {
             started_unix_s: 1,
             config: "mlprobe.toml".into(),
             dataset: "wine.csv".into(),
+            started: "1970-01-01T00:00:01Z".into(),
+            finished: "1970-01-01T00:00:02Z".into(),
+            provenance: crate::provenance::Provenance {
+                files: vec![crate::provenance::FileDigest {
+                    role: "data".into(),
+                    path: "wine.csv".into(),
+                    bytes: 3,
+                    sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+                        .into(),
+                    error: None,
+                }],
+                git: Some(crate::provenance::Git {
+                    commit: "c83ad31".into(),
+                    dirty: true,
+                }),
+                machine: crate::provenance::Machine::this(),
+            },
         });
         report.charts.training.push(Line {
             name: "loss".into(),

@@ -5,6 +5,7 @@
 //! Cells are escaped: `|` becomes `\|`, line breaks become `<br>`, and `<` and `&` become
 //! entities so a message cannot open an HTML tag or spell an entity.
 
+use super::sections::{self, Table, Tone};
 use super::{Exporter, Report, Status};
 use crate::error::Result;
 use std::fmt::Write;
@@ -20,21 +21,14 @@ impl Exporter for Markdown {
 
     fn export(&self, report: &Report) -> Result<Vec<u8>> {
         let mut out = String::new();
-        if let Some(run) = &report.run {
+        if report.run.is_some() {
             let passed = report.passed();
             let _ = write!(
                 out,
-                "# {}: {}\n\n{} on `{}` (mlprobe {}, started {})\n\n| stage | verdict | seconds | summary |\n|---|---|---|---|\n",
+                "# {}: {}\n\n{}\n\n| stage | verdict | seconds | summary |\n|---|---|---|---|\n",
                 report.name,
                 if passed { "passed" } else { "FAILED" },
-                if passed {
-                    "Every gate passed"
-                } else {
-                    "A gate failed"
-                },
-                run.dataset.replace('|', "\\|"),
-                run.mlprobe,
-                super::iso8601_utc(run.started_unix_s)
+                cell(&report.banner()),
             );
             for st in &report.suites {
                 let _ = writeln!(
@@ -43,10 +37,19 @@ impl Exporter for Markdown {
                     st.name,
                     st.status().word(),
                     st.duration_s,
-                    st.summary.replace('|', "\\|")
+                    cell(&st.summary)
                 );
             }
             out.push('\n');
+            for (title, tables) in sections::all(report) {
+                if tables.is_empty() {
+                    continue;
+                }
+                let _ = writeln!(out, "## {title}\n");
+                for t in &tables {
+                    table(&mut out, t);
+                }
+            }
         }
         cases(&mut out, report);
         Ok(out.into_bytes())
@@ -98,6 +101,41 @@ fn cases(out: &mut String, report: &Report) {
             );
         }
     }
+}
+
+/// Rows of a table past which the Markdown stops (the HTML has them all).
+pub const MAX_ROWS: usize = 25;
+
+/// A table with its caption in bold above it; past [`MAX_ROWS`] rows, a line says how many
+/// more the HTML has.
+fn table(out: &mut String, t: &Table) {
+    let _ = writeln!(out, "**{}**\n", cell(&t.caption));
+    if t.folded {
+        // The long list of what held: counted in its caption, listed in report.html.
+        let _ = writeln!(out, "(listed in report.html)\n");
+        return;
+    }
+    let head: Vec<String> = t.head.iter().map(|h| cell(h)).collect();
+    let _ = writeln!(out, "| {} |", head.join(" | "));
+    let _ = writeln!(out, "|{}", "---|".repeat(t.head.len()));
+    for row in t.rows.iter().take(MAX_ROWS) {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| match c.tone {
+                Tone::Bad => format!("**{}**", cell(&c.text)),
+                _ => cell(&c.text),
+            })
+            .collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    if t.rows.len() > MAX_ROWS {
+        let _ = writeln!(
+            out,
+            "\n{} more rows in report.html.",
+            t.rows.len() - MAX_ROWS
+        );
+    }
+    out.push('\n');
 }
 
 /// Escapes a table cell.
@@ -183,11 +221,14 @@ mod tests {
         let md = render(&r);
         let lines: Vec<&str> = md.lines().collect();
         assert_eq!(lines[0], "# mlprobe run: passed");
-        // started_unix_s 0 is the epoch.
         assert_eq!(
             lines[2],
-            "Every gate passed on `wine.csv` (mlprobe 0.1.0, started 1970-01-01T00:00:00Z)"
+            "passed, 1 stage skipped (device: no QEMU), 1 without checks (train)"
         );
+        // Provenance: started_unix_s 0 is the epoch.
+        assert!(md.contains("## Provenance\n\n**Run**\n"));
+        assert!(md.contains("| data | wine.csv |"));
+        assert!(md.contains("| started | 1970-01-01T00:00:00Z |"));
         assert_eq!(
             lines[6],
             "| train | PASSED | 1.23 | 13-32-3 \\| 42 epochs |"

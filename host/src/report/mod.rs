@@ -29,6 +29,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod sections;
 pub mod svg;
 
 pub use html::Html;
@@ -396,6 +397,15 @@ pub struct RunInfo {
     pub config: String,
     /// The dataset.
     pub dataset: String,
+    /// When the run started, ISO 8601 UTC (`2026-12-01T20:28:50Z`).
+    #[serde(default)]
+    pub started: String,
+    /// When it ended (the report written), ISO 8601 UTC.
+    #[serde(default)]
+    pub finished: String,
+    /// What it judged (every input file's SHA-256), the commit and the machine.
+    #[serde(default)]
+    pub provenance: crate::provenance::Provenance,
 }
 
 /// A whole report (a JUnit `<testsuites>`; the `report.json` of `mlprobe run`).
@@ -456,6 +466,78 @@ impl Report {
     /// True when every suite passed or was skipped.
     pub fn passed(&self) -> bool {
         self.suites.iter().all(Suite::passed)
+    }
+
+    /// One line that says how the run ended and counts what was not a plain pass: failed and
+    /// errored stages by name, skipped ones with their reason, and stages that passed with no
+    /// check at all (`passed, 1 stage skipped (device: qemu-system-arm not found on PATH), 1
+    /// without checks (train)`). A pass with skips is still a pass (exit 0), but it says so.
+    pub fn banner(&self) -> String {
+        // A reason's first clause (`qemu-system-arm not found on PATH: install it …`); an
+        // error's message whole, up to 100 characters.
+        let why = |s: &Suite, text: &str| {
+            let text = match s.status() {
+                StageStatus::Skipped => text.split(": ").next().unwrap_or_default().to_string(),
+                _ if text.chars().count() > 100 => {
+                    format!("{}…", text.chars().take(100).collect::<String>())
+                }
+                _ => text.to_string(),
+            };
+            if text.is_empty() {
+                s.name.clone()
+            } else {
+                format!("{}: {text}", s.name)
+            }
+        };
+        let (mut failed, mut errored, mut skipped, mut unchecked) =
+            (vec![], vec![], vec![], vec![]);
+        for s in &self.suites {
+            match s.status() {
+                StageStatus::Failed => failed.push(s.name.clone()),
+                StageStatus::Error => errored.push(why(s, &s.summary)),
+                StageStatus::Skipped => {
+                    skipped.push(why(s, s.notes.first().map_or("", String::as_str)))
+                }
+                StageStatus::Passed if s.cases.is_empty() => unchecked.push(s.name.clone()),
+                StageStatus::Passed => {}
+            }
+        }
+        let stages = |n: usize| if n == 1 { "stage" } else { "stages" };
+        let mut parts = Vec::new();
+        if !failed.is_empty() {
+            parts.push(format!(
+                "{} {} failed ({})",
+                failed.len(),
+                stages(failed.len()),
+                failed.join(", ")
+            ));
+        }
+        for (list, word) in [(&errored, "errored"), (&skipped, "skipped")] {
+            if !list.is_empty() {
+                parts.push(format!(
+                    "{} {} {word} ({})",
+                    list.len(),
+                    stages(list.len()),
+                    list.join("; ")
+                ));
+            }
+        }
+        if !unchecked.is_empty() {
+            parts.push(format!(
+                "{} without checks ({})",
+                unchecked.len(),
+                unchecked.join(", ")
+            ));
+        }
+        let head = if self.passed() {
+            if parts.is_empty() {
+                return format!("every gate passed ({} stages)", self.suites.len());
+            }
+            "passed"
+        } else {
+            "FAILED"
+        };
+        format!("{head}, {}", parts.join(", "))
     }
 
     /// Writes the report in one format to `path` (`-`: stdout), atomically.
@@ -731,6 +813,48 @@ mod tests {
             out: None,
         };
         assert_eq!(beside.dir(), PathBuf::from("."));
+    }
+
+    #[test]
+    fn the_banner_counts_what_was_not_a_plain_pass() {
+        let stage = |name: &str, status: StageStatus, checks: usize, note: &str| {
+            let mut s = Suite::new(name);
+            s.status = Some(status);
+            s.summary = "broke: details".into();
+            for k in 0..checks {
+                s.push(Case::check(
+                    format!("c{k}"),
+                    status != StageStatus::Failed,
+                    "",
+                ));
+            }
+            if !note.is_empty() {
+                s.notes.push(note.into());
+            }
+            s
+        };
+        let mut r = Report::new("mlprobe run")
+            .with_suite(stage("expect", StageStatus::Passed, 2, ""))
+            .with_suite(stage("eval", StageStatus::Passed, 1, ""));
+        assert_eq!(r.banner(), "every gate passed (2 stages)");
+        r.suites.push(stage("train", StageStatus::Passed, 0, ""));
+        r.suites.push(stage(
+            "device",
+            StageStatus::Skipped,
+            0,
+            "qemu-system-arm not found on PATH: install it",
+        ));
+        assert_eq!(
+            r.banner(),
+            "passed, 1 stage skipped (device: qemu-system-arm not found on PATH), 1 without checks (train)"
+        );
+        assert!(r.passed());
+        r.suites.push(stage("load", StageStatus::Error, 1, ""));
+        r.suites.push(stage("ab", StageStatus::Failed, 1, ""));
+        assert_eq!(
+            r.banner(),
+            "FAILED, 1 stage failed (ab), 1 stage errored (load: broke: details), 1 stage skipped (device: qemu-system-arm not found on PATH), 1 without checks (train)"
+        );
     }
 
     #[test]

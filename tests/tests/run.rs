@@ -2,7 +2,7 @@
 //! mlprobe.toml, every file of the report, every stage's verdict; a failing gate; re-rendering
 //! with `mlprobe report`; and the HTML in headless Chromium when it is installed.
 
-use mlprobe_tests::{code, qemu, require, root, run, stderr};
+use mlprobe_tests::{code, mlprobe, qemu, require, root, run, stderr, stdout};
 use std::path::Path;
 use std::process::Command;
 
@@ -24,6 +24,50 @@ fn chromium() -> Option<&'static str> {
         "./scripts/setup.sh --browser installs it",
     );
     if usable { found } else { None }
+}
+
+/// The DOM of `page` as headless Chromium renders it, when Chromium is installed (.ci/run
+/// installs it).
+fn rendered(page: &Path) -> Option<String> {
+    let browser = chromium()?;
+    let profile = tempfile::tempdir().unwrap();
+    let o = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        o.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// SHA-256 of a file by coreutils' `sha256sum`, the reference for the report's digests.
+fn sha256sum(p: &Path) -> String {
+    let o = Command::new("sha256sum")
+        .arg(p)
+        .output()
+        .expect("sha256sum");
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -137,47 +181,173 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
     );
     assert!(!html.contains("<script"));
-    // loss, accuracy, confusion, host latency, [device latency], bit flips, posteriors
-    let charts_expected = 6 + usize::from(qemu());
+    // loss, accuracy, confusion, host latency, [device latency], p99 over the load run, bit
+    // flips, posteriors
+    let charts_expected = 7 + usize::from(qemu());
     assert_eq!(
         html.matches("<svg").count(),
         charts_expected,
         "charts in the HTML"
     );
 
-    // Headless Chromium renders it (when installed; .ci/run installs it).
-    if let Some(browser) = chromium() {
-        let profile = tempfile::tempdir().unwrap();
-        let o = Command::new(browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-            ])
-            .args([
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("--dump-dom")
-            .arg(format!("file://{}", out.join("report.html").display()))
-            .output()
-            .expect("run chromium");
+    // Provenance: every input's SHA-256 (coreutils agrees), the commit, ISO 8601 times.
+    let files = report["provenance"]["files"].as_array().unwrap();
+    let digest = |role: &str| {
+        let f = files.iter().find(|f| f["role"] == role).unwrap();
+        let path = Path::new(f["path"].as_str().unwrap()).to_path_buf();
+        (f["sha256"].as_str().unwrap().to_string(), path)
+    };
+    for role in [
+        "config",
+        "data",
+        "suite",
+        "policy",
+        "previous model",
+        "model",
+    ] {
+        let (sha, path) = digest(role);
+        assert_eq!(sha, sha256sum(&root().join(&path)), "{role}");
+    }
+    let head = Command::new("git")
+        .args(["-C", root().to_str().unwrap(), "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    if let Some(h) = head {
+        let commit = String::from_utf8_lossy(&h.stdout).trim().to_string();
+        assert_eq!(report["provenance"]["git"]["commit"], commit.as_str());
+    }
+    for key in ["started", "finished"] {
+        let t = report[key].as_str().unwrap();
         assert!(
-            o.status.success(),
-            "chromium failed: {}",
-            String::from_utf8_lossy(&o.stderr)
+            t.len() == 20 && t.ends_with('Z') && &t[10..11] == "T",
+            "{key}: {t}"
         );
-        let dom = String::from_utf8_lossy(&o.stdout);
+    }
+    assert!(report["provenance"]["machine"]["cores"].as_u64().unwrap() >= 1);
+    // The figures as tables, in both the HTML and the Markdown.
+    let mut tables = vec![
+        "Inputs",
+        "Per-class metrics (held-out rows)",
+        "Slices named by the policy and the configuration",
+        "Expectations met (98 of 98)",
+        "Load: requests and latency",
+        "Weight bit flips",
+        "Input faults",
+        "Previous model against the new one",
+    ];
+    if qemu() {
+        tables.push("Link faults (QEMU)");
+    }
+    for t in &tables {
+        assert!(html.contains(t), "{t} in report.html");
+        assert!(md.contains(t), "{t} in summary.md");
+    }
+    assert!(html.contains("p99 latency over the load run"));
+
+    if let Some(dom) = rendered(&out.join("report.html")) {
         assert_eq!(
             dom.matches("<svg").count(),
             charts_expected,
             "charts in the rendered DOM"
         );
-        assert!(dom.contains("Every gate passed."));
+        assert!(
+            dom.contains("Provenance") && dom.contains(&sha256sum(&root().join("data/wine.csv")))
+        );
+        for t in &tables {
+            assert!(dom.contains(t), "{t} in the rendered DOM");
+        }
+    }
+}
+
+/// A configuration for a quick run on the bundled wine data: `extra` is appended.
+fn quick_config(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let config = dir.join("mlprobe.toml");
+    let data = root().join("data");
+    std::fs::write(
+        &config,
+        format!(
+            "data = \"{0}/wine.csv\"\nsuite = \"{0}/wine.suite.toml\"\nout = \"report\"\n[gate]\npolicy = \"{0}/wine.policy.toml\"\nlatency_samples = 100\n[load]\nrequests = 400\nrps = 1000\n[ab]\nprevious = \"{0}/wine.previous.mlpb\"\n{extra}",
+            data.display(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn without_qemu_or_firmware_the_device_stage_is_skipped_and_the_host_results_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    // No QEMU: PATH holds nothing. No firmware: [device] firmware names a directory without
+    // the crate (QEMU is looked for first, so with QEMU installed the firmware is the reason).
+    let config = quick_config(
+        dir.path(),
+        &format!(
+            "[device]\nfirmware = \"{}\"\n",
+            empty.path().join("no-firmware").display()
+        ),
+    );
+    let cases: Vec<(Option<&Path>, &str)> = if qemu() {
+        vec![
+            (Some(empty.path()), "qemu-system-arm not found on PATH"),
+            (None, "no firmware crate at"),
+        ]
+    } else {
+        vec![(Some(empty.path()), "qemu-system-arm not found on PATH")]
+    };
+    for (path, reason) in cases {
+        let mut cmd = mlprobe(["run", "--config", config.to_str().unwrap()]);
+        if let Some(p) = path {
+            cmd.env("PATH", p);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let banner = format!("1 stage skipped (device: {reason}");
+        assert!(stdout(&o).starts_with("passed, "), "{}", stdout(&o));
+        assert!(stdout(&o).contains(&banner), "{}", stdout(&o));
+        let out = dir.path().join("report");
+        let report: serde_json::Value =
+            serde_json::from_str(&read(&out.join("report.json"))).unwrap();
+        let stage = |name: &str| {
+            report["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        let device = stage("device");
+        assert_eq!(device["status"], "skipped");
+        assert!(device["notes"][0].as_str().unwrap().starts_with(reason));
+        // Load and chaos ran on the host and were judged; their device halves say why not.
+        let load = stage("load");
+        assert_eq!(load["status"], "passed", "{load}");
+        assert_eq!(load["details"]["host"]["total"], 400);
+        assert!(load["checks"].as_array().unwrap().len() >= 3);
+        assert!(load["details"]["qemu"].is_null());
+        assert!(load["notes"].to_string().contains(reason));
+        let chaos = stage("chaos");
+        assert_eq!(chaos["status"], "passed", "{chaos}");
+        assert!(
+            chaos["details"]["bitflip"]["resilience_score"]
+                .as_f64()
+                .is_some()
+        );
+        assert!(
+            chaos["details"]["input"]["resilience_score"]
+                .as_f64()
+                .is_some()
+        );
+        assert!(chaos["details"]["link"].is_null());
+        assert!(chaos["notes"].to_string().contains(reason));
+        let md = read(&out.join("summary.md"));
+        assert!(md.contains(&banner), "{md}");
+        if let Some(dom) = rendered(&out.join("report.html")) {
+            assert!(dom.contains(&banner));
+            assert!(dom.contains("Load: requests and latency") && dom.contains("Input faults"));
+        }
     }
 }
 
@@ -215,6 +385,15 @@ fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
     );
     let junit = read(&out.join("junit.xml"));
     assert!(junit.contains("<failure"));
+    // The banner names the failed gate and the skipped stages with their reasons, in the page
+    // as a browser renders it; the failed checks are open.
+    let banner = "FAILED, 1 stage failed (eval), 3 stages skipped (device: disabled by [device] enabled = false in the configuration; load: [load] enabled = false; chaos: [chaos] enabled = false)";
+    assert!(stdout(&o).starts_with(banner), "{}", stdout(&o));
+    if let Some(dom) = rendered(&out.join("report.html")) {
+        assert!(dom.contains(banner), "{dom}");
+        assert!(dom.contains("<details open=\"\"><summary><b>eval</b>"));
+        assert!(dom.contains("Per-class metrics (held-out rows)"));
+    }
 
     // Re-render from report.json into another directory.
     std::fs::remove_file(out.join("report.html")).unwrap();
@@ -227,7 +406,7 @@ fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
         again.to_str().unwrap(),
     ]);
     assert_eq!(code(&o), 1, "a failed run stays failed: {}", stderr(&o));
-    assert!(read(&again.join("report.html")).contains("A gate failed."));
+    assert!(read(&again.join("report.html")).contains("FAILED, 1 stage failed (eval)"));
     assert!(read(&again.join("summary.md")).contains("| eval | FAILED |"));
 }
 

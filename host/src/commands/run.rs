@@ -13,8 +13,24 @@ use std::path::PathBuf;
     after_help = "The configuration (TOML) names the data, its expectation suite, the \
     training settings, the gate policy and the previous model; the repository's mlprobe.toml runs \
     everything on the bundled wine data. No mlprobe.toml for your data yet: `mlprobe init --data \
-    FILE.csv --label COL` writes one.\n\nExit codes: 0 every gate passed, 1 a gate failed, 2 bad \
-    configuration.\n\nExample:\n  mlprobe run --config mlprobe.toml --out out/report"
+    FILE.csv --label COL` writes one. `mlprobe run --help` lists every key of the configuration \
+    with its default.\n\nExit codes: 0 every gate passed (skips included), 1 a gate failed or a \
+    stage errored, 2 bad configuration.\n\nExample:\n  mlprobe run --config mlprobe.toml --out \
+    out/report",
+    after_long_help = format!(
+        "{}{}",
+        "The configuration (TOML) names the data, its expectation suite, the training settings, \
+        the gate policy and the previous model; the repository's mlprobe.toml runs everything on \
+        the bundled wine data. No mlprobe.toml for your data yet: `mlprobe init --data FILE.csv \
+        --label COL` writes one.\n\nStages, in order: expect, train, eval, slices, device, load, \
+        chaos, ab. Each ends passed, failed, skipped (with the reason: no QEMU, no firmware, \
+        disabled, no model) or errored (with the message); one stage's failure never discards \
+        another's results, and the closing line counts skips and stages without checks.\n\n\
+        Exit codes: 0 every gate passed (skips included), 1 a gate failed or a stage errored, 2 \
+        bad configuration.\n\nExample:\n  mlprobe run --config mlprobe.toml --out out/report\n\n\
+        Every key of the configuration, with its default (docs/mlprobe.reference.toml):\n\n",
+        crate::pipeline::REFERENCE
+    )
 )]
 pub struct Args {
     /// Pipeline configuration.

@@ -1,8 +1,10 @@
 //! The configuration of `mlprobe run` (`mlprobe.toml`): the data, its suite, and one table per
-//! stage. Paths are relative to the configuration file.
+//! stage. Paths are relative to the configuration file. Every key, with its default, is in
+//! `docs/mlprobe.reference.toml`, which `mlprobe run --help` prints (a test keeps the two in
+//! step).
 
 use crate::error::{Error, Result};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Values checked against the ranges of the flags they stand for while the file is read, so a
@@ -111,7 +113,7 @@ mod range {
 }
 
 /// `[train]` of the configuration (the flags of `mlprobe train`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
     /// Units of each hidden layer: `32` or `[64, 32]`; 1 to 7 layers of 1 to 256 units.
@@ -154,7 +156,7 @@ impl Default for TrainConfig {
 }
 
 /// `[gate]` of the configuration.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GateConfig {
     /// Policy file (thresholds, regression allowance, slices).
@@ -169,7 +171,7 @@ pub struct GateConfig {
 }
 
 /// `[device]` of the configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeviceConfig {
     /// Run the on-device stage (when QEMU is installed).
@@ -188,7 +190,7 @@ impl Default for DeviceConfig {
 }
 
 /// `[load]` of the configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LoadConfig {
     /// Run the load stage.
@@ -224,7 +226,7 @@ impl Default for LoadConfig {
 }
 
 /// `[chaos]` of the configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChaosConfig {
     /// Run the chaos stage.
@@ -252,7 +254,7 @@ impl Default for ChaosConfig {
 }
 
 /// `[ab]` of the configuration.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AbConfig {
     /// The previous model, compared with the new one.
@@ -268,7 +270,7 @@ pub struct AbConfig {
 }
 
 /// The configuration file.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The dataset (CSV).
@@ -300,6 +302,15 @@ pub struct Config {
     #[serde(default)]
     pub ab: AbConfig,
 }
+
+/// Where the reference page of every key is (`docs/mlprobe.reference.toml`).
+pub const REFERENCE_PATH: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../docs/mlprobe.reference.toml"
+);
+
+/// The reference page of every key, as `mlprobe run --help` prints it.
+pub const REFERENCE: &str = include_str!("../../../docs/mlprobe.reference.toml");
 
 fn default_label() -> String {
     "label".into()
@@ -371,6 +382,33 @@ mod tests {
             Error::Parse { line, message, .. } => (line, message),
             e => panic!("{e}"),
         }
+    }
+
+    /// Dotted paths of every key of a TOML table (a table's own path is not a key).
+    fn keys(t: &toml::Table, prefix: &str, out: &mut Vec<String>) {
+        for (k, v) in t {
+            let path = format!("{prefix}{k}");
+            match v {
+                toml::Value::Table(t) => keys(t, &format!("{path}."), out),
+                _ => out.push(path),
+            }
+        }
+    }
+
+    #[test]
+    fn the_reference_page_documents_every_key_and_only_real_ones() {
+        let path = Path::new(REFERENCE_PATH);
+        let text = std::fs::read_to_string(path).unwrap();
+        assert_eq!(text, REFERENCE, "the help prints the page as it is");
+        // Unknown keys are errors: every key on the page is real.
+        let c = Config::parse(path, &text).unwrap();
+        // Every field, written back, is a key on the page (the page sets every optional one).
+        let (mut page, mut fields) = (Vec::new(), Vec::new());
+        keys(&toml::from_str(&text).unwrap(), "", &mut page);
+        keys(&toml::Table::try_from(&c).unwrap(), "", &mut fields);
+        page.sort();
+        fields.sort();
+        assert_eq!(page, fields);
     }
 
     #[test]

@@ -31,7 +31,8 @@ mod device;
 mod stages;
 
 pub use config::{
-    AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, TrainConfig,
+    AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, REFERENCE, REFERENCE_PATH,
+    TrainConfig,
 };
 
 use crate::error::{Error, Result};

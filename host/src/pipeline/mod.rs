@@ -89,7 +89,7 @@ fn stage_of(
         name: name.into(),
         status: Some(StageStatus::Error),
         duration_s: 0.0,
-        summary: e.to_string(),
+        summary: keys_for_flags(&e.to_string()),
         cases: Vec::new(),
         notes: Vec::new(),
         details: serde_json::Value::Null,
@@ -97,6 +97,45 @@ fn stage_of(
     st.duration_s = start.elapsed().as_secs_f64();
     progress(&st);
     st
+}
+
+/// The configuration keys that stand for the subcommands' flags, as `mlprobe run` sets them.
+const FLAG_KEYS: [(&str, &str); 13] = [
+    ("--hidden", "[train] hidden"),
+    ("--epochs", "[train] epochs"),
+    ("--lr", "[train] lr"),
+    ("--batch", "[train] batch"),
+    ("--split-seed", "[train] split_seed"),
+    ("--seed", "[train] seed"),
+    ("--test-split", "[train] test_split"),
+    ("--val-split", "[train] val_split"),
+    ("--tol", "[train] tol"),
+    ("--firmware", "[device] firmware"),
+    ("--policy", "[gate] policy"),
+    ("--baseline", "[gate] baseline"),
+    ("--label", "label"),
+];
+
+/// An error message of a library call, its hints naming the configuration keys `mlprobe run`
+/// reads instead of the subcommands' flags, which `run` does not have.
+fn keys_for_flags(message: &str) -> String {
+    let mut out = message.to_string();
+    for (flag, key) in FLAG_KEYS {
+        // Whole flags only: `--seed` is not the start of `--split-seed`'s replacement.
+        let mut from = 0;
+        while let Some(k) = out[from..].find(flag).map(|k| k + from) {
+            let end = k + flag.len();
+            let whole = !out[end..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-');
+            if whole && (k == 0 || !out[..k].ends_with(|c: char| c.is_ascii_alphanumeric())) {
+                let with = format!("`{key}` in the configuration");
+                out.replace_range(k..end, &with);
+                from = k + with.len();
+            } else {
+                from = end;
+            }
+        }
+    }
+    out
 }
 
 pub(crate) fn verdict(checks: &[Case]) -> StageStatus {
@@ -246,4 +285,23 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_hints_name_configuration_keys_not_flags() {
+        assert_eq!(
+            keys_for_flags("--split-seed and --seed differ; --test-split 1.5 is out of range"),
+            "`[train] split_seed` in the configuration and `[train] seed` in the configuration \
+             differ; `[train] test_split` in the configuration 1.5 is out of range"
+        );
+        assert_eq!(
+            keys_for_flags("pass --firmware DIR or set MLPROBE_FIRMWARE"),
+            "pass `[device] firmware` in the configuration DIR or set MLPROBE_FIRMWARE"
+        );
+        assert_eq!(keys_for_flags("--lrx stays"), "--lrx stays");
+    }
 }

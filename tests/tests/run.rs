@@ -63,7 +63,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["expect", "train", "eval", "device", "load", "chaos", "ab"]
+        ["expect", "train", "eval", "slices", "device", "load", "chaos", "ab"]
     );
     for (name, status) in &stages {
         let expected = if name == "device" && !qemu() {
@@ -79,7 +79,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         assert!(!s["summary"].as_str().unwrap().is_empty());
     }
     if qemu() {
-        let device = &report["stages"][3]["details"];
+        let device = &report["stages"][4]["details"];
         assert_eq!(device["bit_exact"], true);
         assert_eq!(device["mismatches"], 0);
     }
@@ -89,7 +89,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     assert_eq!(charts["confusion"].as_array().unwrap().len(), 3);
     assert_eq!(charts["bitflip"].as_array().unwrap().len(), 2);
     // Load: every request accounted for, on the host and (with QEMU) the device.
-    let load = &report["stages"][4]["details"];
+    let load = &report["stages"][5]["details"];
     for target in ["host", "qemu"] {
         let t = &load[target];
         if t.is_null() {
@@ -103,7 +103,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     }
     assert!(charts["posteriors"].is_object());
     // The A/B stage is the paired comparison of `mlprobe compare` on the held-out rows.
-    let ab = &report["stages"][6];
+    let ab = &report["stages"][7];
     let cmp = &ab["details"]["compare"];
     let n = cmp["n"].as_u64().unwrap();
     let table = cmp["concordant"][0].as_u64().unwrap()

@@ -7,6 +7,8 @@
 //! 2. `train` — the classifier, stratified split, held-out rows kept aside;
 //! 3. `eval` — held-out metrics against the policy's thresholds, slices, and a baseline (the
 //!    previous model's metrics on the same rows unless a baseline file is given);
+//!    Then `slices` — the new model's weak segments on the held-out rows (`mlprobe slices`):
+//!    fails when a segment's accuracy is significantly below the rest's;
 //! 4. `device` — the new model compiled into the Cortex-M4 firmware and validated bit for bit in
 //!    QEMU (skipped, with a note, when `qemu-system-arm` is missing or `--no-device` is given);
 //! 5. `load` and 6. `chaos` — when the configuration enables them (see `mlprobe load`,
@@ -28,10 +30,12 @@
 
 mod config;
 mod device;
+mod slices;
 mod stages;
 
 pub use config::{
-    AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, TrainConfig,
+    AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, SlicesConfig,
+    TrainConfig,
 };
 
 use crate::error::{Error, Result};
@@ -175,6 +179,9 @@ pub fn run(opts: &RunOptions, mut progress: impl FnMut(&Stage)) -> Result<Report
     let t = Instant::now();
     let r = stages::stage_eval(cfg, &mut state, &mut report);
     report.suites.push(stage_of("eval", t, r, p));
+    let t = Instant::now();
+    let r = slices::stage_slices(cfg, &state);
+    report.suites.push(stage_of("slices", t, r, p));
     let t = Instant::now();
     let r = device::stage_device(cfg, opts, &state, &mut report);
     report.suites.push(stage_of("device", t, r, p));

@@ -63,7 +63,9 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["expect", "train", "eval", "slices", "device", "load", "chaos", "ab"]
+        [
+            "expect", "train", "eval", "slices", "device", "load", "chaos", "ab"
+        ]
     );
     for (name, status) in &stages {
         let expected = if name == "device" && !qemu() {

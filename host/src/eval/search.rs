@@ -162,7 +162,11 @@ impl SearchReport {
                 s,
                 "{} segment{} significantly below the rest (Benjamini-Hochberg adjusted p < {}).",
                 self.significant,
-                if self.significant == 1 { " is" } else { "s are" },
+                if self.significant == 1 {
+                    " is"
+                } else {
+                    "s are"
+                },
                 self.alpha
             );
         }
@@ -246,7 +250,10 @@ fn column_segments(column: &str, values: &[f32], bins: usize) -> Vec<Vec<Conditi
     distinct.dedup_by(|a, b| a == b);
     let c = |op, v| Condition::new(column, op, v);
     if distinct.len() <= MAX_CATEGORIES {
-        return distinct.into_iter().map(|v| vec![c(CmpOp::Eq, v)]).collect();
+        return distinct
+            .into_iter()
+            .map(|v| vec![c(CmpOp::Eq, v)])
+            .collect();
     }
     let edges = bin_edges(values, bins);
     let mut out = Vec::with_capacity(edges.len() + 1);
@@ -335,10 +342,7 @@ pub fn search_scored(
         let values: Vec<f32> = kept.iter().map(|&(i, _)| data.row(i)[j]).collect();
         for conds in column_segments(name, &values, bins) {
             let pred = Predicate::from_conditions(conds.clone()).bind(&data.feature_names)?;
-            let member = Bits::of(
-                kept.iter().map(|&(i, _)| pred.matches(data.row(i))),
-                n,
-            );
+            let member = Bits::of(kept.iter().map(|&(i, _)| pred.matches(data.row(i))), n);
             singles.push((j, conds, member));
         }
     }
@@ -489,7 +493,10 @@ pub struct SlicesOptions {
 pub fn slices(opts: &SlicesOptions) -> Result<SearchReport> {
     opts.search.validate()?;
     let model = model_io::load(&opts.model)?;
-    let data = model_io::bind(&model, data::load(&opts.data, Labels::Required(&opts.label))?)?;
+    let data = model_io::bind(
+        &model,
+        data::load(&opts.data, Labels::Required(&opts.label))?,
+    )?;
     let rows: Vec<usize> = (0..data.rows()).collect();
     search(&model, &data, &rows, &opts.search)
 }
@@ -578,7 +585,11 @@ mod tests {
         assert!(r.significant >= 1 && !r.passed());
         assert!(r.hidden_redundant > 0);
         // No listed pair has a significant parent: none is the planted bin and a `b` bin.
-        assert!(r.segments.iter().all(|s| !s.slice.starts_with("a > 159.2 and")));
+        assert!(
+            r.segments
+                .iter()
+                .all(|s| !s.slice.starts_with("a > 159.2 and"))
+        );
         // Every listed segment has at least min_size rows and fewer than all.
         assert!(r.segments.iter().all(|s| s.rows >= 20 && s.rows < 200));
     }

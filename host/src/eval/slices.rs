@@ -196,9 +196,7 @@ fn parse_condition(
         ));
     }
     // The number: a run up to whitespace.
-    let num_len = after_op
-        .find(char::is_whitespace)
-        .unwrap_or(after_op.len());
+    let num_len = after_op.find(char::is_whitespace).unwrap_or(after_op.len());
     let num = &after_op[..num_len];
     let value = match num.parse::<f32>() {
         Ok(v) if v.is_finite() => v,
@@ -374,7 +372,11 @@ mod tests {
         ] {
             let pr = p(s).unwrap();
             assert_eq!(pr.conditions.len(), 1, "{s}");
-            assert_eq!((pr.conditions[0].op, pr.conditions[0].value), (op, v), "{s}");
+            assert_eq!(
+                (pr.conditions[0].op, pr.conditions[0].value),
+                (op, v),
+                "{s}"
+            );
             assert_eq!(pr.expr, s.trim());
         }
         let q = p("\"fixed acidity\" <= 7.5").unwrap();

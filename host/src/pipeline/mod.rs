@@ -34,8 +34,7 @@ mod slices;
 mod stages;
 
 pub use config::{
-    AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, SlicesConfig,
-    TrainConfig,
+    AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, SlicesConfig, TrainConfig,
 };
 
 use crate::error::{Error, Result};

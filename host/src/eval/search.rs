@@ -564,12 +564,12 @@ mod tests {
         }
     }
 
-    /// 200 rows, two numeric columns; the model is wrong on most rows with `a > 150`, and on
-    /// a few scattered others.
+    /// 200 rows, two numeric columns, `b` close to `a` (so pairs of their bins have enough
+    /// rows); the model is wrong on most rows with `a > 150`, and on a few scattered others.
     #[test]
     fn finds_a_planted_segment_and_hides_its_redundant_pairs() {
         let rows: Vec<Vec<f32>> = (0..200)
-            .map(|i| vec![i as f32, ((i * 37) % 200) as f32])
+            .map(|i| vec![i as f32, (i + (i * 37) % 11) as f32])
             .collect();
         let data = dataset(&["a", "b"], &rows);
         let idx: Vec<usize> = (0..200).collect();
@@ -579,12 +579,21 @@ mod tests {
         let opts = SearchOptions::default();
         let r = search_scored(&data, &idx, &right, &opts).unwrap();
         assert_eq!(r.bins, 5);
-        let top = &r.segments[0];
-        assert_eq!(top.slice, "a > 159.2");
-        assert!(top.p_adjusted < 0.05 && top.difference < -0.5, "{top:?}");
-        assert!(r.significant >= 1 && !r.passed());
-        assert!(r.hidden_redundant > 0);
-        // No listed pair has a significant parent: none is the planted bin and a `b` bin.
+        // tests/reference/slices.py search on the same rows: 15 segments, 1 pair hidden, 2
+        // significant (the top bins of `a` and of `b`, 40 rows each, 32 and 33 errors).
+        assert_eq!(
+            (r.segments_searched, r.hidden_redundant, r.significant),
+            (15, 1, 2)
+        );
+        let top: Vec<(&str, usize, usize)> = r.segments[..2]
+            .iter()
+            .map(|g| (g.slice.as_str(), g.rows, g.errors))
+            .collect();
+        assert!(top.contains(&("a > 159.2", 40, 32)), "{top:?}");
+        assert!(top.iter().all(|t| t.1 == 40 && !t.0.contains(" and ")));
+        assert!(r.segments[1].p_adjusted < 0.05 && r.segments[2].p_adjusted >= 0.05);
+        assert!(!r.passed());
+        // No listed pair has a significant parent.
         assert!(
             r.segments
                 .iter()

@@ -124,7 +124,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         .descendants()
         .filter(|n| n.has_tag_name("testsuite"))
         .collect();
-    assert_eq!(suites.len(), 7);
+    assert_eq!(suites.len(), 8);
     assert!(suites.iter().all(|s| s.attribute("failures") == Some("0")));
     // Markdown: a table of the stages.
     let md = read(&out.join("summary.md"));

@@ -27,6 +27,8 @@
 //! - [`bayes`]: Beta–Binomial A/B analysis, exact for every prior: P(B > A) and the expected
 //!   losses as log-concave integrals (tiny tails direct), credible intervals, lift, the decision
 //!   rule; [`quad`] integrates them.
+//! - [`fisher`]: Fisher's exact test of a 2×2 table, one-sided (the hypergeometric tails,
+//!   exact in log space), as scipy's `fisher_exact`.
 //! - [`crc`]: CRC-32 used by the model file (and the device protocol).
 //! - [`special`]: normal CDF/quantile, log-gamma/log-beta, regularized incomplete beta and its
 //!   inverse, chi-square survival, on `libm`.
@@ -59,6 +61,7 @@ pub mod bayes;
 pub mod chaos;
 pub mod crc;
 pub mod expect;
+pub mod fisher;
 pub mod load;
 pub mod means;
 pub mod metrics;

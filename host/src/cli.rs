@@ -64,6 +64,9 @@ pub enum Command {
     /// Compare each column of a table with a reference table: KS, Wasserstein and PSI for
     /// numbers, chi-square and PSI for categories, Benjamini-Hochberg across columns.
     Drift(commands::drift::Args),
+    /// Find the one- and two-feature segments where a model's accuracy is significantly below
+    /// the rest (Fisher exact, Benjamini-Hochberg), each as a ready-to-use --slice.
+    Slices(commands::slices::Args),
     /// A/B tests of conversion rates: z-test, sample size, power, Bayesian, SRM, corrections,
     /// sequential.
     #[command(subcommand_required = true)]
@@ -135,6 +138,7 @@ pub fn main() -> u8 {
         Command::Expect(a) => commands::expect::run(a),
         Command::Profile(a) => commands::profile::run(a),
         Command::Drift(a) => commands::drift::run(a),
+        Command::Slices(a) => commands::slices::run(a),
     };
     match result {
         Ok(Outcome::Pass) => exit::OK,

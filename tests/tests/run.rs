@@ -107,7 +107,9 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["expect", "train", "eval", "device", "load", "chaos", "ab"]
+        [
+            "expect", "train", "eval", "slices", "device", "load", "chaos", "ab"
+        ]
     );
     for (name, status) in &stages {
         let expected = if name == "device" && !qemu() {
@@ -123,7 +125,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         assert!(!s["summary"].as_str().unwrap().is_empty());
     }
     if qemu() {
-        let device = &report["stages"][3]["details"];
+        let device = &report["stages"][4]["details"];
         assert_eq!(device["bit_exact"], true);
         assert_eq!(device["mismatches"], 0);
     }
@@ -133,7 +135,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     assert_eq!(charts["confusion"].as_array().unwrap().len(), 3);
     assert_eq!(charts["bitflip"].as_array().unwrap().len(), 2);
     // Load: every request accounted for, on the host and (with QEMU) the device.
-    let load = &report["stages"][4]["details"];
+    let load = &report["stages"][5]["details"];
     for target in ["host", "qemu"] {
         let t = &load[target];
         if t.is_null() {
@@ -147,7 +149,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     }
     assert!(charts["posteriors"].is_object());
     // The A/B stage is the paired comparison of `mlprobe compare` on the held-out rows.
-    let ab = &report["stages"][6];
+    let ab = &report["stages"][7];
     let cmp = &ab["details"]["compare"];
     let n = cmp["n"].as_u64().unwrap();
     let table = cmp["concordant"][0].as_u64().unwrap()
@@ -166,7 +168,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         .descendants()
         .filter(|n| n.has_tag_name("testsuite"))
         .collect();
-    assert_eq!(suites.len(), 7);
+    assert_eq!(suites.len(), 8);
     assert!(suites.iter().all(|s| s.attribute("failures") == Some("0")));
     // Markdown: a table of the stages.
     let md = read(&out.join("summary.md"));
@@ -230,6 +232,7 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
         "Inputs",
         "Per-class metrics (held-out rows)",
         "Slices named by the policy and the configuration",
+        "Weakest segments of",
         "Expectations met (98 of 98)",
         "Load: requests and latency",
         "Weight bit flips",
@@ -374,7 +377,8 @@ fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
     let report: serde_json::Value = serde_json::from_str(&read(&out.join("report.json"))).unwrap();
     assert_eq!(report["passed"], false);
     assert_eq!(report["stages"][2]["status"], "failed");
-    for skipped in [3, 4, 5] {
+    // device, load, chaos (after slices).
+    for skipped in [4, 5, 6] {
         assert_eq!(report["stages"][skipped]["status"], "skipped");
     }
     let checks = report["stages"][2]["checks"].as_array().unwrap();

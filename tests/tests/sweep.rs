@@ -63,6 +63,7 @@ const COMMANDS: &[&str] = &[
     "expect",
     "profile",
     "drift",
+    "slices",
     "init",
     "ab ztest",
     "ab size",
@@ -916,6 +917,16 @@ fn base(f: &Fixtures, name: &'static str, dir: &Path) -> Base {
             b.files = vec![("--reference", Input::Csv), ("--current", Input::Csv)];
             b.outputs = vec![out("--report", "report", Kind::Dir)];
         }
+        "slices" => {
+            b.args = vec![
+                "slices".into(),
+                "--model".into(),
+                model,
+                "--data".into(),
+                csv,
+            ];
+            b.files = vec![("--model", Input::Model), ("--data", Input::Csv)];
+        }
         "init" => {
             b.args = vec!["init".into(), "--data".into(), csv];
             b.files = vec![("--data", Input::Csv)];
@@ -1655,6 +1666,24 @@ const NUMERIC: &[Numeric] = &[
         flag: "--alpha",
         bad: &["0", "1", "-1", "nan", "inf"],
         robust: &["1e-300", "0.999999"],
+    },
+    Numeric {
+        command: "slices",
+        flag: "--min-size",
+        bad: &["0", "-1", "nan", "1.5", "18446744073709551616"],
+        robust: &["1", "100000000"],
+    },
+    Numeric {
+        command: "slices",
+        flag: "--alpha",
+        bad: &["0", "1", "-1", "nan", "inf"],
+        robust: &["1e-300", "0.999999"],
+    },
+    Numeric {
+        command: "slices",
+        flag: "--top",
+        bad: &["-1", "nan"],
+        robust: &["0", "18446744073709551615"],
     },
     Numeric {
         command: "ab ztest",

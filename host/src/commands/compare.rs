@@ -48,8 +48,9 @@ pub struct Args {
     /// is tested one-sided at alpha/2 (0.05: a 95% interval).
     #[arg(long, value_name = "A", default_value_t = 0.05)]
     pub alpha: f64,
-    /// A subgroup reported on its own: `COLUMN OP NUMBER` with <, <=, >, >=, ==, != (e.g.
-    /// 'alcohol > 13', 'label == 2'). Repeatable.
+    /// A subgroup reported on its own: `COLUMN OP NUMBER` with <, <=, >, >=, ==, !=, or
+    /// several joined by `and` (e.g. 'alcohol > 13', 'alcohol > 13 and hue <= 0.8').
+    /// Repeatable.
     #[arg(long = "slice", value_name = "EXPR")]
     pub slices: Vec<String>,
     /// Write the rows the two models predict differently (line, label, both predictions, the

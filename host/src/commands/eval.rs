@@ -119,7 +119,8 @@ pub struct GateArgs {
     #[arg(long, requires = "save_baseline")]
     pub baseline_latency: bool,
     /// A subgroup to evaluate and gate on its own: `COLUMN OP NUMBER` with <, <=, >, >=, ==,
-    /// != (e.g. 'alcohol > 13', 'label == 2'). Repeatable.
+    /// !=, or several joined by `and` (e.g. 'alcohol > 13', 'label == 2', 'alcohol > 13 and
+    /// hue <= 0.8'; `mlprobe slices` finds weak ones). Repeatable.
     #[arg(long = "slice", value_name = "EXPR")]
     pub slices: Vec<String>,
     /// Write a JUnit XML report (each threshold, regression and slice check a testcase).

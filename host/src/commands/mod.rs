@@ -17,6 +17,7 @@ pub mod quantize;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod slices;
 pub mod train;
 
 use crate::output::ReportTo;

@@ -8,6 +8,9 @@
 //! which way, the allowed band, what a slice is held to) are core's
 //! ([`mlprobe_core::validate`]); this module reads and writes the files around them.
 //!
+//! [`search`] looks for the weak segments among one- and two-feature subgroups of the rows
+//! (`mlprobe slices`): which slices are worth gating.
+//!
 //! The figures can also come from any other model's predictions: a CSV file of labels,
 //! predictions and optionally probabilities ([`Predictions`], [`Source::Predictions`],
 //! `mlprobe eval --predictions`), gated the same way; it has no latency or memory, so a limit on
@@ -30,6 +33,7 @@ mod gate;
 mod metrics;
 mod policy;
 mod predictions;
+pub mod search;
 mod slices;
 
 pub use baseline::{Baseline, baseline_of};
@@ -45,7 +49,8 @@ pub use policy::Policy;
 pub use predictions::{
     PREDICTION_COLUMN, PROBABILITY_PREFIX, PROBABILITY_SUM_TOLERANCE, Predictions,
 };
-pub use slices::{BoundPredicate, CmpOp, Predicate};
+pub use search::{SearchOptions, SearchReport, Segment, SlicesOptions, search, slices};
+pub use slices::{BoundCondition, BoundPredicate, CmpOp, Condition, Predicate};
 
 use crate::data::{self, Dataset, Labels};
 use crate::error::{Error, Result};

@@ -269,6 +269,33 @@ pub struct AbConfig {
     pub margin: Option<f64>,
 }
 
+/// `[slices]` of the configuration: the search of `mlprobe slices` on the new model's
+/// held-out rows (all rows, with a note, when fewer than `2 × min_size` are held out).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlicesConfig {
+    /// Run the slices stage (true).
+    pub enabled: bool,
+    /// The fewest rows of a segment, 1 or more (20); also sets the number of quantile bins,
+    /// `clamp(⌊n / (2 · min_size)⌋, 2, 10)`.
+    #[serde(deserialize_with = "range::at_least_one_usize")]
+    pub min_size: usize,
+    /// False discovery rate, above 0 and below 1 (0.05): the stage fails when a segment's
+    /// Benjamini–Hochberg adjusted p-value is below it.
+    #[serde(deserialize_with = "range::alpha")]
+    pub alpha: f64,
+}
+
+impl Default for SlicesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_size: 20,
+            alpha: 0.05,
+        }
+    }
+}
+
 /// The configuration file.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -289,6 +316,9 @@ pub struct Config {
     /// The gate.
     #[serde(default)]
     pub gate: GateConfig,
+    /// The weak-segment search.
+    #[serde(default)]
+    pub slices: SlicesConfig,
     /// The device.
     #[serde(default)]
     pub device: DeviceConfig,
@@ -430,6 +460,9 @@ mod tests {
             ("ab", "alpha", "1"),
             ("ab", "margin", "1"),
             ("gate", "latency_samples", "0"),
+            ("slices", "min_size", "0"),
+            ("slices", "alpha", "0"),
+            ("slices", "alpha", "1"),
         ] {
             let text = format!("data = \"wine.csv\"\n\n[{table}]\n{key} = {value}\n");
             let (line, message) = located(&text);
@@ -441,5 +474,7 @@ mod tests {
         assert_eq!((c.train.lr, c.ab.alpha), (10.0, Some(0.05)));
         assert_eq!(c.train.hidden, [64, 32]);
         assert_eq!(c.gate.latency_samples, None);
+        assert!(c.slices.enabled);
+        assert_eq!((c.slices.min_size, c.slices.alpha), (20, 0.05));
     }
 }

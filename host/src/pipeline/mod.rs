@@ -7,6 +7,8 @@
 //! 2. `train` — the classifier, stratified split, held-out rows kept aside;
 //! 3. `eval` — held-out metrics against the policy's thresholds, slices, and a baseline (the
 //!    previous model's metrics on the same rows unless a baseline file is given);
+//!    Then `slices` — the new model's weak segments on the held-out rows (`mlprobe slices`):
+//!    fails when a segment's accuracy is significantly below the rest's;
 //! 4. `device` — the new model compiled into the Cortex-M4 firmware and validated bit for bit in
 //!    QEMU (skipped, with a note, when `qemu-system-arm` is missing or `--no-device` is given);
 //! 5. `load` and 6. `chaos` — when the configuration enables them (see `mlprobe load`,
@@ -28,11 +30,12 @@
 
 mod config;
 mod device;
+mod slices;
 mod stages;
 
 pub use config::{
     AbConfig, ChaosConfig, Config, DeviceConfig, GateConfig, LoadConfig, REFERENCE, REFERENCE_PATH,
-    TrainConfig,
+    SlicesConfig, TrainConfig,
 };
 
 use crate::error::{Error, Result};
@@ -185,8 +188,9 @@ fn check_inputs(cfg: &Config) -> Result<()> {
 type Later = fn(&Config, &RunOptions, &mut State, &mut Report) -> Result<Stage>;
 
 /// The stages after `train`, in order.
-const LATER: [(&str, Later); 5] = [
+const LATER: [(&str, Later); 6] = [
     ("eval", stages::stage_eval),
+    ("slices", slices::stage_slices),
     ("device", device::stage_device),
     ("load", device::stage_load),
     ("chaos", device::stage_chaos),

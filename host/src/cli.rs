@@ -83,8 +83,9 @@ pub enum Command {
     /// Start a project on your data: write mlprobe.toml, a profiled expectation suite and a
     /// starting gate policy, so that `mlprobe run` runs the whole pyramid on it.
     Init(commands::init::Args),
-    /// The whole testing pyramid on one dataset (expectations, training, gate, device, load,
-    /// chaos, A/B) into a report directory: report.html, report.json, junit.xml, summary.md.
+    /// The whole testing pyramid on one dataset (expectations, training, gate, weak segments,
+    /// device, load, chaos, A/B) into a report directory: report.html, report.json, junit.xml,
+    /// summary.md, with the provenance of every input.
     Run(commands::run::Args),
     /// Render report.html and summary.md again from a saved report.json.
     Report(commands::report::Args),

@@ -107,6 +107,10 @@ fn json_fields_are_the_ones_design_md_lists() {
         "eval",
         doc(&["eval", "--model", s(&model), "--data", s(&wine)]),
     );
+    put(
+        "slices",
+        doc(&["slices", "--model", s(&model), "--data", s(&wine)]),
+    );
     let saved = run([
         "eval",
         "--model",

@@ -338,9 +338,10 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
     // class; only the validation part can be too small.
     if opts.val_split > 0.0 && validation.test.len() < 2 {
         return Err(Error::Usage(format!(
-            "--val-split {}: the validation part holds {} of the {} training rows; early \
-             stopping needs at least 2 (scikit-learn's rule): raise --val-split, or set it to 0 \
-             to fit on every training row and stop on the training loss",
+            "--val-split {}: the validation part holds {} of the {} training rows (the rows \
+             --test-split leaves); early stopping needs at least 2 (scikit-learn's rule): raise \
+             --val-split, or set it to 0 to fit on every training row and stop on the training \
+             loss",
             opts.val_split,
             validation.test.len(),
             split.train.len()

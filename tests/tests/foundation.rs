@@ -66,6 +66,10 @@ fn train_writes_model_history_and_json_fields() {
         "epochs",
         "final_loss",
         "train_accuracy",
+        "val_rows",
+        "best_epoch",
+        "val_accuracy",
+        "stop_reason",
         "test",
     ] {
         assert!(j.get(key).is_some(), "train JSON lacks `{key}`: {j}");

@@ -85,7 +85,22 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     }
     // Chart data.
     let charts = &report["charts"];
-    assert_eq!(charts["training"].as_array().unwrap().len(), 2);
+    // Loss and accuracy on the training rows and on the validation rows ([train] val_split).
+    let names: Vec<&str> = charts["training"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "loss (training rows)",
+            "loss (validation rows)",
+            "accuracy (training rows)",
+            "accuracy (validation rows)"
+        ]
+    );
     assert_eq!(charts["confusion"].as_array().unwrap().len(), 3);
     assert_eq!(charts["bitflip"].as_array().unwrap().len(), 2);
     // Load: every request accounted for, on the host and (with QEMU) the device.

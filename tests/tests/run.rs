@@ -85,21 +85,11 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     }
     // Chart data.
     let charts = &report["charts"];
-    // Loss and accuracy on the training rows and on the validation rows ([train] val_split).
-    let names: Vec<&str> = charts["training"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["name"].as_str().unwrap())
-        .collect();
+    // Loss and accuracy on the training rows: mlprobe.toml fits every training row
+    // (val_split = 0; the curves of a validation part are checked below, with the defaults).
     assert_eq!(
-        names,
-        [
-            "loss (training rows)",
-            "loss (validation rows)",
-            "accuracy (training rows)",
-            "accuracy (validation rows)"
-        ]
+        training_curves(&report),
+        ["loss (training rows)", "accuracy (training rows)"]
     );
     assert_eq!(charts["confusion"].as_array().unwrap().len(), 3);
     assert_eq!(charts["bitflip"].as_array().unwrap().len(), 2);
@@ -196,6 +186,16 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     }
 }
 
+/// The names of the report's training curves.
+fn training_curves(report: &serde_json::Value) -> Vec<String> {
+    report["charts"]["training"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
     let dir = tempfile::tempdir().unwrap();
@@ -227,6 +227,21 @@ fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
         checks
             .iter()
             .any(|c| c["passed"] == false && c["name"].as_str().unwrap().contains("accuracy"))
+    );
+    // [train] defaults: a validation part of 0.1, its curves beside the training rows'.
+    assert_eq!(
+        training_curves(&report),
+        [
+            "loss (training rows)",
+            "loss (validation rows)",
+            "accuracy (training rows)",
+            "accuracy (validation rows)"
+        ]
+    );
+    let summary = report["stages"][1]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("12 of them for validation") && summary.contains("best epoch"),
+        "{summary}"
     );
     let junit = read(&out.join("junit.xml"));
     assert!(junit.contains("<failure"));

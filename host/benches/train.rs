@@ -41,7 +41,7 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-/// Seconds for `mlprobe train … --tol 0` (200 epochs held), whole process, median of `reps`
+/// Seconds for `mlprobe train … --tol 0 --val-split 0` (200 epochs held, every training row), whole process, median of `reps`
 /// runs with seeds `0..reps`, and the mean test accuracy over those seeds.
 fn time_cli(dataset: &str, reps: usize) -> (f64, f64) {
     time_cli_with(Path::new(env!("CARGO_BIN_EXE_mlprobe")), dataset, reps, &[])
@@ -58,7 +58,16 @@ fn time_cli_with(bin: &Path, dataset: &str, reps: usize, extra: &[&str]) -> (f64
             .args(["train", "--data"])
             .arg(root().join("data").join(dataset))
             .args(extra)
-            .args(["--tol", "0", "--epochs", "200", "--json", "--seed"])
+            .args([
+                "--tol",
+                "0",
+                "--val-split",
+                "0",
+                "--epochs",
+                "200",
+                "--json",
+                "--seed",
+            ])
             .arg(seed.to_string())
             .arg("--out")
             .arg(&out)

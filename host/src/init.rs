@@ -260,6 +260,7 @@ fn config_text(data: &Path, label: &str, suite: &Path, policy: &Path) -> String 
          seed = {seed}\n\
          split_seed = {split_seed}\n\
          test_split = {test_split}\n\
+         val_split = {val_split}      # validation part of the training rows: early stopping\n\
          tol = {tol:e}\n\
          \n\
          [gate]\n\
@@ -309,6 +310,7 @@ fn config_text(data: &Path, label: &str, suite: &Path, policy: &Path) -> String 
         seed = t.seed,
         split_seed = t.split_seed,
         test_split = t.test_split,
+        val_split = t.val_split,
         tol = t.tol,
         rps = l.rps,
         requests = l.requests,

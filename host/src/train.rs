@@ -1,10 +1,12 @@
 //! Training: the library behind `mlprobe train` and the `train` stage of `mlprobe run`.
 //!
-//! [`fit`] loads a labelled CSV file, splits it (stratified), fits the normalizer and the
-//! network on the training rows, writes the model and its history, and evaluates the held-out
-//! rows. Below it, [`train`] is the training loop over rows in memory: standardisation,
-//! mini-batch Adam with cross-entropy. Every computation is a call into [`mlprobe_core`]; this
-//! module only orders them (epochs, shuffles, batches) and keeps the history.
+//! [`fit`] loads a labelled CSV file, splits it (stratified) into training and held-out test
+//! rows, holds a validation part out of the training rows (`--val-split`), fits the normalizer
+//! and the network on the rest, writes the model and its history, and evaluates the held-out
+//! rows. Below it, [`train_validated`] is the training loop over rows in memory:
+//! standardisation, mini-batch Adam with cross-entropy, and scikit-learn's stopping rules
+//! ([`stopping`]). Every computation is a call into [`mlprobe_core`]; this module only orders
+//! them (epochs, shuffles, batches) and keeps the history.
 //!
 //! ```no_run
 //! use mlprobe::train::{TrainOptions, fit};
@@ -28,6 +30,13 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+
+mod build;
+mod split;
+pub mod stopping;
+use build::Build;
+pub use split::{Split, stratified_split, validation_split};
+use stopping::{EarlyStopping, LossPlateau, StopReason, Validation};
 
 /// The largest `--lr`: Adam moves each weight by about the learning rate per step, and rates
 /// above this only diverge.
@@ -60,10 +69,16 @@ pub struct TrainOptions {
     pub split_seed: u64,
     /// Fraction of rows held out for testing, in [0, 1) (0.3).
     pub test_split: f64,
+    /// Fraction of the training rows held out of the fit as the validation part, in [0, 1)
+    /// (0.1): stratified, seeded from `split_seed`. With a validation part, training stops on
+    /// its accuracy and ends with the best epoch's weights (scikit-learn's
+    /// `early_stopping=True`); 0 fits on every training row and stops on the training loss.
+    pub val_split: f64,
     /// How the normalizer fills missing values ([`Fill::Mean`]).
     pub fill: Fill,
-    /// Stop early when the epoch loss has not improved by more than this for
-    /// `n_iter_no_change` epochs in a row; 0 runs every epoch (1e-4).
+    /// Stop early when the validation accuracy (or, without a validation part, the epoch
+    /// loss) has not improved by more than this for `n_iter_no_change` epochs in a row; 0 runs
+    /// every epoch (1e-4).
     pub tol: f32,
     /// Epochs without improvement before stopping early (10).
     pub n_iter_no_change: usize,
@@ -84,6 +99,7 @@ impl TrainOptions {
             seed: 0,
             split_seed: 42,
             test_split: 0.3,
+            val_split: 0.1,
             fill: Fill::Mean,
             tol: 1e-4,
             n_iter_no_change: 10,
@@ -97,6 +113,12 @@ impl TrainOptions {
             return usage(format!(
                 "--test-split {}: expected a fraction in [0, 1)",
                 self.test_split
+            ));
+        }
+        if !(0.0..1.0).contains(&self.val_split) {
+            return usage(format!(
+                "--val-split {}: expected a fraction in [0, 1)",
+                self.val_split
             ));
         }
         if !(self.lr > 0.0 && self.lr <= MAX_LR) {
@@ -213,14 +235,24 @@ pub struct TrainReport {
     pub epochs: usize,
     /// Mean loss of the last epoch.
     pub final_loss: f32,
-    /// Accuracy of the final model on the training rows.
+    /// Accuracy of the final model on the rows it was fitted on (the training rows but the
+    /// validation part).
     pub train_accuracy: f64,
+    /// Training rows held out of the fit as the validation part (0 with a `val_split` of 0).
+    pub val_rows: usize,
+    /// The epoch whose weights the model holds: the best validation accuracy (the first epoch
+    /// of it); `None` without a validation part (the model holds the last epoch's weights).
+    pub best_epoch: Option<usize>,
+    /// The validation accuracy of the model (at `best_epoch`); `None` without a validation part.
+    pub val_accuracy: Option<f64>,
+    /// Why training ended: `max_epochs`, `training_loss` or `validation_accuracy`.
+    pub stop_reason: StopReason,
     /// The `eval` figures on the held-out rows (absent with a test split of 0).
     pub test: Option<EvalReport>,
     /// The network's sizes.
     #[serde(skip)]
     pub dims: Dims,
-    /// Rows trained on.
+    /// Training rows: the rows fitted on and the validation part.
     #[serde(skip)]
     pub train_rows: usize,
     /// Rows held out.
@@ -233,9 +265,19 @@ impl TrainReport {
     pub fn human(&self) -> String {
         let d = self.dims;
         let mut s = format!(
-            "trained {d} on {} rows ({} held out) for {} epochs: final loss {:.4}, train accuracy {:.4}\n",
-            self.train_rows, self.test_rows, self.epochs, self.final_loss, self.train_accuracy
+            "trained {d} on {} rows ({} for validation, {} held out) for {} epochs ({}): \
+             final loss {:.4}, train accuracy {:.4}\n",
+            self.train_rows - self.val_rows,
+            self.val_rows,
+            self.test_rows,
+            self.epochs,
+            self.stop_reason.describe(),
+            self.final_loss,
+            self.train_accuracy
         );
+        if let (Some(e), Some(a)) = (self.best_epoch, self.val_accuracy) {
+            s += &format!("kept the weights of epoch {e}: validation accuracy {a:.4}\n");
+        }
         match &self.history {
             Some(h) => s += &format!("wrote {} and {}\n", self.model.display(), h.display()),
             None => s += "wrote the model to stdout (no history file with --out -)\n",
@@ -257,8 +299,11 @@ pub struct Fitted {
     pub history: Vec<EpochRecord>,
     /// The data, all rows.
     pub data: Dataset,
-    /// Which rows trained and which were held out.
+    /// Which rows trained and which were held out for testing.
     pub split: Split,
+    /// The training rows split again (indices into the data): `train` fitted on, `test` the
+    /// validation part (empty with a `val_split` of 0).
+    pub validation: Split,
     /// The `train` JSON document.
     pub report: TrainReport,
 }
@@ -287,13 +332,29 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         ));
     }
     let split = stratified_split(labels, opts.test_split, opts.split_seed);
-    let width = data.width();
-    let mut x = Vec::with_capacity(split.train.len() * width);
-    let mut y = Vec::with_capacity(split.train.len());
-    for &i in &split.train {
-        x.extend_from_slice(data.row(i));
-        y.push(labels[i]);
+    let validation = validation_split(labels, &split.train, opts.val_split, opts.split_seed);
+    // scikit-learn refuses a validation set of fewer than 2 rows. The stratified split keeps
+    // a row of every class of two or more rows on each side, so the fitting rows hold every
+    // class; only the validation part can be too small.
+    if opts.val_split > 0.0 && validation.test.len() < 2 {
+        return Err(Error::Usage(format!(
+            "--val-split {}: the validation part holds {} of the {} training rows (the rows \
+             --test-split leaves); early stopping needs at least 2 (scikit-learn's rule): raise \
+             --val-split, or set it to 0 to fit on every training row and stop on the training \
+             loss",
+            opts.val_split,
+            validation.test.len(),
+            split.train.len()
+        )));
     }
+    let width = data.width();
+    let gather = |rows: &[usize]| {
+        let x: Vec<f32> = rows.iter().flat_map(|&i| data.row(i)).copied().collect();
+        let y: Vec<u8> = rows.iter().map(|&i| labels[i]).collect();
+        (x, y)
+    };
+    let (x, y) = gather(&validation.train);
+    let (val_x, val_y) = gather(&validation.test);
     let bar = ProgressBar::new(opts.epochs as u64);
     bar.set_style(
         ProgressStyle::with_template(
@@ -302,12 +363,18 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.set_prefix("training");
-    let (model, history) = train(&x, &y, width, classes, &opts.hyper(), |r: &EpochRecord| {
+    let val = (!val_y.is_empty()).then_some((val_x.as_slice(), val_y.as_slice()));
+    let on_epoch = |r: &EpochRecord| {
         bar.set_position(r.epoch as u64);
-        bar.set_message(format!("loss {:.4} acc {:.3}", r.loss, r.accuracy));
-    })
-    .map_err(|e| Error::Usage(e.to_string()))?;
-    let model = model.with_features(data.feature_names.clone());
+        let val = r
+            .val_accuracy
+            .map_or(String::new(), |a| format!(" val acc {a:.3}"));
+        bar.set_message(format!("loss {:.4} acc {:.3}{val}", r.loss, r.accuracy));
+    };
+    let trained = train_validated(&x, &y, val, width, classes, &opts.hyper(), on_epoch)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let history = trained.history;
+    let model = trained.model.with_features(data.feature_names.clone());
     bar.finish_and_clear();
 
     // Both files are written and synced before either is renamed into place: a failure
@@ -317,7 +384,9 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         "data": opts.data, "seed": opts.seed, "split_seed": opts.split_seed, "hidden": opts.hidden,
         "features": data.feature_names,
         "lr": opts.lr, "batch": opts.batch, "test_split": opts.test_split,
-        "train_rows": split.train.len(), "test_rows": split.test.len(),
+        "val_split": opts.val_split,
+        "train_rows": split.train.len(), "val_rows": validation.test.len(),
+        "test_rows": split.test.len(),
         "epochs": history,
     });
     let text = serde_json::to_string_pretty(&hist).map_err(|e| Error::Internal(e.to_string()))?;
@@ -331,7 +400,9 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         hist.commit()?;
     }
 
-    let train_accuracy = eval::confusion(&model, &data, &split.train)?.0.accuracy();
+    let train_accuracy = eval::confusion(&model, &data, &validation.train)?
+        .0
+        .accuracy();
     let test = if split.test.is_empty() {
         None
     } else {
@@ -344,6 +415,10 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         epochs: history.len(),
         final_loss: history.last().map_or(f32::NAN, |r| r.loss),
         train_accuracy,
+        val_rows: validation.test.len(),
+        best_epoch: trained.best_epoch,
+        val_accuracy: trained.best_val_accuracy,
+        stop_reason: trained.stop,
         test,
         dims: model.dims(),
         train_rows: split.train.len(),
@@ -354,6 +429,7 @@ pub fn fit(opts: &TrainOptions) -> error::Result<Fitted> {
         history,
         data,
         split,
+        validation,
         report,
     })
 }
@@ -394,9 +470,9 @@ pub struct Hyper {
     pub seed: u64,
     /// Missing-value policy of the normalizer.
     pub fill: Fill,
-    /// Stop when the epoch loss has not improved on the best by more than `tol` for
-    /// `n_iter_no_change` epochs in a row (scikit-learn's `MLPClassifier` rule); `None` runs
-    /// every epoch.
+    /// Stop when the score has not improved on the best by more than `tol` for
+    /// `n_iter_no_change` epochs in a row (scikit-learn's `MLPClassifier` rules: the epoch loss,
+    /// or the validation accuracy when there is a validation part); `None` runs every epoch.
     pub convergence: Option<(f32, usize)>,
 }
 
@@ -409,52 +485,12 @@ pub struct EpochRecord {
     pub loss: f32,
     /// Fraction of the epoch's examples predicted right (before each batch's update).
     pub accuracy: f32,
-}
-
-/// A stratified train/test split of row indices.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Split {
-    /// Training rows.
-    pub train: Vec<usize>,
-    /// Held-out rows.
-    pub test: Vec<usize>,
-}
-
-/// Splits rows so that each class keeps its proportion in the held-out part:
-/// `round(n_class · test_fraction)` rows of each class, at least one row of each class with two
-/// or more rows on each side. Deterministic for a seed.
-pub fn stratified_split(labels: &[u8], test_fraction: f64, seed: u64) -> Split {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let classes = labels
-        .iter()
-        .map(|&l| usize::from(l) + 1)
-        .max()
-        .unwrap_or(0);
-    let mut split = Split {
-        train: Vec::new(),
-        test: Vec::new(),
-    };
-    for class in 0..classes {
-        let mut rows: Vec<usize> = (0..labels.len())
-            .filter(|&i| usize::from(labels[i]) == class)
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
-        rows.shuffle(&mut rng);
-        let n = rows.len();
-        let mut k = (n as f64 * test_fraction).round() as usize;
-        if n >= 2 && test_fraction > 0.0 {
-            k = k.clamp(1, n - 1);
-        } else {
-            k = k.min(n.saturating_sub(1));
-        }
-        split.test.extend_from_slice(&rows[..k]);
-        split.train.extend_from_slice(&rows[k..]);
-    }
-    split.train.sort_unstable();
-    split.test.sort_unstable();
-    split
+    /// Mean cross-entropy on the validation rows after the epoch (none without them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_loss: Option<f32>,
+    /// Fraction of the validation rows predicted right after the epoch (none without them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_accuracy: Option<f32>,
 }
 
 /// Errors of a fit.
@@ -485,124 +521,55 @@ pub enum TrainError {
     Transform(#[from] TransformError),
 }
 
-/// A build of the trainer step; [`Build::best`] picks the fastest this CPU runs.
-///
-/// Each build computes exactly what its trainer method computes in the baseline build
-/// (nothing is reassociated, and `mul_add` is exact in software too); the fused and unfused
-/// steps differ by rounding, as any two orders of summation do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-enum Build {
-    /// AVX-512 (F and VL) and FMA: [`Trainer::step_fused_wide`], blocks of 32 rows × 4
-    /// columns held in the 32 vector registers, the trainer's own loops 16 lanes wide.
-    Avx512,
-    /// AVX2 and FMA: [`Trainer::step_fused`], every matrix product as register blocks of fused
-    /// multiply-adds (32 rows × 2 columns), the trainer's own loops (Adam, softmax, bias,
-    /// ReLU) eight lanes wide.
-    Avx2Fma,
-    /// AVX2 alone: [`Trainer::step`] compiled for AVX2 (its loops eight lanes wide, the
-    /// products through matrixmultiply).
-    Avx2,
-    /// The baseline build of [`Trainer::step`].
-    Baseline,
-}
-
-impl Build {
-    /// The builds this CPU runs, fastest first (the last is always [`Build::Baseline`]).
-    fn available() -> Vec<Build> {
-        let mut builds = Vec::new();
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("avx512vl") && has!("avx2") && has!("fma") {
-                builds.push(Build::Avx512);
-            }
-            if has!("avx2") && has!("fma") {
-                builds.push(Build::Avx2Fma);
-            }
-            if has!("avx2") {
-                builds.push(Build::Avx2);
-            }
-        }
-        builds.push(Build::Baseline);
-        builds
-    }
-
-    /// The fastest build this CPU runs (detected once).
-    fn best() -> Build {
-        static BEST: std::sync::OnceLock<Build> = std::sync::OnceLock::new();
-        *BEST.get_or_init(|| Build::available()[0])
-    }
-
-    /// One step of `trainer` in this build.
-    fn step(
-        self,
-        trainer: &mut Trainer<Vec<f32>>,
-        xs: &[f32],
-        ys: &[u8],
-    ) -> Result<(f32, usize), MlpError> {
-        match self {
-            // SAFETY (each arm): `available` lists a build only when the CPU has its features.
-            #[cfg(target_arch = "x86_64")]
-            Build::Avx512 => unsafe { step_avx512(trainer, xs, ys) },
-            #[cfg(target_arch = "x86_64")]
-            Build::Avx2Fma => unsafe { step_avx2_fma(trainer, xs, ys) },
-            #[cfg(target_arch = "x86_64")]
-            Build::Avx2 => unsafe { step_avx2(trainer, xs, ys) },
-            _ => trainer.step(xs, ys),
-        }
-    }
-
-    /// What the build computes, in the baseline build.
-    #[cfg(test)]
-    fn baseline_step(
-        self,
-        trainer: &mut Trainer<Vec<f32>>,
-        xs: &[f32],
-        ys: &[u8],
-    ) -> Result<(f32, usize), MlpError> {
-        match self {
-            Build::Avx512 => trainer.step_fused_wide(xs, ys),
-            Build::Avx2Fma => trainer.step_fused(xs, ys),
-            Build::Avx2 | Build::Baseline => trainer.step(xs, ys),
-        }
-    }
-}
-
-/// A wrapper that compiles a trainer method for the given target features (the method and
-/// the loops it calls are `#[inline(always)]`, so the features reach them).
-macro_rules! build_step {
-    ($name:ident, $features:literal, $method:ident) => {
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = $features)]
-        fn $name(
-            trainer: &mut Trainer<Vec<f32>>,
-            xs: &[f32],
-            ys: &[u8],
-        ) -> Result<(f32, usize), MlpError> {
-            trainer.$method(xs, ys)
-        }
-    };
-}
-
-build_step!(step_avx512, "avx512f,avx512vl,avx2,fma", step_fused_wide);
-build_step!(step_avx2_fma, "avx2,fma", step_fused);
-build_step!(step_avx2, "avx2", step);
-
 /// Fits the normalizer and the network on `rows × width` raw features `x` with labels `y`,
-/// calling `on_epoch` after each epoch.
+/// calling `on_epoch` after each epoch, and stopping on the training loss
+/// ([`train_validated`] without a validation part).
 pub fn train(
     x: &[f32],
     y: &[u8],
     width: usize,
     classes: usize,
     opts: &Hyper,
-    mut on_epoch: impl FnMut(&EpochRecord),
+    on_epoch: impl FnMut(&EpochRecord),
 ) -> Result<(HostModel, Vec<EpochRecord>), TrainError> {
+    let t = train_validated(x, y, None, width, classes, opts, on_epoch)?;
+    Ok((t.model, t.history))
+}
+
+/// A fit of [`train_validated`].
+#[derive(Debug)]
+pub struct Trained {
+    /// The model: the best epoch's weights with a validation part, else the last epoch's.
+    pub model: HostModel,
+    /// Loss and accuracy per epoch.
+    pub history: Vec<EpochRecord>,
+    /// The 1-based epoch of the best validation accuracy (`None` without a validation part).
+    pub best_epoch: Option<usize>,
+    /// That accuracy.
+    pub best_val_accuracy: Option<f64>,
+    /// Why training ended.
+    pub stop: StopReason,
+}
+
+/// [`train`] with an optional validation part `val` (raw rows of `width` features and their
+/// labels), held out of the fit (the normalizer is fitted on `x` only). With one, each epoch
+/// records the loss and accuracy on it, and training follows scikit-learn's
+/// `early_stopping=True`: it stops on the validation accuracy ([`EarlyStopping`], with
+/// `opts.convergence`; `None` runs every epoch) and ends with the weights of the best epoch.
+pub fn train_validated(
+    x: &[f32],
+    y: &[u8],
+    val: Option<(&[f32], &[u8])>,
+    width: usize,
+    classes: usize,
+    opts: &Hyper,
+    mut on_epoch: impl FnMut(&EpochRecord),
+) -> Result<Trained, TrainError> {
     let n = y.len();
-    if n == 0 || x.len() != n * width {
+    let bad = |x: &[f32], n: usize| n == 0 || x.len() != n * width;
+    if bad(x, n) || val.is_some_and(|(vx, vy)| bad(vx, vy.len())) {
         return Err(TrainError::Options(format!(
-            "{n} labels for {} values of width {width}",
+            "{n} labels for {} values of width {width}, or an empty or ragged validation part",
             x.len()
         )));
     }
@@ -629,6 +596,18 @@ pub fn train(
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let mut mlp = Mlp::new(dims, vec![0.0f32; dims.param_count()])?;
     mlp.init(&mut rng);
+    let mut val = match val {
+        Some((vx, vy)) => {
+            let mut xs = vec![0.0f32; vx.len()];
+            for (raw, out) in vx.chunks_exact(width).zip(xs.chunks_exact_mut(width)) {
+                norm.transform(raw, out)?;
+            }
+            Some(Validation::new(xs, vy, width, &mlp))
+        }
+        None => None,
+    };
+    // scikit-learn starts the best weights at the initial ones.
+    let mut best_params = val.as_ref().map(|_| mlp.params().to_vec());
     // A batch larger than the data is the data: buffers sized by the rows, not the flag.
     let batch_len = opts.batch.min(n);
     let mut trainer = Trainer::new(
@@ -641,7 +620,11 @@ pub fn train(
     // Grown epoch by epoch: --epochs is an upper bound, and early stopping usually ends far
     // sooner, so nothing is allocated by it.
     let mut history = Vec::new();
-    let (mut best_loss, mut no_improvement) = (f32::INFINITY, 0usize);
+    // With `convergence` None, the rules still track the best epoch but never stop.
+    let (tol, patience) = opts.convergence.unwrap_or((0.0, usize::MAX));
+    let mut plateau = LossPlateau::new(tol, patience);
+    let mut early = EarlyStopping::new(f64::from(tol), patience);
+    let mut stop = StopReason::MaxEpochs;
     let build = Build::best();
     let mut bx = vec![0.0f32; batch_len * width];
     let mut by = vec![0u8; batch_len];
@@ -658,10 +641,12 @@ pub fn train(
             loss_sum += f64::from(loss);
             correct += right;
         }
-        let record = EpochRecord {
+        let mut record = EpochRecord {
             epoch,
             loss: (loss_sum / n as f64) as f32,
             accuracy: correct as f32 / n as f32,
+            val_loss: None,
+            val_accuracy: None,
         };
         if !record.loss.is_finite() {
             return Err(TrainError::Diverged {
@@ -670,61 +655,48 @@ pub fn train(
                 lr: opts.lr,
             });
         }
+        // sklearn/neural_network/_multilayer_perceptron.py, `_update_no_improvement_count`:
+        // the validation score when there is a validation part, else the training loss.
+        let done = match (&mut val, &mut best_params) {
+            (Some(v), Some(best)) => {
+                trainer.write_to(&mut mlp)?;
+                let (loss, accuracy) = v.evaluate(&mlp)?;
+                record.val_loss = Some(loss as f32);
+                record.val_accuracy = Some(accuracy as f32);
+                let step = early.update(accuracy);
+                if step.improved {
+                    best.copy_from_slice(mlp.params());
+                }
+                step.stop.then_some(StopReason::ValidationAccuracy)
+            }
+            _ => plateau
+                .update(record.loss)
+                .then_some(StopReason::TrainingLoss),
+        };
         on_epoch(&record);
         history.push(record);
-        if let Some((tol, patience)) = opts.convergence {
-            // sklearn/neural_network/_multilayer_perceptron.py, `_update_no_improvement_count`.
-            if record.loss > best_loss - tol {
-                no_improvement += 1;
-            } else {
-                no_improvement = 0;
-            }
-            best_loss = best_loss.min(record.loss);
-            if no_improvement > patience {
-                break;
-            }
+        if let Some(why) = done {
+            stop = why;
+            break;
         }
     }
-    trainer.write_to(&mut mlp)?;
-    Ok((HostModel::new(Model::new(norm, mlp)?), history))
+    match &best_params {
+        Some(best) => mlp.params_mut().copy_from_slice(best),
+        None => trainer.write_to(&mut mlp)?,
+    }
+    let validated = best_params.is_some();
+    Ok(Trained {
+        model: HostModel::new(Model::new(norm, mlp)?),
+        history,
+        best_epoch: early.best_epoch().filter(|_| validated),
+        best_val_accuracy: validated.then(|| early.best()).filter(|b| b.is_finite()),
+        stop,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_build_computes_what_its_baseline_build_computes() {
-        // Each build this CPU runs (AVX-512, AVX2 with FMA, AVX2) against the same trainer
-        // method in the baseline (SSE2) build, `mul_add` in software. Same operations, same
-        // order: the same bits. Hidden 40 takes a 32-row block and an overlapping 8-row one.
-        let builds = Build::available();
-        assert_eq!(builds.last(), Some(&Build::Baseline));
-        assert_eq!(Build::best(), builds[0]);
-        let d = Dims::new(13, 40, 3).unwrap();
-        let mut mlp = Mlp::new(d, vec![0.0f32; d.param_count()]).unwrap();
-        mlp.init(&mut ChaCha8Rng::seed_from_u64(5));
-        let xs: Vec<f32> = (0..29 * 13)
-            .map(|k| ((k * 37) % 23) as f32 / 7.0 - 1.5)
-            .collect();
-        let ys: Vec<u8> = (0..29).map(|k| (k % 3) as u8).collect();
-        let buf = || vec![0.0; Trainer::<Vec<f32>>::buffer_len(&d, 32)];
-        for build in builds {
-            let mut a = Trainer::new(&mlp, 32, Adam::new(0.01), buf()).unwrap();
-            let mut b = Trainer::new(&mlp, 32, Adam::new(0.01), buf()).unwrap();
-            for _ in 0..20 {
-                let ra = build.step(&mut a, &xs, &ys).unwrap();
-                let rb = build.baseline_step(&mut b, &xs, &ys).unwrap();
-                assert_eq!((ra.0.to_bits(), ra.1), (rb.0.to_bits(), rb.1), "{build:?}");
-            }
-            let (mut ma, mut mb) = (mlp.clone(), mlp.clone());
-            a.write_to(&mut ma).unwrap();
-            b.write_to(&mut mb).unwrap();
-            let bits =
-                |m: &Mlp<Vec<f32>>| m.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&ma), bits(&mb), "{build:?}");
-        }
-    }
 
     #[test]
     fn a_diverging_run_is_an_error_and_a_batch_beyond_the_rows_is_the_rows() {
@@ -753,39 +725,5 @@ mod tests {
         let (_, huge) = train(&x, &y, 2, 2, &hyper(0.01, usize::MAX / 4), |_| {}).unwrap();
         let bits = |h: &[EpochRecord]| h.iter().map(|r| r.loss.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&all), bits(&huge));
-    }
-
-    #[test]
-    fn split_is_stratified_and_deterministic() {
-        let labels: Vec<u8> = (0..100)
-            .map(|i| {
-                if i < 60 {
-                    0
-                } else if i < 90 {
-                    1
-                } else {
-                    2
-                }
-            })
-            .collect();
-        let s = stratified_split(&labels, 0.3, 42);
-        assert_eq!(s, stratified_split(&labels, 0.3, 42));
-        assert_ne!(s, stratified_split(&labels, 0.3, 43));
-        let count = |rows: &[usize], c: u8| rows.iter().filter(|&&i| labels[i] == c).count();
-        assert_eq!(
-            (count(&s.test, 0), count(&s.test, 1), count(&s.test, 2)),
-            (18, 9, 3)
-        );
-        assert_eq!(s.train.len() + s.test.len(), 100);
-        let mut all: Vec<usize> = s.train.iter().chain(&s.test).copied().collect();
-        all.sort_unstable();
-        assert_eq!(all, (0..100).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn tiny_classes_keep_a_row_on_each_side() {
-        let s = stratified_split(&[0, 0, 1, 1, 1, 1, 1, 1, 1, 1], 0.1, 0);
-        assert!(s.test.contains(&0) || s.test.contains(&1));
-        assert!(s.train.contains(&0) || s.train.contains(&1));
     }
 }

@@ -3,6 +3,7 @@
 //! Each drives the real `mlprobe` binary.
 
 use mlprobe_tests::{code, data, json, run, stderr, stdout};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 fn tmp() -> tempfile::TempDir {
@@ -10,49 +11,85 @@ fn tmp() -> tempfile::TempDir {
 }
 
 fn train(dataset: &str, seed: u64, out: &Path) -> serde_json::Value {
-    let o = run([
-        "train".as_ref(),
-        "--data".as_ref(),
-        data(dataset).as_os_str(),
-        "--seed".as_ref(),
-        seed.to_string().as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-        "--json".as_ref(),
-    ]);
+    train_with(dataset, seed, out, &[])
+}
+
+fn train_with(dataset: &str, seed: u64, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args: Vec<OsString> = vec![
+        "train".into(),
+        "--data".into(),
+        data(dataset).into(),
+        "--seed".into(),
+        seed.to_string().into(),
+        "--out".into(),
+        out.into(),
+        "--json".into(),
+    ];
+    args.extend(extra.iter().map(OsString::from));
+    let o = run(&args);
     assert_eq!(code(&o), 0, "train {dataset} seed {seed}: {}", stderr(&o));
     json(&o)
 }
 
-/// The issue's acceptance figures: mean held-out accuracy over seeds 0–4 and the worst seed,
-/// with the defaults. scikit-learn's MLPClassifier with the same settings averages
-/// 0.970 / 0.977 / 0.971 (shared/datasets/README.md).
-#[test]
-fn default_training_reaches_reference_accuracy_on_real_data() {
+/// Mean held-out accuracy over seeds 0–4 and the worst seed, for each dataset, against the
+/// bounds given.
+fn reaches(extra: &[&str], bounds: [(&str, f64, f64); 3]) {
     let dir = tmp();
-    for (dataset, min_mean, min_seed) in [
-        ("wine.csv", 0.96, 0.92),
-        ("digits.csv", 0.965, 0.95),
-        ("breast_cancer.csv", 0.96, 0.93),
-    ] {
+    for (dataset, min_mean, min_seed) in bounds {
         let accs: Vec<f64> = (0..5)
             .map(|seed| {
-                let j = train(dataset, seed, &dir.path().join("m.mlpb"));
+                let j = train_with(dataset, seed, &dir.path().join("m.mlpb"), extra);
                 j["test"]["accuracy"].as_f64().expect("test accuracy")
             })
             .collect();
         let mean = accs.iter().sum::<f64>() / 5.0;
         let worst = accs.iter().cloned().fold(1.0, f64::min);
-        eprintln!("{dataset}: accuracies {accs:?}, mean {mean:.4}, worst {worst:.4}");
+        eprintln!("{dataset} {extra:?}: accuracies {accs:?}, mean {mean:.4}, worst {worst:.4}");
         assert!(
             mean >= min_mean,
-            "{dataset}: mean accuracy {mean} < {min_mean}"
+            "{dataset} {extra:?}: mean accuracy {mean} < {min_mean}"
         );
         assert!(
             worst >= min_seed,
-            "{dataset}: worst seed {worst} < {min_seed}"
+            "{dataset} {extra:?}: worst seed {worst} < {min_seed}"
         );
     }
+}
+
+/// The issue's acceptance figures: mean held-out accuracy over seeds 0–4 and the worst seed,
+/// fitting every training row and stopping on the training loss (`--val-split 0`, the default
+/// before issue 23). scikit-learn's MLPClassifier with the same settings (`early_stopping`
+/// off, its default) averages 0.970 / 0.977 / 0.971 (shared/datasets/README.md).
+#[test]
+fn training_without_a_validation_part_reaches_reference_accuracy_on_real_data() {
+    reaches(
+        &["--val-split", "0"],
+        [
+            ("wine.csv", 0.96, 0.92),
+            ("digits.csv", 0.965, 0.95),
+            ("breast_cancer.csv", 0.96, 0.93),
+        ],
+    );
+}
+
+/// The defaults (a validation part of 0.1, early stopping on it) against scikit-learn's
+/// MLPClassifier with the same settings and `early_stopping=True` (hidden (32,), lr 0.01,
+/// batch 32, max_iter 200, random_state 0–4, on `train_test_split(test_size=0.3,
+/// stratify=y, random_state=42)` standardised on the training rows; scikit-learn 1.9.1):
+/// held-out accuracy mean / worst 0.907 / 0.833 on wine, 0.964 / 0.944 on digits, 0.970 /
+/// 0.947 on breast_cancer. The bounds are those less one point. (mlprobe measured 0.943 /
+/// 0.906, 0.960 / 0.956, 0.970 / 0.965 on this machine: on wine the validation part is 12 rows,
+/// which any network gets right within two epochs, and the rule keeps those early weights.)
+#[test]
+fn default_training_reaches_reference_accuracy_on_real_data() {
+    reaches(
+        &[],
+        [
+            ("wine.csv", 0.897, 0.823),
+            ("digits.csv", 0.954, 0.934),
+            ("breast_cancer.csv", 0.96, 0.937),
+        ],
+    );
 }
 
 #[test]
@@ -66,6 +103,10 @@ fn train_writes_model_history_and_json_fields() {
         "epochs",
         "final_loss",
         "train_accuracy",
+        "val_rows",
+        "best_epoch",
+        "val_accuracy",
+        "stop_reason",
         "test",
     ] {
         assert!(j.get(key).is_some(), "train JSON lacks `{key}`: {j}");

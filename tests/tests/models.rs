@@ -260,7 +260,10 @@ fn hidden_flag_bounds_are_usage_errors() {
 }
 
 /// The target: `train --hidden 64,32` on digits reaches a held-out accuracy of at
-/// least 0.965, as the mean over seeds 0 to 4 (the split is the same for every seed).
+/// least 0.965, as the mean over seeds 0 to 4 (the split is the same for every seed), fitting
+/// every training row as it did when the target was set (`--val-split 0`; with the default
+/// validation part of 0.1 the mean is 0.951 on this machine, the rule keeping weights of
+/// epochs 2 to 7).
 #[test]
 fn two_hidden_layers_learn_digits() {
     let dir = tmp();
@@ -276,6 +279,8 @@ fn two_hidden_layers_learn_digits() {
             s(&m),
             "--hidden",
             "64,32",
+            "--val-split",
+            "0",
             "--seed",
             &seed,
             "--json",

@@ -154,15 +154,20 @@ fn an_epoch_bound_costs_nothing_until_it_is_reached() {
 #[test]
 fn a_batch_larger_than_the_data_is_the_data() {
     // `--batch 100000000` allocated 28 GB for 125 training rows (178 rows, 30 % held out:
-    // 178 - ceil-by-class(0.3) = 125). Clamped, it trains exactly as a batch of every row.
+    // 178 - ceil-by-class(0.3) = 125, all fitted with --val-split 0). Clamped, it trains
+    // exactly as a batch of every row.
     let dir = tempfile::tempdir().unwrap();
     let huge = train(
         dir.path(),
         "a.mlpb",
-        &["--batch", "100000000", "--epochs", "5"],
+        &["--batch", "100000000", "--epochs", "5", "--val-split", "0"],
     );
     assert_eq!(code(&huge), 0, "{}", stderr(&huge));
-    let all = train(dir.path(), "b.mlpb", &["--batch", "125", "--epochs", "5"]);
+    let all = train(
+        dir.path(),
+        "b.mlpb",
+        &["--batch", "125", "--epochs", "5", "--val-split", "0"],
+    );
     assert_eq!(code(&all), 0, "{}", stderr(&all));
     let (huge, all) = (json(&huge), json(&all));
     assert_eq!(huge["final_loss"], all["final_loss"], "{huge}\n{all}");

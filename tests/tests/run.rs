@@ -131,7 +131,12 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     }
     // Chart data.
     let charts = &report["charts"];
-    assert_eq!(charts["training"].as_array().unwrap().len(), 2);
+    // Loss and accuracy on the training rows: mlprobe.toml fits every training row
+    // (val_split = 0; the curves of a validation part are checked below, with the defaults).
+    assert_eq!(
+        training_curves(&report),
+        ["loss (training rows)", "accuracy (training rows)"]
+    );
     assert_eq!(charts["confusion"].as_array().unwrap().len(), 3);
     assert_eq!(charts["bitflip"].as_array().unwrap().len(), 2);
     // Load: every request accounted for, on the host and (with QEMU) the device.
@@ -354,6 +359,16 @@ fn without_qemu_or_firmware_the_device_stage_is_skipped_and_the_host_results_are
     }
 }
 
+/// The names of the report's training curves.
+fn training_curves(report: &serde_json::Value) -> Vec<String> {
+    report["charts"]["training"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
     let dir = tempfile::tempdir().unwrap();
@@ -386,6 +401,21 @@ fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
         checks
             .iter()
             .any(|c| c["passed"] == false && c["name"].as_str().unwrap().contains("accuracy"))
+    );
+    // [train] defaults: a validation part of 0.1, its curves beside the training rows'.
+    assert_eq!(
+        training_curves(&report),
+        [
+            "loss (training rows)",
+            "loss (validation rows)",
+            "accuracy (training rows)",
+            "accuracy (validation rows)"
+        ]
+    );
+    let summary = report["stages"][1]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("12 of them for validation") && summary.contains("best epoch"),
+        "{summary}"
     );
     let junit = read(&out.join("junit.xml"));
     assert!(junit.contains("<failure"));

@@ -1147,6 +1147,7 @@ fn config_cases(bld: &mut Builder, sh: &Shared) {
         ("lr_nan", "[train]\n", "[train]\nlr = nan\n"),
         ("lr_inf", "[train]\n", "[train]\nlr = inf\n"),
         ("test_split_1.5", "[train]\n", "[train]\ntest_split = 1.5\n"),
+        ("val_split_1", "[train]\n", "[train]\nval_split = 1.0\n"),
         ("batch0", "[train]\n", "[train]\nbatch = 0\n"),
         ("tol_neg", "[train]\n", "[train]\ntol = -1.0\n"),
         ("rps0", "[load]\n", "[load]\nrps = 0\n"),
@@ -1345,6 +1346,12 @@ const NUMERIC: &[Numeric] = &[
     Numeric {
         command: "train",
         flag: "--test-split",
+        bad: &["-0.1", "1", "nan", "inf", "1e400"],
+        robust: &["0", "0.99"],
+    },
+    Numeric {
+        command: "train",
+        flag: "--val-split",
         bad: &["-0.1", "1", "nan", "inf", "1e400"],
         robust: &["0", "0.99"],
     },

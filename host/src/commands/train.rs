@@ -12,8 +12,16 @@ use std::path::PathBuf;
     allow_negative_numbers = true,
     after_help = "The rows are split (stratified by class) into a training part and a held-out part of\n\
     --test-split; the normalizer and the network are fitted on the training part only, and the\n\
-    held-out metrics are printed at the end. The per-epoch loss and accuracy are written beside\n\
-    the model as <MODEL stem>.history.json (none with --out -, which writes the model to stdout).\n\n\
+    held-out metrics are printed at the end. A validation part of --val-split is held out of the\n\
+    training part (stratified, seeded from --split-seed): the network is not fitted on it, and after\n\
+    each epoch its accuracy decides when to stop, as scikit-learn's MLPClassifier does with\n\
+    early_stopping=True: an epoch whose validation accuracy is below the best so far plus --tol\n\
+    counts as one without improvement (any other resets the count), training stops once more than\n\
+    --n-iter-no-change such epochs come in a row, and the model keeps the weights of the epoch with\n\
+    the best validation accuracy. With --val-split 0 every training row is fitted and training stops\n\
+    on the training loss instead. The per-epoch loss and accuracy (on the training rows and on the\n\
+    validation rows) are written beside the model as <MODEL stem>.history.json (none with --out -,\n\
+    which writes the model to stdout).\n\n\
     Example:\n  mlprobe train --data data/wine.csv --out wine.mlpb --seed 0"
 )]
 pub struct Args {
@@ -56,13 +64,19 @@ pub struct Args {
     /// Fraction of rows held out for testing, in [0, 1).
     #[arg(long, default_value_t = 0.3, value_parser = parse::f64_in(0.0, 1.0))]
     pub test_split: f64,
+    /// Fraction of the training rows held out of the fit as the validation part, in [0, 1):
+    /// training stops when its accuracy stops improving and keeps the best epoch's weights
+    /// (scikit-learn's early_stopping=True; see below). 0 fits every training row and stops on
+    /// the training loss. The part needs at least 2 rows.
+    #[arg(long, default_value_t = 0.1, value_parser = parse::f64_in(0.0, 1.0))]
+    pub val_split: f64,
     /// How the normalizer fills missing values: `mean` (the training mean) or a number (the
     /// seed's fill_na, which then takes part in the fit).
     #[arg(long, value_name = "mean|VALUE", default_value = "mean")]
     pub fill_na: String,
-    /// Stop early when the epoch loss has not improved by more than TOL for --n-iter-no-change
-    /// epochs in a row (scikit-learn MLPClassifier's rule and defaults); 0 runs every epoch.
-    /// From 0 to 1000000.
+    /// Stop early when the validation accuracy (with --val-split 0, the epoch's training loss)
+    /// has not improved by more than TOL for more than --n-iter-no-change epochs in a row
+    /// (scikit-learn MLPClassifier's rules and defaults); 0 runs every epoch. From 0 to 1000000.
     #[arg(long, default_value_t = 1e-4, value_parser = parse::f32_in(0.0, train::MAX_TOL))]
     pub tol: f32,
     /// Epochs without improvement before stopping early (see --tol).
@@ -91,6 +105,7 @@ impl Args {
             seed: self.seed,
             split_seed: self.split_seed,
             test_split: self.test_split,
+            val_split: self.val_split,
             fill: train::parse_fill(&self.fill_na)?,
             tol: self.tol,
             n_iter_no_change: self.n_iter_no_change,

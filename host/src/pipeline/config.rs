@@ -73,6 +73,8 @@ mod range {
         tol: f32, |v| (0.0..=MAX_TOL).contains(&v), &format!("a number from 0 to {MAX_TOL}");
         /// `test_split`: 0 to below 1.
         test_split: f64, |v| (0.0..1.0).contains(&v), "a number from 0 to below 1";
+        /// `val_split`: 0 to below 1.
+        val_split: f64, |v| (0.0..1.0).contains(&v), "a number from 0 to below 1";
         /// A fraction: 0 to 1.
         fraction: f64, |v| (0.0..=1.0).contains(&v), "a number from 0 to 1";
         /// A rate: above 0, at most `MAX_RPS`.
@@ -135,6 +137,10 @@ pub struct TrainConfig {
     /// Held-out fraction, 0 to below 1.
     #[serde(deserialize_with = "range::test_split")]
     pub test_split: f64,
+    /// Fraction of the training rows held out as the validation part that early stopping
+    /// watches, 0 (stop on the training loss) to below 1.
+    #[serde(deserialize_with = "range::val_split")]
+    pub val_split: f64,
     /// Early-stopping tolerance (0: every epoch), 0 to 1e6.
     #[serde(deserialize_with = "range::tol")]
     pub tol: f32,
@@ -150,6 +156,7 @@ impl Default for TrainConfig {
             seed: 0,
             split_seed: 42,
             test_split: 0.3,
+            val_split: 0.1,
             tol: 1e-4,
         }
     }
@@ -451,6 +458,8 @@ mod tests {
             ("train", "hidden", "[1, 1, 1, 1, 1, 1, 1, 1]"),
             ("train", "hidden", "\"64,32\""),
             ("train", "test_split", "1.5"),
+            ("train", "val_split", "1"),
+            ("train", "val_split", "-0.1"),
             ("train", "tol", "-1"),
             ("train", "epochs", "0"),
             ("load", "rps", "0"),

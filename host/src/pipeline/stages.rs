@@ -75,6 +75,7 @@ pub(super) fn stage_train(
         seed: t.seed,
         split_seed: t.split_seed,
         test_split: t.test_split,
+        val_split: t.val_split,
         fill: mlprobe_core::transform::Fill::Mean,
         tol: t.tol,
         n_iter_no_change: 10,
@@ -83,29 +84,37 @@ pub(super) fn stage_train(
     let fitted = train::fit(&args)?;
     let r = &fitted.report;
     let d = fitted.model.dims();
-    report.charts.training = vec![
-        Line {
-            name: "loss".into(),
-            points: fitted
-                .history
-                .iter()
-                .map(|e| (e.epoch as f64, f64::from(e.loss)))
-                .collect(),
-        },
-        Line {
-            name: "accuracy (training rows)".into(),
-            points: fitted
-                .history
-                .iter()
-                .map(|e| (e.epoch as f64, f64::from(e.accuracy)))
-                .collect(),
-        },
-    ];
+    // Training loss and accuracy are the epoch's running figures on the rows fitted on; the
+    // validation figures are the weights' after the epoch (none with a val_split of 0).
+    let curve = |name: &str, value: &dyn Fn(&train::EpochRecord) -> Option<f32>| Line {
+        name: name.into(),
+        points: fitted
+            .history
+            .iter()
+            .filter_map(|e| value(e).map(|v| (e.epoch as f64, f64::from(v))))
+            .collect(),
+    };
+    report.charts.training = [
+        curve("loss (training rows)", &|e| Some(e.loss)),
+        curve("loss (validation rows)", &|e| e.val_loss),
+        curve("accuracy (training rows)", &|e| Some(e.accuracy)),
+        curve("accuracy (validation rows)", &|e| e.val_accuracy),
+    ]
+    .into_iter()
+    .filter(|l| !l.points.is_empty())
+    .collect();
+    let best = match (r.best_epoch, r.val_accuracy) {
+        (Some(e), Some(a)) => format!(", best epoch {e} (validation accuracy {a:.4})"),
+        _ => String::new(),
+    };
     let summary = format!(
-        "{d} on {} rows ({} held out), {} epochs, final loss {:.4}, held-out accuracy {:.4}",
+        "{d} on {} rows ({} of them for validation, {} held out), {} epochs ({}){best}, \
+         final loss {:.4}, held-out accuracy {:.4}",
         fitted.split.train.len(),
+        r.val_rows,
         fitted.split.test.len(),
         r.epochs,
+        r.stop_reason.describe(),
         r.final_loss,
         r.test.as_ref().map_or(f64::NAN, |t| t.accuracy)
     );

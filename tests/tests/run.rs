@@ -268,14 +268,15 @@ fn the_main_job_writes_every_report_file_and_every_gate_passes() {
     }
 }
 
-/// A configuration for a quick run on the bundled wine data: `extra` is appended.
+/// A configuration for a quick run on the bundled wine data (as mlprobe.toml, every training
+/// row fitted: see its `val_split`): `extra` is appended.
 fn quick_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let config = dir.join("mlprobe.toml");
     let data = root().join("data");
     std::fs::write(
         &config,
         format!(
-            "data = \"{0}/wine.csv\"\nsuite = \"{0}/wine.suite.toml\"\nout = \"report\"\n[gate]\npolicy = \"{0}/wine.policy.toml\"\nlatency_samples = 100\n[load]\nrequests = 400\nrps = 1000\n[ab]\nprevious = \"{0}/wine.previous.mlpb\"\n{extra}",
+            "data = \"{0}/wine.csv\"\nsuite = \"{0}/wine.suite.toml\"\nout = \"report\"\n[gate]\npolicy = \"{0}/wine.policy.toml\"\nlatency_samples = 100\n[train]\nval_split = 0\n[load]\nrequests = 400\nrps = 1000\n[ab]\nprevious = \"{0}/wine.previous.mlpb\"\n{extra}",
             data.display(),
         ),
     )

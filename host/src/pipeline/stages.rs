@@ -118,16 +118,33 @@ pub(super) fn stage_train(
         r.final_loss,
         r.test.as_ref().map_or(f64::NAN, |t| t.accuracy)
     );
+    // The least a model that learned anything does: beat always predicting the commonest
+    // class of the rows it was trained on.
+    let mut counts = [0usize; 256];
+    if let Some(labels) = &fitted.data.labels {
+        for &i in &fitted.split.train {
+            counts[usize::from(labels[i])] += 1;
+        }
+    }
+    let share = counts
+        .iter()
+        .max()
+        .map_or(0.0, |&m| m as f64 / fitted.split.train.len().max(1) as f64);
+    let checks = vec![Case::check(
+        format!("training accuracy above the commonest class's share ({share:.4})"),
+        r.train_accuracy > share,
+        format!("training accuracy {:.4}", r.train_accuracy),
+    )];
     let details = json(r);
     state.model_path = args.out.clone();
     state.fitted = Some(fitted);
     Ok(Stage {
         properties: Vec::new(),
         name: "train".into(),
-        status: Some(StageStatus::Passed),
+        status: Some(verdict(&checks)),
         duration_s: 0.0,
         summary,
-        cases: Vec::new(),
+        cases: checks,
         notes: Vec::new(),
         details,
     })

@@ -1,5 +1,5 @@
 //! `mlprobe slices`: the one- and two-feature segments where a model is significantly worse
-//! than on the rest of the rows, each as a ready-to-use `--slice` ([`crate::eval::search`]).
+//! than on the rest of the rows, each as a ready-to-use `--slice` ([`crate::eval::search()`]).
 
 use crate::commands::{Outcome, emit};
 use crate::error::Result;

@@ -8,7 +8,7 @@
 //! which way, the allowed band, what a slice is held to) are core's
 //! ([`mlprobe_core::validate`]); this module reads and writes the files around them.
 //!
-//! [`search`] looks for the weak segments among one- and two-feature subgroups of the rows
+//! [`search()`] looks for the weak segments among one- and two-feature subgroups of the rows
 //! (`mlprobe slices`): which slices are worth gating.
 //!
 //! The figures can also come from any other model's predictions: a CSV file of labels,

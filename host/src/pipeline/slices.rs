@@ -1,4 +1,4 @@
-//! The `slices` stage of the pipeline: the search of `mlprobe slices` ([`eval::search`]) on the
+//! The `slices` stage of the pipeline: the search of `mlprobe slices` ([`eval::search()`]) on the
 //! new model's held-out rows. It fails when a one- or two-feature segment's accuracy is
 //! significantly below the rest's (Benjamini–Hochberg adjusted p-value below `alpha`).
 

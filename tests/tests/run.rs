@@ -428,6 +428,10 @@ fn a_failing_gate_exits_1_and_says_which_and_report_re_renders() {
         assert!(dom.contains(banner), "{dom}");
         assert!(dom.contains("<details open=\"\"><summary><b>eval</b>"));
         assert!(dom.contains("Per-class metrics (held-out rows)"));
+        // The defaults hold a validation part out: its curves beside the training rows'.
+        for curve in ["loss (validation rows)", "accuracy (validation rows)"] {
+            assert!(dom.contains(curve), "{curve} in the rendered DOM");
+        }
     }
 
     // Re-render from report.json into another directory.

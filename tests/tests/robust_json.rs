@@ -302,10 +302,14 @@ fn the_report_shows_iso_times_an_open_last_bin_and_instruction_titles() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let html = std::fs::read_to_string(d.join("report.html")).unwrap();
     let md = std::fs::read_to_string(d.join("summary.md")).unwrap();
-    // Before: "started 1796019193 (Unix seconds)"; the summary had no time.
-    assert!(html.contains("started 2026-11-30T06:13:13Z"), "{html}");
+    // Before: "started 1796019193 (Unix seconds)"; the summary had no time. A report.json of
+    // an earlier mlprobe (no `started` text) shows its start time from the Unix seconds.
+    assert!(
+        html.contains("<td>started</td><td>2026-11-30T06:13:13Z</td>"),
+        "{html}"
+    );
     assert!(!html.contains("Unix seconds"));
-    assert!(md.contains("started 2026-11-30T06:13:13Z"), "{md}");
+    assert!(md.contains("| started | 2026-11-30T06:13:13Z |"), "{md}");
     // Before: the last bin, which holds everything above 1.0 µs up to the max, read "≤1.250".
     assert!(html.contains("≤0.750") && html.contains("≤1.000"), "{html}");
     assert!(html.contains("&gt;1.000"), "the last bin is open:\n{html}");
